@@ -1,0 +1,17 @@
+/**
+ * `npm start`: Gatehouse on the embedded store plus the demo client app, for
+ * clicking through the whole redirect protocol on one machine.
+ */
+import { startDemo } from '../examples/demo-app/server.ts';
+import { main } from '../src/main.ts';
+
+const running = await main();
+const realm = running.gatehouse.realms.defaultRealm;
+const demoApp = realm.apps.find((a) => a.clientId === 'demo');
+if (demoApp) {
+  const callback = new URL(demoApp.redirectUris[0]!);
+  const server = await startDemo({ port: Number(callback.port), gatehouseUrl: realm.publicUrl, clientId: demoApp.clientId, publicUrl: callback.origin });
+  process.once('SIGTERM', () => server.close());
+  process.once('SIGINT', () => server.close());
+  console.log(`\n  Gatehouse  ${realm.publicUrl}\n  Demo app   ${callback.origin}  ← open this, click "Log in"\n`);
+}

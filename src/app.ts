@@ -1,0 +1,202 @@
+import { createHmac } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cookieParser from 'cookie-parser';
+import { doubleCsrf } from 'csrf-csrf';
+import express, { type Express, type Request, type Response } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config/index.ts';
+import { accountRoutes } from './flows/account/account.routes.ts';
+import { LoginService } from './flows/login/login.service.ts';
+import { loginRoutes } from './flows/login/login.routes.ts';
+import { logoutRoutes } from './flows/logout/logout.routes.ts';
+import { SignupService } from './flows/signup/signup.service.ts';
+import { signupRoutes } from './flows/signup/signup.routes.ts';
+import { jwksRoutes } from './flows/well-known/jwks.routes.ts';
+import { errorHandler, notFound } from './http/errors.ts';
+import { createI18n, SUPPORTED_LOCALES } from './http/i18n.ts';
+import { loadLogin } from './http/session.ts';
+import { KeyRing } from './identity/keys.ts';
+import { LoginSessions } from './identity/login-sessions.ts';
+import { PasswordHasher } from './identity/password.ts';
+import type { LimiterFactory } from './identity/throttle.ts';
+import { TokenIssuer } from './identity/token-issuer.ts';
+import { Realms } from './realms.ts';
+import type { Store } from './store/port.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Deps {
+  config: Config;
+  store: Store;
+  /** express-session's store: SQLite's or connect-redis, chosen in main.ts. */
+  sessionStore: session.Store;
+  limiters: LimiterFactory;
+  logger: Logger;
+  /** Secret for cookie signing and CSRF tokens. */
+  secret: string;
+  /** Named readiness checks for /readyz (the store's is always included). */
+  readiness?: Record<string, () => Promise<unknown>>;
+  clock?: () => Date;
+  hasher?: PasswordHasher;
+}
+
+export interface Gatehouse {
+  app: Express;
+  keys: KeyRing;
+  realms: Realms;
+}
+
+const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
+
+/** `url` (path + query) with its `lang` parameter set to `locale`. */
+function withLang(url: string, locale: string): string {
+  const u = new URL(url, 'http://x');
+  u.searchParams.set('lang', locale);
+  return `${u.pathname}${u.search}`;
+}
+
+/** Builds the Express app from its dependencies. Reads no environment, opens no socket. */
+export function createApp(deps: Deps): Gatehouse {
+  const { config, store, logger } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const realms = new Realms(config.realms, config.defaultRealm);
+  const keys = new KeyRing(store, clock);
+  const issuer = new TokenIssuer(keys);
+  const hasher = deps.hasher ?? new PasswordHasher();
+  const sessions = new LoginSessions(store, clock);
+  const loginService = new LoginService(store, hasher, deps.limiters, sessions, clock);
+  const signupService = new SignupService(store, hasher, deps.limiters, sessions, clock);
+  const i18n = createI18n(path.join(ROOT, 'locales'), config.secureCookies);
+  const cookiePrefix = config.secureCookies ? '__Host-' : '';
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('views', path.join(ROOT, 'views'));
+  app.set('view engine', 'ejs');
+  app.set('view cache', config.env !== 'development');
+  app.set('query parser', 'simple');
+
+  if (config.logRequests) app.use(pinoHttp({ logger, redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'] }));
+
+  /** GET /healthz — the process is up. */
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  /** GET /readyz — the store and (when configured) Redis answer. */
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, () => Promise<unknown>> = { store: () => store.ping(), ...deps.readiness };
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => [name, await check().then(() => 'ok', (e: Error) => `down: ${e.message}`)] as const),
+    );
+    const ok = results.every(([, r]) => r === 'ok');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks: Object.fromEntries(results) });
+  });
+
+  app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          baseUri: ["'none'"],
+          objectSrc: ["'none'"],
+          scriptSrc: ["'self'"],
+          scriptSrcAttr: ["'none'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:', 'https:'],
+          fontSrc: ["'self'"],
+          frameAncestors: ["'none'"],
+          // Widened per page by allowFormAction() where a flow ends at an app.
+          formAction: ["'self'"],
+        },
+      },
+      referrerPolicy: { policy: 'no-referrer' },
+      strictTransportSecurity: config.secureCookies ? { maxAge: 31536000, includeSubDomains: false } : false,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+
+  app.use((req, res, next) => {
+    req.realm = realms.forHost(req.host);
+    res.locals.realm = {
+      id: req.realm.id,
+      name: req.realm.name,
+      logoUrl: req.realm.branding.logoUrl,
+    };
+    next();
+  });
+
+  // JWKS needs neither cookies nor a session.
+  app.use(jwksRoutes(keys));
+  app.use(cookieParser());
+  app.use(i18n.middleware);
+
+  /** GET /branding/:realm.css — the realm's colours (a stylesheet, since the CSP forbids inline styles). */
+  app.get('/branding/:file', (req, res) => {
+    const realm = realms.byIdOrNull(req.params.file.replace(/\.css$/, ''));
+    if (!realm) return res.status(404).type('text/css').send('');
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.type('text/css').send(`:root{--brand:${realm.branding.primaryColor};}\n`);
+  });
+
+  // Pages from here on are per user (forms carry CSRF tokens): never cached.
+  app.use((req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.locals.languages = SUPPORTED_LOCALES.map((locale) => ({
+      locale,
+      name: LANGUAGE_NAMES[locale],
+      href: withLang(req.originalUrl, locale),
+      current: locale === req.locale,
+    }));
+    next();
+  });
+
+  app.use(
+    session({
+      name: `${cookiePrefix}gh.sid`,
+      secret: deps.secret,
+      store: deps.sessionStore,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      unset: 'destroy',
+      cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/' },
+    }),
+  );
+  app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 }));
+
+  const csrfSecret = createHmac('sha256', deps.secret).update('gatehouse csrf').digest('base64url');
+  const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
+    getSecret: () => csrfSecret,
+    // Bound to the browser session once there is one; anonymous forms rely on the signed double-submit cookie.
+    getSessionIdentifier: (req) => (req.session?.sid ? req.sessionID : ''),
+    cookieName: `${cookiePrefix}gh.csrf`,
+    cookieOptions: { sameSite: 'lax', secure: config.secureCookies, httpOnly: true, path: '/' },
+    getCsrfTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : undefined),
+  });
+  app.use(doubleCsrfProtection);
+
+  app.use((req: Request, res: Response, next) => {
+    res.locals.csrfToken = () => generateCsrfToken(req, res);
+    next();
+  });
+
+  app.use(loadLogin(sessions));
+  app.get('/', (req, res) => res.redirect(302, req.login ? '/account' : '/login'));
+  app.use(loginRoutes(loginService, issuer));
+  app.use(signupRoutes(signupService, issuer));
+  app.use(logoutRoutes(sessions, issuer));
+  app.use(accountRoutes());
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+
+  return { app, keys, realms };
+}

@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import { envSchema, fileSchema, type AppConfig, type FileConfig, type RealmConfig } from './schema.ts';
+
+export type { AppConfig, RealmConfig } from './schema.ts';
+export { fileSchema, envSchema } from './schema.ts';
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  configPath: string;
+  dataDir: string;
+  redisUrl?: string;
+  sessionSecret?: string;
+  trustProxy: boolean | number | string[];
+  secureCookies: boolean;
+  logLevel: string;
+  logRequests: boolean;
+  realms: RealmConfig[];
+  defaultRealm: string;
+}
+
+/** A configuration mistake: one clear message that names where it is. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function describeIssues(source: string, issues: z.core.$ZodIssue[]): string {
+  const lines = issues.map((issue) => {
+    const where = issue.path.reduce<string>(
+      (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
+      '',
+    );
+    return `  ${where || '(root)'}: ${issue.message}`;
+  });
+  return `Invalid configuration in ${source}:\n${lines.join('\n')}`;
+}
+
+/** Validates the realms-and-apps document (already parsed from JSON). */
+export function parseFileConfig(raw: unknown, source = 'config file'): FileConfig {
+  const result = fileSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(describeIssues(source, result.error.issues));
+  return result.data;
+}
+
+function parseTrustProxy(value: string): boolean | number | string[] {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * The only place that reads the environment. `env` is passed in so tests can
+ * build configurations without touching process.env.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Config {
+  const envResult = envSchema.safeParse(env);
+  if (!envResult.success) throw new ConfigError(describeIssues('the environment', envResult.error.issues));
+  const e = envResult.data;
+
+  const configPath = path.resolve(cwd, e.GATEHOUSE_CONFIG);
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read the configuration file ${configPath} (GATEHOUSE_CONFIG): ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`The configuration file ${configPath} is not valid JSON: ${(err as Error).message}`);
+  }
+  const file = parseFileConfig(raw, configPath);
+  const allHttps = file.realms.every((r) => r.publicUrl.startsWith('https:'));
+
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    configPath,
+    dataDir: path.resolve(cwd, e.DATA_DIR),
+    redisUrl: e.REDIS_URL,
+    sessionSecret: e.SESSION_SECRET,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    secureCookies: e.COOKIE_SECURE === 'auto' ? allHttps : e.COOKIE_SECURE === 'true',
+    logLevel: e.LOG_LEVEL,
+    logRequests: e.LOG_REQUESTS,
+    realms: file.realms,
+    defaultRealm: file.defaultRealm,
+  };
+}

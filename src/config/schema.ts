@@ -1,0 +1,177 @@
+import { z } from 'zod';
+
+/**
+ * The configuration schema. Every key carries its default here, and README.md
+ * ("Configuration") documents each one. Two sources feed it: environment
+ * variables (process-level settings) and a JSON file (realms and apps).
+ */
+
+const LOCALHOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** An absolute http(s) URL an app registers for redirects: exact, no fragment, no user info. */
+export const registeredUri = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+    return;
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOCALHOSTS.has(url.hostname))) {
+    ctx.addIssue({ code: 'custom', message: 'must use https (http is allowed for localhost only)' });
+  }
+  if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not contain user info' });
+  if (url.hash || value.includes('#')) ctx.addIssue({ code: 'custom', message: 'must not contain a fragment' });
+  if (value.includes('*')) ctx.addIssue({ code: 'custom', message: 'wildcards are not supported: register each URI exactly' });
+});
+
+const publicUrl = z
+  .string()
+  .url()
+  .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
+  .refine((v) => new URL(v).pathname === '/' && !new URL(v).search, 'must be an origin, without path or query')
+  .transform((v) => new URL(v).origin);
+
+const hostName = z
+  .string()
+  .regex(/^[a-z0-9.-]+(:\d{1,5})?$/i, 'must be a host name, optionally with a port')
+  .transform((v) => v.toLowerCase());
+
+export const appSchema = z.strictObject({
+  /** Public identifier of the app; the JWT's `aud`. */
+  clientId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash and underscore, at most 64'),
+  name: z.string().min(1).max(100),
+  /** Exact-match list of URIs the JWT may be delivered to. */
+  redirectUris: z.array(registeredUri).min(1),
+  /** Exact-match list of URIs /logout may send the user back to. */
+  logoutRedirectUris: z.array(registeredUri).default([]),
+  /** How the JWT reaches the app: form_post (default), fragment, or query (LoginRocket-compatible). */
+  delivery: z.enum(['form_post', 'fragment', 'query']).default('form_post'),
+});
+
+const rateLimitSchema = z.strictObject({
+  points: z.number().int().min(1),
+  durationSeconds: z.number().int().min(1),
+});
+
+export const realmSchema = z.strictObject({
+  /** Stable id stored on every record; the JWT's `rid`. */
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
+  name: z.string().min(1).max(100),
+  /** Origin the realm is served on: the JWT's `iss`, and the base of every link Gatehouse builds. */
+  publicUrl,
+  /** Further host names (custom domains) serving this realm; the publicUrl's host is always included. */
+  hosts: z.array(hostName).default([]),
+  branding: z
+    .strictObject({
+      logoUrl: z.string().url().refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL').optional(),
+      primaryColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #4f46e5').default('#4f46e5'),
+    })
+    .prefault({}),
+  fields: z
+    .strictObject({
+      /** "email": the email address is the username. "separate": users pick a username too. */
+      usernames: z.enum(['email', 'separate']).default('email'),
+    })
+    .prefault({}),
+  signup: z
+    .strictObject({
+      policy: z.enum(['open', 'disabled']).default('open'),
+    })
+    .prefault({}),
+  password: z
+    .strictObject({
+      minLength: z.number().int().min(8).max(64).default(8),
+      maxLength: z.number().int().min(64).max(1024).default(256),
+      rejectCommon: z.boolean().default(true),
+    })
+    .prefault({}),
+  sessions: z
+    .strictObject({
+      /** A login session idle for this long ends. */
+      idleMinutes: z.number().int().min(1).default(60 * 24 * 3),
+      /** A login session ends this long after the login, however active. */
+      absoluteHours: z.number().int().min(1).default(24 * 30),
+    })
+    .prefault({}),
+  tokens: z
+    .strictObject({
+      /** JWT lifetime (`exp - iat`). */
+      ttlSeconds: z.number().int().min(30).max(86400).default(600),
+      algorithm: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
+    })
+    .prefault({}),
+  rateLimits: z
+    .strictObject({
+      /** Failed logins per identifier from one IP: a victim is never locked out from another IP. */
+      loginPerIdentifierAndIp: rateLimitSchema.default({ points: 5, durationSeconds: 15 * 60 }),
+      /** Failed logins from one IP, whatever the identifier. */
+      loginPerIp: rateLimitSchema.default({ points: 100, durationSeconds: 60 * 60 }),
+      /** Signups from one IP. */
+      signupPerIp: rateLimitSchema.default({ points: 20, durationSeconds: 60 * 60 }),
+    })
+    .prefault({}),
+  apps: z.array(appSchema).default([]),
+});
+
+export const fileSchema = z
+  .strictObject({
+    /** Realm for requests whose host matches no realm. */
+    defaultRealm: z.string(),
+    realms: z.array(realmSchema).min(1),
+  })
+  .superRefine((file, ctx) => {
+    const ids = new Set<string>();
+    const hosts = new Map<string, string>();
+    file.realms.forEach((realm, i) => {
+      if (ids.has(realm.id)) ctx.addIssue({ code: 'custom', path: ['realms', i, 'id'], message: `duplicate realm id "${realm.id}"` });
+      ids.add(realm.id);
+      for (const host of [new URL(realm.publicUrl).host, ...realm.hosts]) {
+        const owner = hosts.get(host);
+        if (owner && owner !== realm.id) {
+          ctx.addIssue({ code: 'custom', path: ['realms', i, 'hosts'], message: `host "${host}" is already served by realm "${owner}"` });
+        }
+        hosts.set(host, realm.id);
+      }
+      const clientIds = new Set<string>();
+      realm.apps.forEach((app, j) => {
+        if (clientIds.has(app.clientId)) {
+          ctx.addIssue({ code: 'custom', path: ['realms', i, 'apps', j, 'clientId'], message: `duplicate clientId "${app.clientId}"` });
+        }
+        clientIds.add(app.clientId);
+      });
+    });
+    if (!ids.has(file.defaultRealm)) {
+      ctx.addIssue({ code: 'custom', path: ['defaultRealm'], message: `no realm has the id "${file.defaultRealm}"` });
+    }
+  });
+
+const booleanString = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Port Gatehouse listens on. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Interface to bind. */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Path of the realms-and-apps JSON file. */
+  GATEHOUSE_CONFIG: z.string().min(1).default('gatehouse.config.json'),
+  /** Folder of the embedded SQLite database. */
+  DATA_DIR: z.string().min(1).default('data'),
+  /** With it, sessions and rate limits live in Redis (connect-redis + ioredis). */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /** Cookie-signing secret (≥ 32 characters); generated and kept in the store when absent. */
+  SESSION_SECRET: z.string().min(32).optional(),
+  /** Express "trust proxy": false, true, a hop count, or a comma-separated list of subnets. */
+  TRUST_PROXY: z.string().default('false'),
+  /** Secure cookies: "auto" follows the realms' publicUrl scheme (all https → secure). */
+  COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Log one line per HTTP request. */
+  LOG_REQUESTS: booleanString.default(true),
+});
+
+export type AppConfig = z.infer<typeof appSchema>;
+export type RealmConfig = z.infer<typeof realmSchema>;
+export type FileConfig = z.infer<typeof fileSchema>;
+export type EnvConfig = z.infer<typeof envSchema>;

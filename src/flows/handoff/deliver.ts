@@ -1,0 +1,43 @@
+import type { Request, Response } from 'express';
+import { allowFormAction } from '../../http/csp.ts';
+import type { TokenIssuer } from '../../identity/token-issuer.ts';
+import type { User } from '../../identity/user.ts';
+import type { LoginSession } from '../../store/port.ts';
+import { withParams, type ReturnTarget } from './handoff.service.ts';
+
+/**
+ * Sends the user back to the app with a fresh JWT, by the app's delivery mode
+ * (DESIGN.md §3): an auto-submitting form (form_post), or a 302 with the token
+ * in the fragment or the query.
+ */
+export async function deliverToken(
+  req: Request,
+  res: Response,
+  issuer: TokenIssuer,
+  target: ReturnTarget,
+  user: User,
+  session: LoginSession,
+): Promise<void> {
+  const token = await issuer.issue(req.realm, target.app, user, session);
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  if (target.app.delivery === 'form_post') {
+    allowFormAction(res, target.redirectUri);
+    res.render('handoff/form-post', { action: target.redirectUri, token, state: target.state, appName: target.app.name });
+    return;
+  }
+  res.redirect(302, withParams(target.redirectUri, { token, state: target.state }, target.app.delivery));
+}
+
+/** Where a signed-in user goes next: the app that sent them, or the personal center. */
+export async function continueAfterLogin(
+  req: Request,
+  res: Response,
+  issuer: TokenIssuer,
+  target: ReturnTarget | null,
+  user: User,
+  session: LoginSession,
+): Promise<void> {
+  if (target) return deliverToken(req, res, issuer, target, user, session);
+  res.redirect(303, '/account');
+}

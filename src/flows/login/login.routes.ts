@@ -1,0 +1,68 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { TokenIssuer } from '../../identity/token-issuer.ts';
+import { field, parseForm } from '../../http/forms.ts';
+import { allowFormAction } from '../../http/csp.ts';
+import { renderPage } from '../../http/render.ts';
+import { bindBrowserSession, originOf } from '../../http/session.ts';
+import { FlowError } from '../flow-error.ts';
+import { continueAfterLogin } from '../handoff/deliver.ts';
+import { resolveReturnTarget, returnQuery, type ReturnTarget } from '../handoff/handoff.service.ts';
+import type { LoginService } from './login.service.ts';
+
+const loginForm = z.object({
+  identifier: field.requiredText(320),
+  password: field.password(),
+});
+
+function show(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200): void {
+  const t = res.locals.t;
+  if (target) allowFormAction(res, target.redirectUri);
+  renderPage(
+    res,
+    'login/login',
+    {
+      title: t('login.title'),
+      appName: target?.app.name,
+      signupHref: req.realm.signup.policy === 'open' ? `/signup${returnQuery(target)}` : null,
+      usernames: req.realm.fields.usernames,
+      values: {},
+      error: null,
+      ...extra,
+    },
+    status,
+  );
+}
+
+export function loginRoutes(service: LoginService, issuer: TokenIssuer): Router {
+  const router = Router();
+
+  /** GET /login — the form, or straight back to the app when a login session exists. */
+  router.get('/login', async (req, res) => {
+    const target = resolveReturnTarget(req.realm, req.query);
+    if (req.login) return continueAfterLogin(req, res, issuer, target, req.login.user, req.login.session);
+    show(req, res, target);
+  });
+
+  /** POST /login */
+  router.post('/login', async (req, res) => {
+    const target = resolveReturnTarget(req.realm, req.query);
+    const form = parseForm(loginForm, req.body, ['identifier']);
+    if (!form.ok) return show(req, res, target, { values: form.values, error: { field: form.field, message: form.messageKey } }, 400);
+    try {
+      const { user, session } = await service.login(
+        req.realm,
+        { ...form.data, clientId: target?.app.clientId ?? null },
+        originOf(req),
+      );
+      await bindBrowserSession(req, session);
+      await continueAfterLogin(req, res, issuer, target, user, session);
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      show(req, res, target, { values: { identifier: form.data.identifier }, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+    }
+  });
+
+  return router;
+}

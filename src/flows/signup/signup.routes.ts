@@ -1,0 +1,80 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { TokenIssuer } from '../../identity/token-issuer.ts';
+import { field, parseForm } from '../../http/forms.ts';
+import { allowFormAction } from '../../http/csp.ts';
+import { renderPage } from '../../http/render.ts';
+import { bindBrowserSession, originOf } from '../../http/session.ts';
+import { FlowError } from '../flow-error.ts';
+import { continueAfterLogin } from '../handoff/deliver.ts';
+import { resolveReturnTarget, returnQuery, type ReturnTarget } from '../handoff/handoff.service.ts';
+import type { SignupService } from './signup.service.ts';
+
+const username = field
+  .requiredText(64)
+  .refine((v) => /^[\p{L}\p{N}._-]{2,64}$/u.test(v), 'validation.username');
+
+const signupForm = z.object({
+  email: field.email(),
+  username: username.optional(),
+  password: field.password(),
+  firstName: field.optionalText(100),
+  lastName: field.optionalText(100),
+});
+
+const KEEP = ['email', 'username', 'firstName', 'lastName'] as const;
+
+function show(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200): void {
+  const t = res.locals.t;
+  if (target) allowFormAction(res, target.redirectUri);
+  renderPage(
+    res,
+    'signup/signup',
+    {
+      title: t('signup.title'),
+      appName: target?.app.name,
+      loginHref: `/login${returnQuery(target)}`,
+      usernames: req.realm.fields.usernames,
+      passwordMin: req.realm.password.minLength,
+      values: {},
+      error: null,
+      ...extra,
+    },
+    status,
+  );
+}
+
+export function signupRoutes(service: SignupService, issuer: TokenIssuer): Router {
+  const router = Router();
+
+  /** GET /signup */
+  router.get('/signup', async (req, res) => {
+    const target = resolveReturnTarget(req.realm, req.query);
+    if (req.login) return continueAfterLogin(req, res, issuer, target, req.login.user, req.login.session);
+    if (req.realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
+    show(req, res, target);
+  });
+
+  /** POST /signup */
+  router.post('/signup', async (req, res) => {
+    const target = resolveReturnTarget(req.realm, req.query);
+    const form = parseForm(signupForm, req.body, KEEP);
+    if (!form.ok) return show(req, res, target, { values: form.values, error: { field: form.field, message: form.messageKey } }, 400);
+    try {
+      const { user, session } = await service.signup(
+        req.realm,
+        { ...form.data, locale: req.locale, clientId: target?.app.clientId ?? null },
+        originOf(req),
+      );
+      await bindBrowserSession(req, session);
+      await continueAfterLogin(req, res, issuer, target, user, session);
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      const values = Object.fromEntries(KEEP.map((k) => [k, form.data[k] ?? '']));
+      show(req, res, target, { values, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,93 @@
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import type { SigningKeyRecord, Store } from '../store/port.ts';
+
+export type SigningAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
+
+interface LoadedKey {
+  record: SigningKeyRecord;
+  privateKey: CryptoKey;
+}
+
+/**
+ * Each realm's signing keys. Keys are made on first use and kept in the store,
+ * so every instance signs with the same key and a restart changes nothing.
+ * Rotation adds a newer key; older public keys stay in the JWKS until the
+ * tokens they signed have expired.
+ */
+export class KeyRing {
+  private readonly loaded = new Map<string, Promise<LoadedKey>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => Date,
+  ) {}
+
+  /** The key new tokens of `realmId` are signed with, created when the realm has none for `alg`. */
+  private current(realmId: string, alg: SigningAlgorithm): Promise<LoadedKey> {
+    const cacheKey = `${realmId}\u0000${alg}`;
+    let entry = this.loaded.get(cacheKey);
+    if (!entry) {
+      entry = this.loadOrCreate(realmId, alg);
+      entry.catch(() => this.loaded.delete(cacheKey));
+      this.loaded.set(cacheKey, entry);
+    }
+    return entry;
+  }
+
+  private async loadOrCreate(realmId: string, alg: SigningAlgorithm): Promise<LoadedKey> {
+    const existing = (await this.store.listSigningKeys(realmId)).find((k) => k.alg === alg && !k.retiredAt);
+    const record = existing ?? (await this.create(realmId, alg));
+    const privateKey = (await importJWK(JSON.parse(record.privateJwk) as JWK, alg)) as CryptoKey;
+    return { record, privateKey };
+  }
+
+  private async create(realmId: string, alg: SigningAlgorithm): Promise<SigningKeyRecord> {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+    const publicJwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(publicJwk);
+    const record: SigningKeyRecord = {
+      kid,
+      realmId,
+      alg,
+      publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
+      privateJwk: JSON.stringify(await exportJWK(privateKey)),
+      createdAt: this.clock(),
+      retiredAt: null,
+    };
+    // Two instances starting together may both create a key; both are valid and published.
+    await this.store.addSigningKey(record);
+    return record;
+  }
+
+  /** Makes sure the realm has a key for `alg` (done at start so the first login is not slower). */
+  async ensure(realmId: string, alg: SigningAlgorithm): Promise<void> {
+    await this.current(realmId, alg);
+  }
+
+  async sign(realmId: string, alg: SigningAlgorithm, payload: JWTPayload, ttlSeconds: number): Promise<string> {
+    const { record, privateKey } = await this.current(realmId, alg);
+    const now = Math.floor(this.clock().getTime() / 1000);
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg, kid: record.kid, typ: 'JWT' })
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttlSeconds)
+      .sign(privateKey);
+  }
+
+  /** Retires the current key for `alg` and makes a new one; the old public key stays published for `graceSeconds`. */
+  async rotate(realmId: string, alg: SigningAlgorithm): Promise<void> {
+    const { record } = await this.current(realmId, alg);
+    await this.store.retireSigningKey(realmId, record.kid, this.clock());
+    this.loaded.delete(`${realmId}\u0000${alg}`);
+    await this.current(realmId, alg);
+  }
+
+  /** The realm's JWKS: every key that is current or retired less than `graceSeconds` ago. */
+  async jwks(realmId: string, graceSeconds: number): Promise<{ keys: JWK[] }> {
+    const cutoff = this.clock().getTime() - graceSeconds * 1000;
+    const keys = (await this.store.listSigningKeys(realmId))
+      .filter((k) => !k.retiredAt || k.retiredAt.getTime() > cutoff)
+      .map((k) => JSON.parse(k.publicJwk) as JWK);
+    return { keys };
+  }
+}

@@ -1,0 +1,81 @@
+import type { RealmConfig } from '../config/index.ts';
+import type { LoginSession, Store } from '../store/port.ts';
+import { randomId } from './random.ts';
+import type { User } from './user.ts';
+
+export interface SessionOrigin {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** Only record activity once a minute: a page view should not always be a write. */
+const TOUCH_EVERY_MS = 60 * 1000;
+
+/**
+ * Login sessions (DESIGN.md §2): one per browser login. The browser's cookie
+ * points at one; ending it here ends it for every instance at once.
+ */
+export class LoginSessions {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => Date,
+  ) {}
+
+  async start(realm: RealmConfig, user: User, origin: SessionOrigin, amr: string[]): Promise<LoginSession> {
+    const now = this.clock();
+    const session: LoginSession = {
+      id: randomId(16),
+      realmId: realm.id,
+      userId: user.id,
+      createdAt: now,
+      lastSeenAt: now,
+      ip: origin.ip,
+      userAgent: origin.userAgent?.slice(0, 512) ?? null,
+      amr,
+      aal: amr.length > 1 ? 2 : 1,
+      endedAt: null,
+    };
+    await this.store.createLoginSession(session);
+    await this.store.recordLogin(realm.id, user.id, now, origin.ip);
+    return session;
+  }
+
+  /** The live session `sid` and its user, or null when it has ended, timed out, or its user may no longer log in. */
+  async resume(realm: RealmConfig, sid: string): Promise<{ user: User; session: LoginSession } | null> {
+    const session = await this.store.findLoginSession(realm.id, sid);
+    if (!session || session.endedAt) return null;
+    const now = this.clock();
+    const idleMs = realm.sessions.idleMinutes * 60 * 1000;
+    const absoluteMs = realm.sessions.absoluteHours * 3600 * 1000;
+    if (now.getTime() - session.lastSeenAt.getTime() > idleMs || now.getTime() - session.createdAt.getTime() > absoluteMs) {
+      await this.store.endLoginSession(realm.id, sid, now);
+      return null;
+    }
+    const user = await this.store.findUserById(realm.id, session.userId);
+    if (!user || user.state !== 'active') return null;
+    if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+      await this.store.touchLoginSession(realm.id, sid, now);
+      session.lastSeenAt = now;
+    }
+    return { user, session };
+  }
+
+  /** Ends the session and records why; false when it had already ended. */
+  async end(realm: RealmConfig, session: LoginSession, reason: string, origin: SessionOrigin & { clientId: string | null }): Promise<boolean> {
+    const at = this.clock();
+    const ended = await this.store.endLoginSession(realm.id, session.id, at);
+    if (ended) {
+      await this.store.appendEvent({
+        realmId: realm.id,
+        type: 'session.ended',
+        userId: session.userId,
+        clientId: origin.clientId,
+        ip: origin.ip,
+        userAgent: origin.userAgent,
+        at,
+        data: { sid: session.id, reason },
+      });
+    }
+    return ended;
+  }
+}

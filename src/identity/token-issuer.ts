@@ -1,0 +1,39 @@
+import { compactVerify, createLocalJWKSet, decodeJwt } from 'jose';
+import type { AppConfig, RealmConfig } from '../config/index.ts';
+import type { LoginSession } from '../store/port.ts';
+import { buildClaims } from './claims.ts';
+import type { KeyRing } from './keys.ts';
+import { randomId } from './random.ts';
+import type { User } from './user.ts';
+
+/** Issues the JWT an app receives, and reads back the ones Gatehouse issued (logout's token_hint). */
+export class TokenIssuer {
+  constructor(private readonly keys: KeyRing) {}
+
+  issue(realm: RealmConfig, app: AppConfig, user: User, session: LoginSession): Promise<string> {
+    const claims = buildClaims(user, {
+      issuer: realm.publicUrl,
+      audience: app.clientId,
+      realmId: realm.id,
+      sessionId: session.id,
+      jwtId: randomId(16),
+      amr: session.amr,
+    });
+    return this.keys.sign(realm.id, realm.tokens.algorithm, claims, realm.tokens.ttlSeconds);
+  }
+
+  /**
+   * The `sid` of a token this realm signed, or null. Expiry is not checked: a
+   * logout hint may be old, and it only ever ends the session it names.
+   */
+  async sessionIdOf(realm: RealmConfig, token: string): Promise<string | null> {
+    try {
+      const jwks = createLocalJWKSet(await this.keys.jwks(realm.id, realm.tokens.ttlSeconds * 2));
+      await compactVerify(token, jwks);
+      const claims = decodeJwt(token);
+      return claims.iss === realm.publicUrl && claims.rid === realm.id && typeof claims.sid === 'string' ? claims.sid : null;
+    } catch {
+      return null;
+    }
+  }
+}

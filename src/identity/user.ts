@@ -1,0 +1,38 @@
+/** The user as the domain sees it (DESIGN.md §2). Credentials are kept apart. */
+export type EmailVerification = 'none' | 'requested' | 'verified';
+export type AttributeValue = string | number | boolean | null | Array<string | number | boolean>;
+
+export interface User {
+  id: string;
+  realmId: string;
+  userType: 'human' | 'api';
+  username: string;
+  email: string | null;
+  emailVerification: EmailVerification;
+  phone: string | null;
+  phoneVerified: boolean;
+  firstName: string | null;
+  lastName: string | null;
+  nickname: string | null;
+  photo: string | null;
+  locale: string | null;
+  state: 'active' | 'inactive';
+  reference: string | null;
+  customAttributes: Record<string, AttributeValue>;
+  loginsCount: number;
+  lastLoginAt: Date | null;
+  lastLoginIp: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A human's display name is derived from the parts they gave. */
+export function displayName(user: Pick<User, 'userType' | 'firstName' | 'lastName' | 'username'>): string {
+  const parts = [user.firstName, user.lastName].filter((p): p is string => Boolean(p));
+  return parts.length > 0 ? parts.join(' ') : user.username;
+}
+
+/** Case-insensitive comparison key for usernames and emails; the stored value keeps its case. */
+export function normalizeLogin(value: string): string {
+  return value.normalize('NFKC').trim().toLowerCase();
+}

@@ -1,0 +1,57 @@
+import type Database from 'better-sqlite3';
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Limiter, LimiterFactory, LimitRule } from '../identity/throttle.ts';
+
+class FlexibleLimiter implements Limiter {
+  constructor(
+    private readonly inner: RateLimiterAbstract,
+    private readonly points: number,
+  ) {}
+
+  async retryAfterMs(key: string): Promise<number> {
+    const res = await this.inner.get(key);
+    return res && res.consumedPoints >= this.points ? Math.max(res.msBeforeNext, 1) : 0;
+  }
+
+  async hit(key: string): Promise<void> {
+    try {
+      await this.inner.consume(key);
+    } catch (err) {
+      // Over the limit is what we are counting, not a failure of the limiter.
+      if (!(err instanceof RateLimiterRes)) throw err;
+    }
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.inner.delete(key);
+  }
+}
+
+/** Shared counters in Redis: every instance behind the load balancer sees the same numbers. */
+export function redisLimiters(client: Redis): LimiterFactory {
+  return (name: string, rule: LimitRule) =>
+    new FlexibleLimiter(
+      new RateLimiterRedis({ storeClient: client, keyPrefix: `gh:rl:${name}`, points: rule.points, duration: rule.durationSeconds }),
+      rule.points,
+    );
+}
+
+/** Counters in the embedded SQLite file, for the single-process default. */
+export function sqliteLimiters(db: Database.Database): LimiterFactory {
+  db.exec('CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
+  return (name: string, rule: LimitRule) =>
+    new FlexibleLimiter(
+      new RateLimiterSQLite({
+        storeClient: db,
+        storeType: 'better-sqlite3',
+        tableName: 'rate_limits',
+        tableCreated: true,
+        clearExpiredByTimeout: false,
+        keyPrefix: `gh:rl:${name}`,
+        points: rule.points,
+        duration: rule.durationSeconds,
+      }),
+      rule.points,
+    );
+}

@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import RedisStore from 'connect-redis';
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { createApp, type Deps, type Gatehouse } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config/index.ts';
+import { redisLimiters, sqliteLimiters } from './infra/rate-limit.ts';
+import { SqliteStore } from './store/sqlite/index.ts';
+
+export interface Composition {
+  deps: Deps;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: the one place that picks adapters. SQLite for users,
+ * sessions and rate limits by default; with REDIS_URL, sessions and rate
+ * limits move to Redis.
+ */
+export async function compose(config: Config, logger: Logger, overrides: Partial<Deps> = {}): Promise<Composition> {
+  const store = new SqliteStore(path.join(config.dataDir, 'gatehouse.sqlite'));
+  const closers: Array<() => Promise<unknown> | void> = [() => store.close()];
+  const secret = config.sessionSecret ?? (await store.getOrCreateSecret('session', () => randomBytes(32).toString('base64url')));
+
+  let sessionStore: Deps['sessionStore'];
+  let limiters: Deps['limiters'];
+  const readiness: NonNullable<Deps['readiness']> = {};
+  if (config.redisUrl) {
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true });
+    redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+    await redis.connect();
+    sessionStore = new RedisStore({ client: redis, prefix: 'gh:sess:' });
+    limiters = redisLimiters(redis);
+    readiness.redis = () => redis.ping();
+    closers.unshift(() => redis.quit());
+  } else {
+    const sqliteSessions = store.sessionStore();
+    sessionStore = sqliteSessions;
+    limiters = sqliteLimiters(store.db);
+    closers.unshift(() => sqliteSessions.close());
+  }
+
+  return {
+    deps: { config, store, sessionStore, limiters, logger, secret, readiness, ...overrides },
+    async close() {
+      for (const close of closers) await close();
+    },
+  };
+}
+
+export interface Running {
+  gatehouse: Gatehouse;
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts Gatehouse: config → adapters → app → listen, and makes sure every realm has a signing key. */
+export async function start(config: Config, logger: Logger): Promise<Running> {
+  const composition = await compose(config, logger);
+  const gatehouse = createApp(composition.deps);
+  await Promise.all(gatehouse.realms.all().map((r) => gatehouse.keys.ensure(r.id, r.tokens.algorithm)));
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = gatehouse.app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  return {
+    gatehouse,
+    server,
+    url,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await composition.close();
+    },
+  };
+}
+
+/** Runs Gatehouse until SIGTERM/SIGINT; a configuration mistake exits 1 with one clear message. */
+export async function main(env: Record<string, string | undefined> = process.env): Promise<Running> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'gatehouse' } });
+  const running = await start(config, logger);
+  logger.info({ url: running.url, realms: config.realms.map((r) => r.id), redis: Boolean(config.redisUrl) }, 'Gatehouse is listening');
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    running.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return running;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main();
+}
