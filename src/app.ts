@@ -120,6 +120,7 @@ export function createApp(deps: Deps): Gatehouse {
       referrerPolicy: { policy: 'no-referrer' },
       strictTransportSecurity: config.secureCookies ? { maxAge: 31536000, includeSubDomains: false } : false,
       crossOriginEmbedderPolicy: false,
+      xFrameOptions: { action: 'deny' },
     }),
   );
 

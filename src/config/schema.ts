@@ -27,8 +27,7 @@ export const registeredUri = z.string().superRefine((value, ctx) => {
 
 const publicUrl = z
   .string()
-  .url()
-  .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
+  .refine((v) => URL.canParse(v) && /^https?:\/\//.test(v), { message: 'must be an absolute http(s) URL', abort: true })
   .refine((v) => new URL(v).pathname === '/' && !new URL(v).search, 'must be an origin, without path or query')
   .transform((v) => new URL(v).origin);
 
@@ -148,7 +147,8 @@ export const fileSchema = z
 
 const booleanString = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
-export const envSchema = z.object({
+/** An empty variable (`PORT=`) means "not set", not 0 or "". */
+const envObject = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Port Gatehouse listens on. */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -170,6 +170,11 @@ export const envSchema = z.object({
   /** Log one line per HTTP request. */
   LOG_REQUESTS: booleanString.default(true),
 });
+
+export const envSchema = z.preprocess(
+  (env) => (env && typeof env === 'object' ? Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')) : env),
+  envObject,
+);
 
 export type AppConfig = z.infer<typeof appSchema>;
 export type RealmConfig = z.infer<typeof realmSchema>;

@@ -7,6 +7,7 @@ import { LanguageDetector } from 'i18next-http-middleware';
 export const SUPPORTED_LOCALES = ['en', 'zh-CN'] as const;
 export type Locale = (typeof SUPPORTED_LOCALES)[number];
 export const LOCALE_COOKIE = 'gh_lang';
+const DETECTION_ORDER = ['querystring', 'cookie', 'header'];
 
 export interface I18n {
   /** Sets req.locale, res.locals.t and res.locals.lang from ?lang=, the cookie, then Accept-Language. */
@@ -28,7 +29,7 @@ export function createI18n(localesDir: string, secureCookies: boolean): I18n {
     returnNull: false,
   });
   const detector = new LanguageDetector(instance.services, {
-    order: ['querystring', 'cookie', 'header'],
+    order: DETECTION_ORDER,
     lookupQuerystring: 'lang',
     lookupCookie: LOCALE_COOKIE,
     caches: false,
@@ -49,7 +50,7 @@ export function createI18n(localesDir: string, secureCookies: boolean): I18n {
 
   return {
     middleware(req, res, next) {
-      const locale = resolve(detector.detect(req, res, undefined as never));
+      const locale = resolve(detector.detect(req, res, DETECTION_ORDER));
       const chosen = typeof req.query.lang === 'string' && resolve(req.query.lang) === req.query.lang;
       if (chosen && req.cookies?.[LOCALE_COOKIE] !== locale) {
         res.cookie(LOCALE_COOKIE, locale, { httpOnly: true, sameSite: 'lax', secure: secureCookies, maxAge: 365 * 24 * 3600 * 1000 });

@@ -34,6 +34,6 @@ export function buildClaims(user: User, ctx: ClaimsContext): JWTPayload {
     ref: user.reference ?? undefined,
     cs: Object.keys(user.customAttributes).length > 0 ? user.customAttributes : undefined,
   };
-  for (const key of Object.keys(claims)) if (claims[key] === undefined) delete claims[key];
+  for (const key of Object.keys(claims)) if (claims[key] === undefined || claims[key] === '') delete claims[key];
   return claims as JWTPayload;
 }

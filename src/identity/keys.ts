@@ -15,23 +15,27 @@ interface LoadedKey {
  * tokens they signed have expired.
  */
 export class KeyRing {
-  private readonly loaded = new Map<string, Promise<LoadedKey>>();
+  private readonly loaded = new Map<string, { key: Promise<LoadedKey>; loadedAt: number }>();
 
   constructor(
     private readonly store: Store,
     private readonly clock: () => Date,
+    /** How long a loaded key is trusted before the store is asked again (another instance may have rotated). */
+    private readonly refreshMs = 60_000,
   ) {}
 
   /** The key new tokens of `realmId` are signed with, created when the realm has none for `alg`. */
   private current(realmId: string, alg: SigningAlgorithm): Promise<LoadedKey> {
     const cacheKey = `${realmId}\u0000${alg}`;
+    const now = this.clock().getTime();
     let entry = this.loaded.get(cacheKey);
-    if (!entry) {
-      entry = this.loadOrCreate(realmId, alg);
-      entry.catch(() => this.loaded.delete(cacheKey));
+    if (!entry || now - entry.loadedAt > this.refreshMs) {
+      const key = this.loadOrCreate(realmId, alg);
+      key.catch(() => this.loaded.delete(cacheKey));
+      entry = { key, loadedAt: now };
       this.loaded.set(cacheKey, entry);
     }
-    return entry;
+    return entry.key;
   }
 
   private async loadOrCreate(realmId: string, alg: SigningAlgorithm): Promise<LoadedKey> {

@@ -6,6 +6,11 @@ import argon2 from 'argon2';
  */
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
+/** The same password typed on two keyboards (NFC vs NFD "café") is the same password (NIST 800-63B 5.1.1.2). */
+function normalize(password: string): string {
+  return password.normalize('NFKC');
+}
+
 export class PasswordHasher {
   private dummyHash: Promise<string>;
 
@@ -15,19 +20,22 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return argon2.hash(password, this.options);
+    return argon2.hash(normalize(password), this.options);
   }
 
-  /** True when `password` matches `hash`; false for a mismatch or a hash this hasher cannot read. */
+  /**
+   * True when `password` matches `hash`. No hash, or one this hasher cannot
+   * read, costs a dummy verification first, so timing reveals neither.
+   */
   async verify(hash: string | null, password: string): Promise<boolean> {
-    if (!hash) {
-      await argon2.verify(await this.dummyHash, password).catch(() => false);
-      return false;
+    if (hash) {
+      try {
+        return await argon2.verify(hash, normalize(password));
+      } catch {
+        // fall through to the dummy work
+      }
     }
-    try {
-      return await argon2.verify(hash, password);
-    } catch {
-      return false;
-    }
+    await argon2.verify(await this.dummyHash, password).catch(() => false);
+    return false;
   }
 }

@@ -214,7 +214,7 @@ describe.each(backends)('hosted login on the $name', ({ redisUrl }) => {
       expect(account.text).toContain(email);
     });
 
-    it('sets the session cookie HttpOnly and SameSite=Lax (ASVS 3.3.1, 3.3.4)', async () => {
+    it('sets the session cookie HttpOnly and SameSite=Lax (ASVS 3.3.2, 3.3.4)', async () => {
       const b = browser(gh);
       const page = await b.get('/login');
       const res = await b.post('/login', { _csrf: csrfOf(page.text), identifier: email, password: GOOD_PASSWORD });
@@ -341,7 +341,7 @@ describe.each(backends)('hosted login on the $name', ({ redisUrl }) => {
     });
   });
 
-  describe('redirect_uri (ASVS 10.x, no open redirect)', () => {
+  describe('redirect_uri: no open redirect (ASVS 3.7.2)', () => {
     for (const bad of ['https://evil.example/cb', '//evil.example', 'https://app.example.com.evil.example/cb', 'https://app.example.com/cb/../x', 'javascript:alert(1)']) {
       it(`shows an error page and never redirects for ${bad}`, async () => {
         const res = await browser(gh).get(loginUrl({ redirect_uri: bad }));
@@ -494,6 +494,27 @@ describe('signup limits', () => {
       const limited = await browser(gh).submit('/signup', { email: uniqueEmail(), password: GOOD_PASSWORD });
       expect(limited.status).toBe(429);
       expect(limited.headers['retry-after']).toBeDefined();
+    } finally {
+      await gh.close();
+    }
+  });
+});
+
+describe('session lifetime', () => {
+  it('ends an active login session after the absolute lifetime (ASVS 7.3.2)', async () => {
+    const file = structuredClone(TEST_CONFIG) as typeof TEST_CONFIG;
+    (file.realms[0] as Record<string, unknown>).sessions = { idleMinutes: 600, absoluteHours: 1 };
+    let now = Date.now();
+    const gh = await testGatehouse({ file, clock: () => new Date(now) });
+    try {
+      const b = browser(gh);
+      expect((await b.submit('/signup', { email: uniqueEmail(), password: GOOD_PASSWORD })).status).toBe(303);
+      for (let minutes = 0; minutes < 60; minutes += 20) {
+        now += 20 * 60 * 1000 - 1000;
+        await b.get('/account').expect(200);
+      }
+      now += 5 * 60 * 1000;
+      expect((await b.get('/account')).status).toBe(303);
     } finally {
       await gh.close();
     }

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { buildClaims, type ClaimsContext } from '../../src/identity/claims.ts';
+import type { User } from '../../src/identity/user.ts';
+
+const CTX: ClaimsContext = {
+  issuer: 'https://login.example.com',
+  audience: 'app1',
+  realmId: 'alpha',
+  sessionId: 'sid-123',
+  jwtId: 'jti-456',
+  amr: ['pwd'],
+};
+
+const AT = new Date('2025-01-02T03:04:05Z');
+
+function user(overrides: Partial<User> = {}): User {
+  return {
+    id: 'user-1',
+    realmId: 'alpha',
+    userType: 'human',
+    username: 'alice',
+    email: null,
+    emailVerification: 'none',
+    phone: null,
+    phoneVerified: false,
+    firstName: null,
+    lastName: null,
+    nickname: null,
+    photo: null,
+    locale: null,
+    state: 'active',
+    reference: null,
+    customAttributes: {},
+    loginsCount: 0,
+    lastLoginAt: null,
+    lastLoginIp: null,
+    createdAt: AT,
+    updatedAt: AT,
+    ...overrides,
+  };
+}
+
+const FULL = user({
+  email: 'Alice@Example.com',
+  emailVerification: 'verified',
+  phone: '+14155550123',
+  phoneVerified: true,
+  firstName: 'Alice',
+  lastName: 'Liddell',
+  reference: 'crm-42',
+  customAttributes: { plan: 'pro', seats: 5, beta: true, tags: ['a', 'b'] },
+});
+
+describe('buildClaims', () => {
+  it('leaves out empty strings as well as nulls', () => {
+    const claims = buildClaims(user({ firstName: '', lastName: '', reference: '', phone: '' }), CTX);
+    for (const key of ['given_name', 'family_name', 'ref', 'phone_number', 'phone_number_verified']) expect(claims).not.toHaveProperty(key);
+  });
+
+  it('carries every claim for a full user', () => {
+    expect(buildClaims(FULL, CTX)).toEqual({
+      iss: 'https://login.example.com',
+      aud: 'app1',
+      sub: 'user-1',
+      rid: 'alpha',
+      sid: 'sid-123',
+      jti: 'jti-456',
+      amr: ['pwd'],
+      preferred_username: 'alice',
+      name: 'Alice Liddell',
+      given_name: 'Alice',
+      family_name: 'Liddell',
+      email: 'Alice@Example.com',
+      email_verified: true,
+      phone_number: '+14155550123',
+      phone_number_verified: true,
+      ref: 'crm-42',
+      cs: { plan: 'pro', seats: 5, beta: true, tags: ['a', 'b'] },
+    });
+  });
+
+  it('restricts the token to the app it is issued for (ASVS 9.2.4)', () => {
+    const a = buildClaims(FULL, CTX);
+    const b = buildClaims(FULL, { ...CTX, audience: 'app2' });
+    expect(a.aud).toBe('app1');
+    expect(b.aud).toBe('app2');
+    expect(a.iss).toBe(CTX.issuer);
+  });
+
+  it('omits empty fields instead of sending null or undefined', () => {
+    const claims = buildClaims(user(), CTX);
+    expect(Object.keys(claims).sort()).toEqual(['amr', 'aud', 'iss', 'jti', 'name', 'preferred_username', 'rid', 'sid', 'sub'].sort());
+    for (const [key, value] of Object.entries(claims)) {
+      expect(value, key).not.toBeNull();
+      expect(value, key).not.toBeUndefined();
+    }
+  });
+
+  it('never emits null or undefined values for any mix of present and absent fields', () => {
+    const variants: Array<Partial<User>> = [
+      { email: 'a@example.com' },
+      { phone: '+14155550123' },
+      { firstName: 'Alice' },
+      { lastName: 'Liddell' },
+      { reference: 'r' },
+      { userType: 'api' },
+    ];
+    for (const v of variants) {
+      const json = JSON.parse(JSON.stringify(buildClaims(user(v), CTX))) as Record<string, unknown>;
+      expect(Object.values(json).includes(null), JSON.stringify(v)).toBe(false);
+      expect(Object.keys(json)).toEqual(Object.keys(buildClaims(user(v), CTX)));
+    }
+  });
+
+  it('sends email_verified as a boolean only with an email', () => {
+    expect(buildClaims(user({ email: 'a@example.com', emailVerification: 'verified' }), CTX).email_verified).toBe(true);
+    expect(buildClaims(user({ email: 'a@example.com', emailVerification: 'requested' }), CTX).email_verified).toBe(false);
+    expect(buildClaims(user({ email: 'a@example.com', emailVerification: 'none' }), CTX).email_verified).toBe(false);
+    expect('email_verified' in buildClaims(user({ emailVerification: 'verified' }), CTX)).toBe(false);
+  });
+
+  it('sends phone_number_verified as a boolean only with a phone number', () => {
+    expect(buildClaims(user({ phone: '+14155550123', phoneVerified: false }), CTX).phone_number_verified).toBe(false);
+    expect('phone_number_verified' in buildClaims(user({ phoneVerified: true }), CTX)).toBe(false);
+  });
+
+  it("derives name from first and last name, either alone, or falls back to the username", () => {
+    expect(buildClaims(user({ firstName: 'Alice', lastName: 'Liddell' }), CTX).name).toBe('Alice Liddell');
+    expect(buildClaims(user({ firstName: 'Alice' }), CTX).name).toBe('Alice');
+    expect(buildClaims(user({ lastName: 'Liddell' }), CTX).name).toBe('Liddell');
+    expect(buildClaims(user(), CTX).name).toBe('alice');
+  });
+
+  it('gives api users no derived name', () => {
+    const claims = buildClaims(user({ userType: 'api', firstName: 'Bot' }), CTX);
+    expect('name' in claims).toBe(false);
+    expect(claims.preferred_username).toBe('alice');
+  });
+
+  it('includes cs only when the user has custom attributes, keeping key case', () => {
+    expect('cs' in buildClaims(user(), CTX)).toBe(false);
+    expect(buildClaims(user({ customAttributes: { Plan: 'pro', plan: 'free' } }), CTX).cs).toEqual({ Plan: 'pro', plan: 'free' });
+  });
+
+  it('carries the session and authentication methods it was issued for', () => {
+    const claims = buildClaims(user(), { ...CTX, sessionId: 'other-sid', amr: ['pwd', 'otp'] });
+    expect(claims.sid).toBe('other-sid');
+    expect(claims.amr).toEqual(['pwd', 'otp']);
+  });
+
+  it('leaves iat and exp to the signer', () => {
+    const claims = buildClaims(FULL, CTX);
+    expect('iat' in claims).toBe(false);
+    expect('exp' in claims).toBe(false);
+  });
+});
