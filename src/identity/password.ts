@@ -28,7 +28,7 @@ export class PasswordHasher {
    * read, costs a dummy verification first, so timing reveals neither.
    */
   async verify(hash: string | null, password: string): Promise<boolean> {
-    if (hash) {
+    if (hash?.startsWith('$argon2')) {
       try {
         return await argon2.verify(hash, normalize(password));
       } catch {
