@@ -81,7 +81,18 @@ export function createApp(deps: Deps): Gatehouse {
   app.set('view cache', config.env !== 'development');
   app.set('query parser', 'simple');
 
-  if (config.logRequests) app.use(pinoHttp({ logger, redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'] }));
+  if (config.logRequests) {
+    app.use(
+      pinoHttp({
+        logger,
+        // Tokens travel in redirects (Location) and in token_hint: neither reaches the log.
+        redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', 'res.headers.location'],
+        serializers: {
+          req: (req: { url?: string }) => Object.assign(req, { url: req.url?.split('?')[0] }),
+        },
+      }),
+    );
+  }
 
   /** GET /healthz — the process is up. */
   app.get('/healthz', (_req, res) => {

@@ -10,6 +10,22 @@ import { ConfigError, loadConfig, type Config } from './config/index.ts';
 import { redisLimiters, sqliteLimiters } from './infra/rate-limit.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
 
+/** A dependency that is configured but unusable at start: reported in one line, exit 1. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+/** The URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
 export interface Composition {
   deps: Deps;
   close(): Promise<void>;
@@ -31,7 +47,13 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   if (config.redisUrl) {
     const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true });
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
-    await redis.connect();
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      await store.close();
+      throw new StartupError(`Cannot reach Redis at ${redactUrl(config.redisUrl)}: ${(err as Error).message || 'connection refused'}`);
+    }
     sessionStore = new RedisStore({ client: redis, prefix: 'gh:sess:' });
     limiters = redisLimiters(redis);
     readiness.redis = () => redis.ping();
@@ -95,7 +117,16 @@ export async function main(env: Record<string, string | undefined> = process.env
     throw err;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'gatehouse' } });
-  const running = await start(config, logger);
+  let running: Running;
+  try {
+    running = await start(config, logger);
+  } catch (err) {
+    if (err instanceof StartupError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`Gatehouse cannot start: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   logger.info({ url: running.url, realms: config.realms.map((r) => r.id), redis: Boolean(config.redisUrl) }, 'Gatehouse is listening');
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

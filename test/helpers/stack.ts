@@ -1,0 +1,111 @@
+/**
+ * Gatehouse and the demo app on real loopback ports, the way `npm start` runs
+ * them: used by the browser journeys (test/e2e) and by scripts/screenshots.ts.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { Browser, LaunchOptions } from 'playwright-core';
+import { startDemo } from '../../examples/demo-app/server.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { start, type Running } from '../../src/main.ts';
+import { freePort } from './ports.ts';
+
+export const DEMO_CLIENT_ID = 'demo';
+export const DEMO_APP_NAME = 'Demo app';
+
+export interface Stack {
+  /** The realm's publicUrl: the JWT's `iss`. */
+  gatehouseUrl: string;
+  /** The demo app's origin. */
+  demoUrl: string;
+  gatehouse: Running;
+  demo: Server;
+  stop(): Promise<void>;
+}
+
+/** Starts Gatehouse (fresh temporary data folder and config file) and the demo app that logs in through it. */
+export async function startStack(options: { realmName?: string } = {}): Promise<Stack> {
+  const [port, demoPort] = [await freePort(), await freePort()];
+  const gatehouseUrl = `http://localhost:${port}`;
+  const demoUrl = `http://localhost:${demoPort}`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-e2e-'));
+  const configPath = path.join(dir, 'gatehouse.config.json');
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      defaultRealm: 'main',
+      realms: [
+        {
+          id: 'main',
+          name: options.realmName ?? 'Acme',
+          publicUrl: gatehouseUrl,
+          apps: [
+            {
+              clientId: DEMO_CLIENT_ID,
+              name: DEMO_APP_NAME,
+              redirectUris: [`${demoUrl}/callback`],
+              logoutRedirectUris: [`${demoUrl}/`],
+            },
+          ],
+        },
+      ],
+    }),
+  );
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    GATEHOUSE_CONFIG: configPath,
+    DATA_DIR: path.join(dir, 'data'),
+    LOG_LEVEL: 'silent',
+    LOG_REQUESTS: 'false',
+  });
+  const gatehouse = await start(config, pino({ level: 'silent' }));
+  let demo: Server;
+  try {
+    demo = await startDemo({ port: demoPort, gatehouseUrl, clientId: DEMO_CLIENT_ID, publicUrl: demoUrl });
+  } catch (err) {
+    await gatehouse.stop();
+    throw err;
+  }
+  return {
+    gatehouseUrl,
+    demoUrl,
+    gatehouse,
+    demo,
+    async stop() {
+      await new Promise<void>((resolve) => demo.close(() => resolve()));
+      demo.closeAllConnections();
+      await gatehouse.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's Chromium package: the only browser the tests use (never a downloaded build). */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+export const hasChromium = (): boolean => existsSync(CHROMIUM_PATH);
+
+/** Launches headless Chromium with everything that would reach beyond loopback turned off. */
+export async function launchChromium(extra: LaunchOptions = {}): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      '--disable-dev-shm-usage',
+    ],
+    ...extra,
+  });
+}
