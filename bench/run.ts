@@ -30,6 +30,8 @@
  * (compiled, the default and what production runs, or tsx). MALLOC_* variables
  * reach every process (this one too, where raw argon2 runs), so they stay fair.
  */
+// Raw argon2 runs in this process: on a thread pool sized as Gatehouse sizes its own.
+import '../src/config/thread-pool.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

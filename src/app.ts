@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cookieParser from 'cookie-parser';
+import ejs from 'ejs';
 import { doubleCsrf } from 'csrf-csrf';
 import express, { type Express, type Request, type Response } from 'express';
 import session from 'express-session';
@@ -18,6 +19,7 @@ import { signupRoutes } from './flows/signup/signup.routes.ts';
 import { jwksRoutes } from './flows/well-known/jwks.routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { createI18n, SUPPORTED_LOCALES } from './http/i18n.ts';
+import { PageCache } from './http/page-cache.ts';
 import { loadLogin } from './http/session.ts';
 import { KeyRing } from './identity/keys.ts';
 import { LoginSessions } from './identity/login-sessions.ts';
@@ -76,10 +78,16 @@ export function createApp(deps: Deps): Gatehouse {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  app.set('views', path.join(ROOT, 'views'));
+  const viewsDir = path.join(ROOT, 'views');
+  const viewCache = config.env !== 'development';
+  app.set('views', viewsDir);
   app.set('view engine', 'ejs');
-  app.set('view cache', config.env !== 'development');
+  app.set('view cache', viewCache);
+  // Includes are written from the views root ('/partials/field'), so EJS resolves them without touching the disk.
+  app.engine('ejs', (file, data, done) => ejs.renderFile(file, data as ejs.Data, { root: viewsDir, views: [viewsDir], cache: viewCache }, done));
   app.set('query parser', 'simple');
+  // Pages are no-store and carry fresh CSRF tokens: hashing each body for an ETag buys nothing. JWKS sets its own.
+  app.set('etag', false);
 
   if (config.logRequests) {
     app.use(
@@ -170,19 +178,25 @@ export function createApp(deps: Deps): Gatehouse {
     next();
   });
 
-  app.use(
-    session({
-      name: `${cookiePrefix}gh.sid`,
-      secret: deps.secret,
-      store: deps.sessionStore,
-      resave: false,
-      saveUninitialized: false,
-      rolling: true,
-      unset: 'destroy',
-      cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/' },
-    }),
-  );
-  app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 }));
+  const sessionCookie = `${cookiePrefix}gh.sid`;
+  const browserSession = session({
+    name: sessionCookie,
+    secret: deps.secret,
+    store: deps.sessionStore,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    unset: 'destroy',
+    cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/' },
+  });
+  // A GET without a session cookie has no session to load and starts none (sessions begin at a
+  // POST that logs in): it skips express-session's id generation and bookkeeping.
+  app.use((req, res, next) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && req.cookies[sessionCookie] === undefined) return next();
+    browserSession(req, res, next);
+  });
+  const formBody = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 });
+  app.use((req, res, next) => (req.method === 'POST' ? formBody(req, res, next) : next()));
 
   const csrfSecret = createHmac('sha256', deps.secret).update('gatehouse csrf').digest('base64url');
   const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
@@ -202,8 +216,10 @@ export function createApp(deps: Deps): Gatehouse {
 
   app.use(loadLogin(sessions));
   app.get('/', (req, res) => res.redirect(302, req.login ? '/account' : '/login'));
-  app.use(loginRoutes(loginService, issuer));
-  app.use(signupRoutes(signupService, issuer));
+  // Rendered login/signup forms are kept only when templates are (not in development).
+  const pages = viewCache ? new PageCache() : undefined;
+  app.use(loginRoutes(loginService, issuer, pages));
+  app.use(signupRoutes(signupService, issuer, pages));
   app.use(logoutRoutes(sessions, issuer));
   app.use(accountRoutes());
 

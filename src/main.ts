@@ -1,9 +1,9 @@
+// First: sizes the thread pool before anything uses it.
+import './config/thread-pool.ts';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import RedisStore from 'connect-redis';
-import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { createApp, type Deps, type Gatehouse } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config/index.ts';
@@ -45,6 +45,8 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   let limiters: Deps['limiters'];
   const readiness: NonNullable<Deps['readiness']> = {};
   if (config.redisUrl) {
+    // Loaded only when configured: the embedded setup does not carry the Redis client in memory.
+    const [{ Redis }, { default: RedisStore }] = await Promise.all([import('ioredis'), import('connect-redis')]);
     const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true });
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
     try {

@@ -15,6 +15,25 @@ export interface I18n {
   t(locale: string): TFunction;
 }
 
+/**
+ * A page calls t() dozens of times, mostly for plain strings: those are looked
+ * up once per locale. Calls with options (interpolation, plurals) go to i18next.
+ * Keys come from code and views, never from input, so the cache stays small.
+ */
+function memoize(t: TFunction): TFunction {
+  const plain = new Map<string, string>();
+  const cached = (key: unknown, ...rest: unknown[]) => {
+    if (rest.length > 0 || typeof key !== 'string') return (t as unknown as (...args: unknown[]) => string)(key, ...rest);
+    let text = plain.get(key);
+    if (text === undefined) {
+      text = t(key);
+      plain.set(key, text);
+    }
+    return text;
+  };
+  return cached as unknown as TFunction;
+}
+
 /** Loads locales/*.json once; `en` is the source of truth and the fallback. */
 export function createI18n(localesDir: string, secureCookies: boolean): I18n {
   const resources = Object.fromEntries(
@@ -34,7 +53,7 @@ export function createI18n(localesDir: string, secureCookies: boolean): I18n {
     lookupCookie: LOCALE_COOKIE,
     caches: false,
   });
-  const fixed = new Map<string, TFunction>(SUPPORTED_LOCALES.map((lng) => [lng, instance.getFixedT(lng)]));
+  const fixed = new Map<string, TFunction>(SUPPORTED_LOCALES.map((lng) => [lng, memoize(instance.getFixedT(lng))]));
 
   const resolve = (candidate: unknown): Locale => {
     const list = Array.isArray(candidate) ? candidate : [candidate];

@@ -1,11 +1,32 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import type { PageCache } from './page-cache.ts';
+
+/** A page the same for every anonymous visitor of its URL: rendered once, then served from `cache`. */
+export interface Cacheable {
+  cache: PageCache;
+  key: string;
+}
+
+/** The cache entry of `view` for this request's realm, language and URL. */
+export function anonymousPage(cache: PageCache | undefined, req: Request, view: string): Cacheable | undefined {
+  if (!cache || req.login) return undefined;
+  return { cache, key: `${req.realm.id}\n${req.locale}\n${view}\n${req.originalUrl}` };
+}
 
 /**
  * Renders `views/<view>.ejs` inside the page layout. Views receive view models
  * only: what they show, already decided by the route.
  */
-export function renderPage(res: Response, view: string, model: Record<string, unknown>, status = 200): void {
+export function renderPage(res: Response, view: string, model: Record<string, unknown>, status = 200, cacheable?: Cacheable): void {
   res.status(status);
+  if (cacheable) {
+    const html = cacheable.cache.get(cacheable.key, res.locals.csrfToken());
+    if (html !== undefined) {
+      res.type('html').send(html);
+      return;
+    }
+    model = { ...model, csrfToken: () => cacheable.cache.tokenPlaceholder };
+  }
   res.render(view, model, (err, body) => {
     if (err) {
       res.req.next?.(err);
@@ -15,6 +36,10 @@ export function renderPage(res: Response, view: string, model: Record<string, un
       if (layoutErr) {
         res.req.next?.(layoutErr);
         return;
+      }
+      if (cacheable) {
+        cacheable.cache.set(cacheable.key, html);
+        html = html.replaceAll(cacheable.cache.tokenPlaceholder, res.locals.csrfToken());
       }
       res.type('html').send(html);
     });

@@ -18,7 +18,7 @@ export async function bindBrowserSession(req: Request, session: LoginSession): P
   req.session.sid = session.id;
   req.session.authAt = session.createdAt.getTime();
   req.session.cookie.maxAge = req.realm.sessions.idleMinutes * 60 * 1000;
-  await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+  // express-session writes the session before the response leaves (it wraps res.end): one write, not two.
 }
 
 /** Ends the browser's session server-side. */

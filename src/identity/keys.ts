@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { SigningKeyRecord, Store } from '../store/port.ts';
+
+/** How long a served JWKS document is reused before the store is read again. */
+const JWKS_REFRESH_MS = 5_000;
 
 export type SigningAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
 
@@ -16,6 +20,7 @@ interface LoadedKey {
  */
 export class KeyRing {
   private readonly loaded = new Map<string, { key: Promise<LoadedKey>; loadedAt: number }>();
+  private readonly documents = new Map<string, { document: Promise<{ json: string; etag: string }>; loadedAt: number }>();
 
   constructor(
     private readonly store: Store,
@@ -83,6 +88,7 @@ export class KeyRing {
     const { record } = await this.current(realmId, alg);
     await this.store.retireSigningKey(realmId, record.kid, this.clock());
     this.loaded.delete(`${realmId}\u0000${alg}`);
+    this.documents.delete(realmId);
     await this.current(realmId, alg);
   }
 
@@ -93,5 +99,23 @@ export class KeyRing {
       .filter((k) => !k.retiredAt || k.retiredAt.getTime() > cutoff)
       .map((k) => JSON.parse(k.publicJwk) as JWK);
     return { keys };
+  }
+
+  /**
+   * The JWKS as served: JSON and its ETag, read from the store at most every
+   * JWKS_REFRESH_MS (a key rotated on another instance shows up within that),
+   * and at once after a rotation on this one.
+   */
+  jwksDocument(realmId: string, graceSeconds: number): Promise<{ json: string; etag: string }> {
+    const now = this.clock().getTime();
+    const cached = this.documents.get(realmId);
+    if (cached && now - cached.loadedAt < JWKS_REFRESH_MS) return cached.document;
+    const document = this.jwks(realmId, graceSeconds).then((jwks) => {
+      const json = JSON.stringify(jwks);
+      return { json, etag: `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"` };
+    });
+    document.catch(() => this.documents.delete(realmId));
+    this.documents.set(realmId, { document, loadedAt: now });
+    return document;
   }
 }

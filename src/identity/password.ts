@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
 
 /**
@@ -11,16 +12,45 @@ function normalize(password: string): string {
   return password.normalize('NFKC');
 }
 
+/**
+ * At most `limit` tasks at once; the rest wait their turn in order. Each
+ * argon2 run holds its memory cost (19 MiB), and more runs than cores only
+ * share the same CPUs: the cap bounds memory without costing throughput.
+ */
+class Gate {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
 export class PasswordHasher {
   private dummyHash: Promise<string>;
+  private readonly gate: Gate;
 
-  constructor(private readonly options = ARGON2_OPTIONS) {
+  constructor(
+    private readonly options = ARGON2_OPTIONS,
+    concurrency = availableParallelism(),
+  ) {
+    this.gate = new Gate(Math.max(1, concurrency));
     // Verifying an unknown user's login against this hash costs what a real one costs.
-    this.dummyHash = argon2.hash('gatehouse-dummy-password', this.options);
+    this.dummyHash = this.gate.run(() => argon2.hash('gatehouse-dummy-password', this.options));
   }
 
   hash(password: string): Promise<string> {
-    return argon2.hash(normalize(password), this.options);
+    return this.gate.run(() => argon2.hash(normalize(password), this.options));
   }
 
   /**
@@ -30,12 +60,13 @@ export class PasswordHasher {
   async verify(hash: string | null, password: string): Promise<boolean> {
     if (hash?.startsWith('$argon2')) {
       try {
-        return await argon2.verify(hash, normalize(password));
+        return await this.gate.run(() => argon2.verify(hash, normalize(password)));
       } catch {
         // fall through to the dummy work
       }
     }
-    await argon2.verify(await this.dummyHash, password).catch(() => false);
+    const dummy = await this.dummyHash;
+    await this.gate.run(() => argon2.verify(dummy, password)).catch(() => false);
     return false;
   }
 }

@@ -280,6 +280,21 @@ describe.each(backends)('hosted login on the $name', ({ redisUrl }) => {
       expect(res.status).toBe(403);
     });
 
+    it('gives every visitor of a stored login page a token of their own, which works only for them', async () => {
+      const email = (await signUp(gh)).email;
+      const first = browser(gh);
+      const second = browser(gh);
+      const a = await first.get(loginUrl({ state: 'same-url', redirect_uri: APP }));
+      const b = await second.get(loginUrl({ state: 'same-url', redirect_uri: APP }));
+      expect(csrfOf(a.text)).not.toBe(csrfOf(b.text));
+      // Same page otherwise: the stored rendering, not a per-visitor one.
+      expect(a.text.replace(csrfOf(a.text), '')).toBe(b.text.replace(csrfOf(b.text), ''));
+      expect((await second.post('/login', { _csrf: csrfOf(a.text), identifier: email, password: GOOD_PASSWORD })).status).toBe(403);
+      const ok = await second.post(loginUrl({ state: 'same-url', redirect_uri: APP }), { _csrf: csrfOf(b.text), identifier: email, password: GOOD_PASSWORD });
+      expect(ok.status).toBe(200);
+      expect(formPostOf(ok.text).state).toBe('same-url');
+    });
+
     it('refuses a cross-site logout without a token', async () => {
       const { b } = await signUp(gh);
       const res = await b.post('/logout', {});
@@ -424,6 +439,8 @@ describe.each(backends)('hosted login on the $name', ({ redisUrl }) => {
       const alpha = await request(gh.app).get('/.well-known/jwks.json').set('Host', 'alpha.test').expect(200);
       const beta = await jwksOf(gh, 'beta.test');
       expect(alpha.headers['cache-control']).toMatch(/max-age=\d+/);
+      expect(alpha.headers.etag).toMatch(/^"[\w-]+"$/);
+      await request(gh.app).get('/.well-known/jwks.json').set('Host', 'alpha.test').set('If-None-Match', alpha.headers.etag!).expect(304);
       const alphaKids = (alpha.body as JSONWebKeySet).keys.map((k) => k.kid);
       expect(alphaKids.length).toBeGreaterThan(0);
       expect(beta.keys.map((k) => k.kid).some((k) => alphaKids.includes(k))).toBe(false);

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import { field, parseForm } from '../../http/forms.ts';
 import { allowFormAction } from '../../http/csp.ts';
-import { renderPage } from '../../http/render.ts';
+import type { PageCache } from '../../http/page-cache.ts';
+import { anonymousPage, renderPage, type Cacheable } from '../../http/render.ts';
 import { bindBrowserSession, originOf } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
@@ -15,7 +16,7 @@ const loginForm = z.object({
   password: field.password(),
 });
 
-function show(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200): void {
+function show(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200, cacheable?: Cacheable): void {
   const t = res.locals.t;
   if (target) allowFormAction(res, target.redirectUri);
   renderPage(
@@ -31,17 +32,18 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
       ...extra,
     },
     status,
+    cacheable,
   );
 }
 
-export function loginRoutes(service: LoginService, issuer: TokenIssuer): Router {
+export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: PageCache): Router {
   const router = Router();
 
   /** GET /login — the form, or straight back to the app when a login session exists. */
   router.get('/login', async (req, res) => {
     const target = resolveReturnTarget(req.realm, req.query);
     if (req.login) return continueAfterLogin(req, res, issuer, target, req.login.user, req.login.session);
-    show(req, res, target);
+    show(req, res, target, {}, 200, anonymousPage(pages, req, 'login/login'));
   });
 
   /** POST /login */

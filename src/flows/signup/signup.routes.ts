@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import { field, parseForm } from '../../http/forms.ts';
 import { allowFormAction } from '../../http/csp.ts';
-import { renderPage } from '../../http/render.ts';
+import type { PageCache } from '../../http/page-cache.ts';
+import { anonymousPage, renderPage, type Cacheable } from '../../http/render.ts';
 import { bindBrowserSession, originOf } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
@@ -24,7 +25,7 @@ const signupForm = z.object({
 
 const KEEP = ['email', 'username', 'firstName', 'lastName'] as const;
 
-function show(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200): void {
+function show(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200, cacheable?: Cacheable): void {
   const t = res.locals.t;
   if (target) allowFormAction(res, target.redirectUri);
   renderPage(
@@ -41,10 +42,11 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
       ...extra,
     },
     status,
+    cacheable,
   );
 }
 
-export function signupRoutes(service: SignupService, issuer: TokenIssuer): Router {
+export function signupRoutes(service: SignupService, issuer: TokenIssuer, pages?: PageCache): Router {
   const router = Router();
 
   /** GET /signup */
@@ -52,7 +54,7 @@ export function signupRoutes(service: SignupService, issuer: TokenIssuer): Route
     const target = resolveReturnTarget(req.realm, req.query);
     if (req.login) return continueAfterLogin(req, res, issuer, target, req.login.user, req.login.session);
     if (req.realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
-    show(req, res, target);
+    show(req, res, target, {}, 200, anonymousPage(pages, req, 'signup/signup'));
   });
 
   /** POST /signup */

@@ -8,9 +8,11 @@ export function jwksRoutes(keys: KeyRing): Router {
   /** GET /.well-known/jwks.json */
   router.get('/.well-known/jwks.json', async (req, res) => {
     // A retired key stays published while tokens it signed may still be presented.
-    const jwks = await keys.jwks(req.realm.id, req.realm.tokens.ttlSeconds + 300);
+    const { json, etag } = await keys.jwksDocument(req.realm.id, req.realm.tokens.ttlSeconds + 300);
     res.setHeader('Cache-Control', 'public, max-age=300');
-    res.json(jwks);
+    res.setHeader('ETag', etag);
+    if (req.fresh) return res.status(304).end();
+    res.type('application/json').send(json);
   });
 
   return router;

@@ -1,0 +1,14 @@
+import './dist/config/thread-pool.js';
+import { pino } from 'pino';
+import { loadConfig } from './dist/config/index.js';
+import { start } from './dist/main.js';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+const config = loadConfig({ ...process.env, DATA_DIR: '/tmp/ghd2', PORT: '0', NODE_ENV: 'production', LOG_LEVEL: 'warn', LOG_REQUESTS: 'false' });
+const running = await start(config, pino({ level: 'warn' }));
+const mb = (n) => Math.round(n / 1e6);
+const show = (l) => { const m = process.memoryUsage(); const st = readFileSync('/proc/self/status','utf8'); const anon = /RssAnon:\s+(\d+)/.exec(st)[1]; console.log(l, `rss ${mb(m.rss)} anon ${Math.round(anon/1000)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} ext ${mb(m.external)} ab ${mb(m.arrayBuffers)}`); };
+show('start');
+const ac = spawn('npx', ['autocannon', '-c', '16', '-d', '8', running.url + '/login'], { stdio: 'ignore' });
+const iv = setInterval(() => show('load '), 1000);
+ac.on('exit', async () => { clearInterval(iv); show('after'); global.gc?.(); show('gc   '); await running.stop(); process.exit(0); });
