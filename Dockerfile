@@ -61,4 +61,5 @@ EXPOSE 3000
 # Slim images have no curl: ask node itself.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/main.js"]
+# V8 heap bounds: PRODUCTION_NODE_FLAGS in src/config/runtime.ts (the bench runs with the same).
+CMD ["node", "--max-old-space-size=96", "--max-semi-space-size=8", "dist/main.js"]

@@ -26,12 +26,13 @@
  * BENCH_RETRIES (default 1), BENCH_MAX_OTHER_CPU (% of a core, default 25),
  * BENCH_ONLY (comma list of scenario ids to run: bare,page,redirect,jwks,argon2,login),
  * BENCH_CPU_PROF=1 (start Gatehouse with --cpu-prof into bench/results/profiles/),
- * BENCH_NODE_ARGS (extra node flags for the Gatehouse process), BENCH_RUNTIME
+ * BENCH_NODE_ARGS (extra node flags for the Gatehouse process, after PRODUCTION_NODE_FLAGS
+ * from src/config/runtime.ts, which both children get), BENCH_RUNTIME
  * (compiled, the default and what production runs, or tsx). MALLOC_* variables
  * reach every process (this one too, where raw argon2 runs), so they stay fair.
  */
 // Raw argon2 runs in this process: on a thread pool sized as Gatehouse sizes its own.
-import '../src/config/thread-pool.ts';
+import { PRODUCTION_NODE_FLAGS } from '../src/config/runtime.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -670,9 +671,10 @@ async function main(): Promise<void> {
         LOG_REQUESTS: 'false',
         COOKIE_SECURE: 'false',
       },
-      [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...NODE_ARGS],
+      [...PRODUCTION_NODE_FLAGS, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...NODE_ARGS],
     ),
-    ONLY.has('bare') ? spawnChild('bare', scripts.bare, { ...childEnv, PORT: '0', HOST: '127.0.0.1' }) : Promise.resolve(null),
+    // The same V8 settings as Gatehouse, so the ratio compares handlers, not runtimes.
+    ONLY.has('bare') ? spawnChild('bare', scripts.bare, { ...childEnv, PORT: '0', HOST: '127.0.0.1' }, [...PRODUCTION_NODE_FLAGS]) : Promise.resolve(null),
   ]);
   childPids = [gatehouse.pid, ...(bare ? [bare.pid] : [])];
   const base = gatehouse.url;
@@ -884,6 +886,7 @@ async function main(): Promise<void> {
       groups,
       argon2: ARGON2_OPTIONS,
       cpuProf: CPU_PROF,
+      nodeFlags: PRODUCTION_NODE_FLAGS,
       gatehouseNodeArgs: NODE_ARGS,
       malloc: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))),
     },

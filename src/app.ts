@@ -143,13 +143,11 @@ export function createApp(deps: Deps): Gatehouse {
     }),
   );
 
+  // What pages show of a realm, made once per realm.
+  const realmViews = new Map(realms.all().map((r) => [r.id, { id: r.id, name: r.name, logoUrl: r.branding.logoUrl }]));
   app.use((req, res, next) => {
     req.realm = realms.forHost(req.host);
-    res.locals.realm = {
-      id: req.realm.id,
-      name: req.realm.name,
-      logoUrl: req.realm.branding.logoUrl,
-    };
+    res.locals.realm = realmViews.get(req.realm.id);
     next();
   });
 
@@ -169,12 +167,17 @@ export function createApp(deps: Deps): Gatehouse {
   // Pages from here on are per user (forms carry CSRF tokens): never cached.
   app.use((req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.locals.languages = SUPPORTED_LOCALES.map((locale) => ({
-      locale,
-      name: LANGUAGE_NAMES[locale],
-      href: withLang(req.originalUrl, locale),
-      current: locale === req.locale,
-    }));
+    // The language switcher's links, worked out only when a page is rendered.
+    Object.defineProperty(res.locals, 'languages', {
+      enumerable: true,
+      get: () =>
+        SUPPORTED_LOCALES.map((locale) => ({
+          locale,
+          name: LANGUAGE_NAMES[locale],
+          href: withLang(req.originalUrl, locale),
+          current: locale === req.locale,
+        })),
+    });
     next();
   });
 

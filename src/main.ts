@@ -1,5 +1,5 @@
 // First: sizes the thread pool before anything uses it.
-import './config/thread-pool.ts';
+import './config/runtime.ts';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import path from 'node:path';

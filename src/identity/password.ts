@@ -13,9 +13,9 @@ function normalize(password: string): string {
 }
 
 /**
- * At most `limit` tasks at once; the rest wait their turn in order. Each
- * argon2 run holds its memory cost (19 MiB), and more runs than cores only
- * share the same CPUs: the cap bounds memory without costing throughput.
+ * At most `limit` tasks at once; the rest wait their turn in order, here
+ * rather than in libuv's queue, where they would hold up file and DNS work
+ * for as long as the whole backlog takes to hash.
  */
 class Gate {
   private running = 0;
@@ -42,7 +42,9 @@ export class PasswordHasher {
 
   constructor(
     private readonly options = ARGON2_OPTIONS,
-    concurrency = availableParallelism(),
+    // One hash running per core (the thread pool's size, see config/runtime.ts) and one
+    // queued behind each, so a thread never idles waiting for the event loop to hand it work.
+    concurrency = 2 * availableParallelism(),
   ) {
     this.gate = new Gate(Math.max(1, concurrency));
     // Verifying an unknown user's login against this hash costs what a real one costs.
