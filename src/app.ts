@@ -12,10 +12,15 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from './config/index.ts';
 import { accountRoutes } from './flows/account/account.routes.ts';
 import { LoginService } from './flows/login/login.service.ts';
+import { devMailRoutes } from './flows/dev-mail/dev-mail.routes.ts';
 import { loginRoutes } from './flows/login/login.routes.ts';
+import { RecoveryService } from './flows/recovery/recovery.service.ts';
+import { recoveryRoutes } from './flows/recovery/recovery.routes.ts';
 import { logoutRoutes } from './flows/logout/logout.routes.ts';
 import { SignupService } from './flows/signup/signup.service.ts';
 import { signupRoutes } from './flows/signup/signup.routes.ts';
+import { VerificationService } from './flows/verification/verification.service.ts';
+import { verificationRoutes } from './flows/verification/verification.routes.ts';
 import { jwksRoutes } from './flows/well-known/jwks.routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { createI18n, SUPPORTED_LOCALES } from './http/i18n.ts';
@@ -23,9 +28,12 @@ import { PageCache } from './http/page-cache.ts';
 import { loadLogin } from './http/session.ts';
 import { KeyRing } from './identity/keys.ts';
 import { LoginSessions } from './identity/login-sessions.ts';
+import { OneTimeSecrets } from './identity/one-time.ts';
 import { PasswordHasher } from './identity/password.ts';
 import type { LimiterFactory } from './identity/throttle.ts';
 import { TokenIssuer } from './identity/token-issuer.ts';
+import { ejsMailRenderer } from './infra/mail/templates.ts';
+import { Mailer } from './mail/mailer.ts';
 import { Realms } from './realms.ts';
 import type { Store } from './store/port.ts';
 
@@ -40,6 +48,8 @@ export interface Deps {
   logger: Logger;
   /** Secret for cookie signing and CSRF tokens. */
   secret: string;
+  /** Called after a mail is queued: wakes the outbox worker (main.ts) so it sends at once. */
+  onMailQueued?: () => void;
   /** Named readiness checks for /readyz (the store's is always included). */
   readiness?: Record<string, () => Promise<unknown>>;
   clock?: () => Date;
@@ -70,16 +80,20 @@ export function createApp(deps: Deps): Gatehouse {
   const issuer = new TokenIssuer(keys);
   const hasher = deps.hasher ?? new PasswordHasher();
   const sessions = new LoginSessions(store, clock);
-  const loginService = new LoginService(store, hasher, deps.limiters, sessions, clock);
-  const signupService = new SignupService(store, hasher, deps.limiters, sessions, clock);
   const i18n = createI18n(path.join(ROOT, 'locales'), config.secureCookies);
+  const viewsDir = path.join(ROOT, 'views');
+  const viewCache = config.env !== 'development';
+  const mailer = new Mailer(store, ejsMailRenderer(viewsDir, i18n.t, viewCache), config.mailFrom, clock, deps.onMailQueued);
+  const secrets = new OneTimeSecrets(store, createHmac('sha256', deps.secret).update('gatehouse one-time tokens').digest('base64url'), clock);
+  const verificationService = new VerificationService(store, secrets, mailer, deps.limiters, sessions, clock);
+  const loginService = new LoginService(store, hasher, deps.limiters, sessions, clock);
+  const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock);
+  const recoveryService = new RecoveryService(store, secrets, mailer, hasher, deps.limiters, clock);
   const cookiePrefix = config.secureCookies ? '__Host-' : '';
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  const viewsDir = path.join(ROOT, 'views');
-  const viewCache = config.env !== 'development';
   app.set('views', viewsDir);
   app.set('view engine', 'ejs');
   app.set('view cache', viewCache);
@@ -192,10 +206,11 @@ export function createApp(deps: Deps): Gatehouse {
     unset: 'destroy',
     cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/' },
   });
-  // A GET without a session cookie has no session to load and starts none (sessions begin at a
-  // POST that logs in): it skips express-session's id generation and bookkeeping.
+  // A GET without a session cookie has no session to load and starts none, except a link that
+  // carries a token (it moves into the session): it skips express-session's id generation and bookkeeping.
   app.use((req, res, next) => {
-    if ((req.method === 'GET' || req.method === 'HEAD') && req.cookies[sessionCookie] === undefined) return next();
+    const safe = req.method === 'GET' || req.method === 'HEAD';
+    if (safe && req.cookies[sessionCookie] === undefined && req.query.token === undefined) return next();
     browserSession(req, res, next);
   });
   const formBody = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 });
@@ -223,7 +238,11 @@ export function createApp(deps: Deps): Gatehouse {
   const pages = viewCache ? new PageCache() : undefined;
   app.use(loginRoutes(loginService, issuer, pages));
   app.use(signupRoutes(signupService, issuer, pages));
+  app.use(verificationRoutes(verificationService, issuer));
+  app.use(recoveryRoutes(recoveryService, logger));
   app.use(logoutRoutes(sessions, issuer));
+  // The development outbox: every mail, readable in the browser. Absent (404) outside development.
+  if (config.env === 'development') app.use(devMailRoutes(store));
   app.use(accountRoutes());
 
   app.use(notFound);

@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { createApp, type Deps, type Gatehouse } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config/index.ts';
+import { enforceOneWaySettings, OneWaySettingError } from './identity/realm-settings.ts';
+import { OutboxWorker, type OutboxWorkerOptions } from './infra/mail/outbox-worker.ts';
+import { devOutboxTransport, smtpTransport } from './infra/mail/transports.ts';
 import { redisLimiters, sqliteLimiters } from './infra/rate-limit.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
 
@@ -28,7 +31,13 @@ function redactUrl(url: string): string {
 
 export interface Composition {
   deps: Deps;
+  outbox: OutboxWorker;
   close(): Promise<void>;
+}
+
+/** Knobs tests turn (retry delays); production uses the defaults. */
+export interface Tuning {
+  outbox?: OutboxWorkerOptions;
 }
 
 /**
@@ -36,7 +45,7 @@ export interface Composition {
  * sessions and rate limits by default; with REDIS_URL, sessions and rate
  * limits move to Redis.
  */
-export async function compose(config: Config, logger: Logger, overrides: Partial<Deps> = {}): Promise<Composition> {
+export async function compose(config: Config, logger: Logger, overrides: Partial<Deps> = {}, tuning: Tuning = {}): Promise<Composition> {
   const store = new SqliteStore(path.join(config.dataDir, 'gatehouse.sqlite'));
   const closers: Array<() => Promise<unknown> | void> = [() => store.close()];
   const secret = config.sessionSecret ?? (await store.getOrCreateSecret('session', () => randomBytes(32).toString('base64url')));
@@ -67,8 +76,25 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
     closers.unshift(() => sqliteSessions.close());
   }
 
+  try {
+    await enforceOneWaySettings(store, config.realms);
+  } catch (err) {
+    for (const close of closers) await close();
+    if (err instanceof OneWaySettingError) throw new StartupError(err.message);
+    throw err;
+  }
+
+  // Mail: SMTP when SMTP_URL is set, else the development outbox (stored, logged, shown at /dev/mail).
+  const transport = config.smtpUrl ? smtpTransport(config.smtpUrl) : devOutboxTransport(logger);
+  if (!config.smtpUrl && config.env === 'production') logger.warn('SMTP_URL is not set: mails are stored and logged, not sent');
+  const outbox = new OutboxWorker(store, transport, logger, { ...tuning.outbox, clock: overrides.clock });
+  outbox.start();
+  closers.unshift(() => transport.close());
+  closers.unshift(() => outbox.stop());
+
   return {
-    deps: { config, store, sessionStore, limiters, logger, secret, readiness, ...overrides },
+    deps: { config, store, sessionStore, limiters, logger, secret, readiness, onMailQueued: () => outbox.wake(), ...overrides },
+    outbox,
     async close() {
       for (const close of closers) await close();
     },
@@ -83,8 +109,8 @@ export interface Running {
 }
 
 /** Starts Gatehouse: config → adapters → app → listen, and makes sure every realm has a signing key. */
-export async function start(config: Config, logger: Logger): Promise<Running> {
-  const composition = await compose(config, logger);
+export async function start(config: Config, logger: Logger, tuning: Tuning = {}): Promise<Running> {
+  const composition = await compose(config, logger, {}, tuning);
   const gatehouse = createApp(composition.deps);
   await Promise.all(gatehouse.realms.all().map((r) => gatehouse.keys.ensure(r.id, r.tokens.algorithm)));
   const server = await new Promise<Server>((resolve, reject) => {

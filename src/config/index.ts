@@ -18,6 +18,9 @@ export interface Config {
   secureCookies: boolean;
   logLevel: string;
   logRequests: boolean;
+  /** Unset: mails stay in the development outbox (and the log). */
+  smtpUrl?: string;
+  mailFrom: string;
   realms: RealmConfig[];
   defaultRealm: string;
 }
@@ -89,6 +92,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secureCookies: e.COOKIE_SECURE === 'auto' ? allHttps : e.COOKIE_SECURE === 'true',
     logLevel: e.LOG_LEVEL,
     logRequests: e.LOG_REQUESTS,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
     realms: file.realms,
     defaultRealm: file.defaultRealm,
   };

@@ -71,6 +71,29 @@ export const realmSchema = z.strictObject({
     .strictObject({
       /** "email": the email address is the username. "separate": users pick a username too. */
       usernames: z.enum(['email', 'separate']).default('email'),
+      /** "unique": one account per address. "duplicates": several may share one; one way only (see README). */
+      emails: z.enum(['unique', 'duplicates']).default('unique'),
+      /** Fold usernames to lower case at signup and login. Uniqueness is case-insensitive either way. */
+      lowercaseUsernames: z.boolean().default(false),
+    })
+    .prefault({}),
+  emailVerification: z
+    .strictObject({
+      /** off: never asked. optional: mailed at signup, login works without. required: no JWT until verified. */
+      policy: z.enum(['off', 'optional', 'required']).default('optional'),
+      /** Lifetime of the link in the verification mail. */
+      linkTtlHours: z.number().int().min(1).max(24 * 14).default(24),
+      /** Lifetime of the 6-digit code in the same mail. */
+      codeTtlMinutes: z.number().int().min(1).max(60).default(10),
+      /** Wrong guesses a code survives. */
+      codeAttempts: z.number().int().min(1).max(10).default(5),
+    })
+    .prefault({}),
+  recovery: z
+    .strictObject({
+      /** Lifetime of the reset link and code. */
+      ttlMinutes: z.number().int().min(5).max(24 * 60).default(60),
+      codeAttempts: z.number().int().min(1).max(10).default(5),
     })
     .prefault({}),
   signup: z
@@ -108,9 +131,21 @@ export const realmSchema = z.strictObject({
       loginPerIp: rateLimitSchema.default({ points: 100, durationSeconds: 60 * 60 }),
       /** Signups from one IP. */
       signupPerIp: rateLimitSchema.default({ points: 20, durationSeconds: 60 * 60 }),
+      /** Password-reset requests per identifier, whoever asks. */
+      recoveryPerIdentifier: rateLimitSchema.default({ points: 5, durationSeconds: 60 * 60 }),
+      /** Password-reset requests from one IP. */
+      recoveryPerIp: rateLimitSchema.default({ points: 30, durationSeconds: 60 * 60 }),
+      /** Verification mails resent per user. */
+      verificationResendPerUser: rateLimitSchema.default({ points: 5, durationSeconds: 60 * 60 }),
     })
     .prefault({}),
   apps: z.array(appSchema).default([]),
+  mail: z
+    .strictObject({
+      /** The From of the realm's mails; MAIL_FROM when absent. */
+      from: z.string().max(200).optional(),
+    })
+    .prefault({}),
 });
 
 export const fileSchema = z
@@ -131,6 +166,13 @@ export const fileSchema = z
           ctx.addIssue({ code: 'custom', path: ['realms', i, 'hosts'], message: `host "${host}" is already served by realm "${owner}"` });
         }
         hosts.set(host, realm.id);
+      }
+      if (realm.fields.emails === 'duplicates' && realm.fields.usernames === 'email') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['realms', i, 'fields', 'emails'],
+          message: 'duplicate emails need separate usernames (fields.usernames: "separate"): with emails as usernames every email is unique',
+        });
       }
       const clientIds = new Set<string>();
       realm.apps.forEach((app, j) => {
@@ -169,6 +211,10 @@ const envObject = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Log one line per HTTP request. */
   LOG_REQUESTS: booleanString.default(true),
+  /** smtp:// or smtps:// (user:password@host:port) to send mail; without it mails stay in the development outbox. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').refine((v) => URL.canParse(v), 'must be a URL').optional(),
+  /** Default From of every mail ("Name <address>" or an address). */
+  MAIL_FROM: z.string().max(200).default('Gatehouse <no-reply@gatehouse.localhost>'),
 });
 
 export const envSchema = z.preprocess(

@@ -16,3 +16,9 @@ export class FlowError extends Error {
     super(messageKey);
   }
 }
+
+/** Rate-limit refusals carry the wait, rounded up to whole minutes for the page. */
+export function tooManyAttempts(retryAfterMs: number): FlowError {
+  const seconds = Math.ceil(retryAfterMs / 1000);
+  return new FlowError(429, 'rateLimit.tooMany', { minutes: Math.max(1, Math.ceil(seconds / 60)) }, undefined, seconds);
+}

@@ -1,6 +1,7 @@
 import type { RealmConfig } from '../config/index.ts';
 import type { User } from '../identity/user.ts';
 import type { LoginSession } from '../store/port.ts';
+import type { ReturnInfo } from '../flows/handoff/handoff.service.ts';
 
 declare global {
   namespace Express {
@@ -21,6 +22,12 @@ declare module 'express-session' {
     sid: string;
     /** When the user authenticated, for the absolute lifetime and recent-auth checks. */
     authAt: number;
+    /** Signed up or logged in, but the realm wants the email verified first (no login session yet). */
+    pendingVerification: { realmId: string; userId: string; ret: ReturnInfo | null };
+    /** After POST /forgot: who may type a reset code in this browser (never shown to it). */
+    recovery: { realmId: string; userIds: string[]; ret: ReturnInfo | null };
+    /** A reset link opened in this browser (the token moved off the URL), or a reset code accepted. */
+    reset: { realmId: string; token?: string; grantUserId?: string; grantExpiresAt?: number };
   }
 }
 

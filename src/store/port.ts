@@ -66,6 +66,37 @@ export interface OneTimeToken {
   expiresAt: Date;
   consumedAt: Date | null;
   createdAt: Date;
+  /** Wrong guesses so far (codes). */
+  attempts: number;
+  /** What the flow needs afterwards (e.g. where the user goes), as the flow wrote it. */
+  data: Record<string, unknown> | null;
+}
+
+export type NewOneTimeToken = Omit<OneTimeToken, 'consumedAt' | 'attempts' | 'data'> & { data?: Record<string, unknown> | null };
+
+/** How checking a short code went: ok (consumed), wrong (one try spent), exhausted (no tries left), none (no live code). */
+export type CodeCheck = { result: 'ok'; token: OneTimeToken } | { result: 'wrong' | 'exhausted' | 'none' };
+
+export interface NewOutboxMail {
+  realmId: string;
+  kind: string;
+  userId: string | null;
+  to: { address: string; name: string | null };
+  from: string;
+  subject: string;
+  text: string;
+  html: string;
+  link: string | null;
+}
+
+export interface OutboxMail extends NewOutboxMail {
+  id: string;
+  status: 'queued' | 'sent' | 'failed';
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
 }
 
 export interface AuthEvent {
@@ -84,24 +115,62 @@ export interface Store {
   findUserById(realmId: string, id: string): Promise<User | null>;
   /** By username or (unique) email, case-insensitively. */
   findUserByLogin(realmId: string, login: string): Promise<UserWithPassword | null>;
+  /** Every user whose email is `email`, compared case-insensitively (several where the realm allows duplicates). */
+  findUsersByEmail(realmId: string, email: string): Promise<UserWithPassword[]>;
   recordLogin(realmId: string, userId: string, at: Date, ip: string | null): Promise<void>;
+  setEmailVerification(realmId: string, userId: string, state: EmailVerification, at: Date): Promise<void>;
+  /**
+   * Changes the address (and the username with it when `syncUsername`), setting the
+   * verification state to `verification`. UniqueViolation when taken.
+   */
+  changeEmail(realmId: string, userId: string, change: { email: string; emailUnique: boolean; syncUsername: boolean; verification: EmailVerification }, at: Date): Promise<User>;
+  setPasswordHash(realmId: string, userId: string, passwordHash: string, at: Date): Promise<void>;
 
   createLoginSession(session: LoginSession): Promise<void>;
   findLoginSession(realmId: string, id: string): Promise<LoginSession | null>;
   touchLoginSession(realmId: string, id: string, at: Date): Promise<void>;
   endLoginSession(realmId: string, id: string, at: Date): Promise<boolean>;
   listLoginSessions(realmId: string, userId: string): Promise<LoginSession[]>;
+  /** Ends every live session of the user except `exceptId`; returns the ids ended. */
+  endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string): Promise<string[]>;
 
   listSigningKeys(realmId: string): Promise<SigningKeyRecord[]>;
   addSigningKey(key: SigningKeyRecord): Promise<void>;
   retireSigningKey(realmId: string, kid: string, at: Date): Promise<void>;
 
-  createOneTimeToken(token: Omit<OneTimeToken, 'consumedAt'>): Promise<void>;
+  createOneTimeToken(token: NewOneTimeToken): Promise<void>;
+  /** The live token (not consumed, not expired), without consuming it. */
+  findOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date): Promise<OneTimeToken | null>;
   /** Marks the token consumed and returns it, atomically; null when unknown, expired or already consumed. */
   consumeOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date): Promise<OneTimeToken | null>;
+  /**
+   * Checks a short code against the user's newest live token of `purpose`, atomically:
+   * a match consumes it; a miss spends one of `maxAttempts` tries.
+   */
+  checkOneTimeCode(realmId: string, purpose: string, userId: string, codeHash: string, at: Date, maxAttempts: number): Promise<CodeCheck>;
+  /** Ends every live token of the user for these purposes (a newer one replaces them, or the password changed). Returns how many. */
+  revokeOneTimeTokens(realmId: string, userId: string, purposes: string[], at: Date): Promise<number>;
 
   appendEvent(event: AuthEvent): Promise<void>;
   listEvents(realmId: string, userId: string, limit: number): Promise<AuthEvent[]>;
+
+  enqueueMail(mail: NewOutboxMail, at: Date): Promise<string>;
+  /**
+   * Takes up to `limit` queued mails that are due and not leased to another worker,
+   * leasing them for `leaseMs` and counting the attempt. Atomic: two workers never get the same mail.
+   */
+  claimDueMail(at: Date, leaseMs: number, limit: number): Promise<OutboxMail[]>;
+  markMailSent(id: string, at: Date): Promise<void>;
+  /** Back to the queue, due again at `nextAttemptAt`. */
+  markMailRetry(id: string, nextAttemptAt: Date, error: string): Promise<void>;
+  markMailFailed(id: string, error: string): Promise<void>;
+  /** The newest mails first (the development outbox page). */
+  listMail(limit: number): Promise<OutboxMail[]>;
+  getMail(id: string): Promise<OutboxMail | null>;
+
+  /** Facts about a realm that outlive its configuration (one-way settings). */
+  getRealmState(realmId: string, key: string): Promise<string | null>;
+  setRealmState(realmId: string, key: string, value: string): Promise<void>;
 
   /** A process-wide secret, created once by `create` and shared by every instance on this store. */
   getOrCreateSecret(name: string, create: () => string): Promise<string>;

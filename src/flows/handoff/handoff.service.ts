@@ -61,3 +61,25 @@ export function withParams(uri: string, params: Record<string, string | undefine
   if (where === 'fragment') return `${uri}#${encoded}`;
   return `${uri}${uri.includes('?') ? '&' : '?'}${encoded}`;
 }
+
+/** A ReturnTarget as it can be stored (session, token data) and checked again later. */
+export interface ReturnInfo {
+  redirectUri: string;
+  clientId: string;
+  state?: string;
+}
+
+export function toReturnInfo(target: ReturnTarget | null): ReturnInfo | null {
+  return target ? { redirectUri: target.redirectUri, clientId: target.app.clientId, ...(target.state ? { state: target.state } : {}) } : null;
+}
+
+/** A stored return target, checked against the realm's apps as they are now; null when it no longer matches. */
+export function fromReturnInfo(realm: RealmConfig, info: unknown): ReturnTarget | null {
+  if (!info || typeof info !== 'object') return null;
+  const { redirectUri, clientId, state } = info as Partial<ReturnInfo>;
+  try {
+    return resolveReturnTarget(realm, { redirect_uri: redirectUri, client_id: clientId, state });
+  } catch {
+    return null;
+  }
+}

@@ -8,7 +8,7 @@ import { anonymousPage, renderPage, type Cacheable } from '../../http/render.ts'
 import { bindBrowserSession, originOf } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
-import { resolveReturnTarget, returnQuery, type ReturnTarget } from '../handoff/handoff.service.ts';
+import { resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 import type { LoginService } from './login.service.ts';
 
 const loginForm = z.object({
@@ -26,6 +26,7 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
       title: t('login.title'),
       appName: target?.app.name,
       signupHref: req.realm.signup.policy === 'open' ? `/signup${returnQuery(target)}` : null,
+      forgotHref: `/forgot${returnQuery(target)}`,
       usernames: req.realm.fields.usernames,
       values: {},
       error: null,
@@ -52,13 +53,14 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
     const form = parseForm(loginForm, req.body, ['identifier']);
     if (!form.ok) return show(req, res, target, { values: form.values, error: { field: form.field, message: form.messageKey } }, 400);
     try {
-      const { user, session } = await service.login(
-        req.realm,
-        { ...form.data, clientId: target?.app.clientId ?? null },
-        originOf(req),
-      );
-      await bindBrowserSession(req, session);
-      await continueAfterLogin(req, res, issuer, target, user, session);
+      const outcome = await service.login(req.realm, { ...form.data, clientId: target?.app.clientId ?? null }, originOf(req));
+      if ('verify' in outcome) {
+        // Right password, unverified address in a realm that requires it: no JWT, a way to verify instead.
+        req.session.pendingVerification = { realmId: req.realm.id, userId: outcome.verify.id, ret: toReturnInfo(target) };
+        return res.redirect(303, '/verify-email');
+      }
+      await bindBrowserSession(req, outcome.session);
+      await continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);
     } catch (err) {
       if (!(err instanceof FlowError)) throw err;
       if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));

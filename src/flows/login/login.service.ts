@@ -3,19 +3,14 @@ import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions
 import type { PasswordHasher } from '../../identity/password.ts';
 import type { LimiterFactory, Limiter } from '../../identity/throttle.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
-import type { LoginSession, Store } from '../../store/port.ts';
-import { FlowError } from '../flow-error.ts';
+import type { LoginSession, Store, UserWithPassword } from '../../store/port.ts';
+import { mustVerifyFirst } from '../../identity/email-verification.ts';
+import { FlowError, tooManyAttempts } from '../flow-error.ts';
 
 export interface LoginInput {
   identifier: string;
   password: string;
   clientId: string | null;
-}
-
-/** Rate-limit refusals carry the wait, rounded up to whole minutes for the page. */
-export function tooManyAttempts(retryAfterMs: number): FlowError {
-  const seconds = Math.ceil(retryAfterMs / 1000);
-  return new FlowError(429, 'rateLimit.tooMany', { minutes: Math.max(1, Math.ceil(seconds / 60)) }, undefined, seconds);
 }
 
 /**
@@ -46,14 +41,15 @@ export class LoginService {
     return l;
   }
 
-  async login(realm: RealmConfig, input: LoginInput, origin: SessionOrigin): Promise<{ user: User; session: LoginSession }> {
+  /** A login session, or — where the realm requires a verified email first — the user to verify. */
+  async login(realm: RealmConfig, input: LoginInput, origin: SessionOrigin): Promise<{ user: User; session: LoginSession } | { verify: User }> {
     const ip = origin.ip ?? 'unknown';
     const idIpKey = `${normalizeLogin(input.identifier)}|${ip}`;
     const { perIdIp, perIp } = this.limitersFor(realm);
     const wait = Math.max(await perIdIp.retryAfterMs(idIpKey), await perIp.retryAfterMs(ip));
     if (wait > 0) throw tooManyAttempts(wait);
 
-    const found = await this.store.findUserByLogin(realm.id, input.identifier);
+    const found = await this.findAccount(realm, input.identifier);
     const passwordOk = await this.hasher.verify(found?.passwordHash ?? null, input.password);
     const event = { realmId: realm.id, clientId: input.clientId, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() };
 
@@ -64,8 +60,25 @@ export class LoginService {
     }
 
     await perIdIp.reset(idIpKey);
+    if (mustVerifyFirst(realm, found.user)) {
+      await this.store.appendEvent({ ...event, type: 'login.unverified', userId: found.user.id, data: { method: 'pwd' } });
+      return { verify: found.user };
+    }
     const session = await this.sessions.start(realm, found.user, origin, ['pwd']);
     await this.store.appendEvent({ ...event, type: 'login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: session.id } });
     return { user: found.user, session };
+  }
+
+  /**
+   * By username or (unique) email. Where the realm lets accounts share an
+   * address, an email that several accounts use cannot say which one is
+   * meant: the user is asked for the username instead.
+   */
+  private async findAccount(realm: RealmConfig, identifier: string): Promise<UserWithPassword | null> {
+    const found = await this.store.findUserByLogin(realm.id, identifier);
+    if (found || realm.fields.emails !== 'duplicates' || !identifier.includes('@')) return found;
+    const sharing = await this.store.findUsersByEmail(realm.id, identifier);
+    if (sharing.length > 1) throw new FlowError(400, 'login.chooseUsername', {}, 'identifier');
+    return sharing[0] ?? null;
   }
 }

@@ -8,7 +8,7 @@ import { anonymousPage, renderPage, type Cacheable } from '../../http/render.ts'
 import { bindBrowserSession, originOf } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
-import { resolveReturnTarget, returnQuery, type ReturnTarget } from '../handoff/handoff.service.ts';
+import { resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 import type { SignupService } from './signup.service.ts';
 
 const username = field
@@ -63,13 +63,13 @@ export function signupRoutes(service: SignupService, issuer: TokenIssuer, pages?
     const form = parseForm(signupForm, req.body, KEEP);
     if (!form.ok) return show(req, res, target, { values: form.values, error: { field: form.field, message: form.messageKey } }, 400);
     try {
-      const { user, session } = await service.signup(
-        req.realm,
-        { ...form.data, locale: req.locale, clientId: target?.app.clientId ?? null },
-        originOf(req),
-      );
-      await bindBrowserSession(req, session);
-      await continueAfterLogin(req, res, issuer, target, user, session);
+      const outcome = await service.signup(req.realm, { ...form.data, locale: req.locale, clientId: target?.app.clientId ?? null }, originOf(req), toReturnInfo(target));
+      if ('verify' in outcome) {
+        req.session.pendingVerification = { realmId: req.realm.id, userId: outcome.verify.id, ret: toReturnInfo(target) };
+        return res.redirect(303, '/verify-email');
+      }
+      await bindBrowserSession(req, outcome.session);
+      await continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);
     } catch (err) {
       if (!(err instanceof FlowError)) throw err;
       if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));

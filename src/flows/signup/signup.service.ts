@@ -1,12 +1,14 @@
 import type { RealmConfig } from '../../config/index.ts';
+import { mustVerifyFirst } from '../../identity/email-verification.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
 import type { User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
-import { FlowError } from '../flow-error.ts';
-import { tooManyAttempts } from '../login/login.service.ts';
+import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import type { ReturnInfo } from '../handoff/handoff.service.ts';
+import type { VerificationService } from '../verification/verification.service.ts';
 
 export interface SignupInput {
   email: string;
@@ -19,7 +21,7 @@ export interface SignupInput {
   clientId: string | null;
 }
 
-/** Creates a human user with the fields the realm asks for, then logs them in. */
+/** Creates a human user with the fields the realm asks for, mails the verification, and logs them in (unless they must verify first). */
 export class SignupService {
   private readonly limiters = new Map<string, Limiter>();
 
@@ -28,6 +30,7 @@ export class SignupService {
     private readonly hasher: PasswordHasher,
     private readonly makeLimiter: LimiterFactory,
     private readonly sessions: LoginSessions,
+    private readonly verification: VerificationService,
     private readonly clock: () => Date,
   ) {}
 
@@ -40,10 +43,15 @@ export class SignupService {
     return l;
   }
 
-  async signup(realm: RealmConfig, input: SignupInput, origin: SessionOrigin): Promise<{ user: User; session: LoginSession }> {
+  /**
+   * Creates the user. Returns their login session, or — where the realm
+   * requires a verified email before login — the user, who has been mailed.
+   */
+  async signup(realm: RealmConfig, input: SignupInput, origin: SessionOrigin, ret: ReturnInfo | null): Promise<{ user: User; session: LoginSession } | { verify: User }> {
     if (realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
-    const username = realm.fields.usernames === 'email' ? input.email : input.username;
-    if (!username) throw new FlowError(400, 'validation.required', {}, 'username');
+    const typed = realm.fields.usernames === 'email' ? input.email : input.username;
+    if (!typed) throw new FlowError(400, 'validation.required', {}, 'username');
+    const username = realm.fields.lowercaseUsernames ? typed.toLowerCase() : typed;
 
     const problem = checkPassword(input.password, realm.password, [username, input.email]);
     if (problem) throw new FlowError(400, problem, { min: realm.password.minLength, max: realm.password.maxLength }, 'password');
@@ -63,7 +71,7 @@ export class SignupService {
           userType: 'human',
           username,
           email: input.email,
-          emailUnique: true,
+          emailUnique: realm.fields.emails === 'unique',
           emailVerification: 'none',
           firstName: input.firstName || null,
           lastName: input.lastName || null,
@@ -82,6 +90,11 @@ export class SignupService {
     }
     const event = { realmId: realm.id, userId: user.id, clientId: input.clientId, ip: origin.ip, userAgent: origin.userAgent, at: now };
     await this.store.appendEvent({ ...event, type: 'signup' });
+    if (realm.emailVerification.policy !== 'off') {
+      await this.verification.send(realm, user, input.locale, ret);
+      user = { ...user, emailVerification: 'requested' };
+    }
+    if (mustVerifyFirst(realm, user)) return { verify: user };
     const session = await this.sessions.start(realm, user, origin, ['pwd']);
     await this.store.appendEvent({ ...event, type: 'login.succeeded', data: { method: 'pwd', sid: session.id } });
     return { user, session };

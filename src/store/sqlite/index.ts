@@ -5,12 +5,17 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { User } from '../../identity/user.ts';
 import { normalizeLogin } from '../../identity/user.ts';
+import type { EmailVerification } from '../../identity/user.ts';
 import {
   UniqueViolation,
   type AuthEvent,
+  type CodeCheck,
   type LoginSession,
+  type NewOneTimeToken,
+  type NewOutboxMail,
   type NewUser,
   type OneTimeToken,
+  type OutboxMail,
   type SigningKeyRecord,
   type Store,
   type UserWithPassword,
@@ -62,6 +67,47 @@ function rowToSession(r: Row): LoginSession {
     aal: Number(r.aal),
     endedAt: date(r.ended_at),
   };
+}
+
+function rowToToken(r: Row): OneTimeToken {
+  return {
+    realmId: String(r.realm_id),
+    purpose: String(r.purpose),
+    tokenHash: String(r.token_hash),
+    userId: String(r.user_id),
+    expiresAt: date(r.expires_at)!,
+    consumedAt: date(r.consumed_at),
+    createdAt: date(r.created_at)!,
+    attempts: Number(r.attempts),
+    data: r.data == null ? null : (JSON.parse(String(r.data)) as Record<string, unknown>),
+  };
+}
+
+function rowToMail(r: Row): OutboxMail {
+  return {
+    id: String(r.id),
+    realmId: String(r.realm_id),
+    kind: String(r.kind),
+    userId: str(r.user_id),
+    to: { address: String(r.to_address), name: str(r.to_name) },
+    from: String(r.from_header),
+    subject: String(r.subject),
+    text: String(r.text_body),
+    html: String(r.html_body),
+    link: str(r.link),
+    status: r.status as OutboxMail['status'],
+    attempts: Number(r.attempts),
+    nextAttemptAt: date(r.next_attempt_at)!,
+    lastError: str(r.last_error),
+    createdAt: date(r.created_at)!,
+    sentAt: date(r.sent_at),
+  };
+}
+
+function uniqueViolation(err: unknown): never {
+  const e = err as { code?: string; message: string };
+  if (e.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UniqueViolation(e.message.includes('username_norm') ? 'username' : 'email');
+  throw err;
 }
 
 /** Applies the numbered .sql files newer than the database's user_version, each in a transaction. */
@@ -120,14 +166,47 @@ export class SqliteStore implements Store {
       insertKey: db.prepare(`INSERT OR IGNORE INTO signing_keys (realm_id, kid, alg, public_jwk, private_jwk, created_at, retired_at)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
       retireKey: db.prepare('UPDATE signing_keys SET retired_at = ? WHERE realm_id = ? AND kid = ? AND retired_at IS NULL'),
-      insertToken: db.prepare(`INSERT INTO one_time_tokens (realm_id, purpose, token_hash, user_id, expires_at, created_at)
-        VALUES (?, ?, ?, ?, ?, ?)`),
+      insertToken: db.prepare(`INSERT OR REPLACE INTO one_time_tokens (realm_id, purpose, token_hash, user_id, expires_at, created_at, data)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
       consumeToken: db.prepare(`UPDATE one_time_tokens SET consumed_at = @at
         WHERE realm_id = @realmId AND purpose = @purpose AND token_hash = @tokenHash AND consumed_at IS NULL AND expires_at > @at
         RETURNING *`),
       insertEvent: db.prepare(`INSERT INTO events (realm_id, type, user_id, client_id, ip, user_agent, at, data)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       eventsOfUser: db.prepare('SELECT * FROM events WHERE realm_id = ? AND user_id = ? ORDER BY at DESC, id DESC LIMIT ?'),
+      usersByEmail: db.prepare('SELECT * FROM users WHERE realm_id = ? AND email_norm = ? ORDER BY created_at, id'),
+      setVerification: db.prepare('UPDATE users SET email_verification = ?, updated_at = ? WHERE realm_id = ? AND id = ?'),
+      changeEmail: db.prepare(`UPDATE users SET email = @email, email_norm = @emailNorm, email_unique_key = @emailUniqueKey,
+        email_verification = @verification, updated_at = @at,
+        username = CASE WHEN @syncUsername THEN @email ELSE username END,
+        username_norm = CASE WHEN @syncUsername THEN @emailNorm ELSE username_norm END
+        WHERE realm_id = @realmId AND id = @userId`),
+      setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE realm_id = ? AND id = ?'),
+      endSessionsOfUser: db.prepare(`UPDATE login_sessions SET ended_at = @at
+        WHERE realm_id = @realmId AND user_id = @userId AND ended_at IS NULL AND id IS NOT @exceptId RETURNING id`),
+      findToken: db.prepare(`SELECT * FROM one_time_tokens
+        WHERE realm_id = ? AND purpose = ? AND token_hash = ? AND consumed_at IS NULL AND expires_at > ?`),
+      newestLiveToken: db.prepare(`SELECT * FROM one_time_tokens
+        WHERE realm_id = ? AND purpose = ? AND user_id = ? AND consumed_at IS NULL AND expires_at > ?
+        ORDER BY created_at DESC LIMIT 1`),
+      spendAttempt: db.prepare('UPDATE one_time_tokens SET attempts = attempts + 1 WHERE realm_id = ? AND purpose = ? AND token_hash = ?'),
+      consumeByHash: db.prepare('UPDATE one_time_tokens SET consumed_at = ? WHERE realm_id = ? AND purpose = ? AND token_hash = ? AND consumed_at IS NULL'),
+      revokeTokens: db.prepare(`UPDATE one_time_tokens SET consumed_at = ?
+        WHERE realm_id = ? AND user_id = ? AND consumed_at IS NULL AND purpose IN (SELECT value FROM json_each(?))`),
+      insertMail: db.prepare(`INSERT INTO outbox (id, realm_id, kind, user_id, to_address, to_name, from_header, subject, text_body, html_body,
+        link, next_attempt_at, created_at) VALUES (@id, @realmId, @kind, @userId, @toAddress, @toName, @from, @subject, @text, @html, @link, @at, @at)`),
+      claimMail: db.prepare(`UPDATE outbox SET lease_until = @leaseUntil, attempts = attempts + 1
+        WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= @at AND (lease_until IS NULL OR lease_until <= @at)
+          ORDER BY next_attempt_at, created_at LIMIT @limit)
+        RETURNING *`),
+      mailSent: db.prepare(`UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?`),
+      mailRetry: db.prepare(`UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_until = NULL WHERE id = ? AND status = 'queued'`),
+      mailFailed: db.prepare(`UPDATE outbox SET status = 'failed', last_error = ?, lease_until = NULL WHERE id = ?`),
+      recentMail: db.prepare('SELECT * FROM outbox ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+      mailById: db.prepare('SELECT * FROM outbox WHERE id = ?'),
+      realmState: db.prepare('SELECT value FROM realm_state WHERE realm_id = ? AND key = ?'),
+      setRealmState: db.prepare(`INSERT INTO realm_state (realm_id, key, value) VALUES (?, ?, ?)
+        ON CONFLICT (realm_id, key) DO UPDATE SET value = excluded.value`),
       secretByName: db.prepare('SELECT value FROM secrets WHERE name = ?'),
       insertSecret: db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
     };
@@ -155,13 +234,49 @@ export class SqliteStore implements Store {
         at: at.getTime(),
       });
     } catch (err) {
-      const e = err as { code?: string; message: string };
-      if (e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        throw new UniqueViolation(e.message.includes('username_norm') ? 'username' : 'email');
-      }
-      throw err;
+      uniqueViolation(err);
     }
     return rowToUser(this.stmts.userById.get(input.realmId, id) as Row);
+  }
+
+  async findUsersByEmail(realmId: string, email: string): Promise<UserWithPassword[]> {
+    return (this.stmts.usersByEmail.all(realmId, normalizeLogin(email)) as Row[]).map((row) => ({ user: rowToUser(row), passwordHash: str(row.password_hash) }));
+  }
+
+  async setEmailVerification(realmId: string, userId: string, state: EmailVerification, at: Date): Promise<void> {
+    this.stmts.setVerification.run(state, at.getTime(), realmId, userId);
+  }
+
+  async changeEmail(
+    realmId: string,
+    userId: string,
+    change: { email: string; emailUnique: boolean; syncUsername: boolean; verification: EmailVerification },
+    at: Date,
+  ): Promise<User> {
+    const emailNorm = normalizeLogin(change.email);
+    try {
+      this.stmts.changeEmail.run({
+        realmId,
+        userId,
+        email: change.email,
+        emailNorm,
+        emailUniqueKey: change.emailUnique ? emailNorm : null,
+        verification: change.verification,
+        syncUsername: change.syncUsername ? 1 : 0,
+        at: at.getTime(),
+      });
+    } catch (err) {
+      uniqueViolation(err);
+    }
+    return rowToUser(this.stmts.userById.get(realmId, userId) as Row);
+  }
+
+  async setPasswordHash(realmId: string, userId: string, passwordHash: string, at: Date): Promise<void> {
+    this.stmts.setPassword.run(passwordHash, at.getTime(), realmId, userId);
+  }
+
+  async endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string): Promise<string[]> {
+    return (this.stmts.endSessionsOfUser.all({ at: at.getTime(), realmId, userId, exceptId: exceptId ?? null }) as Row[]).map((r) => String(r.id));
   }
 
   async findUserById(realmId: string, id: string): Promise<User | null> {
@@ -219,22 +334,91 @@ export class SqliteStore implements Store {
     this.stmts.retireKey.run(at.getTime(), realmId, kid);
   }
 
-  async createOneTimeToken(t: Omit<OneTimeToken, 'consumedAt'>): Promise<void> {
-    this.stmts.insertToken.run(t.realmId, t.purpose, t.tokenHash, t.userId, t.expiresAt.getTime(), t.createdAt.getTime());
+  async createOneTimeToken(t: NewOneTimeToken): Promise<void> {
+    this.stmts.insertToken.run(t.realmId, t.purpose, t.tokenHash, t.userId, t.expiresAt.getTime(), t.createdAt.getTime(), t.data ? JSON.stringify(t.data) : null);
+  }
+
+  async findOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date): Promise<OneTimeToken | null> {
+    const row = this.stmts.findToken.get(realmId, purpose, tokenHash, at.getTime()) as Row | undefined;
+    return row ? rowToToken(row) : null;
   }
 
   async consumeOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date): Promise<OneTimeToken | null> {
     const row = this.stmts.consumeToken.get({ realmId, purpose, tokenHash, at: at.getTime() }) as Row | undefined;
-    if (!row) return null;
-    return {
-      realmId: String(row.realm_id),
-      purpose: String(row.purpose),
-      tokenHash: String(row.token_hash),
-      userId: String(row.user_id),
-      expiresAt: date(row.expires_at)!,
-      consumedAt: date(row.consumed_at),
-      createdAt: date(row.created_at)!,
-    };
+    return row ? rowToToken(row) : null;
+  }
+
+  async checkOneTimeCode(realmId: string, purpose: string, userId: string, codeHash: string, at: Date, maxAttempts: number): Promise<CodeCheck> {
+    // One synchronous transaction: no other check of the same code can interleave.
+    return this.db.transaction((): CodeCheck => {
+      const row = this.stmts.newestLiveToken.get(realmId, purpose, userId, at.getTime()) as Row | undefined;
+      if (!row) return { result: 'none' };
+      const token = rowToToken(row);
+      if (token.attempts >= maxAttempts) return { result: 'exhausted' };
+      if (token.tokenHash === codeHash) {
+        this.stmts.consumeByHash.run(at.getTime(), realmId, purpose, token.tokenHash);
+        return { result: 'ok', token: { ...token, consumedAt: at } };
+      }
+      this.stmts.spendAttempt.run(realmId, purpose, token.tokenHash);
+      return { result: token.attempts + 1 >= maxAttempts ? 'exhausted' : 'wrong' };
+    })();
+  }
+
+  async revokeOneTimeTokens(realmId: string, userId: string, purposes: string[], at: Date): Promise<number> {
+    return this.stmts.revokeTokens.run(at.getTime(), realmId, userId, JSON.stringify(purposes)).changes;
+  }
+
+  async enqueueMail(m: NewOutboxMail, at: Date): Promise<string> {
+    const id = randomUUID();
+    this.stmts.insertMail.run({
+      id,
+      realmId: m.realmId,
+      kind: m.kind,
+      userId: m.userId,
+      toAddress: m.to.address,
+      toName: m.to.name,
+      from: m.from,
+      subject: m.subject,
+      text: m.text,
+      html: m.html,
+      link: m.link,
+      at: at.getTime(),
+    });
+    return id;
+  }
+
+  async claimDueMail(at: Date, leaseMs: number, limit: number): Promise<OutboxMail[]> {
+    return (this.stmts.claimMail.all({ at: at.getTime(), leaseUntil: at.getTime() + leaseMs, limit }) as Row[]).map(rowToMail);
+  }
+
+  async markMailSent(id: string, at: Date): Promise<void> {
+    this.stmts.mailSent.run(at.getTime(), id);
+  }
+
+  async markMailRetry(id: string, nextAttemptAt: Date, error: string): Promise<void> {
+    this.stmts.mailRetry.run(nextAttemptAt.getTime(), error.slice(0, 1000), id);
+  }
+
+  async markMailFailed(id: string, error: string): Promise<void> {
+    this.stmts.mailFailed.run(error.slice(0, 1000), id);
+  }
+
+  async listMail(limit: number): Promise<OutboxMail[]> {
+    return (this.stmts.recentMail.all(limit) as Row[]).map(rowToMail);
+  }
+
+  async getMail(id: string): Promise<OutboxMail | null> {
+    const row = this.stmts.mailById.get(id) as Row | undefined;
+    return row ? rowToMail(row) : null;
+  }
+
+  async getRealmState(realmId: string, key: string): Promise<string | null> {
+    const row = this.stmts.realmState.get(realmId, key) as Row | undefined;
+    return row ? String(row.value) : null;
+  }
+
+  async setRealmState(realmId: string, key: string, value: string): Promise<void> {
+    this.stmts.setRealmState.run(realmId, key, value);
   }
 
   async appendEvent(e: AuthEvent): Promise<void> {

@@ -1,0 +1,29 @@
+import { Router } from 'express';
+import { FlowError } from '../flow-error.ts';
+import { renderPage } from '../../http/render.ts';
+import type { Store } from '../../store/port.ts';
+
+/**
+ * The development outbox (mounted only when NODE_ENV=development): every mail
+ * Gatehouse wrote, newest first, with its link, so `npm start` works without
+ * a mail server.
+ */
+export function devMailRoutes(store: Store): Router {
+  const router = Router();
+
+  /** GET /dev/mail */
+  router.get('/dev/mail', async (_req, res) => {
+    const mails = await store.listMail(50);
+    renderPage(res, 'dev-mail/list', { title: res.locals.t('devMail.title'), mails });
+  });
+
+  /** GET /dev/mail/:id — one mail's HTML part, as a mail client would show it (no scripts, no forms). */
+  router.get('/dev/mail/:id', async (req, res) => {
+    const mail = await store.getMail(req.params.id);
+    if (!mail) throw new FlowError(404, 'errors.notFound');
+    res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'; img-src https: data:; style-src 'unsafe-inline'");
+    res.type('html').send(mail.html);
+  });
+
+  return router;
+}

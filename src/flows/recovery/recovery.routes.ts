@@ -1,0 +1,150 @@
+import { Router, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { field, parseForm } from '../../http/forms.ts';
+import { renderPage } from '../../http/render.ts';
+import { originOf } from '../../http/session.ts';
+import { FlowError } from '../flow-error.ts';
+import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
+import { RESET_GRANT_MS, type RecoveryService } from './recovery.service.ts';
+
+const forgotForm = z.object({ identifier: field.requiredText(320) });
+const codeForm = z.object({ code: field.requiredText(20).pipe(z.string().regex(/^\d{6}$/, 'validation.code')) });
+const resetForm = z.object({ password: field.password() });
+const tokenQuery = z.object({ token: z.string().regex(/^[\w-]{20,100}$/) });
+
+function errorOf(err: FlowError) {
+  return { field: err.field ?? null, message: err.messageKey, params: err.params };
+}
+
+/**
+ * Password recovery pages: ask (/forgot), prove the mailbox (link or code),
+ * choose a new password (/reset-password). The reset token never stays in the
+ * address bar: it moves into the session and the page reloads without it.
+ */
+export function recoveryRoutes(service: RecoveryService, logger: Logger): Router {
+  const router = Router();
+
+  function showForgot(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200): void {
+    renderPage(
+      res,
+      'recovery/forgot',
+      { title: res.locals.t('recovery.title'), loginHref: `/login${returnQuery(target)}`, usernames: req.realm.fields.usernames, values: {}, error: null, ...extra },
+      status,
+    );
+  }
+
+  function showSent(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200): void {
+    const recovery = req.session?.recovery?.realmId === req.realm.id ? req.session.recovery : null;
+    renderPage(
+      res,
+      'recovery/sent',
+      {
+        title: res.locals.t('recovery.sentTitle'),
+        minutes: req.realm.recovery.ttlMinutes,
+        loginHref: `/login${returnQuery(fromReturnInfo(req.realm, recovery?.ret))}`,
+        againHref: `/forgot${returnQuery(fromReturnInfo(req.realm, recovery?.ret))}`,
+        error: null,
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  /** The reset this browser may do: a link token moved into the session, or an accepted code. */
+  function resetOf(req: Request, now: number): { token: string } | { userId: string } | null {
+    const reset = req.session?.reset;
+    if (!reset || reset.realmId !== req.realm.id) return null;
+    if (reset.token) return { token: reset.token };
+    if (reset.grantUserId && (reset.grantExpiresAt ?? 0) > now) return { userId: reset.grantUserId };
+    return null;
+  }
+
+  function showReset(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200): void {
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    renderPage(res, 'recovery/reset', { title: res.locals.t('recovery.resetTitle'), passwordMin: req.realm.password.minLength, error: null, ...extra }, status);
+  }
+
+  /** GET /forgot */
+  router.get('/forgot', (req, res) => {
+    showForgot(req, res, resolveReturnTarget(req.realm, req.query));
+  });
+
+  /** POST /forgot — the same answer whether or not the account exists; mail goes out after the answer. */
+  router.post('/forgot', async (req, res) => {
+    const target = resolveReturnTarget(req.realm, req.query);
+    const form = parseForm(forgotForm, req.body, ['identifier']);
+    if (!form.ok) return showForgot(req, res, target, { values: form.values, error: { field: form.field, message: form.messageKey } }, 400);
+    const origin = originOf(req);
+    let users;
+    try {
+      users = await service.request(req.realm, form.data.identifier, origin);
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      return showForgot(req, res, target, { values: { identifier: form.data.identifier }, error: errorOf(err) }, err.status);
+    }
+    const ret = toReturnInfo(target);
+    req.session.recovery = { realmId: req.realm.id, userIds: users.map((u) => u.id), ret };
+    showSent(req, res);
+    const realm = req.realm;
+    const locale = req.locale;
+    res.once('finish', () => {
+      service.mailResetLinks(realm, users, locale, ret, origin).catch((err: unknown) => logger.error({ err }, 'recovery: could not queue the reset mail'));
+    });
+  });
+
+  /** POST /forgot/code — the 6-digit code from the mail, typed in the browser that asked. */
+  router.post('/forgot/code', async (req, res) => {
+    const recovery = req.session?.recovery?.realmId === req.realm.id ? req.session.recovery : null;
+    if (!recovery) throw new FlowError(400, 'recovery.noRequest');
+    const form = parseForm(codeForm, req.body, []);
+    if (!form.ok) return showSent(req, res, { error: { field: 'code', message: form.messageKey } }, 400);
+    try {
+      const userId = await service.acceptCode(req.realm, recovery.userIds, form.data.code);
+      req.session.reset = { realmId: req.realm.id, grantUserId: userId, grantExpiresAt: Date.now() + RESET_GRANT_MS };
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      return showSent(req, res, { error: errorOf(err) }, err.status);
+    }
+    res.redirect(303, '/reset-password');
+  });
+
+  /** GET /reset-password — with ?token= from the mail: keep it in the session, reload without it. */
+  router.get('/reset-password', async (req, res) => {
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (req.query.token !== undefined) {
+      const query = tokenQuery.safeParse(req.query);
+      if (!query.success || !(await service.linkIsLive(req.realm, query.data.token))) throw new FlowError(400, 'recovery.invalidLink');
+      req.session.reset = { realmId: req.realm.id, token: query.data.token };
+      return res.redirect(303, '/reset-password');
+    }
+    const by = resetOf(req, Date.now());
+    if (!by || ('token' in by && !(await service.linkIsLive(req.realm, by.token)))) throw new FlowError(400, 'recovery.invalidLink');
+    showReset(req, res);
+  });
+
+  /** POST /reset-password — the new password. */
+  router.post('/reset-password', async (req, res) => {
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    const by = resetOf(req, Date.now());
+    if (!by) throw new FlowError(400, 'recovery.invalidLink');
+    const form = parseForm(resetForm, req.body, []);
+    if (!form.ok) return showReset(req, res, { error: { field: form.field, message: form.messageKey } }, 400);
+    let ret;
+    try {
+      ({ ret } = await service.reset(req.realm, by, form.data.password, originOf(req), req.locale));
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      if (err.field === 'password') return showReset(req, res, { error: errorOf(err) }, err.status);
+      throw err;
+    }
+    // A code's grant has no token to carry the app: the request's session does.
+    const target = fromReturnInfo(req.realm, ret ?? req.session.recovery?.ret ?? null);
+    delete req.session.reset;
+    delete req.session.recovery;
+    renderPage(res, 'recovery/done', { title: res.locals.t('recovery.doneTitle'), loginHref: `/login${returnQuery(target)}` });
+  });
+
+  return router;
+}

@@ -1,0 +1,159 @@
+import type { RealmConfig } from '../../config/index.ts';
+import type { SessionOrigin } from '../../identity/login-sessions.ts';
+import type { OneTimeSecrets } from '../../identity/one-time.ts';
+import type { PasswordHasher } from '../../identity/password.ts';
+import { checkPassword } from '../../identity/password-policy.ts';
+import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
+import { displayName, normalizeLogin, type User } from '../../identity/user.ts';
+import { realmLink, type Mailer } from '../../mail/mailer.ts';
+import type { Store } from '../../store/port.ts';
+import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import type { ReturnInfo } from '../handoff/handoff.service.ts';
+
+/** How long an accepted reset code lets this browser set a new password. */
+export const RESET_GRANT_MS = 10 * 60_000;
+
+/**
+ * Password recovery. Asking answers the same whether or not the account
+ * exists; a link and a code go out only when it does. Setting the new
+ * password ends every login session of the user and every other reset link,
+ * and logs nobody in: the user logs in as usual (MFA included).
+ */
+export class RecoveryService {
+  private readonly limiters = new Map<string, { perId: Limiter; perIp: Limiter }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: OneTimeSecrets,
+    private readonly mailer: Mailer,
+    private readonly hasher: PasswordHasher,
+    private readonly makeLimiter: LimiterFactory,
+    private readonly clock: () => Date,
+  ) {}
+
+  private limitersFor(realm: RealmConfig) {
+    let l = this.limiters.get(realm.id);
+    if (!l) {
+      l = {
+        perId: this.makeLimiter(`${realm.id}:recovery-id`, realm.rateLimits.recoveryPerIdentifier),
+        perIp: this.makeLimiter(`${realm.id}:recovery-ip`, realm.rateLimits.recoveryPerIp),
+      };
+      this.limiters.set(realm.id, l);
+    }
+    return l;
+  }
+
+  /**
+   * Step one of POST /forgot, the same for every identifier: counts the
+   * request and finds who it is for. The caller answers, then calls
+   * `mailResetLinks` with the result, so no timing depends on the answer.
+   */
+  async request(realm: RealmConfig, identifier: string, origin: SessionOrigin): Promise<User[]> {
+    const { perId, perIp } = this.limitersFor(realm);
+    const idKey = normalizeLogin(identifier);
+    const ip = origin.ip ?? 'unknown';
+    const wait = Math.max(await perId.retryAfterMs(idKey), await perIp.retryAfterMs(ip));
+    if (wait > 0) throw tooManyAttempts(wait);
+    await Promise.all([perId.hit(idKey), perIp.hit(ip)]);
+    const byLogin = await this.store.findUserByLogin(realm.id, identifier);
+    const users = byLogin ? [byLogin.user] : identifier.includes('@') ? (await this.store.findUsersByEmail(realm.id, identifier)).map((u) => u.user) : [];
+    return users.filter((u) => u.state === 'active' && u.email);
+  }
+
+  /** Step two: a link and a code to each account found (several where the realm allows shared emails). */
+  async mailResetLinks(realm: RealmConfig, users: User[], locale: string, ret: ReturnInfo | null, origin: SessionOrigin): Promise<void> {
+    const ttlMs = realm.recovery.ttlMinutes * 60_000;
+    for (const user of users) {
+      const { token, code } = await this.secrets.issue(realm.id, user.id, 'reset-password', { linkMs: ttlMs, codeMs: ttlMs }, { ret });
+      await this.mailer.send({
+        realm,
+        kind: 'reset-password',
+        to: { address: user.email!, name: nameOf(user) },
+        userId: user.id,
+        locale: user.locale ?? locale,
+        link: realmLink(realm, '/reset-password', { token }),
+        model: { code, minutes: realm.recovery.ttlMinutes, username: user.username, ip: origin.ip },
+      });
+      await this.store.appendEvent({ realmId: realm.id, type: 'password.reset_requested', userId: user.id, clientId: ret?.clientId ?? null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() });
+    }
+  }
+
+  /** Whether a reset link is live (the page shows the form only then). */
+  async linkIsLive(realm: RealmConfig, token: string): Promise<boolean> {
+    return (await this.secrets.peek(realm.id, 'reset-password', token)) !== null;
+  }
+
+  /** A typed code, tried against the accounts the request was for; the first that matches gets the grant. */
+  async acceptCode(realm: RealmConfig, userIds: string[], code: string): Promise<string> {
+    let outcome: 'wrong' | 'expired' = 'expired';
+    for (const userId of userIds) {
+      const check = await this.secrets.checkCode(realm.id, 'reset-password', userId, code, realm.recovery.codeAttempts);
+      if (check.result === 'ok') return userId;
+      if (check.result === 'wrong') outcome = 'wrong';
+    }
+    // An unknown account answers like a wrong code: the page never tells whether it exists.
+    throw new FlowError(400, userIds.length === 0 || outcome === 'wrong' ? 'recovery.wrongCode' : 'recovery.codeExpired', {}, 'code');
+  }
+
+  /**
+   * Sets the new password, by a link token (consumed here, once) or a code
+   * grant (user id). Ends all login sessions and reset links of the user.
+   */
+  async reset(
+    realm: RealmConfig,
+    by: { token: string } | { userId: string },
+    password: string,
+    origin: SessionOrigin,
+    locale: string,
+  ): Promise<{ user: User; ret: ReturnInfo | null }> {
+    let userId: string;
+    let ret: ReturnInfo | null = null;
+    if ('token' in by) {
+      const live = await this.secrets.peek(realm.id, 'reset-password', by.token);
+      if (!live) throw new FlowError(400, 'recovery.invalidLink');
+      userId = live.userId;
+      ret = (live.data?.ret as ReturnInfo | null) ?? null;
+    } else {
+      userId = by.userId;
+    }
+    const user = await this.store.findUserById(realm.id, userId);
+    if (!user || user.state !== 'active') throw new FlowError(400, 'recovery.invalidLink');
+    const problem = checkPassword(password, realm.password, [user.username, user.email]);
+    if (problem) throw new FlowError(400, problem, { min: realm.password.minLength, max: realm.password.maxLength }, 'password');
+    if ('token' in by) {
+      // The one place a link is spent: of many submissions racing with it, one gets here.
+      if (!(await this.secrets.consume(realm.id, 'reset-password', by.token))) throw new FlowError(400, 'recovery.invalidLink');
+    }
+    const now = this.clock();
+    await this.store.setPasswordHash(realm.id, user.id, await this.hasher.hash(password), now);
+    await this.secrets.revoke(realm.id, user.id, 'reset-password');
+    const ended = await this.store.endLoginSessionsOfUser(realm.id, user.id, now);
+    await this.store.appendEvent({
+      realmId: realm.id,
+      type: 'password.reset',
+      userId: user.id,
+      clientId: ret?.clientId ?? null,
+      ip: origin.ip,
+      userAgent: origin.userAgent,
+      at: now,
+      data: { endedSessions: ended.length },
+    });
+    if (user.email) {
+      await this.mailer.send({
+        realm,
+        kind: 'password-changed',
+        to: { address: user.email, name: nameOf(user) },
+        userId: user.id,
+        locale: user.locale ?? locale,
+        link: realmLink(realm, '/forgot'),
+        model: { username: user.username, at: now.toISOString(), ip: origin.ip },
+      });
+    }
+    return { user, ret };
+  }
+}
+
+function nameOf(user: User): string | null {
+  const name = displayName(user);
+  return name === user.username ? null : name;
+}

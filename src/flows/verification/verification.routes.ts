@@ -1,0 +1,106 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { TokenIssuer } from '../../identity/token-issuer.ts';
+import { field, parseForm } from '../../http/forms.ts';
+import { allowFormAction } from '../../http/csp.ts';
+import { renderPage } from '../../http/render.ts';
+import { bindBrowserSession, originOf } from '../../http/session.ts';
+import { FlowError } from '../flow-error.ts';
+import { continueAfterLogin } from '../handoff/deliver.ts';
+import { fromReturnInfo, returnQuery, type ReturnInfo } from '../handoff/handoff.service.ts';
+import type { VerificationService } from './verification.service.ts';
+
+const tokenQuery = z.object({ token: z.string().regex(/^[\w-]{20,100}$/).optional() });
+const codeForm = z.object({ code: field.requiredText(20).pipe(z.string().regex(/^\d{6}$/, 'validation.code')) });
+
+/** The pending verification of this browser, when it belongs to this realm. */
+function pendingOf(req: Request) {
+  const pending = req.session?.pendingVerification;
+  return pending && pending.realmId === req.realm.id ? pending : null;
+}
+
+/**
+ * Email verification pages. The browser that signed up (or tried to log in)
+ * holds the pending verification in its session: there a verified address
+ * goes straight on to the app. Opened anywhere else, the link verifies and
+ * offers to log in, still on the way to the same app.
+ */
+export function verificationRoutes(service: VerificationService, issuer: TokenIssuer): Router {
+  const router = Router();
+
+  async function showPending(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
+    const pending = pendingOf(req);
+    const user = pending ? await service.pendingUser(req.realm, pending.userId) : null;
+    renderPage(
+      res,
+      'verification/check-email',
+      {
+        title: res.locals.t('verify.title'),
+        email: user?.email ?? null,
+        required: req.realm.emailVerification.policy === 'required',
+        codeMinutes: req.realm.emailVerification.codeTtlMinutes,
+        loginHref: `/login${returnQuery(pending ? fromReturnInfo(req.realm, pending.ret) : null)}`,
+        error: null,
+        notice: null,
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  /** Logs the pending browser in once its address is verified, and carries on to the app. */
+  async function finish(req: Request, res: Response, userId: string, ret: ReturnInfo | null): Promise<void> {
+    const pending = pendingOf(req);
+    const target = fromReturnInfo(req.realm, pending?.ret ?? ret);
+    if (pending && pending.userId === userId) {
+      const { user, session } = await service.loginAfterVerification(req.realm, userId, originOf(req), target?.app.clientId ?? null);
+      delete req.session.pendingVerification;
+      await bindBrowserSession(req, session);
+      return continueAfterLogin(req, res, issuer, target, user, session);
+    }
+    // Another browser (or the session ended): verified, but nobody is logged in here.
+    if (target) allowFormAction(res, target.redirectUri);
+    renderPage(res, 'verification/verified', { title: res.locals.t('verify.doneTitle'), loginHref: `/login${returnQuery(target)}` });
+  }
+
+  /** GET /verify-email — the link from the mail (?token=…), or the "check your inbox" page. */
+  router.get('/verify-email', async (req, res) => {
+    const query = tokenQuery.safeParse(req.query);
+    if (!query.success) throw new FlowError(400, 'verify.invalidLink');
+    if (!query.data.token) return showPending(req, res);
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    const { user, ret } = await service.verifyLink(req.realm, query.data.token);
+    await finish(req, res, user.id, ret);
+  });
+
+  /** POST /verify-email/code — the 6-digit code from the same mail. */
+  router.post('/verify-email/code', async (req, res) => {
+    const pending = pendingOf(req);
+    if (!pending) throw new FlowError(400, 'verify.noPending');
+    const form = parseForm(codeForm, req.body, []);
+    if (!form.ok) return showPending(req, res, { error: { field: 'code', message: form.messageKey } }, 400);
+    try {
+      await service.verifyCode(req.realm, pending.userId, form.data.code);
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      return showPending(req, res, { error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+    }
+    await finish(req, res, pending.userId, pending.ret);
+  });
+
+  /** POST /verify-email/resend — a new link and code; the old ones stop working. */
+  router.post('/verify-email/resend', async (req, res) => {
+    const pending = pendingOf(req);
+    if (!pending) throw new FlowError(400, 'verify.noPending');
+    try {
+      await service.resend(req.realm, pending.userId, req.locale, pending.ret);
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      return showPending(req, res, { error: { field: null, message: err.messageKey, params: err.params } }, err.status);
+    }
+    await showPending(req, res, { notice: 'verify.resent' });
+  });
+
+  return router;
+}

@@ -1,0 +1,120 @@
+import type { RealmConfig } from '../../config/index.ts';
+import { mustVerifyFirst } from '../../identity/email-verification.ts';
+import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
+import type { OneTimeSecrets } from '../../identity/one-time.ts';
+import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
+import { displayName, type User } from '../../identity/user.ts';
+import { realmLink, type Mailer } from '../../mail/mailer.ts';
+import type { LoginSession, Store } from '../../store/port.ts';
+import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import type { ReturnInfo } from '../handoff/handoff.service.ts';
+
+/**
+ * Email verification (AuthRocket states none → requested → verified). The
+ * mail carries a link and a 6-digit code; either verifies. Sending again ends
+ * the older link and code. The token remembers the address it was sent to:
+ * once the address changes, an old link verifies nothing.
+ */
+export class VerificationService {
+  private readonly limiters = new Map<string, Limiter>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: OneTimeSecrets,
+    private readonly mailer: Mailer,
+    private readonly makeLimiter: LimiterFactory,
+    private readonly sessions: LoginSessions,
+    private readonly clock: () => Date,
+  ) {}
+
+  /** The user a browser is verifying, to show the address the mail went to. */
+  pendingUser(realm: RealmConfig, userId: string): Promise<User | null> {
+    return this.store.findUserById(realm.id, userId);
+  }
+
+  /**
+   * The browser that proved the password (signup or login) and now the
+   * mailbox gets its login session, as the password login would have made it.
+   */
+  async loginAfterVerification(realm: RealmConfig, userId: string, origin: SessionOrigin, clientId: string | null): Promise<{ user: User; session: LoginSession }> {
+    const user = await this.store.findUserById(realm.id, userId);
+    if (!user || user.state !== 'active' || mustVerifyFirst(realm, user)) throw new FlowError(400, 'verify.noPending');
+    const session = await this.sessions.start(realm, user, origin, ['pwd']);
+    await this.store.appendEvent({ realmId: realm.id, type: 'login.succeeded', userId: user.id, clientId, ip: origin.ip, userAgent: origin.userAgent, at: this.clock(), data: { method: 'pwd', sid: session.id, after: 'email.verified' } });
+    return { user, session };
+  }
+
+  private resendLimiter(realm: RealmConfig): Limiter {
+    let l = this.limiters.get(realm.id);
+    if (!l) {
+      l = this.makeLimiter(`${realm.id}:verify-resend`, realm.rateLimits.verificationResendPerUser);
+      this.limiters.set(realm.id, l);
+    }
+    return l;
+  }
+
+  /** Mails a fresh link and code to the user's address and marks it requested. */
+  async send(realm: RealmConfig, user: User, locale: string, ret: ReturnInfo | null): Promise<void> {
+    if (!user.email) return;
+    const policy = realm.emailVerification;
+    const { token, code } = await this.secrets.issue(
+      realm.id,
+      user.id,
+      'verify-email',
+      { linkMs: policy.linkTtlHours * 3600_000, codeMs: policy.codeTtlMinutes * 60_000 },
+      { email: user.email, ret },
+    );
+    if (user.emailVerification === 'none') await this.store.setEmailVerification(realm.id, user.id, 'requested', this.clock());
+    await this.mailer.send({
+      realm,
+      kind: 'verify-email',
+      to: { address: user.email, name: displayName(user) === user.username ? null : displayName(user) },
+      userId: user.id,
+      locale: user.locale ?? locale,
+      link: realmLink(realm, '/verify-email', { token }),
+      model: { code, linkHours: policy.linkTtlHours, codeMinutes: policy.codeTtlMinutes },
+    });
+  }
+
+  /** "Send it again": limited per user; the older link and code stop working. */
+  async resend(realm: RealmConfig, userId: string, locale: string, ret: ReturnInfo | null): Promise<User> {
+    const user = await this.store.findUserById(realm.id, userId);
+    if (!user || !user.email) throw new FlowError(400, 'verify.noPending');
+    if (user.emailVerification === 'verified') return user;
+    const limiter = this.resendLimiter(realm);
+    const wait = await limiter.retryAfterMs(user.id);
+    if (wait > 0) throw tooManyAttempts(wait);
+    await limiter.hit(user.id);
+    await this.send(realm, user, locale, ret);
+    return user;
+  }
+
+  /** The link from the mail. Works once; an expired, used or replaced link is a clear error. */
+  async verifyLink(realm: RealmConfig, token: string): Promise<{ user: User; ret: ReturnInfo | null }> {
+    const record = await this.secrets.consume(realm.id, 'verify-email', token);
+    if (!record) throw new FlowError(400, 'verify.invalidLink');
+    return this.markVerified(realm, record.userId, record.data);
+  }
+
+  /** The 6-digit code, typed in the browser that asked for it. */
+  async verifyCode(realm: RealmConfig, userId: string, code: string): Promise<{ user: User; ret: ReturnInfo | null }> {
+    const check = await this.secrets.checkCode(realm.id, 'verify-email', userId, code, realm.emailVerification.codeAttempts);
+    if (check.result === 'wrong') throw new FlowError(400, 'verify.wrongCode', {}, 'code');
+    if (check.result !== 'ok') throw new FlowError(400, 'verify.codeExpired', {}, 'code');
+    return this.markVerified(realm, userId, check.token.data);
+  }
+
+  private async markVerified(realm: RealmConfig, userId: string, data: Record<string, unknown> | null): Promise<{ user: User; ret: ReturnInfo | null }> {
+    const user = await this.store.findUserById(realm.id, userId);
+    // Sent to another address than the user has now: it proves nothing about the current one.
+    if (!user || !user.email || typeof data?.email !== 'string' || data.email.toLowerCase() !== user.email.toLowerCase()) {
+      throw new FlowError(400, 'verify.invalidLink');
+    }
+    const now = this.clock();
+    if (user.emailVerification !== 'verified') {
+      await this.store.setEmailVerification(realm.id, user.id, 'verified', now);
+      await this.store.appendEvent({ realmId: realm.id, type: 'email.verified', userId: user.id, clientId: null, ip: null, userAgent: null, at: now, data: { email: user.email } });
+    }
+    return { user: { ...user, emailVerification: 'verified' }, ret: (data.ret as ReturnInfo | null) ?? null };
+  }
+}

@@ -1,0 +1,74 @@
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import type { CodeCheck, OneTimeToken, Store } from '../store/port.ts';
+
+/** What a one-time secret is for. Each has a link form and a 6-digit code form. */
+export type OneTimePurpose = 'verify-email' | 'reset-password';
+const codePurpose = (purpose: OneTimePurpose) => `${purpose}-code`;
+
+export interface IssuedSecret {
+  /** 32 random bytes, base64url: goes into the mailed link. */
+  token: string;
+  /** 6 digits: goes into the mail for typing. */
+  code: string;
+}
+
+/**
+ * One-time tokens and codes (DESIGN.md §2): handed to the user once, stored
+ * only as an HMAC under a server-side key, single use, expiring. Issuing a
+ * new pair ends the older ones of the same purpose.
+ */
+export class OneTimeSecrets {
+  constructor(
+    private readonly store: Store,
+    /** Server-side key: a leaked table alone cannot be used to test guesses. */
+    private readonly key: string,
+    private readonly clock: () => Date,
+  ) {}
+
+  private hash(value: string): string {
+    return createHmac('sha256', this.key).update(value).digest('base64url');
+  }
+
+  private hashCode(userId: string, code: string): string {
+    return this.hash(`${userId}:${code}`);
+  }
+
+  /** A code repeated for the same user (one in a million) replaces the older, already revoked, one. */
+  async issue(realmId: string, userId: string, purpose: OneTimePurpose, ttl: { linkMs: number; codeMs: number }, data: Record<string, unknown> | null): Promise<IssuedSecret> {
+    const now = this.clock();
+    await this.store.revokeOneTimeTokens(realmId, userId, [purpose, codePurpose(purpose)], now);
+    const token = randomBytes(32).toString('base64url');
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    await this.store.createOneTimeToken({ realmId, purpose, tokenHash: this.hash(token), userId, expiresAt: new Date(now.getTime() + ttl.linkMs), createdAt: now, data });
+    await this.store.createOneTimeToken({
+      realmId,
+      purpose: codePurpose(purpose),
+      tokenHash: this.hashCode(userId, code),
+      userId,
+      expiresAt: new Date(now.getTime() + ttl.codeMs),
+      createdAt: now,
+      data,
+    });
+    return { token, code };
+  }
+
+  /** The live token behind a link, left unconsumed (a page that only shows a form). */
+  peek(realmId: string, purpose: OneTimePurpose, token: string): Promise<OneTimeToken | null> {
+    return this.store.findOneTimeToken(realmId, purpose, this.hash(token), this.clock());
+  }
+
+  /** Consumes the token behind a link: exactly one caller gets it, also under concurrency. */
+  consume(realmId: string, purpose: OneTimePurpose, token: string): Promise<OneTimeToken | null> {
+    return this.store.consumeOneTimeToken(realmId, purpose, this.hash(token), this.clock());
+  }
+
+  /** Checks a typed code; `maxAttempts` wrong guesses end it. */
+  checkCode(realmId: string, purpose: OneTimePurpose, userId: string, code: string, maxAttempts: number): Promise<CodeCheck> {
+    return this.store.checkOneTimeCode(realmId, codePurpose(purpose), userId, this.hashCode(userId, code), this.clock(), maxAttempts);
+  }
+
+  /** Ends every live token and code of `purpose` (e.g. the password changed, so reset links die). */
+  async revoke(realmId: string, userId: string, purpose: OneTimePurpose): Promise<void> {
+    await this.store.revokeOneTimeTokens(realmId, userId, [purpose, codePurpose(purpose)], this.clock());
+  }
+}

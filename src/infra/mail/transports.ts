@@ -1,0 +1,58 @@
+import nodemailer from 'nodemailer';
+import type { Logger } from 'pino';
+import type { OutboxMail } from '../../store/port.ts';
+
+/** Sends one stored mail. Throws PermanentMailError when retrying cannot help. */
+export interface MailTransport {
+  readonly name: string;
+  deliver(mail: OutboxMail): Promise<void>;
+  close(): void;
+}
+
+/** The server refused the mail for good (a 5xx answer): it is marked failed, not retried. */
+export class PermanentMailError extends Error {
+  override name = 'PermanentMailError';
+}
+
+/** SMTP via nodemailer, from SMTP_URL (smtp:// or smtps://, with user:password@ when the server wants auth). */
+export function smtpTransport(url: string): MailTransport {
+  const transporter = nodemailer.createTransport(url);
+  return {
+    name: 'smtp',
+    async deliver(mail) {
+      try {
+        await transporter.sendMail({
+          // One Message-ID per outbox record: a receiver can tell a resend after a crash from a new mail.
+          messageId: `<${mail.id}@gatehouse>`,
+          from: mail.from,
+          to: { name: mail.to.name ?? '', address: mail.to.address },
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+          // Control characters never reach here (refused when the mail was written); nodemailer encodes the rest.
+          disableFileAccess: true,
+          disableUrlAccess: true,
+        });
+      } catch (err) {
+        const code = (err as { responseCode?: number }).responseCode;
+        if (code !== undefined && code >= 500 && code < 600) throw new PermanentMailError((err as Error).message);
+        throw err;
+      }
+    },
+    close: () => transporter.close(),
+  };
+}
+
+/**
+ * Without SMTP_URL: nothing leaves the machine. The mail stays readable in
+ * the outbox (GET /dev/mail in development) and its link goes to the log.
+ */
+export function devOutboxTransport(logger: Logger): MailTransport {
+  return {
+    name: 'dev-outbox',
+    async deliver(mail) {
+      logger.info({ mail: mail.id, to: mail.to.address, subject: mail.subject, link: mail.link }, `mail (not sent, no SMTP_URL): ${mail.subject} → ${mail.to.address}${mail.link ? ` ${mail.link}` : ''}`);
+    },
+    close: () => {},
+  };
+}
