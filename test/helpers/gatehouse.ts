@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { createApp, type Gatehouse } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
-import { compose } from '../../src/main.ts';
+import { compose, type Composition, type Tuning } from '../../src/main.ts';
 import type { Store } from '../../src/store/port.ts';
 
 /** Every test signs up from 127.0.0.1: the per-IP signup limit has its own test. */
@@ -47,30 +47,37 @@ export const TEST_CONFIG = {
 export interface TestGatehouse extends Gatehouse {
   config: Config;
   store: Store;
+  /** The mail outbox worker (stop it to play a crash; mails stay queued in the store). */
+  outbox: Composition['outbox'];
   close(): Promise<void>;
 }
 
 /** A Gatehouse on a fresh temporary data folder, embedded or with a real Redis for sessions and limits. */
-export async function testGatehouse(options: { redisUrl?: string; file?: unknown; env?: Record<string, string>; clock?: () => Date } = {}): Promise<TestGatehouse> {
+export async function testGatehouse(
+  options: { redisUrl?: string; smtpUrl?: string; file?: unknown; env?: Record<string, string>; clock?: () => Date; tuning?: Tuning; dataDir?: string } = {},
+): Promise<TestGatehouse> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-test-'));
   const configPath = path.join(dir, 'gatehouse.config.json');
   writeFileSync(configPath, JSON.stringify(options.file ?? TEST_CONFIG));
   const config = loadConfig({
     NODE_ENV: 'test',
     GATEHOUSE_CONFIG: configPath,
-    DATA_DIR: path.join(dir, 'data'),
+    // A given dataDir outlives this instance (a restart test starts a second one on it).
+    DATA_DIR: options.dataDir ?? path.join(dir, 'data'),
     LOG_LEVEL: 'silent',
     LOG_REQUESTS: 'false',
     COOKIE_SECURE: 'false',
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
     ...options.env,
   });
-  const composition = await compose(config, pino({ level: 'silent' }), options.clock ? { clock: options.clock } : {});
+  const composition = await compose(config, pino({ level: 'silent' }), options.clock ? { clock: options.clock } : {}, options.tuning);
   const gatehouse = createApp(composition.deps);
   return {
     ...gatehouse,
     config,
     store: composition.deps.store,
+    outbox: composition.outbox,
     async close() {
       await composition.close();
       rmSync(dir, { recursive: true, force: true });

@@ -58,6 +58,10 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
       await bindBrowserSession(req, session);
       return continueAfterLogin(req, res, issuer, target, user, session);
     }
+    if (req.login && req.login.user.id === userId) {
+      // Already logged in here (the realm let them in unverified): carry on with a token that says verified.
+      return continueAfterLogin(req, res, issuer, target, { ...req.login.user, emailVerification: 'verified' }, req.login.session);
+    }
     // Another browser (or the session ended): verified, but nobody is logged in here.
     if (target) allowFormAction(res, target.redirectUri);
     renderPage(res, 'verification/verified', { title: res.locals.t('verify.doneTitle'), loginHref: `/login${returnQuery(target)}` });
