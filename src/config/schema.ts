@@ -143,7 +143,7 @@ export const realmSchema = z.strictObject({
   mail: z
     .strictObject({
       /** The From of the realm's mails; MAIL_FROM when absent. */
-      from: z.string().max(200).optional(),
+      from: z.string().max(200).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters').optional(),
     })
     .prefault({}),
 });
@@ -214,7 +214,7 @@ const envObject = z.object({
   /** smtp:// or smtps:// (user:password@host:port) to send mail; without it mails stay in the development outbox. */
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').refine((v) => URL.canParse(v), 'must be a URL').optional(),
   /** Default From of every mail ("Name <address>" or an address). */
-  MAIL_FROM: z.string().max(200).default('Gatehouse <no-reply@gatehouse.localhost>'),
+  MAIL_FROM: z.string().max(200).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters').default('Gatehouse <no-reply@gatehouse.localhost>'),
 });
 
 export const envSchema = z.preprocess(

@@ -5,7 +5,7 @@ import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
 import { displayName, type User } from '../../identity/user.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
-import type { LoginSession, Store } from '../../store/port.ts';
+import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
 
@@ -74,6 +74,37 @@ export class VerificationService {
       link: realmLink(realm, '/verify-email', { token }),
       model: { code, linkHours: policy.linkTtlHours, codeMinutes: policy.codeTtlMinutes },
     });
+  }
+
+  /**
+   * A new address for the user (the personal center, an administrator). The
+   * verification state starts again, unless an administrator vouches for the
+   * address; with emails as usernames the username follows (API users keep theirs).
+   */
+  async changeEmail(realm: RealmConfig, userId: string, email: string, options: { locale: string; verifiedByAdmin?: boolean }): Promise<User> {
+    const current = await this.store.findUserById(realm.id, userId);
+    if (!current) throw new FlowError(404, 'errors.notFound');
+    const verification = options.verifiedByAdmin ? 'verified' : realm.emailVerification.policy === 'off' ? 'none' : 'requested';
+    let user: User;
+    try {
+      user = await this.store.changeEmail(
+        realm.id,
+        userId,
+        {
+          email,
+          emailUnique: realm.fields.emails === 'unique',
+          syncUsername: realm.fields.usernames === 'email' && current.userType === 'human',
+          verification,
+        },
+        this.clock(),
+      );
+    } catch (err) {
+      if (err instanceof UniqueViolation) throw new FlowError(409, 'signup.emailTaken', {}, 'email');
+      throw err;
+    }
+    await this.secrets.revoke(realm.id, userId, 'verify-email');
+    if (verification === 'requested') await this.send(realm, { ...user, emailVerification: 'requested' }, options.locale, null);
+    return user;
   }
 
   /** "Send it again": limited per user; the older link and code stop working. */
