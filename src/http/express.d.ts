@@ -22,8 +22,11 @@ declare module 'express-session' {
     sid: string;
     /** When the user authenticated, for the absolute lifetime and recent-auth checks. */
     authAt: number;
-    /** Signed up or logged in, but the realm wants the email verified first (no login session yet). */
-    pendingVerification: { realmId: string; userId: string; ret: ReturnInfo | null };
+    /**
+     * Signed up or logged in, but the realm wants the email verified first (no login session yet).
+     * userId null: a signup with an address that already has an account (the page must not tell).
+     */
+    pendingVerification: { realmId: string; userId: string | null; email?: string; ret: ReturnInfo | null };
     /** After POST /forgot: who may type a reset code in this browser (never shown to it). */
     recovery: { realmId: string; userIds: string[]; ret: ReturnInfo | null };
     /** A reset link opened in this browser (the token moved off the URL), or a reset code accepted. */

@@ -65,7 +65,9 @@ export function signupRoutes(service: SignupService, issuer: TokenIssuer, pages?
     try {
       const outcome = await service.signup(req.realm, { ...form.data, locale: req.locale, clientId: target?.app.clientId ?? null }, originOf(req), toReturnInfo(target));
       if ('verify' in outcome) {
-        req.session.pendingVerification = { realmId: req.realm.id, userId: outcome.verify.id, ret: toReturnInfo(target) };
+        req.session.pendingVerification = outcome.verify
+          ? { realmId: req.realm.id, userId: outcome.verify.id, ret: toReturnInfo(target) }
+          : { realmId: req.realm.id, userId: null, email: 'email' in outcome ? outcome.email : undefined, ret: toReturnInfo(target) };
         return res.redirect(303, '/verify-email');
       }
       await bindBrowserSession(req, outcome.session);

@@ -46,8 +46,15 @@ export class SignupService {
   /**
    * Creates the user. Returns their login session, or — where the realm
    * requires a verified email before login — the user, who has been mailed.
+   * There, an address that already has an account answers like a new one
+   * (`verify: null`): the same page, and a mail to the address's owner.
    */
-  async signup(realm: RealmConfig, input: SignupInput, origin: SessionOrigin, ret: ReturnInfo | null): Promise<{ user: User; session: LoginSession } | { verify: User }> {
+  async signup(
+    realm: RealmConfig,
+    input: SignupInput,
+    origin: SessionOrigin,
+    ret: ReturnInfo | null,
+  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { verify: null; email: string }> {
     if (realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
     const typed = realm.fields.usernames === 'email' ? input.email : input.username;
     if (!typed) throw new FlowError(400, 'validation.required', {}, 'username');
@@ -84,6 +91,12 @@ export class SignupService {
       if (err instanceof UniqueViolation) {
         // With emails as usernames, a taken username is a taken email.
         const field = err.field === 'username' && realm.fields.usernames === 'separate' ? 'username' : 'email';
+        if (field === 'email' && realm.emailVerification.policy === 'required') {
+          // Only the mailbox's owner may learn that the address has an account: the page is the
+          // one a new account gets ("check your inbox"), and the owner is told by mail.
+          await this.verification.tellOwnerAccountExists(realm, input.email, input.locale);
+          return { verify: null, email: input.email };
+        }
         throw new FlowError(409, field === 'username' ? 'signup.usernameTaken' : 'signup.emailTaken', {}, field);
       }
       throw err;

@@ -30,13 +30,13 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
 
   async function showPending(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
     const pending = pendingOf(req);
-    const user = pending ? await service.pendingUser(req.realm, pending.userId) : null;
+    const user = pending?.userId ? await service.pendingUser(req.realm, pending.userId) : null;
     renderPage(
       res,
       'verification/check-email',
       {
         title: res.locals.t('verify.title'),
-        email: user?.email ?? null,
+        email: user?.email ?? pending?.email ?? null,
         required: req.realm.emailVerification.policy === 'required',
         codeMinutes: req.realm.emailVerification.codeTtlMinutes,
         loginHref: `/login${returnQuery(pending ? fromReturnInfo(req.realm, pending.ret) : null)}`,
@@ -83,6 +83,8 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
     if (!pending) throw new FlowError(400, 'verify.noPending');
     const form = parseForm(codeForm, req.body, []);
     if (!form.ok) return showPending(req, res, { error: { field: 'code', message: form.messageKey } }, 400);
+    // No account behind this page (the address was taken): every code is wrong, as a wrong one is.
+    if (!pending.userId) return showPending(req, res, { error: { field: 'code', message: 'verify.wrongCode' } }, 400);
     try {
       await service.verifyCode(req.realm, pending.userId, form.data.code);
     } catch (err) {
@@ -97,7 +99,7 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
     const pending = pendingOf(req);
     if (!pending) throw new FlowError(400, 'verify.noPending');
     try {
-      await service.resend(req.realm, pending.userId, req.locale, pending.ret);
+      if (pending.userId) await service.resend(req.realm, pending.userId, req.locale, pending.ret);
     } catch (err) {
       if (!(err instanceof FlowError)) throw err;
       if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));

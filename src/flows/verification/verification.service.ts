@@ -107,6 +107,22 @@ export class VerificationService {
     return user;
   }
 
+  /** Someone tried to sign up with an address that has an account: its owner hears of it, nobody else. */
+  async tellOwnerAccountExists(realm: RealmConfig, email: string, locale: string): Promise<void> {
+    const owners = await this.store.findUsersByEmail(realm.id, email);
+    for (const { user } of owners) {
+      await this.mailer.send({
+        realm,
+        kind: 'account-exists',
+        to: { address: user.email!, name: null },
+        userId: user.id,
+        locale: user.locale ?? locale,
+        link: realmLink(realm, '/forgot'),
+        model: { loginLink: realmLink(realm, '/login') },
+      });
+    }
+  }
+
   /** "Send it again": limited per user; the older link and code stop working. */
   async resend(realm: RealmConfig, userId: string, locale: string, ret: ReturnInfo | null): Promise<User> {
     const user = await this.store.findUserById(realm.id, userId);
