@@ -30,7 +30,7 @@ declare module 'express-session' {
     /** After POST /forgot: who may type a reset code in this browser (never shown to it). */
     recovery: { realmId: string; userIds: string[]; ret: ReturnInfo | null };
     /** A reset link opened in this browser (the token moved off the URL), or a reset code accepted. */
-    reset: { realmId: string; token?: string; grantUserId?: string; grantExpiresAt?: number };
+    reset: { realmId: string; token: string };
   }
 }
 

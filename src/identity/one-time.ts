@@ -52,6 +52,18 @@ export class OneTimeSecrets {
     return { token, code };
   }
 
+  /**
+   * A further link token for the user, next to the live ones (not replacing
+   * them): e.g. what an accepted code turns into, so that a newer request or a
+   * password change ends it like any link.
+   */
+  async issueLink(realmId: string, userId: string, purpose: OneTimePurpose, ttlMs: number, data: Record<string, unknown> | null): Promise<string> {
+    const now = this.clock();
+    const token = randomBytes(32).toString('base64url');
+    await this.store.createOneTimeToken({ realmId, purpose, tokenHash: this.hash(token), userId, expiresAt: new Date(now.getTime() + ttlMs), createdAt: now, data });
+    return token;
+  }
+
   /** The live token behind a link, left unconsumed (a page that only shows a form). */
   peek(realmId: string, purpose: OneTimePurpose, token: string): Promise<OneTimeToken | null> {
     return this.store.findOneTimeToken(realmId, purpose, this.hash(token), this.clock());

@@ -16,14 +16,17 @@ export interface MailRecipient {
 
 /**
  * The recipient as nodemailer will get it: a valid address, trimmed, and a
- * display name without control characters or angle brackets. Anything else
- * is refused here, before a mail is written.
+ * display name without control characters or angle brackets. An address that
+ * is not one is refused here, before a mail is written. A display name that
+ * could carry a header or another address is left out instead: the name is
+ * only decoration, and refusing it would fail a flow (a signup whose user
+ * already exists) with a 500 and no mail.
  */
 export function normalizeRecipient(address: string, name: string | null): MailRecipient {
   const trimmed = address.trim();
   if (CONTROL.test(address) || !addressSchema.safeParse(trimmed).success) throw new MailAddressError(`not a deliverable address: ${JSON.stringify(address)}`);
   const cleanName = name?.trim() ?? '';
-  if (CONTROL.test(cleanName) || /[<>]/.test(cleanName)) throw new MailAddressError('a display name may not contain control characters or angle brackets');
+  if (CONTROL.test(cleanName) || /[<>]/.test(cleanName)) return { address: trimmed, name: null };
   return { address: trimmed, name: cleanName || null };
 }
 

@@ -6,7 +6,7 @@ import { renderPage } from '../../http/render.ts';
 import { originOf } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
-import { RESET_GRANT_MS, type RecoveryService } from './recovery.service.ts';
+import type { RecoveryService } from './recovery.service.ts';
 
 const forgotForm = z.object({ identifier: field.requiredText(320) });
 const codeForm = z.object({ code: field.requiredText(20).pipe(z.string().regex(/^\d{6}$/, 'validation.code')) });
@@ -51,13 +51,11 @@ export function recoveryRoutes(service: RecoveryService, logger: Logger): Router
     );
   }
 
-  /** The reset this browser may do: a link token moved into the session, or an accepted code. */
-  function resetOf(req: Request, now: number): { token: string } | { userId: string } | null {
+  /** The reset this browser may do: a link token moved into the session, or the token an accepted code gave it. */
+  function resetOf(req: Request): { token: string } | null {
     const reset = req.session?.reset;
-    if (!reset || reset.realmId !== req.realm.id) return null;
-    if (reset.token) return { token: reset.token };
-    if (reset.grantUserId && (reset.grantExpiresAt ?? 0) > now) return { userId: reset.grantUserId };
-    return null;
+    if (!reset || reset.realmId !== req.realm.id || !reset.token) return null;
+    return { token: reset.token };
   }
 
   function showReset(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200): void {
@@ -101,8 +99,8 @@ export function recoveryRoutes(service: RecoveryService, logger: Logger): Router
     const form = parseForm(codeForm, req.body, []);
     if (!form.ok) return showSent(req, res, { error: { field: 'code', message: form.messageKey } }, 400);
     try {
-      const userId = await service.acceptCode(req.realm, recovery.userIds, form.data.code);
-      req.session.reset = { realmId: req.realm.id, grantUserId: userId, grantExpiresAt: Date.now() + RESET_GRANT_MS };
+      const { token } = await service.acceptCode(req.realm, recovery.userIds, form.data.code);
+      req.session.reset = { realmId: req.realm.id, token };
     } catch (err) {
       if (!(err instanceof FlowError)) throw err;
       return showSent(req, res, { error: errorOf(err) }, err.status);
@@ -119,15 +117,15 @@ export function recoveryRoutes(service: RecoveryService, logger: Logger): Router
       req.session.reset = { realmId: req.realm.id, token: query.data.token };
       return res.redirect(303, '/reset-password');
     }
-    const by = resetOf(req, Date.now());
-    if (!by || ('token' in by && !(await service.linkIsLive(req.realm, by.token)))) throw new FlowError(400, 'recovery.invalidLink');
+    const by = resetOf(req);
+    if (!by || !(await service.linkIsLive(req.realm, by.token))) throw new FlowError(400, 'recovery.invalidLink');
     showReset(req, res);
   });
 
   /** POST /reset-password — the new password. */
   router.post('/reset-password', async (req, res) => {
     res.setHeader('Referrer-Policy', 'no-referrer');
-    const by = resetOf(req, Date.now());
+    const by = resetOf(req);
     if (!by) throw new FlowError(400, 'recovery.invalidLink');
     const form = parseForm(resetForm, req.body, []);
     if (!form.ok) return showReset(req, res, { error: { field: form.field, message: form.messageKey } }, 400);
@@ -139,7 +137,7 @@ export function recoveryRoutes(service: RecoveryService, logger: Logger): Router
       if (err.field === 'password') return showReset(req, res, { error: errorOf(err) }, err.status);
       throw err;
     }
-    // A code's grant has no token to carry the app: the request's session does.
+    // The token carries the app it was asked from; the request's session is the fallback.
     const target = fromReturnInfo(req.realm, ret ?? req.session.recovery?.ret ?? null);
     delete req.session.reset;
     delete req.session.recovery;

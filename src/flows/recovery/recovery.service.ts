@@ -10,7 +10,7 @@ import type { Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
 
-/** How long an accepted reset code lets this browser set a new password. */
+/** How long an accepted reset code lets this browser set a new password (a reset token in its session). */
 export const RESET_GRANT_MS = 10 * 60_000;
 
 /**
@@ -83,12 +83,16 @@ export class RecoveryService {
     return (await this.secrets.peek(realm.id, 'reset-password', token)) !== null;
   }
 
-  /** A typed code, tried against the accounts the request was for; the first that matches gets the grant. */
-  async acceptCode(realm: RealmConfig, userIds: string[], code: string): Promise<string> {
+  /**
+   * A typed code, tried against the accounts the request was for; the first
+   * that matches gets a short-lived reset token for this browser, which a
+   * newer request or a password change ends like the mailed link.
+   */
+  async acceptCode(realm: RealmConfig, userIds: string[], code: string): Promise<{ userId: string; token: string }> {
     let outcome: 'wrong' | 'expired' = 'expired';
     for (const userId of userIds) {
       const check = await this.secrets.checkCode(realm.id, 'reset-password', userId, code, realm.recovery.codeAttempts);
-      if (check.result === 'ok') return userId;
+      if (check.result === 'ok') return { userId, token: await this.secrets.issueLink(realm.id, userId, 'reset-password', RESET_GRANT_MS, check.token.data) };
       if (check.result === 'wrong') outcome = 'wrong';
     }
     // An unknown account answers like a wrong code: the page never tells whether it exists.
@@ -96,34 +100,26 @@ export class RecoveryService {
   }
 
   /**
-   * Sets the new password, by a link token (consumed here, once) or a code
-   * grant (user id). Ends all login sessions and reset links of the user.
+   * Sets the new password, by a link token (the mailed one, or the one an
+   * accepted code gave): consumed here, once. Ends all login sessions and
+   * reset links of the user.
    */
   async reset(
     realm: RealmConfig,
-    by: { token: string } | { userId: string },
+    by: { token: string },
     password: string,
     origin: SessionOrigin,
     locale: string,
   ): Promise<{ user: User; ret: ReturnInfo | null }> {
-    let userId: string;
-    let ret: ReturnInfo | null = null;
-    if ('token' in by) {
-      const live = await this.secrets.peek(realm.id, 'reset-password', by.token);
-      if (!live) throw new FlowError(400, 'recovery.invalidLink');
-      userId = live.userId;
-      ret = (live.data?.ret as ReturnInfo | null) ?? null;
-    } else {
-      userId = by.userId;
-    }
-    const user = await this.store.findUserById(realm.id, userId);
+    const live = await this.secrets.peek(realm.id, 'reset-password', by.token);
+    if (!live) throw new FlowError(400, 'recovery.invalidLink');
+    const ret = (live.data?.ret as ReturnInfo | null) ?? null;
+    const user = await this.store.findUserById(realm.id, live.userId);
     if (!user || user.state !== 'active') throw new FlowError(400, 'recovery.invalidLink');
     const problem = checkPassword(password, realm.password, [user.username, user.email]);
     if (problem) throw new FlowError(400, problem, { min: realm.password.minLength, max: realm.password.maxLength }, 'password');
-    if ('token' in by) {
-      // The one place a link is spent: of many submissions racing with it, one gets here.
-      if (!(await this.secrets.consume(realm.id, 'reset-password', by.token))) throw new FlowError(400, 'recovery.invalidLink');
-    }
+    // The one place a link is spent: of many submissions racing with it, one gets here.
+    if (!(await this.secrets.consume(realm.id, 'reset-password', by.token))) throw new FlowError(400, 'recovery.invalidLink');
     const now = this.clock();
     await this.store.setPasswordHash(realm.id, user.id, await this.hasher.hash(password), now);
     await this.secrets.revoke(realm.id, user.id, 'reset-password');
