@@ -56,7 +56,8 @@ const rateLimitSchema = z.strictObject({
 export const realmSchema = z.strictObject({
   /** Stable id stored on every record; the JWT's `rid`. */
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
-  name: z.string().min(1).max(100),
+  /** Shown on pages and in mail subjects: one line. */
+  name: z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters'),
   /** Origin the realm is served on: the JWT's `iss`, and the base of every link Gatehouse builds. */
   publicUrl,
   /** Further host names (custom domains) serving this realm; the publicUrl's host is always included. */

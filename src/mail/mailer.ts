@@ -63,7 +63,10 @@ export class Mailer {
 
 /** A link into a realm, always from its configured publicUrl: never from the request's Host or X-Forwarded-* headers. */
 export function realmLink(realm: RealmConfig, pathname: string, params: Record<string, string> = {}): string {
-  const url = new URL(pathname, realm.publicUrl);
+  const base = new URL(realm.publicUrl);
+  const url = new URL(pathname, base);
+  // '//host', '/\\host' or an absolute URL would resolve to another origin.
+  if (url.origin !== base.origin) throw new Error(`not a path on the realm's publicUrl: ${JSON.stringify(pathname)}`);
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   return url.toString();
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UniqueViolation, type NewUser } from '../../src/store/port.ts';
+import { UniqueViolation, type NewOutboxMail, type NewUser } from '../../src/store/port.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { storeContract } from './store.contract.ts';
 
@@ -19,6 +19,17 @@ storeContract('SQLite in memory', async () => new SqliteStore(':memory:'));
 storeContract('SQLite file', async () => new SqliteStore(freshFile()));
 
 describe('SQLite file shared by two store instances', () => {
+  const outboxMail = (i: number): NewOutboxMail => ({
+    realmId: 'alpha',
+    kind: 'verify-email',
+    userId: `user-${i}`,
+    to: { address: `user${i}@example.com`, name: null },
+    from: 'no-reply@alpha.example',
+    subject: `mail ${i}`,
+    text: 'text',
+    html: '<p>html</p>',
+    link: null,
+  });
   const user = (i: number): NewUser => ({
     realmId: 'alpha',
     userType: 'human',
@@ -120,6 +131,92 @@ console.log(JSON.stringify({ won, lost }));
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('never hands one mail to both instances claiming the outbox at once', async () => {
+    const file = freshFile();
+    const a = new SqliteStore(file);
+    const b = new SqliteStore(file);
+    try {
+      const now = new Date();
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) ids.push(await a.enqueueMail(outboxMail(i), now));
+      const batches = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).claimDueMail(now, 60_000, 3)));
+      const claimed = batches.flat().map((m) => m.id);
+      expect(new Set(claimed).size).toBe(claimed.length);
+      expect(claimed.sort()).toEqual([...ids].sort());
+      expect(await b.claimDueMail(now, 60_000, 100)).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('claims each mail exactly once when four processes drain the outbox at once', async () => {
+    const file = freshFile();
+    const setup = new SqliteStore(file);
+    const queuedAt = new Date(Date.now() - 1000);
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 200; i++) ids.push(await setup.enqueueMail(outboxMail(i), queuedAt));
+    } finally {
+      await setup.close();
+    }
+    const script = path.join(dir, 'outbox-claimer.mts');
+    writeFileSync(
+      script,
+      `import { SqliteStore } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/store/sqlite/index.ts')).href)};
+const store = new SqliteStore(process.argv[2]);
+const ids = [];
+// Start together: say ready, wait for the parent's go.
+process.stdout.write('ready\\n');
+await new Promise((resolve) => process.stdin.once('data', resolve));
+for (;;) {
+  const batch = await store.claimDueMail(new Date(), 60_000, 2);
+  if (batch.length === 0) break;
+  for (const m of batch) ids.push(m.id);
+}
+await store.close();
+process.stdin.destroy();
+console.log(JSON.stringify(ids));
+`,
+    );
+    const children = [0, 1, 2, 3].map((worker) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, file], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      let onReady: () => void = () => {};
+      const ready = new Promise<void>((resolve) => (onReady = resolve));
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.startsWith('ready\n')) onReady();
+      });
+      child.stderr.on('data', (d) => (err += d));
+      const done = new Promise<string[]>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code) => {
+          onReady();
+          if (code === 0) resolve(JSON.parse(out.slice('ready\n'.length)) as string[]);
+          else reject(new Error(`claimer ${worker} exited ${code}: ${err}`));
+        });
+      });
+      return { child, ready, done };
+    });
+    await Promise.all(children.map((c) => c.ready));
+    for (const c of children) c.child.stdin.write('go\n');
+    const results = await Promise.all(children.map((c) => c.done));
+    const claimed = results.flat();
+    // Each process got some: they really raced for the same rows.
+    expect(results.filter((r) => r.length > 0).length).toBeGreaterThan(1);
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(claimed.sort()).toEqual([...ids].sort());
+    const check = new SqliteStore(file);
+    try {
+      const counts = check.db.prepare('SELECT MIN(attempts) AS lo, MAX(attempts) AS hi FROM outbox').get() as { lo: number; hi: number };
+      expect(counts).toEqual({ lo: 1, hi: 1 });
+    } finally {
+      await check.close();
     }
   });
 

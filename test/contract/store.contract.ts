@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UniqueViolation, type AuthEvent, type LoginSession, type NewUser, type SigningKeyRecord, type Store } from '../../src/store/port.ts';
+import { UniqueViolation, type AuthEvent, type LoginSession, type NewOutboxMail, type NewUser, type SigningKeyRecord, type Store } from '../../src/store/port.ts';
 
 /**
  * The store port's contract (src/store/port.ts): every adapter runs this same
@@ -215,6 +215,125 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         await Promise.all(Array.from({ length: 20 }, (_, i) => store.recordLogin('alpha', user.id, at(i), '192.0.2.1')));
         expect((await store.findUserById('alpha', user.id))?.loginsCount).toBe(20);
       });
+
+      it('finds every user with an email case-insensitively, with the password hash, keeping the stored case', async () => {
+        const user = await store.createUser(newUser({ username: 'alice', email: 'Alice.Liddell@Example.COM' }), T0);
+        for (const email of ['Alice.Liddell@Example.COM', 'alice.liddell@example.com', 'ALICE.LIDDELL@EXAMPLE.COM']) {
+          const found = await store.findUsersByEmail('alpha', email);
+          expect(found.map((f) => f.user.id), email).toEqual([user.id]);
+          expect(found[0]?.user.email).toBe('Alice.Liddell@Example.COM');
+          expect(found[0]?.passwordHash).toBe(newUser().passwordHash);
+        }
+        expect(await store.findUsersByEmail('alpha', 'nobody@example.com')).toEqual([]);
+      });
+
+      it('finds all the users sharing an email where the realm allows duplicates', async () => {
+        const a = await store.createUser(newUser({ username: 'one', email: 'Shared@Example.com', emailUnique: false }), T0);
+        const b = await store.createUser(newUser({ username: 'two', email: 'shared@example.com', emailUnique: false, passwordHash: null }), at(1));
+        await store.createUser(newUser({ username: 'three', email: 'other@example.com', emailUnique: false }), at(2));
+        const found = await store.findUsersByEmail('alpha', 'SHARED@example.com');
+        expect(found.map((f) => f.user.id).sort()).toEqual([a.id, b.id].sort());
+        expect(found.find((f) => f.user.id === b.id)?.passwordHash).toBeNull();
+      });
+
+      it("finds users by email only in the realm asked, never another realm's", async () => {
+        const a = await store.createUser(newUser({ realmId: 'alpha' }), T0);
+        const b = await store.createUser(newUser({ realmId: 'beta' }), T0);
+        expect((await store.findUsersByEmail('alpha', 'alice@example.com')).map((f) => f.user.id)).toEqual([a.id]);
+        expect((await store.findUsersByEmail('beta', 'alice@example.com')).map((f) => f.user.id)).toEqual([b.id]);
+        expect(await store.findUsersByEmail('gamma', 'alice@example.com')).toEqual([]);
+      });
+
+      it('sets the email verification state and the update time, only in the realm of the user', async () => {
+        const user = await store.createUser(newUser(), T0);
+        await store.setEmailVerification('alpha', user.id, 'requested', at(10));
+        expect(await store.findUserById('alpha', user.id)).toMatchObject({ emailVerification: 'requested', updatedAt: at(10) });
+        await store.setEmailVerification('alpha', user.id, 'verified', at(20));
+        expect(await store.findUserById('alpha', user.id)).toMatchObject({ emailVerification: 'verified', updatedAt: at(20) });
+        await store.setEmailVerification('beta', user.id, 'none', at(30));
+        expect(await store.findUserById('alpha', user.id)).toMatchObject({ emailVerification: 'verified', updatedAt: at(20) });
+      });
+
+      it('changes the email and the username with it, keeping the case as typed', async () => {
+        const user = await store.createUser(newUser({ username: 'alice@example.com', email: 'alice@example.com', emailVerification: 'verified' }), T0);
+        const changed = await store.changeEmail('alpha', user.id, { email: 'New.Alice@Example.COM', emailUnique: true, syncUsername: true, verification: 'requested' }, at(60));
+        expect(changed).toMatchObject({ id: user.id, email: 'New.Alice@Example.COM', username: 'New.Alice@Example.COM', emailVerification: 'requested' });
+        expect(changed.updatedAt.getTime()).toBe(at(60).getTime());
+        expect(await store.findUserById('alpha', user.id)).toEqual(changed);
+        expect((await store.findUserByLogin('alpha', 'new.alice@example.com'))?.user.id).toBe(user.id);
+        expect(await store.findUserByLogin('alpha', 'alice@example.com')).toBeNull();
+        expect(await store.findUsersByEmail('alpha', 'alice@example.com')).toEqual([]);
+        expect((await store.findUsersByEmail('alpha', 'NEW.ALICE@example.com')).map((f) => f.user.id)).toEqual([user.id]);
+      });
+
+      it('changes the email and leaves a separate username alone', async () => {
+        const user = await store.createUser(newUser({ username: 'AliceL', email: 'alice@example.com' }), T0);
+        const changed = await store.changeEmail('alpha', user.id, { email: 'Alice@New.Example', emailUnique: true, syncUsername: false, verification: 'verified' }, at(60));
+        expect(changed).toMatchObject({ username: 'AliceL', email: 'Alice@New.Example', emailVerification: 'verified' });
+        expect((await store.findUserByLogin('alpha', 'alicel'))?.user.email).toBe('Alice@New.Example');
+        expect((await store.findUserByLogin('alpha', 'alice@new.example'))?.user.id).toBe(user.id);
+        expect(await store.findUserByLogin('alpha', 'alice@example.com')).toBeNull();
+      });
+
+      it('frees the old email for another user once changed', async () => {
+        const user = await store.createUser(newUser({ username: 'one', email: 'old@example.com' }), T0);
+        await store.changeEmail('alpha', user.id, { email: 'new@example.com', emailUnique: true, syncUsername: false, verification: 'none' }, at(60));
+        const other = await store.createUser(newUser({ username: 'two', email: 'OLD@example.com' }), at(61));
+        expect((await store.findUserByLogin('alpha', 'old@example.com'))?.user.id).toBe(other.id);
+      });
+
+      it("refuses to change to another user's email in a unique realm, whatever the case, and changes nothing", async () => {
+        await store.createUser(newUser({ username: 'one', email: 'taken@example.com' }), T0);
+        const user = await store.createUser(newUser({ username: 'two', email: 'two@example.com', emailVerification: 'verified' }), T0);
+        const err = await uniqueViolationOf(() =>
+          store.changeEmail('alpha', user.id, { email: 'TAKEN@example.com', emailUnique: true, syncUsername: false, verification: 'requested' }, at(60)),
+        );
+        expect(err.field).toBe('email');
+        expect(await store.findUserById('alpha', user.id)).toEqual(user);
+      });
+
+      it("refuses a synced username that is another user's username", async () => {
+        await store.createUser(newUser({ username: 'bob@example.com', email: 'bob@example.com', emailUnique: false }), T0);
+        const user = await store.createUser(newUser({ username: 'alice@example.com', email: 'alice@example.com', emailUnique: false }), T0);
+        const err = await uniqueViolationOf(() =>
+          store.changeEmail('alpha', user.id, { email: 'Bob@Example.com', emailUnique: false, syncUsername: true, verification: 'requested' }, at(60)),
+        );
+        expect(err.field).toBe('username');
+        expect(await store.findUserById('alpha', user.id)).toEqual(user);
+      });
+
+      it("allows changing to another user's email where the realm allows duplicates", async () => {
+        const a = await store.createUser(newUser({ username: 'one', email: 'shared@example.com', emailUnique: false }), T0);
+        const b = await store.createUser(newUser({ username: 'two', email: 'two@example.com', emailUnique: false }), T0);
+        const changed = await store.changeEmail('alpha', b.id, { email: 'Shared@Example.com', emailUnique: false, syncUsername: false, verification: 'requested' }, at(60));
+        expect(changed.email).toBe('Shared@Example.com');
+        expect((await store.findUsersByEmail('alpha', 'shared@example.com')).map((f) => f.user.id).sort()).toEqual([a.id, b.id].sort());
+      });
+
+      it("does not change another realm's user's email", async () => {
+        const user = await store.createUser(newUser({ realmId: 'alpha' }), T0);
+        await store.changeEmail('beta', user.id, { email: 'x@example.com', emailUnique: true, syncUsername: true, verification: 'verified' }, at(60)).catch(() => null);
+        expect(await store.findUserById('alpha', user.id)).toEqual(user);
+        expect(await store.findUsersByEmail('beta', 'x@example.com')).toEqual([]);
+      });
+
+      it('sets a new password hash, only for that user in that realm', async () => {
+        const user = await store.createUser(newUser({ username: 'one', email: 'one@example.com' }), T0);
+        const other = await store.createUser(newUser({ username: 'two', email: 'two@example.com' }), T0);
+        await store.setPasswordHash('alpha', user.id, '$argon2id$new', at(60));
+        const found = await store.findUserByLogin('alpha', 'one');
+        expect(found?.passwordHash).toBe('$argon2id$new');
+        expect(found?.user.updatedAt.getTime()).toBe(at(60).getTime());
+        expect((await store.findUserByLogin('alpha', 'two'))?.passwordHash).toBe(newUser().passwordHash);
+        await store.setPasswordHash('beta', other.id, '$argon2id$other-realm', at(70));
+        expect((await store.findUserByLogin('alpha', 'two'))?.passwordHash).toBe(newUser().passwordHash);
+      });
+
+      it('sets a password on a user created without one', async () => {
+        const user = await store.createUser(newUser({ passwordHash: null }), T0);
+        await store.setPasswordHash('alpha', user.id, '$argon2id$first', at(60));
+        expect((await store.findUsersByEmail('alpha', 'alice@example.com'))[0]?.passwordHash).toBe('$argon2id$first');
+      });
     });
 
     describe('login sessions', () => {
@@ -297,6 +416,57 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         expect(listed.map((s) => s.id).sort()).toEqual(mine.map((s) => s.id).sort());
         expect(listed.find((s) => s.id === mine[0]!.id)?.endedAt?.getTime()).toBe(at(3).getTime());
         expect(await store.listLoginSessions('alpha', 'nobody')).toEqual([]);
+      });
+
+      it("ends every live session of the user but the one kept, returning the ids ended (ASVS 7.4.3)", async () => {
+        const kept = session({ createdAt: at(1) });
+        const others = [session({ createdAt: at(2) }), session({ createdAt: at(3) }), session({ createdAt: at(4) })];
+        for (const s of [kept, ...others]) await store.createLoginSession(s);
+        const ended = await store.endLoginSessionsOfUser('alpha', 'user-1', at(60), kept.id);
+        expect([...ended].sort()).toEqual(others.map((s) => s.id).sort());
+        for (const s of others) expect((await store.findLoginSession('alpha', s.id))?.endedAt?.getTime()).toBe(at(60).getTime());
+        expect((await store.findLoginSession('alpha', kept.id))?.endedAt).toBeNull();
+      });
+
+      it('ends every live session of the user when none is kept', async () => {
+        const mine = [session(), session()];
+        for (const s of mine) await store.createLoginSession(s);
+        expect([...(await store.endLoginSessionsOfUser('alpha', 'user-1', at(60)))].sort()).toEqual(mine.map((s) => s.id).sort());
+        for (const s of mine) expect((await store.findLoginSession('alpha', s.id))?.endedAt).not.toBeNull();
+      });
+
+      it("does not touch other users' or other realms' sessions when ending a user's sessions", async () => {
+        const mine = session();
+        const otherUser = session({ userId: 'user-2' });
+        const otherRealm = session({ realmId: 'beta' }); // same user id, another realm
+        for (const s of [mine, otherUser, otherRealm]) await store.createLoginSession(s);
+        expect(await store.endLoginSessionsOfUser('alpha', 'user-1', at(60))).toEqual([mine.id]);
+        expect((await store.findLoginSession('alpha', otherUser.id))?.endedAt).toBeNull();
+        expect((await store.findLoginSession('beta', otherRealm.id))?.endedAt).toBeNull();
+        expect(await store.endLoginSessionsOfUser('gamma', 'user-1', at(60))).toEqual([]);
+      });
+
+      it('leaves already ended sessions ended at their first time and does not return them again (ASVS 7.4.1)', async () => {
+        const early = session();
+        const live = session();
+        await store.createLoginSession(early);
+        await store.createLoginSession(live);
+        await store.endLoginSession('alpha', early.id, at(10));
+        expect(await store.endLoginSessionsOfUser('alpha', 'user-1', at(60))).toEqual([live.id]);
+        expect(await store.endLoginSessionsOfUser('alpha', 'user-1', at(120))).toEqual([]);
+        expect((await store.findLoginSession('alpha', early.id))?.endedAt?.getTime()).toBe(at(10).getTime());
+        expect((await store.findLoginSession('alpha', live.id))?.endedAt?.getTime()).toBe(at(60).getTime());
+        await store.touchLoginSession('alpha', live.id, at(130));
+        expect(await store.endLoginSession('alpha', live.id, at(140))).toBe(false);
+        expect((await store.findLoginSession('alpha', live.id))?.endedAt?.getTime()).toBe(at(60).getTime());
+      });
+
+      it('ends each session once when a user\'s sessions are ended concurrently', async () => {
+        const mine = Array.from({ length: 5 }, () => session());
+        for (const s of mine) await store.createLoginSession(s);
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.endLoginSessionsOfUser('alpha', 'user-1', at(60 + i))));
+        const all = results.flat();
+        expect(all.sort()).toEqual(mine.map((s) => s.id).sort());
       });
     });
 
@@ -399,6 +569,173 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.consumeOneTimeToken('alpha', 'reset-password', `${t.tokenHash}x`, at(60))).toBeNull();
         expect(await store.consumeOneTimeToken('alpha', 'reset-password', t.tokenHash, at(60))).not.toBeNull();
       });
+
+      it('keeps the data a token was created with, and starts with no wrong attempts', async () => {
+        const t = { ...token(), data: { ret: { clientId: 'app1', redirectUri: 'https://app.example.com/cb?x=1&y=2' }, email: 'a@example.com' } };
+        await store.createOneTimeToken(t);
+        const consumed = await store.consumeOneTimeToken('alpha', 'reset-password', t.tokenHash, at(60));
+        expect(consumed?.data).toEqual(t.data);
+        expect(consumed?.attempts).toBe(0);
+      });
+
+      it('has null data when created without any', async () => {
+        const t = token();
+        await store.createOneTimeToken(t);
+        expect((await store.consumeOneTimeToken('alpha', 'reset-password', t.tokenHash, at(60)))?.data).toBeNull();
+        const u = { ...token(), data: null };
+        await store.createOneTimeToken(u);
+        expect((await store.findOneTimeToken('alpha', 'reset-password', u.tokenHash, at(60)))?.data).toBeNull();
+      });
+
+      it('finds a live token without consuming it', async () => {
+        const t = { ...token(), data: { step: 2 } };
+        await store.createOneTimeToken(t);
+        const found = await store.findOneTimeToken('alpha', 'reset-password', t.tokenHash, at(60));
+        expect(found).toMatchObject({ realmId: 'alpha', purpose: 'reset-password', tokenHash: t.tokenHash, userId: 'user-1', consumedAt: null, attempts: 0, data: { step: 2 } });
+        expect(found?.expiresAt.getTime()).toBe(t.expiresAt.getTime());
+        expect(await store.findOneTimeToken('alpha', 'reset-password', t.tokenHash, at(61))).not.toBeNull();
+        expect(await store.consumeOneTimeToken('alpha', 'reset-password', t.tokenHash, at(62))).not.toBeNull();
+      });
+
+      it('finds no consumed token (ASVS 6.5.1)', async () => {
+        const t = token();
+        await store.createOneTimeToken(t);
+        await store.consumeOneTimeToken('alpha', 'reset-password', t.tokenHash, at(60));
+        expect(await store.findOneTimeToken('alpha', 'reset-password', t.tokenHash, at(61))).toBeNull();
+      });
+
+      it('finds no expired token, also at the exact expiry (ASVS 6.5.5)', async () => {
+        const t = token({ expiresAt: at(600) });
+        await store.createOneTimeToken(t);
+        expect(await store.findOneTimeToken('alpha', 'reset-password', t.tokenHash, at(599))).not.toBeNull();
+        expect(await store.findOneTimeToken('alpha', 'reset-password', t.tokenHash, at(600))).toBeNull();
+        expect(await store.findOneTimeToken('alpha', 'reset-password', t.tokenHash, at(601))).toBeNull();
+      });
+
+      it('finds no token under the wrong purpose, realm or hash', async () => {
+        const t = token();
+        await store.createOneTimeToken(t);
+        expect(await store.findOneTimeToken('alpha', 'verify-email', t.tokenHash, at(60))).toBeNull();
+        expect(await store.findOneTimeToken('beta', 'reset-password', t.tokenHash, at(60))).toBeNull();
+        expect(await store.findOneTimeToken('alpha', 'reset-password', `${t.tokenHash}x`, at(60))).toBeNull();
+      });
+
+      describe('short codes', () => {
+        const PURPOSE = 'verify-email-code';
+        const code = (codeHash: string, overrides: Partial<{ realmId: string; userId: string; expiresAt: Date; createdAt: Date; data: Record<string, unknown> | null }> = {}) =>
+          token({ purpose: PURPOSE, tokenHash: codeHash, ...overrides });
+        const check = (codeHash: string, when = at(60), maxAttempts = 5, userId = 'user-1', realmId = 'alpha') =>
+          store.checkOneTimeCode(realmId, PURPOSE, userId, codeHash, when, maxAttempts);
+
+        it('accepts the right code once, consuming it, with its data (ASVS 6.5.1)', async () => {
+          await store.createOneTimeToken({ ...code('right'), data: { email: 'a@example.com' } });
+          const first = await check('right');
+          expect(first.result).toBe('ok');
+          if (first.result !== 'ok') return;
+          expect(first.token).toMatchObject({ realmId: 'alpha', purpose: PURPOSE, userId: 'user-1', data: { email: 'a@example.com' } });
+          expect(first.token.consumedAt?.getTime()).toBe(at(60).getTime());
+          expect(await check('right', at(61))).toEqual({ result: 'none' });
+          expect(await store.findOneTimeToken('alpha', PURPOSE, 'right', at(61))).toBeNull();
+        });
+
+        it('spends one try on a wrong code, and the right code still works after', async () => {
+          await store.createOneTimeToken(code('right'));
+          expect(await check('wrong')).toEqual({ result: 'wrong' });
+          expect((await store.findOneTimeToken('alpha', PURPOSE, 'right', at(60)))?.attempts).toBe(1);
+          expect(await check('wrong-again')).toEqual({ result: 'wrong' });
+          expect((await store.findOneTimeToken('alpha', PURPOSE, 'right', at(60)))?.attempts).toBe(2);
+          const ok = await check('right');
+          expect(ok.result).toBe('ok');
+          if (ok.result === 'ok') expect(ok.token.attempts).toBe(2);
+        });
+
+        it('refuses even the right code once maxAttempts wrong guesses are spent (ASVS 6.3.1)', async () => {
+          await store.createOneTimeToken(code('right'));
+          expect(await check('guess-1', at(60), 3)).toEqual({ result: 'wrong' });
+          expect(await check('guess-2', at(61), 3)).toEqual({ result: 'wrong' });
+          // The last try spent: no tries left.
+          expect(await check('guess-3', at(62), 3)).toEqual({ result: 'exhausted' });
+          expect(await check('right', at(63), 3)).toEqual({ result: 'exhausted' });
+          expect(await check('guess-4', at(64), 3)).toEqual({ result: 'exhausted' });
+          expect((await store.findOneTimeToken('alpha', PURPOSE, 'right', at(65)))?.attempts).toBe(3);
+        });
+
+        it('spends exactly maxAttempts tries under 20 concurrent wrong guesses (ASVS 6.3.1)', async () => {
+          await store.createOneTimeToken(code('right'));
+          const results = await Promise.all(Array.from({ length: 20 }, (_, i) => check(`guess-${i}`, at(60), 5)));
+          expect(results.filter((r) => r.result === 'wrong')).toHaveLength(4);
+          expect(results.filter((r) => r.result === 'exhausted')).toHaveLength(16);
+          expect(await check('right', at(61), 5)).toEqual({ result: 'exhausted' });
+        });
+
+        it("answers 'none' when the user has no live code", async () => {
+          expect(await check('right')).toEqual({ result: 'none' });
+          await store.createOneTimeToken(code('expiring', { expiresAt: at(60) }));
+          expect(await check('expiring', at(60))).toEqual({ result: 'none' }); // at the exact expiry (ASVS 6.5.5)
+          await store.createOneTimeToken(code('other-user', { userId: 'user-2' }));
+          expect(await check('other-user')).toEqual({ result: 'none' });
+          await store.createOneTimeToken(code('other-realm', { realmId: 'beta' }));
+          expect(await check('other-realm')).toEqual({ result: 'none' });
+          await store.createOneTimeToken(token({ purpose: 'reset-password-code', tokenHash: 'other-purpose' }));
+          expect(await check('other-purpose')).toEqual({ result: 'none' });
+        });
+
+        it("does not spend another user's tries", async () => {
+          await store.createOneTimeToken(code('mine'));
+          await store.createOneTimeToken(code('theirs', { userId: 'user-2' }));
+          for (let i = 0; i < 5; i++) await check(`guess-${i}`, at(60), 5, 'user-2');
+          expect((await check('mine', at(61), 5)).result).toBe('ok');
+        });
+
+        it("checks against the user's newest live code only", async () => {
+          await store.createOneTimeToken(code('older', { createdAt: T0 }));
+          await store.createOneTimeToken(code('newer', { createdAt: at(1) }));
+          expect(await check('older', at(60))).toEqual({ result: 'wrong' });
+          expect((await check('newer', at(61))).result).toBe('ok');
+        });
+
+        it('lets exactly one of 20 concurrent checks of the right code succeed (ASVS 6.5.1)', async () => {
+          await store.createOneTimeToken(code('right'));
+          const results = await Promise.all(Array.from({ length: 20 }, () => check('right')));
+          expect(results.filter((r) => r.result === 'ok')).toHaveLength(1);
+          expect(results.filter((r) => r.result === 'none')).toHaveLength(19);
+        });
+      });
+
+      describe('revoking', () => {
+        it('ends the live tokens of the listed purposes of that user, returning how many', async () => {
+          const link = token({ purpose: 'reset-password' });
+          const linkCode = token({ purpose: 'reset-password-code' });
+          const verify = token({ purpose: 'verify-email' });
+          const otherUser = token({ purpose: 'reset-password', userId: 'user-2' });
+          const otherRealm = token({ purpose: 'reset-password', realmId: 'beta' });
+          for (const t of [link, linkCode, verify, otherUser, otherRealm]) await store.createOneTimeToken(t);
+          expect(await store.revokeOneTimeTokens('alpha', 'user-1', ['reset-password', 'reset-password-code'], at(60))).toBe(2);
+          expect(await store.findOneTimeToken('alpha', 'reset-password', link.tokenHash, at(61))).toBeNull();
+          expect(await store.findOneTimeToken('alpha', 'reset-password-code', linkCode.tokenHash, at(61))).toBeNull();
+          expect(await store.consumeOneTimeToken('alpha', 'reset-password', link.tokenHash, at(61))).toBeNull();
+          expect(await store.findOneTimeToken('alpha', 'verify-email', verify.tokenHash, at(61))).not.toBeNull();
+          expect(await store.findOneTimeToken('alpha', 'reset-password', otherUser.tokenHash, at(61))).not.toBeNull();
+          expect(await store.findOneTimeToken('beta', 'reset-password', otherRealm.tokenHash, at(61))).not.toBeNull();
+        });
+
+        it('counts only tokens still live: consumed and expired ones are not revoked again', async () => {
+          const used = token();
+          const expired = token({ expiresAt: at(30) });
+          const live = token();
+          for (const t of [used, expired, live]) await store.createOneTimeToken(t);
+          await store.consumeOneTimeToken('alpha', 'reset-password', used.tokenHash, at(10));
+          expect(await store.revokeOneTimeTokens('alpha', 'user-1', ['reset-password'], at(60))).toBe(1);
+          expect(await store.revokeOneTimeTokens('alpha', 'user-1', ['reset-password'], at(61))).toBe(0);
+          expect(await store.revokeOneTimeTokens('alpha', 'user-1', [], at(62))).toBe(0);
+        });
+
+        it('leaves a revoked code unusable', async () => {
+          await store.createOneTimeToken(token({ purpose: 'verify-email-code', tokenHash: 'right' }));
+          await store.revokeOneTimeTokens('alpha', 'user-1', ['verify-email-code'], at(60));
+          expect(await store.checkOneTimeCode('alpha', 'verify-email-code', 'user-1', 'right', at(61), 5)).toEqual({ result: 'none' });
+        });
+      });
     });
 
     describe('events', () => {
@@ -437,6 +774,158 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         await store.appendEvent(event({ userId: 'user-3', clientId: null, ip: null, userAgent: null }));
         const [e] = await store.listEvents('alpha', 'user-3', 1);
         expect(e).toMatchObject({ clientId: null, ip: null, userAgent: null });
+      });
+    });
+
+    describe('mail outbox', () => {
+      function mail(overrides: Partial<NewOutboxMail> = {}): NewOutboxMail {
+        return {
+          realmId: 'alpha',
+          kind: 'verify-email',
+          userId: 'user-1',
+          to: { address: 'alice@example.com', name: 'Alice Liddell' },
+          from: 'Alpha <no-reply@alpha.example>',
+          subject: 'Verify your email for Alpha',
+          text: 'Open https://login.alpha.example/verify-email?token=abc&x=1\n',
+          html: '<p><a href="https://login.alpha.example/verify-email?token=abc&amp;x=1">Verify</a></p>',
+          link: 'https://login.alpha.example/verify-email?token=abc&x=1',
+          ...overrides,
+        };
+      }
+      const LEASE = 60_000;
+
+      it('queues a mail and gives it back with every field', async () => {
+        const m = mail();
+        const id = await store.enqueueMail(m, T0);
+        expect(typeof id).toBe('string');
+        expect(id.length).toBeGreaterThan(0);
+        expect(await store.getMail(id)).toEqual({ ...m, id, status: 'queued', attempts: 0, nextAttemptAt: T0, lastError: null, createdAt: T0, sentAt: null });
+      });
+
+      it('keeps a mail without user, recipient name or link', async () => {
+        const id = await store.enqueueMail(mail({ userId: null, to: { address: 'bob@example.com', name: null }, link: null }), T0);
+        expect(await store.getMail(id)).toMatchObject({ userId: null, to: { address: 'bob@example.com', name: null }, link: null });
+      });
+
+      it('gives each mail its own id and finds no unknown one', async () => {
+        const a = await store.enqueueMail(mail(), T0);
+        const b = await store.enqueueMail(mail(), T0);
+        expect(a).not.toBe(b);
+        expect(await store.getMail('no-such-mail')).toBeNull();
+      });
+
+      it('claims a mail once it is due, counting the attempt', async () => {
+        const id = await store.enqueueMail(mail(), T0);
+        expect(await store.claimDueMail(at(-1), LEASE, 10)).toEqual([]);
+        const claimed = await store.claimDueMail(T0, LEASE, 10);
+        expect(claimed.map((m) => m.id)).toEqual([id]);
+        expect(claimed[0]).toMatchObject({ ...mail(), id, status: 'queued', attempts: 1 });
+        expect((await store.getMail(id))?.attempts).toBe(1);
+      });
+
+      it('claims up to the limit', async () => {
+        const ids = [await store.enqueueMail(mail(), T0), await store.enqueueMail(mail(), at(1)), await store.enqueueMail(mail(), at(2))];
+        const first = await store.claimDueMail(at(10), LEASE, 2);
+        expect(first).toHaveLength(2);
+        const second = await store.claimDueMail(at(10), LEASE, 2);
+        expect(second).toHaveLength(1);
+        expect([...first, ...second].map((m) => m.id).sort()).toEqual([...ids].sort());
+        expect(await store.claimDueMail(at(10), LEASE, 2)).toEqual([]);
+      });
+
+      it('keeps a leased mail from a second claimer until the lease runs out, then counts a second attempt', async () => {
+        const id = await store.enqueueMail(mail(), T0);
+        expect(await store.claimDueMail(T0, LEASE, 10)).toHaveLength(1);
+        expect(await store.claimDueMail(at(1), LEASE, 10)).toEqual([]);
+        expect(await store.claimDueMail(new Date(T0.getTime() + LEASE - 1), LEASE, 10)).toEqual([]);
+        const again = await store.claimDueMail(new Date(T0.getTime() + LEASE + 1), LEASE, 10);
+        expect(again.map((m) => m.id)).toEqual([id]);
+        expect(again[0]?.attempts).toBe(2);
+      });
+
+      it('never hands the same mail to two concurrent claimers', async () => {
+        const ids = new Set<string>();
+        for (let i = 0; i < 30; i++) ids.add(await store.enqueueMail(mail({ subject: `mail ${i}` }), T0));
+        const batches = await Promise.all(Array.from({ length: 10 }, () => store.claimDueMail(at(1), LEASE, 5)));
+        const claimed = batches.flat().map((m) => m.id);
+        expect(new Set(claimed).size).toBe(claimed.length);
+        // Whatever the claimers left is still there for the next one, each mail claimed once in all.
+        const rest = (await store.claimDueMail(at(1), LEASE, 100)).map((m) => m.id);
+        expect([...claimed, ...rest].sort()).toEqual([...ids].sort());
+        for (const m of batches.flat()) expect(m.attempts).toBe(1);
+      });
+
+      it('marks a mail sent: never claimed again', async () => {
+        const id = await store.enqueueMail(mail(), T0);
+        await store.claimDueMail(T0, LEASE, 10);
+        await store.markMailSent(id, at(5));
+        expect(await store.getMail(id)).toMatchObject({ status: 'sent', attempts: 1, lastError: null, sentAt: at(5) });
+        expect(await store.claimDueMail(new Date(T0.getTime() + 10 * LEASE), LEASE, 10)).toEqual([]);
+      });
+
+      it('puts a mail back for a retry, due again at nextAttemptAt, keeping the error', async () => {
+        const id = await store.enqueueMail(mail(), T0);
+        await store.claimDueMail(T0, LEASE, 10);
+        await store.markMailRetry(id, at(30), 'connection refused');
+        expect(await store.getMail(id)).toMatchObject({ status: 'queued', attempts: 1, nextAttemptAt: at(30), lastError: 'connection refused', sentAt: null });
+        expect(await store.claimDueMail(at(29), LEASE, 10)).toEqual([]);
+        const again = await store.claimDueMail(at(30), LEASE, 10);
+        expect(again.map((m) => m.id)).toEqual([id]);
+        expect(again[0]).toMatchObject({ attempts: 2, lastError: 'connection refused' });
+      });
+
+      it('lets a retried mail be claimed at its nextAttemptAt even before the old lease would have run out', async () => {
+        const id = await store.enqueueMail(mail(), T0);
+        await store.claimDueMail(T0, LEASE, 10);
+        await store.markMailRetry(id, at(5), 'timeout');
+        expect((await store.claimDueMail(at(5), LEASE, 10)).map((m) => m.id)).toEqual([id]);
+      });
+
+      it('marks a mail failed: never claimed again', async () => {
+        const id = await store.enqueueMail(mail(), T0);
+        await store.claimDueMail(T0, LEASE, 10);
+        await store.markMailFailed(id, '550 mailbox unavailable');
+        expect(await store.getMail(id)).toMatchObject({ status: 'failed', lastError: '550 mailbox unavailable', sentAt: null });
+        expect(await store.claimDueMail(new Date(T0.getTime() + 10 * LEASE), LEASE, 10)).toEqual([]);
+      });
+
+      it('lists mails newest first, up to the limit', async () => {
+        const a = await store.enqueueMail(mail({ subject: 'a' }), at(1));
+        const b = await store.enqueueMail(mail({ subject: 'b' }), at(2));
+        const c = await store.enqueueMail(mail({ subject: 'c' }), at(3));
+        await store.markMailSent(a, at(5));
+        expect((await store.listMail(10)).map((m) => m.id)).toEqual([c, b, a]);
+        expect((await store.listMail(2)).map((m) => m.id)).toEqual([c, b]);
+        expect((await store.listMail(10))[2]).toMatchObject({ status: 'sent', subject: 'a' });
+      });
+
+      it('lists the later-queued mail first when two share a time', async () => {
+        const first = await store.enqueueMail(mail({ subject: 'first' }), T0);
+        const second = await store.enqueueMail(mail({ subject: 'second' }), T0);
+        expect((await store.listMail(10)).map((m) => m.id)).toEqual([second, first]);
+      });
+    });
+
+    describe('realm state', () => {
+      it('has no value for a key never set', async () => {
+        expect(await store.getRealmState('alpha', 'emails')).toBeNull();
+      });
+
+      it('sets a value, and setting it again replaces it', async () => {
+        await store.setRealmState('alpha', 'emails', 'duplicates');
+        expect(await store.getRealmState('alpha', 'emails')).toBe('duplicates');
+        await store.setRealmState('alpha', 'emails', 'unique');
+        expect(await store.getRealmState('alpha', 'emails')).toBe('unique');
+      });
+
+      it('keeps values apart per realm and per key', async () => {
+        await store.setRealmState('alpha', 'emails', 'duplicates');
+        await store.setRealmState('alpha', 'other', 'x');
+        expect(await store.getRealmState('beta', 'emails')).toBeNull();
+        await store.setRealmState('beta', 'emails', 'unique');
+        expect(await store.getRealmState('alpha', 'emails')).toBe('duplicates');
+        expect(await store.getRealmState('beta', 'emails')).toBe('unique');
+        expect(await store.getRealmState('alpha', 'other')).toBe('x');
       });
     });
 

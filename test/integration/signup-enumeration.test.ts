@@ -48,7 +48,7 @@ describe('signup where verification is required', () => {
     const shape = (html: string, email: string) => html.replaceAll(csrfOf(html), 'CSRF').replaceAll(email, 'EMAIL');
     expect(shape(b.page.text, taken)).toBe(shape(a.page.text, fresh));
 
-    const notice = await smtp.waitFor(taken, (m) => /already have/.test(m.subject));
+    const notice = await smtp.waitFor(taken, (m) => /already exists/.test(m.subject));
     expect(notice.text).toContain('http://alpha.test/login');
     expect(notice.text).toContain('http://alpha.test/forgot');
     expect(await gh.store.findUsersByEmail('alpha', taken)).toHaveLength(1);

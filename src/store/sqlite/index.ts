@@ -191,8 +191,9 @@ export class SqliteStore implements Store {
         ORDER BY created_at DESC LIMIT 1`),
       spendAttempt: db.prepare('UPDATE one_time_tokens SET attempts = attempts + 1 WHERE realm_id = ? AND purpose = ? AND token_hash = ?'),
       consumeByHash: db.prepare('UPDATE one_time_tokens SET consumed_at = ? WHERE realm_id = ? AND purpose = ? AND token_hash = ? AND consumed_at IS NULL'),
-      revokeTokens: db.prepare(`UPDATE one_time_tokens SET consumed_at = ?
-        WHERE realm_id = ? AND user_id = ? AND consumed_at IS NULL AND purpose IN (SELECT value FROM json_each(?))`),
+      revokeTokens: db.prepare(`UPDATE one_time_tokens SET consumed_at = @at
+        WHERE realm_id = @realmId AND user_id = @userId AND consumed_at IS NULL AND expires_at > @at
+          AND purpose IN (SELECT value FROM json_each(@purposes))`),
       insertMail: db.prepare(`INSERT INTO outbox (id, realm_id, kind, user_id, to_address, to_name, from_header, subject, text_body, html_body,
         link, next_attempt_at, created_at) VALUES (@id, @realmId, @kind, @userId, @toAddress, @toName, @from, @subject, @text, @html, @link, @at, @at)`),
       claimMail: db.prepare(`UPDATE outbox SET lease_until = @leaseUntil, attempts = attempts + 1
@@ -268,7 +269,9 @@ export class SqliteStore implements Store {
     } catch (err) {
       uniqueViolation(err);
     }
-    return rowToUser(this.stmts.userById.get(realmId, userId) as Row);
+    const row = this.stmts.userById.get(realmId, userId) as Row | undefined;
+    if (!row) throw new Error(`changeEmail: no user ${userId} in realm ${realmId}`);
+    return rowToUser(row);
   }
 
   async setPasswordHash(realmId: string, userId: string, passwordHash: string, at: Date): Promise<void> {
@@ -365,7 +368,7 @@ export class SqliteStore implements Store {
   }
 
   async revokeOneTimeTokens(realmId: string, userId: string, purposes: string[], at: Date): Promise<number> {
-    return this.stmts.revokeTokens.run(at.getTime(), realmId, userId, JSON.stringify(purposes)).changes;
+    return this.stmts.revokeTokens.run({ at: at.getTime(), realmId, userId, purposes: JSON.stringify(purposes) }).changes;
   }
 
   async enqueueMail(m: NewOutboxMail, at: Date): Promise<string> {
