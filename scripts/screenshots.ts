@@ -4,13 +4,15 @@
  * docs/screenshots/ (desktop 1280×800 and phone 390×844, English and
  * Simplified Chinese). Run it after changing views/ or public/css/.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { startSmtp, type TestSmtp } from '../test/helpers/smtp.ts';
 import { hasChromium, launchChromium, startStack, type Stack } from '../test/helpers/stack.ts';
 
-const OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'screenshots');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(ROOT, 'docs', 'screenshots');
 
 const VIEWPORTS = {
   desktop: { width: 1280, height: 800 },
@@ -30,14 +32,41 @@ type Shot =
   | 'signed-out'
   | 'error-400';
 
+/** Pages of the mail flows, shot against a realm that requires a verified email, its mails caught by a test SMTP server. */
+type MailShot =
+  | 'verify-email'
+  | 'verify-code-error'
+  | 'verify-resent'
+  | 'email-verify'
+  | 'verified'
+  | 'forgot'
+  | 'forgot-sent'
+  | 'email-reset'
+  | 'reset'
+  | 'reset-error'
+  | 'reset-done';
+
 const ALL: Shot[] = ['login', 'login-error', 'signup', 'signup-error', 'demo-signed-in', 'account', 'logout-confirm', 'signed-out', 'error-400'];
+const ALL_MAIL: MailShot[] = [
+  'verify-email',
+  'verify-code-error',
+  'verify-resent',
+  'email-verify',
+  'verified',
+  'forgot',
+  'forgot-sent',
+  'email-reset',
+  'reset',
+  'reset-error',
+  'reset-done',
+];
 
 /** Which pages to keep for each language and width: everything once, the rest where it shows something new. */
-const PLAN: Array<{ locale: Locale; device: Device; shots: Shot[] }> = [
-  { locale: 'en', device: 'desktop', shots: ALL },
-  { locale: 'en', device: 'phone', shots: ['login', 'signup-error', 'account'] },
-  { locale: 'zh-CN', device: 'desktop', shots: ['login', 'signup-error'] },
-  { locale: 'zh-CN', device: 'phone', shots: ['signup'] },
+const PLAN: Array<{ locale: Locale; device: Device; shots: Shot[]; mail: MailShot[] }> = [
+  { locale: 'en', device: 'desktop', shots: ALL, mail: ALL_MAIL },
+  { locale: 'en', device: 'phone', shots: ['login', 'signup-error', 'account'], mail: ['verify-email', 'email-verify', 'forgot-sent', 'reset'] },
+  { locale: 'zh-CN', device: 'desktop', shots: ['login', 'signup-error'], mail: ['verify-email', 'forgot-sent', 'email-verify'] },
+  { locale: 'zh-CN', device: 'phone', shots: ['signup'], mail: ALL_MAIL },
 ];
 
 const PEOPLE: Record<Locale, { first: string; last: string }> = {
@@ -121,6 +150,108 @@ async function walk(browser: Browser, stack: Stack, locale: Locale, device: Devi
   return saved;
 }
 
+/** A string from locales/<locale>.json by its dotted key, so the walk finds buttons and fields by their real labels. */
+const MESSAGES: Record<Locale, Record<string, unknown>> = {
+  en: JSON.parse(readFileSync(path.join(ROOT, 'locales', 'en.json'), 'utf8')),
+  'zh-CN': JSON.parse(readFileSync(path.join(ROOT, 'locales', 'zh-CN.json'), 'utf8')),
+};
+function msg(locale: Locale, key: string): string {
+  const value = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], MESSAGES[locale]);
+  if (typeof value !== 'string') throw new Error(`no string ${key} in locales/${locale}.json`);
+  return value;
+}
+
+/** Verification and recovery: check your inbox (code field), the mails, verified, forgot, sent, reset, done. */
+async function walkMail(browser: Browser, stack: Stack, smtp: TestSmtp, locale: Locale, device: Device, wanted: MailShot[], n: number): Promise<string[]> {
+  const contextOptions = { viewport: VIEWPORTS[device], deviceScaleFactor: 1, locale, isMobile: device === 'phone', hasTouch: device === 'phone' };
+  const context = await browser.newContext(contextOptions);
+  const page = await context.newPage();
+  const saved: string[] = [];
+  const shoot = async (shot: MailShot, p: Page = page) => {
+    if (!wanted.includes(shot)) return;
+    await p.evaluate('document.fonts.ready.then(() => true)');
+    const file = path.join(OUT, `${shot}-${locale}-${device}.png`);
+    await p.screenshot({ path: file, fullPage: true, caret: 'hide', animations: 'disabled' });
+    saved.push(path.basename(file));
+  };
+  /** A mail's HTML part as a mail client shows it, at this width. */
+  const shootMail = async (shot: MailShot, html: string) => {
+    if (!wanted.includes(shot)) return;
+    const viewer = await context.newPage();
+    await viewer.setContent(html, { waitUntil: 'load' });
+    await shoot(shot, viewer);
+    await viewer.close();
+  };
+  const person = PEOPLE[locale];
+  const email = `${person.first === 'Ada' ? 'ada' : 'xiaoming'}.mail${n}@example.com`;
+  const mailCount = () => smtp.to(email).length;
+
+  await page.goto(stack.demoUrl);
+  await page.getByRole('link', { name: 'Sign up' }).click();
+  await page.waitForURL(`${stack.gatehouseUrl}/signup?**`);
+  await page.getByLabel(msg(locale, 'fields.email')).fill(email);
+  await page.getByLabel(msg(locale, 'fields.firstName')).fill(person.first);
+  await page.getByLabel(msg(locale, 'fields.lastName')).fill(person.last);
+  await page.getByLabel(msg(locale, 'fields.password')).fill('violet-harbor-lantern-42');
+  await page.getByRole('button', { name: msg(locale, 'signup.submit') }).click();
+  await page.waitForURL(`${stack.gatehouseUrl}/verify-email`);
+  const first = await smtp.waitFor(email);
+  // The code typed in, as the user sees it before pressing Verify.
+  await page.getByLabel(msg(locale, 'fields.code')).fill(first.code ?? '');
+  await shoot('verify-email');
+
+  await page.getByLabel(msg(locale, 'fields.code')).fill(first.code === '000000' ? '111111' : '000000');
+  await page.getByRole('button', { name: msg(locale, 'verify.submitCode'), exact: true }).click();
+  await page.getByRole('alert').waitFor();
+  await shoot('verify-code-error');
+
+  const before = mailCount();
+  await page.getByRole('button', { name: msg(locale, 'verify.resend') }).click();
+  await page.getByRole('status').waitFor();
+  await shoot('verify-resent');
+  await smtp.waitFor(email, () => mailCount() > before);
+  const latest = smtp.to(email).at(-1)!;
+  await shootMail('email-verify', latest.html);
+
+  // The link opened in another browser: verified, and an offer to log in.
+  const elsewhere = await browser.newContext(contextOptions);
+  const other = await elsewhere.newPage();
+  await other.goto(latest.links.find((l) => l.includes('/verify-email?token='))!);
+  await shoot('verified', other);
+  await elsewhere.close();
+
+  // Forgot the password: from the login page of the demo app.
+  await page.goto(stack.demoUrl);
+  await page.getByRole('link', { name: 'Log in' }).click();
+  await page.waitForURL(`${stack.gatehouseUrl}/login?**`);
+  await page.getByRole('link', { name: msg(locale, 'login.forgot') }).click();
+  await page.waitForURL(`${stack.gatehouseUrl}/forgot?**`);
+  await shoot('forgot');
+  await page.getByLabel(msg(locale, 'fields.email')).fill(email);
+  const sentBefore = mailCount();
+  await page.getByRole('button', { name: msg(locale, 'recovery.submit') }).click();
+  await page.getByLabel(msg(locale, 'fields.code')).waitFor();
+  await shoot('forgot-sent');
+  await smtp.waitFor(email, () => mailCount() > sentBefore);
+  const reset = smtp.to(email).at(-1)!;
+  await shootMail('email-reset', reset.html);
+
+  await page.goto(reset.links.find((l) => l.includes('/reset-password?token='))!);
+  await page.waitForURL(`${stack.gatehouseUrl}/reset-password`);
+  await shoot('reset');
+  await page.getByLabel(msg(locale, 'fields.newPassword')).fill('password123');
+  await page.getByRole('button', { name: msg(locale, 'recovery.resetSubmit') }).click();
+  await page.getByRole('alert').waitFor();
+  await shoot('reset-error');
+  await page.getByLabel(msg(locale, 'fields.newPassword')).fill('copper-meadow-violin-73');
+  await page.getByRole('button', { name: msg(locale, 'recovery.resetSubmit') }).click();
+  await page.getByRole('heading', { name: msg(locale, 'recovery.doneHeading') }).waitFor();
+  await shoot('reset-done');
+
+  await context.close();
+  return saved;
+}
+
 if (!hasChromium()) {
   console.error('Chromium is not installed at /usr/bin/chromium: apt-get install -y chromium');
   process.exit(1);
@@ -130,14 +261,21 @@ mkdirSync(OUT, { recursive: true });
 for (const old of readdirSync(OUT)) if (old.endsWith('.png')) rmSync(path.join(OUT, old));
 
 const stack = await startStack();
+const smtp = await startSmtp();
+const mailStack = await startStack({ smtpUrl: smtp.url, realm: { emailVerification: { policy: 'required' } } });
 const browser = await launchChromium();
 try {
   let n = 0;
-  for (const { locale, device, shots } of PLAN) {
-    const saved = await walk(browser, stack, locale, device, shots, ++n);
+  for (const { locale, device, shots, mail } of PLAN) {
+    const saved = [
+      ...(await walk(browser, stack, locale, device, shots, ++n)),
+      ...(await walkMail(browser, mailStack, smtp, locale, device, mail, n)),
+    ];
     for (const file of saved) console.log(`  docs/screenshots/${file}`);
   }
 } finally {
   await browser.close();
+  await mailStack.stop();
   await stack.stop();
+  await smtp.close();
 }

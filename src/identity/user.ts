@@ -26,10 +26,18 @@ export interface User {
   updatedAt: Date;
 }
 
-/** A human's display name is derived from the parts they gave. */
+const HAN_HANGUL_KANA = /^[\p{Script=Han}\p{Script=Hangul}\p{Script=Hiragana}\p{Script=Katakana}·・]+$/u;
+
+/**
+ * A human's display name is derived from the parts they gave. Names written
+ * in Chinese, Japanese or Korean scripts put the family name first, without a
+ * space (李晓明); others are "given family" (Ada Lovelace).
+ */
 export function displayName(user: Pick<User, 'userType' | 'firstName' | 'lastName' | 'username'>): string {
   const parts = [user.firstName, user.lastName].filter((p): p is string => Boolean(p));
-  return parts.length > 0 ? parts.join(' ') : user.username;
+  if (parts.length === 0) return user.username;
+  if (parts.length === 2 && parts.every((p) => HAN_HANGUL_KANA.test(p))) return `${user.lastName}${user.firstName}`;
+  return parts.join(' ');
 }
 
 /** Case-insensitive comparison key for usernames and emails; the stored value keeps its case. */

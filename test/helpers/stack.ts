@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import type { Browser, LaunchOptions } from 'playwright-core';
 import { startDemo } from '../../examples/demo-app/server.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { start, type Running } from '../../src/main.ts';
+import type { RealmConfig } from '../../src/config/index.ts';
+import { start, type Running, type Tuning } from '../../src/main.ts';
 import { freePort } from './ports.ts';
 
 export const DEMO_CLIENT_ID = 'demo';
@@ -26,8 +27,29 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Realm settings a stack may set (the JSON file's shape: each section partial, defaults filled in by the schema). */
+export type RealmSettings = {
+  [K in Exclude<keyof RealmConfig, 'id' | 'name' | 'publicUrl' | 'apps'>]?: RealmConfig[K] extends Array<unknown>
+    ? RealmConfig[K]
+    : RealmConfig[K] extends object
+      ? Partial<RealmConfig[K]>
+      : RealmConfig[K];
+};
+
+export interface StackOptions {
+  realmName?: string;
+  /** SMTP_URL: mails go to this server (e.g. a test SMTP server's `.url`); without it they stay in the outbox. */
+  smtpUrl?: string;
+  /** Settings of the realm, e.g. `{ emailVerification: { policy: 'required' } }`. */
+  realm?: RealmSettings;
+  /** NODE_ENV; 'development' mounts the /dev/mail outbox pages. Default 'test'. */
+  nodeEnv?: 'test' | 'development';
+  /** Outbox worker knobs (retry delays). */
+  tuning?: Tuning;
+}
+
 /** Starts Gatehouse (fresh temporary data folder and config file) and the demo app that logs in through it. */
-export async function startStack(options: { realmName?: string } = {}): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [port, demoPort] = [await freePort(), await freePort()];
   const gatehouseUrl = `http://localhost:${port}`;
   const demoUrl = `http://localhost:${demoPort}`;
@@ -39,6 +61,7 @@ export async function startStack(options: { realmName?: string } = {}): Promise<
       defaultRealm: 'main',
       realms: [
         {
+          ...options.realm,
           id: 'main',
           name: options.realmName ?? 'Acme',
           publicUrl: gatehouseUrl,
@@ -55,15 +78,16 @@ export async function startStack(options: { realmName?: string } = {}): Promise<
     }),
   );
   const config = loadConfig({
-    NODE_ENV: 'test',
+    NODE_ENV: options.nodeEnv ?? 'test',
     PORT: String(port),
     HOST: '127.0.0.1',
     GATEHOUSE_CONFIG: configPath,
     DATA_DIR: path.join(dir, 'data'),
     LOG_LEVEL: 'silent',
     LOG_REQUESTS: 'false',
+    ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
   });
-  const gatehouse = await start(config, pino({ level: 'silent' }));
+  const gatehouse = await start(config, pino({ level: 'silent' }), options.tuning);
   let demo: Server;
   try {
     demo = await startDemo({ port: demoPort, gatehouseUrl, clientId: DEMO_CLIENT_ID, publicUrl: demoUrl });

@@ -79,6 +79,14 @@ describe('buildClaims', () => {
     });
   });
 
+  it('writes a Chinese, Japanese or Korean name family name first without a space', () => {
+    expect(buildClaims(user({ firstName: '晓明', lastName: '李' }), CTX)).toMatchObject({ name: '李晓明', given_name: '晓明', family_name: '李' });
+    expect(buildClaims(user({ firstName: 'ゆき', lastName: '佐藤' }), CTX).name).toBe('佐藤ゆき');
+    expect(buildClaims(user({ firstName: '민준', lastName: '김' }), CTX).name).toBe('김민준');
+    // Mixed scripts keep the Western order.
+    expect(buildClaims(user({ firstName: 'Ming', lastName: '李' }), CTX).name).toBe('Ming 李');
+  });
+
   it('restricts the token to the app it is issued for (ASVS 9.2.4)', () => {
     const a = buildClaims(FULL, CTX);
     const b = buildClaims(FULL, { ...CTX, audience: 'app2' });
