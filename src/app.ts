@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config/index.ts';
 import { accountRoutes } from './flows/account/account.routes.ts';
+import { ReauthService } from './flows/account/reauth.service.ts';
 import { LoginService } from './flows/login/login.service.ts';
 import { devMailRoutes } from './flows/dev-mail/dev-mail.routes.ts';
 import { loginRoutes } from './flows/login/login.routes.ts';
@@ -24,6 +25,7 @@ import { verificationRoutes } from './flows/verification/verification.routes.ts'
 import { jwksRoutes } from './flows/well-known/jwks.routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { createI18n, SUPPORTED_LOCALES } from './http/i18n.ts';
+import { takeFlash } from './http/account.ts';
 import { PageCache } from './http/page-cache.ts';
 import { loadLogin } from './http/session.ts';
 import { KeyRing } from './identity/keys.ts';
@@ -89,6 +91,7 @@ export function createApp(deps: Deps): Gatehouse {
   const loginService = new LoginService(store, hasher, deps.limiters, sessions, clock);
   const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock);
   const recoveryService = new RecoveryService(store, secrets, mailer, hasher, deps.limiters, clock);
+  const reauthService = new ReauthService(store, hasher, deps.limiters, clock);
   const cookiePrefix = config.secureCookies ? '__Host-' : '';
 
   const app = express();
@@ -233,6 +236,7 @@ export function createApp(deps: Deps): Gatehouse {
   });
 
   app.use(loadLogin(sessions));
+  app.use(takeFlash);
   app.get('/', (req, res) => res.redirect(302, req.login ? '/account' : '/login'));
   // Rendered login/signup forms are kept only when templates are (not in development).
   const pages = viewCache ? new PageCache() : undefined;
@@ -243,7 +247,7 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(logoutRoutes(sessions, issuer));
   // The development outbox: every mail, readable in the browser. Absent (404) outside development.
   if (config.env === 'development') app.use(devMailRoutes(store));
-  app.use(accountRoutes());
+  app.use(accountRoutes(reauthService, clock));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -90,6 +90,12 @@ export const realmSchema = z.strictObject({
       codeAttempts: z.number().int().min(1).max(10).default(5),
     })
     .prefault({}),
+  account: z
+    .strictObject({
+      /** Changing password, email, phone or MFA asks for the password again when the login is older than this. */
+      recentAuthMinutes: z.number().int().min(1).max(24 * 60).default(10),
+    })
+    .prefault({}),
   recovery: z
     .strictObject({
       /** Lifetime of the reset link and code. */

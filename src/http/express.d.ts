@@ -29,6 +29,8 @@ declare module 'express-session' {
     pendingVerification: { realmId: string; userId: string | null; email?: string; ret: ReturnInfo | null };
     /** After POST /forgot: who may type a reset code in this browser (never shown to it). */
     recovery: { realmId: string; userIds: string[]; ret: ReturnInfo | null };
+    /** A message for the next page (post-redirect-get). */
+    flash: { key: string; params: Record<string, string | number> };
     /** A reset link opened in this browser (the token moved off the URL), or a reset code accepted. */
     reset: { realmId: string; token: string };
   }

@@ -9,7 +9,7 @@ import type { AttributeValue, EmailVerification, User } from '../identity/user.t
 
 export class UniqueViolation extends Error {
   override name = 'UniqueViolation';
-  constructor(readonly field: 'username' | 'email') {
+  constructor(readonly field: 'username' | 'email' | 'phone') {
     super(`${field} is already taken in this realm`);
   }
 }
@@ -110,6 +110,49 @@ export interface AuthEvent {
   data?: Record<string, unknown>;
 }
 
+/** What the personal center's profile page may change; absent keys stay as they are, null clears. */
+export interface ProfilePatch {
+  firstName?: string | null;
+  lastName?: string | null;
+  nickname?: string | null;
+  photo?: string | null;
+  locale?: string | null;
+  username?: string;
+  /** Merged into the stored attributes key by key; a null value removes the key. */
+  customAttributes?: Record<string, AttributeValue>;
+}
+
+/** A user's TOTP authenticator. `secret` is stored as the caller gives it (encrypted by identity/totp). */
+export interface TotpCredential {
+  realmId: string;
+  userId: string;
+  secret: string;
+  /** Null while enrolment waits for the first code. */
+  confirmedAt: Date | null;
+  /** The newest time step accepted: a code of this step or older is refused (no replay). */
+  lastStep: number;
+  createdAt: Date;
+}
+
+/** A social identity linked to a user (DESIGN.md §2): (provider, subject) → user. */
+export interface ExternalIdentity {
+  realmId: string;
+  provider: string;
+  subject: string;
+  userId: string;
+  /** What the provider calls the account (login, email), for the personal center. */
+  displayName: string | null;
+  email: string | null;
+  createdAt: Date;
+}
+
+export interface EventQuery {
+  limit: number;
+  offset?: number;
+  /** Only events whose type is one of these. */
+  types?: string[];
+}
+
 export interface Store {
   createUser(input: NewUser, at: Date): Promise<User>;
   findUserById(realmId: string, id: string): Promise<User | null>;
@@ -125,6 +168,29 @@ export interface Store {
    */
   changeEmail(realmId: string, userId: string, change: { email: string; emailUnique: boolean; syncUsername: boolean; verification: EmailVerification }, at: Date): Promise<User>;
   setPasswordHash(realmId: string, userId: string, passwordHash: string, at: Date): Promise<void>;
+  /** Applies a profile change and returns the user; UniqueViolation('username') when the new username is taken. */
+  updateProfile(realmId: string, userId: string, patch: ProfilePatch, at: Date): Promise<User>;
+  /** Sets (E.164) or clears the phone; UniqueViolation('phone') when another user of the realm has it. */
+  setPhone(realmId: string, userId: string, phone: string | null, verified: boolean, at: Date): Promise<User>;
+
+  /** The user's authenticator, confirmed or still enrolling. */
+  getTotp(realmId: string, userId: string): Promise<TotpCredential | null>;
+  /** Starts (or restarts) an enrolment with `secret`; false when a confirmed authenticator exists (it is left alone). */
+  beginTotp(realmId: string, userId: string, secret: string, at: Date): Promise<boolean>;
+  /** Activates the pending authenticator, spending `step`; false when there is none pending. */
+  confirmTotp(realmId: string, userId: string, step: number, at: Date): Promise<boolean>;
+  /** Records `step` as used when it is newer than the last one, atomically: of two racing calls with one step, one gets true. */
+  useTotpStep(realmId: string, userId: string, step: number): Promise<boolean>;
+  /** Removes the authenticator and every recovery code; false when there was none. */
+  deleteTotp(realmId: string, userId: string): Promise<boolean>;
+  /** Replaces every recovery code of the user with these hashes. */
+  replaceRecoveryCodes(realmId: string, userId: string, codeHashes: string[], at: Date): Promise<void>;
+  /** Spends one unused recovery code, atomically; false when unknown or already used. */
+  useRecoveryCode(realmId: string, userId: string, codeHash: string, at: Date): Promise<boolean>;
+  /** How many recovery codes are left unused. */
+  countRecoveryCodes(realmId: string, userId: string): Promise<number>;
+
+  listExternalIdentities(realmId: string, userId: string): Promise<ExternalIdentity[]>;
 
   createLoginSession(session: LoginSession): Promise<void>;
   findLoginSession(realmId: string, id: string): Promise<LoginSession | null>;
@@ -153,6 +219,8 @@ export interface Store {
 
   appendEvent(event: AuthEvent): Promise<void>;
   listEvents(realmId: string, userId: string, limit: number): Promise<AuthEvent[]>;
+  /** The user's events, newest first, a page at a time. */
+  queryEvents(realmId: string, userId: string, query: EventQuery): Promise<AuthEvent[]>;
 
   enqueueMail(mail: NewOutboxMail, at: Date): Promise<string>;
   /**

@@ -775,6 +775,102 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         const [e] = await store.listEvents('alpha', 'user-3', 1);
         expect(e).toMatchObject({ clientId: null, ip: null, userAgent: null });
       });
+      it('pages events newest first, filtered by type', async () => {
+        for (let i = 1; i <= 5; i++) await store.appendEvent(event({ type: i % 2 ? 'login.succeeded' : 'password.changed', at: at(i) }));
+        await store.appendEvent(event({ type: 'login.failed', at: at(6) }));
+        const types = ['login.succeeded', 'login.failed'];
+        const first = await store.queryEvents('alpha', 'user-1', { limit: 2, types });
+        expect(first.map((e) => [e.type, e.at.getTime()])).toEqual([
+          ['login.failed', at(6).getTime()],
+          ['login.succeeded', at(5).getTime()],
+        ]);
+        const second = await store.queryEvents('alpha', 'user-1', { limit: 2, offset: 2, types });
+        expect(second.map((e) => e.at.getTime())).toEqual([at(3).getTime(), at(1).getTime()]);
+        expect(await store.queryEvents('alpha', 'user-1', { limit: 2, offset: 4, types })).toEqual([]);
+        expect(await store.queryEvents('alpha', 'user-1', { limit: 100 })).toHaveLength(6);
+        expect(await store.queryEvents('alpha', 'user-2', { limit: 100 })).toEqual([]);
+      });
+    });
+
+    describe('profile and phone', () => {
+      it('changes only the profile fields given, clears with null, and merges custom attributes', async () => {
+        const user = await store.createUser(newUser({ customAttributes: { plan: 'pro', seats: 3 } }), T0);
+        const changed = await store.updateProfile('alpha', user.id, { nickname: 'Al', firstName: null, photo: 'https://img.example/a.png', customAttributes: { seats: 4, plan: null, beta: true } }, at(5));
+        expect(changed).toMatchObject({ nickname: 'Al', firstName: null, lastName: 'Liddell', photo: 'https://img.example/a.png', locale: 'en', username: 'Alice' });
+        expect(changed.customAttributes).toEqual({ seats: 4, beta: true });
+        expect(changed.updatedAt).toEqual(at(5));
+        expect(await store.findUserById('alpha', user.id)).toEqual(changed);
+      });
+
+      it('renames a user, keeping usernames unique case-insensitively', async () => {
+        const alice = await store.createUser(newUser(), T0);
+        await store.createUser(newUser({ username: 'Bob', email: 'bob@example.com' }), T0);
+        expect((await store.updateProfile('alpha', alice.id, { username: 'Alicia' }, at(1))).username).toBe('Alicia');
+        expect((await store.findUserByLogin('alpha', 'alicia'))?.user.id).toBe(alice.id);
+        expect((await uniqueViolationOf(() => store.updateProfile('alpha', alice.id, { username: 'BOB' }, at(2)))).field).toBe('username');
+        expect((await store.findUserById('alpha', alice.id))?.username).toBe('Alicia');
+      });
+
+      it('binds a phone once per realm and unbinds it', async () => {
+        const alice = await store.createUser(newUser(), T0);
+        const bob = await store.createUser(newUser({ username: 'Bob', email: 'bob@example.com' }), T0);
+        const bound = await store.setPhone('alpha', alice.id, '+14155550100', true, at(1));
+        expect(bound).toMatchObject({ phone: '+14155550100', phoneVerified: true });
+        expect((await uniqueViolationOf(() => store.setPhone('alpha', bob.id, '+14155550100', true, at(2)))).field).toBe('phone');
+        const other = await store.createUser(newUser({ realmId: 'beta' }), T0);
+        expect((await store.setPhone('beta', other.id, '+14155550100', true, at(2))).phone).toBe('+14155550100');
+        expect(await store.setPhone('alpha', alice.id, null, true, at(3))).toMatchObject({ phone: null, phoneVerified: false });
+        expect((await store.setPhone('alpha', bob.id, '+14155550100', true, at(4))).phone).toBe('+14155550100');
+      });
+    });
+
+    describe('TOTP and recovery codes', () => {
+      it('enrols, confirms and then refuses to replace a confirmed authenticator', async () => {
+        expect(await store.getTotp('alpha', 'u1')).toBeNull();
+        expect(await store.beginTotp('alpha', 'u1', 'enc-1', T0)).toBe(true);
+        expect(await store.beginTotp('alpha', 'u1', 'enc-2', at(1))).toBe(true);
+        expect(await store.getTotp('alpha', 'u1')).toMatchObject({ secret: 'enc-2', confirmedAt: null, lastStep: 0 });
+        expect(await store.confirmTotp('alpha', 'u1', 100, at(2))).toBe(true);
+        expect(await store.confirmTotp('alpha', 'u1', 101, at(3))).toBe(false);
+        expect(await store.beginTotp('alpha', 'u1', 'enc-3', at(4))).toBe(false);
+        expect(await store.getTotp('alpha', 'u1')).toMatchObject({ secret: 'enc-2', confirmedAt: at(2), lastStep: 100 });
+        expect(await store.getTotp('beta', 'u1')).toBeNull();
+      });
+
+      it('accepts each time step once and never an older one, also when racing', async () => {
+        await store.beginTotp('alpha', 'u1', 'enc', T0);
+        expect(await store.useTotpStep('alpha', 'u1', 5)).toBe(false); // not confirmed yet
+        await store.confirmTotp('alpha', 'u1', 10, T0);
+        expect(await store.useTotpStep('alpha', 'u1', 10)).toBe(false);
+        const race = await Promise.all(Array.from({ length: 10 }, () => store.useTotpStep('alpha', 'u1', 11)));
+        expect(race.filter(Boolean)).toHaveLength(1);
+        expect(await store.useTotpStep('alpha', 'u1', 9)).toBe(false);
+        expect(await store.useTotpStep('alpha', 'u1', 12)).toBe(true);
+      });
+
+      it('spends each recovery code once, replaces them all, and removes them with the authenticator', async () => {
+        await store.beginTotp('alpha', 'u1', 'enc', T0);
+        await store.confirmTotp('alpha', 'u1', 1, T0);
+        await store.replaceRecoveryCodes('alpha', 'u1', ['h1', 'h2', 'h3'], T0);
+        expect(await store.countRecoveryCodes('alpha', 'u1')).toBe(3);
+        const race = await Promise.all(Array.from({ length: 5 }, () => store.useRecoveryCode('alpha', 'u1', 'h1', at(1))));
+        expect(race.filter(Boolean)).toHaveLength(1);
+        expect(await store.useRecoveryCode('alpha', 'u2', 'h2', at(1))).toBe(false);
+        expect(await store.countRecoveryCodes('alpha', 'u1')).toBe(2);
+        await store.replaceRecoveryCodes('alpha', 'u1', ['h4'], at(2));
+        expect(await store.useRecoveryCode('alpha', 'u1', 'h2', at(3))).toBe(false);
+        expect(await store.countRecoveryCodes('alpha', 'u1')).toBe(1);
+        expect(await store.deleteTotp('alpha', 'u1')).toBe(true);
+        expect(await store.deleteTotp('alpha', 'u1')).toBe(false);
+        expect(await store.getTotp('alpha', 'u1')).toBeNull();
+        expect(await store.countRecoveryCodes('alpha', 'u1')).toBe(0);
+      });
+    });
+
+    describe('external identities', () => {
+      it('lists none for a user without linked providers', async () => {
+        expect(await store.listExternalIdentities('alpha', 'u1')).toEqual([]);
+      });
     });
 
     describe('mail outbox', () => {

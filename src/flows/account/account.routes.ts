@@ -1,19 +1,21 @@
-import { Router, type RequestHandler } from 'express';
-import { displayName } from '../../identity/user.ts';
+import { Router } from 'express';
+import { z } from 'zod';
+import { renderAccountPage, requireLogin, safeNext } from '../../http/account.ts';
+import { field, parseForm } from '../../http/forms.ts';
 import { renderPage } from '../../http/render.ts';
+import { originOf } from '../../http/session.ts';
+import { displayName } from '../../identity/user.ts';
+import { FlowError } from '../flow-error.ts';
+import type { ReauthService } from './reauth.service.ts';
 
-/** Pages that need a signed-in user send everyone else to the login page, and back afterwards. */
-export const requireLogin: RequestHandler = (req, res, next) => {
-  if (req.login) return next();
-  res.redirect(303, '/login');
-};
+const reauthForm = z.object({ password: field.password() });
 
 /**
- * The personal center's landing page. The full center (profile, password,
- * binding, MFA, sessions, history) is its own issue; this page is where a user
- * without a redirect_uri lands after logging in.
+ * The personal center's landing page and its "confirm it's you" step. Each
+ * further page (profile, password, sessions, …) is its own route module
+ * behind requireLogin, listed in ACCOUNT_NAV.
  */
-export function accountRoutes(): Router {
+export function accountRoutes(reauth: ReauthService, clock: () => Date): Router {
   const router = Router();
 
   /** GET /u — GenAuth's path for the personal center. */
@@ -22,7 +24,7 @@ export function accountRoutes(): Router {
   /** GET /account */
   router.get('/account', requireLogin, (req, res) => {
     const { user, session } = req.login!;
-    renderPage(res, 'account/overview', {
+    renderAccountPage(res, '/account', 'account/overview', {
       title: res.locals.t('account.title'),
       profile: {
         name: displayName(user),
@@ -33,6 +35,32 @@ export function accountRoutes(): Router {
       },
       session: { startedAt: session.createdAt, ip: session.ip },
     });
+  });
+
+  function showReauth(res: import('express').Response, next: string, extra: Record<string, unknown> = {}, status = 200): void {
+    const username = res.req.login?.user.username ?? '';
+    renderPage(res, 'account/reauth', { title: res.locals.t('reauth.title'), next, username, cancelHref: '/account', error: null, ...extra }, status);
+  }
+
+  /** GET /account/reauth?next=… */
+  router.get('/account/reauth', requireLogin, (req, res) => {
+    showReauth(res, safeNext(req.query.next) ?? '/account');
+  });
+
+  /** POST /account/reauth?next=… */
+  router.post('/account/reauth', requireLogin, async (req, res) => {
+    const next = safeNext(req.query.next) ?? '/account';
+    const form = parseForm(reauthForm, req.body, []);
+    if (!form.ok) return showReauth(res, next, { error: { field: form.field, message: form.messageKey } }, 400);
+    try {
+      await reauth.confirm(req.realm, req.login!.user, form.data.password, originOf(req));
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      return showReauth(res, next, { error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+    }
+    req.session.authAt = clock().getTime();
+    res.redirect(303, next);
   });
 
   return router;

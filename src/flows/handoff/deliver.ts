@@ -37,7 +37,9 @@ export async function continueAfterLogin(
   target: ReturnTarget | null,
   user: User,
   session: LoginSession,
+  /** A personal-center page the user was sent away from (already checked with safeNext). */
+  next: string | null = null,
 ): Promise<void> {
   if (target) return deliverToken(req, res, issuer, target, user, session);
-  res.redirect(303, '/account');
+  res.redirect(303, next ?? '/account');
 }

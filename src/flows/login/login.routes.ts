@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import { field, parseForm } from '../../http/forms.ts';
+import { safeNext } from '../../http/account.ts';
 import { allowFormAction } from '../../http/csp.ts';
 import type { PageCache } from '../../http/page-cache.ts';
 import { anonymousPage, renderPage, type Cacheable } from '../../http/render.ts';
@@ -43,7 +44,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
   /** GET /login — the form, or straight back to the app when a login session exists. */
   router.get('/login', async (req, res) => {
     const target = resolveReturnTarget(req.realm, req.query);
-    if (req.login) return continueAfterLogin(req, res, issuer, target, req.login.user, req.login.session);
+    if (req.login) return continueAfterLogin(req, res, issuer, target, req.login.user, req.login.session, safeNext(req.query.next));
     show(req, res, target, {}, 200, anonymousPage(pages, req, 'login/login'));
   });
 
@@ -60,7 +61,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
         return res.redirect(303, '/verify-email');
       }
       await bindBrowserSession(req, outcome.session);
-      await continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);
+      await continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session, safeNext(req.query.next));
     } catch (err) {
       if (!(err instanceof FlowError)) throw err;
       if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));

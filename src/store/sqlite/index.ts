@@ -10,6 +10,10 @@ import {
   UniqueViolation,
   type AuthEvent,
   type CodeCheck,
+  type EventQuery,
+  type ExternalIdentity,
+  type ProfilePatch,
+  type TotpCredential,
   type LoginSession,
   type NewOneTimeToken,
   type NewOutboxMail,
@@ -83,6 +87,19 @@ function rowToToken(r: Row): OneTimeToken {
   };
 }
 
+function rowToEvent(r: Row): AuthEvent {
+  return {
+    realmId: String(r.realm_id),
+    type: String(r.type),
+    userId: str(r.user_id),
+    clientId: str(r.client_id),
+    ip: str(r.ip),
+    userAgent: str(r.user_agent),
+    at: date(r.at)!,
+    data: r.data == null ? undefined : (JSON.parse(String(r.data)) as Record<string, unknown>),
+  };
+}
+
 function rowToMail(r: Row): OutboxMail {
   return {
     id: String(r.id),
@@ -106,7 +123,9 @@ function rowToMail(r: Row): OutboxMail {
 
 function uniqueViolation(err: unknown): never {
   const e = err as { code?: string; message: string };
-  if (e.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UniqueViolation(e.message.includes('username_norm') ? 'username' : 'email');
+  if (e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    throw new UniqueViolation(e.message.includes('username_norm') ? 'username' : e.message.includes('users.phone') ? 'phone' : 'email');
+  }
   throw err;
 }
 
@@ -208,6 +227,25 @@ export class SqliteStore implements Store {
       realmState: db.prepare('SELECT value FROM realm_state WHERE realm_id = ? AND key = ?'),
       setRealmState: db.prepare(`INSERT INTO realm_state (realm_id, key, value) VALUES (?, ?, ?)
         ON CONFLICT (realm_id, key) DO UPDATE SET value = excluded.value`),
+      setPhone: db.prepare('UPDATE users SET phone = ?, phone_verified = ?, updated_at = ? WHERE realm_id = ? AND id = ?'),
+      totpOf: db.prepare('SELECT * FROM totp_credentials WHERE realm_id = ? AND user_id = ?'),
+      beginTotp: db.prepare(`INSERT INTO totp_credentials (realm_id, user_id, secret, created_at) VALUES (@realmId, @userId, @secret, @at)
+        ON CONFLICT (realm_id, user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, last_step = 0
+        WHERE confirmed_at IS NULL`),
+      confirmTotp: db.prepare(`UPDATE totp_credentials SET confirmed_at = ?, last_step = ?
+        WHERE realm_id = ? AND user_id = ? AND confirmed_at IS NULL`),
+      useTotpStep: db.prepare(`UPDATE totp_credentials SET last_step = @step
+        WHERE realm_id = @realmId AND user_id = @userId AND confirmed_at IS NOT NULL AND last_step < @step`),
+      deleteTotp: db.prepare('DELETE FROM totp_credentials WHERE realm_id = ? AND user_id = ?'),
+      deleteRecoveryCodes: db.prepare('DELETE FROM recovery_codes WHERE realm_id = ? AND user_id = ?'),
+      insertRecoveryCode: db.prepare('INSERT OR IGNORE INTO recovery_codes (realm_id, user_id, code_hash, created_at) VALUES (?, ?, ?, ?)'),
+      useRecoveryCode: db.prepare(`UPDATE recovery_codes SET used_at = ?
+        WHERE realm_id = ? AND user_id = ? AND code_hash = ? AND used_at IS NULL`),
+      countRecoveryCodes: db.prepare('SELECT COUNT(*) AS n FROM recovery_codes WHERE realm_id = ? AND user_id = ? AND used_at IS NULL'),
+      identitiesOfUser: db.prepare('SELECT * FROM external_identities WHERE realm_id = ? AND user_id = ? ORDER BY created_at, provider'),
+      eventsPage: db.prepare(`SELECT * FROM events WHERE realm_id = @realmId AND user_id = @userId
+        AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
+        ORDER BY at DESC, id DESC LIMIT @limit OFFSET @offset`),
       secretByName: db.prepare('SELECT value FROM secrets WHERE name = ?'),
       insertSecret: db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
     };
@@ -276,6 +314,101 @@ export class SqliteStore implements Store {
 
   async setPasswordHash(realmId: string, userId: string, passwordHash: string, at: Date): Promise<void> {
     this.stmts.setPassword.run(passwordHash, at.getTime(), realmId, userId);
+  }
+
+  async updateProfile(realmId: string, userId: string, patch: ProfilePatch, at: Date): Promise<User> {
+    const row = this.stmts.userById.get(realmId, userId) as Row | undefined;
+    if (!row) throw new Error(`updateProfile: no user ${userId} in realm ${realmId}`);
+    const columns: Record<string, unknown> = {};
+    const plain = { firstName: 'first_name', lastName: 'last_name', nickname: 'nickname', photo: 'photo', locale: 'locale' } as const;
+    for (const [key, column] of Object.entries(plain)) {
+      const value = patch[key as keyof typeof plain];
+      if (value !== undefined) columns[column] = value;
+    }
+    if (patch.username !== undefined) {
+      columns.username = patch.username;
+      columns.username_norm = normalizeLogin(patch.username);
+    }
+    if (patch.customAttributes) {
+      const merged = { ...(JSON.parse(String(row.custom_attributes)) as Record<string, unknown>) };
+      for (const [k, v] of Object.entries(patch.customAttributes)) {
+        if (v === null) delete merged[k];
+        else merged[k] = v;
+      }
+      columns.custom_attributes = JSON.stringify(merged);
+    }
+    columns.updated_at = at.getTime();
+    // Column names come from the fixed map above, never from input.
+    const sets = Object.keys(columns).map((c) => `${c} = @${c}`).join(', ');
+    try {
+      this.db.prepare(`UPDATE users SET ${sets} WHERE realm_id = @realmId AND id = @userId`).run({ ...columns, realmId, userId });
+    } catch (err) {
+      uniqueViolation(err);
+    }
+    return rowToUser(this.stmts.userById.get(realmId, userId) as Row);
+  }
+
+  async setPhone(realmId: string, userId: string, phone: string | null, verified: boolean, at: Date): Promise<User> {
+    try {
+      this.stmts.setPhone.run(phone, phone && verified ? 1 : 0, at.getTime(), realmId, userId);
+    } catch (err) {
+      uniqueViolation(err);
+    }
+    const row = this.stmts.userById.get(realmId, userId) as Row | undefined;
+    if (!row) throw new Error(`setPhone: no user ${userId} in realm ${realmId}`);
+    return rowToUser(row);
+  }
+
+  async getTotp(realmId: string, userId: string): Promise<TotpCredential | null> {
+    const r = this.stmts.totpOf.get(realmId, userId) as Row | undefined;
+    if (!r) return null;
+    return { realmId, userId, secret: String(r.secret), confirmedAt: date(r.confirmed_at), lastStep: Number(r.last_step), createdAt: date(r.created_at)! };
+  }
+
+  async beginTotp(realmId: string, userId: string, secret: string, at: Date): Promise<boolean> {
+    return this.stmts.beginTotp.run({ realmId, userId, secret, at: at.getTime() }).changes === 1;
+  }
+
+  async confirmTotp(realmId: string, userId: string, step: number, at: Date): Promise<boolean> {
+    return this.stmts.confirmTotp.run(at.getTime(), step, realmId, userId).changes === 1;
+  }
+
+  async useTotpStep(realmId: string, userId: string, step: number): Promise<boolean> {
+    return this.stmts.useTotpStep.run({ realmId, userId, step }).changes === 1;
+  }
+
+  async deleteTotp(realmId: string, userId: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.stmts.deleteRecoveryCodes.run(realmId, userId);
+      return this.stmts.deleteTotp.run(realmId, userId).changes === 1;
+    })();
+  }
+
+  async replaceRecoveryCodes(realmId: string, userId: string, codeHashes: string[], at: Date): Promise<void> {
+    this.db.transaction(() => {
+      this.stmts.deleteRecoveryCodes.run(realmId, userId);
+      for (const hash of codeHashes) this.stmts.insertRecoveryCode.run(realmId, userId, hash, at.getTime());
+    })();
+  }
+
+  async useRecoveryCode(realmId: string, userId: string, codeHash: string, at: Date): Promise<boolean> {
+    return this.stmts.useRecoveryCode.run(at.getTime(), realmId, userId, codeHash).changes === 1;
+  }
+
+  async countRecoveryCodes(realmId: string, userId: string): Promise<number> {
+    return Number((this.stmts.countRecoveryCodes.get(realmId, userId) as Row).n);
+  }
+
+  async listExternalIdentities(realmId: string, userId: string): Promise<ExternalIdentity[]> {
+    return (this.stmts.identitiesOfUser.all(realmId, userId) as Row[]).map((r) => ({
+      realmId,
+      provider: String(r.provider),
+      subject: String(r.subject),
+      userId,
+      displayName: str(r.display_name),
+      email: str(r.email),
+      createdAt: date(r.created_at)!,
+    }));
   }
 
   async endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string): Promise<string[]> {
@@ -429,16 +562,12 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(realmId: string, userId: string, limit: number): Promise<AuthEvent[]> {
-    return (this.stmts.eventsOfUser.all(realmId, userId, limit) as Row[]).map((r) => ({
-      realmId: String(r.realm_id),
-      type: String(r.type),
-      userId: str(r.user_id),
-      clientId: str(r.client_id),
-      ip: str(r.ip),
-      userAgent: str(r.user_agent),
-      at: date(r.at)!,
-      data: r.data == null ? undefined : (JSON.parse(String(r.data)) as Record<string, unknown>),
-    }));
+    return (this.stmts.eventsOfUser.all(realmId, userId, limit) as Row[]).map(rowToEvent);
+  }
+
+  async queryEvents(realmId: string, userId: string, q: EventQuery): Promise<AuthEvent[]> {
+    const types = q.types ? JSON.stringify(q.types) : null;
+    return (this.stmts.eventsPage.all({ realmId, userId, types, limit: q.limit, offset: q.offset ?? 0 }) as Row[]).map(rowToEvent);
   }
 
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {
