@@ -11,9 +11,20 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config/index.ts';
 import { accountRoutes } from './flows/account/account.routes.ts';
+import { OverviewService } from './flows/account/overview.service.ts';
 import { ReauthService } from './flows/account/reauth.service.ts';
+import { PasswordService } from './flows/password/password.service.ts';
+import { passwordRoutes } from './flows/password/password.routes.ts';
+import { ProfileService } from './flows/profile/profile.service.ts';
+import { profileRoutes } from './flows/profile/profile.routes.ts';
 import { LoginService } from './flows/login/login.service.ts';
+import { MfaService } from './flows/mfa/mfa.service.ts';
+import { mfaRoutes } from './flows/mfa/mfa.routes.ts';
 import { devMailRoutes } from './flows/dev-mail/dev-mail.routes.ts';
+import { EmailService } from './flows/email/email.service.ts';
+import { emailRoutes } from './flows/email/email.routes.ts';
+import { PhoneService } from './flows/phone/phone.service.ts';
+import { phoneRoutes } from './flows/phone/phone.routes.ts';
 import { loginRoutes } from './flows/login/login.routes.ts';
 import { RecoveryService } from './flows/recovery/recovery.service.ts';
 import { recoveryRoutes } from './flows/recovery/recovery.routes.ts';
@@ -23,9 +34,15 @@ import { signupRoutes } from './flows/signup/signup.routes.ts';
 import { VerificationService } from './flows/verification/verification.service.ts';
 import { verificationRoutes } from './flows/verification/verification.routes.ts';
 import { jwksRoutes } from './flows/well-known/jwks.routes.ts';
+import { HistoryService } from './flows/history/history.service.ts';
+import { historyRoutes } from './flows/history/history.routes.ts';
+import { SessionsService } from './flows/sessions/sessions.service.ts';
+import { sessionsApiRoutes, sessionsRoutes } from './flows/sessions/sessions.routes.ts';
+import { ConnectedAccountsService } from './flows/social/connected.service.ts';
+import { connectedRoutes } from './flows/social/connected.routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { createI18n, SUPPORTED_LOCALES } from './http/i18n.ts';
-import { takeFlash } from './http/account.ts';
+import { requireRecentAuth, takeFlash } from './http/account.ts';
 import { PageCache } from './http/page-cache.ts';
 import { loadLogin } from './http/session.ts';
 import { KeyRing } from './identity/keys.ts';
@@ -34,9 +51,12 @@ import { OneTimeSecrets } from './identity/one-time.ts';
 import { PasswordHasher } from './identity/password.ts';
 import type { LimiterFactory } from './identity/throttle.ts';
 import { TokenIssuer } from './identity/token-issuer.ts';
+import { Totp } from './identity/totp.ts';
 import { ejsMailRenderer } from './infra/mail/templates.ts';
+import { devOutboxSms } from './infra/sms/dev-outbox.ts';
 import { Mailer } from './mail/mailer.ts';
 import { Realms } from './realms.ts';
+import type { SmsSender } from './sms/sms.ts';
 import type { Store } from './store/port.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -56,6 +76,8 @@ export interface Deps {
   readiness?: Record<string, () => Promise<unknown>>;
   clock?: () => Date;
   hasher?: PasswordHasher;
+  /** Text messages: the signed webhook or the development outbox, chosen in main.ts (the outbox when absent). */
+  sms?: SmsSender;
 }
 
 export interface Gatehouse {
@@ -88,10 +110,30 @@ export function createApp(deps: Deps): Gatehouse {
   const mailer = new Mailer(store, ejsMailRenderer(viewsDir, i18n.t, viewCache), config.mailFrom, clock, deps.onMailQueued);
   const secrets = new OneTimeSecrets(store, createHmac('sha256', deps.secret).update('gatehouse one-time tokens').digest('base64url'), clock);
   const verificationService = new VerificationService(store, secrets, mailer, deps.limiters, sessions, clock);
-  const loginService = new LoginService(store, hasher, deps.limiters, sessions, clock);
+  // Authenticator secrets are sealed (AES-256-GCM) and recovery codes HMAC'd under keys of their own, derived like the others.
+  const totp = new Totp(
+    store,
+    {
+      encryption: createHmac('sha256', deps.secret).update('gatehouse totp secrets').digest(),
+      recovery: createHmac('sha256', deps.secret).update('gatehouse recovery codes').digest(),
+    },
+    deps.limiters,
+    clock,
+  );
+  const mfaService = new MfaService(store, totp, clock);
+  const loginService = new LoginService(store, hasher, deps.limiters, sessions, mfaService, clock);
   const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock);
   const recoveryService = new RecoveryService(store, secrets, mailer, hasher, deps.limiters, clock);
-  const reauthService = new ReauthService(store, hasher, deps.limiters, clock);
+  const reauthService = new ReauthService(store, hasher, deps.limiters, mfaService, clock);
+  const profileService = new ProfileService(store, clock);
+  const passwordService = new PasswordService(store, hasher, secrets, mailer, deps.limiters, clock);
+  // One guard for every sensitive personal-center change, on the app's clock.
+  const recentAuth = requireRecentAuth(clock);
+  const sessionsService = new SessionsService(store, sessions, clock);
+  const emailService = new EmailService(store, secrets, mailer, deps.limiters, clock);
+  const sms = deps.sms ?? devOutboxSms(store, logger, clock);
+  const smsTexts = (locale: string) => (key: string, params: Record<string, string | number>) => i18n.t(locale)(key, params);
+  const phoneService = new PhoneService(store, secrets, sms, smsTexts, deps.limiters, logger, clock);
   const cookiePrefix = config.secureCookies ? '__Host-' : '';
 
   const app = express();
@@ -168,8 +210,9 @@ export function createApp(deps: Deps): Gatehouse {
     next();
   });
 
-  // JWKS needs neither cookies nor a session.
+  // JWKS and the apps' back channel need neither cookies nor a session.
   app.use(jwksRoutes(keys));
+  app.use(sessionsApiRoutes(sessionsService, config.appSecrets));
   app.use(cookieParser());
   app.use(i18n.middleware);
 
@@ -231,7 +274,10 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(doubleCsrfProtection);
 
   app.use((req: Request, res: Response, next) => {
-    res.locals.csrfToken = () => generateCsrfToken(req, res);
+    // One token per response: when the cookie no longer fits the session (just after login), every call
+    // would mint a new token and cookie, and only the page's last form would carry the one the browser keeps.
+    let token: string | undefined;
+    res.locals.csrfToken = () => (token ??= generateCsrfToken(req, res));
     next();
   });
 
@@ -247,7 +293,15 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(logoutRoutes(sessions, issuer));
   // The development outbox: every mail, readable in the browser. Absent (404) outside development.
   if (config.env === 'development') app.use(devMailRoutes(store));
-  app.use(accountRoutes(reauthService, clock));
+  app.use(accountRoutes(reauthService, new OverviewService(store, sessions), clock));
+  app.use(profileRoutes(profileService, recentAuth, { secureCookies: config.secureCookies }));
+  app.use(passwordRoutes(passwordService, recentAuth));
+  app.use(emailRoutes(emailService, verificationService, recentAuth));
+  app.use(phoneRoutes(phoneService, recentAuth));
+  app.use(mfaRoutes(mfaService, clock));
+  app.use(sessionsRoutes(sessionsService));
+  app.use(historyRoutes(new HistoryService(store)));
+  app.use(connectedRoutes(new ConnectedAccountsService(store)));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -11,6 +11,8 @@ import { enforceOneWaySettings, OneWaySettingError } from './identity/realm-sett
 import { OutboxWorker, type OutboxWorkerOptions } from './infra/mail/outbox-worker.ts';
 import { devOutboxTransport, smtpTransport } from './infra/mail/transports.ts';
 import { redisLimiters, sqliteLimiters } from './infra/rate-limit.ts';
+import { devOutboxSms } from './infra/sms/dev-outbox.ts';
+import { webhookSms } from './infra/sms/webhook.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
 
 /** A dependency that is configured but unusable at start: reported in one line, exit 1. */
@@ -92,8 +94,12 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   closers.unshift(() => transport.close());
   closers.unshift(() => outbox.stop());
 
+  // SMS: the signed webhook when SMS_WEBHOOK_URL is set, else the development outbox (stored, logged, shown at /dev/mail).
+  const sms = config.smsWebhook ? webhookSms({ ...config.smsWebhook, clock: overrides.clock }) : devOutboxSms(store, logger, overrides.clock);
+  if (!config.smsWebhook && config.env === 'production') logger.warn('SMS_WEBHOOK_URL is not set: text messages are stored and logged, not sent');
+
   return {
-    deps: { config, store, sessionStore, limiters, logger, secret, readiness, onMailQueued: () => outbox.wake(), ...overrides },
+    deps: { config, store, sessionStore, limiters, logger, secret, readiness, onMailQueued: () => outbox.wake(), sms, ...overrides },
     outbox,
     async close() {
       for (const close of closers) await close();

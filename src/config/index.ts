@@ -21,8 +21,33 @@ export interface Config {
   /** Unset: mails stay in the development outbox (and the log). */
   smtpUrl?: string;
   mailFrom: string;
+  /** Unset: text messages stay in the development outbox (and the log). */
+  smsWebhook?: { url: string; secret: string };
   realms: RealmConfig[];
   defaultRealm: string;
+  /** App secrets read from the variables the apps' `secretEnv` name, by `appSecretKey(realmId, clientId)`. */
+  appSecrets: Map<string, string>;
+}
+
+/** The key of an app's secret in Config.appSecrets. */
+export const appSecretKey = (realmId: string, clientId: string): string => `${realmId}\n${clientId}`;
+
+/** Each app's secret from the environment variable its `secretEnv` names: missing or short → ConfigError. */
+function readAppSecrets(file: FileConfig, env: Record<string, string | undefined>, source: string): Map<string, string> {
+  const secrets = new Map<string, string>();
+  const problems: string[] = [];
+  file.realms.forEach((realm, i) => {
+    realm.apps.forEach((app, j) => {
+      if (!app.secretEnv) return;
+      const value = env[app.secretEnv];
+      const where = `realms[${i}].apps[${j}].secretEnv`;
+      if (!value) problems.push(`  ${where}: the environment variable ${app.secretEnv} is not set`);
+      else if (value.length < 32) problems.push(`  ${where}: the secret in ${app.secretEnv} must be at least 32 characters`);
+      else secrets.set(appSecretKey(realm.id, app.clientId), value);
+    });
+  });
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration in ${source}:\n${problems.join('\n')}`);
+  return secrets;
 }
 
 /** A configuration mistake: one clear message that names where it is. */
@@ -94,7 +119,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logRequests: e.LOG_REQUESTS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    // The schema refuses a URL without its secret.
+    smsWebhook: e.SMS_WEBHOOK_URL ? { url: e.SMS_WEBHOOK_URL, secret: e.SMS_WEBHOOK_SECRET! } : undefined,
     realms: file.realms,
     defaultRealm: file.defaultRealm,
+    appSecrets: readAppSecrets(file, env, configPath),
   };
 }

@@ -1,3 +1,4 @@
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 
 /**
@@ -46,12 +47,59 @@ export const appSchema = z.strictObject({
   logoutRedirectUris: z.array(registeredUri).default([]),
   /** How the JWT reaches the app: form_post (default), fragment, or query (LoginRocket-compatible). */
   delivery: z.enum(['form_post', 'fragment', 'query']).default('form_post'),
+  /**
+   * Name of the environment variable that holds the app's secret (≥ 32 characters). With one, the app may
+   * call Gatehouse's back channel (GET /api/sessions/:sid) with HTTP Basic `clientId:secret`. The secret
+   * itself never sits in this file.
+   */
+  secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'an environment variable name, like DEMO_APP_SECRET').optional(),
 });
 
 const rateLimitSchema = z.strictObject({
   points: z.number().int().min(1),
   durationSeconds: z.number().int().min(1),
 });
+
+/** One line for a page: a label or an option's name. */
+const oneLine = z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters');
+
+/** An operator's text in each page language; `en` is required and the fallback. */
+const attributeLabels = z.strictObject({ en: oneLine, 'zh-CN': oneLine.optional() });
+
+/** The profile form has one input per attribute and the form body allows 50 fields. */
+export const MAX_ACCOUNT_ATTRIBUTES = 30;
+
+/** A custom attribute shown on the profile page (see README "Realm keys", `account.attributes`). */
+export const accountAttributeSchema = z
+  .strictObject({
+    /** The key in the user's custom attributes (and the JWT's `cs`), case-sensitive. */
+    key: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'a letter, then letters, digits or underscores, at most 64'),
+    /** string: text; number: a finite number; boolean: a checkbox; date: YYYY-MM-DD; enum: one of `options`. */
+    type: z.enum(['string', 'number', 'boolean', 'date', 'enum']),
+    labels: attributeLabels,
+    /** false: shown read-only (set by an administrator or an app). */
+    editable: z.boolean().default(true),
+    /** The user may not leave it empty. Not for booleans (a checkbox is always true or false). */
+    required: z.boolean().default(false),
+    /** enum only, and required there: the values the user picks from, each with its labels. */
+    options: z.array(z.strictObject({ value: z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters'), labels: attributeLabels })).min(1).max(100).optional(),
+    /** string only: the longest value, in characters (default 200). */
+    maxLength: z.number().int().min(1).max(2000).optional(),
+  })
+  .superRefine((a, ctx) => {
+    if (a.type === 'enum' && !a.options) ctx.addIssue({ code: 'custom', path: ['options'], message: 'an enum attribute needs options' });
+    if (a.type !== 'enum' && a.options) ctx.addIssue({ code: 'custom', path: ['options'], message: 'options are for enum attributes only' });
+    if (a.type !== 'string' && a.maxLength !== undefined) ctx.addIssue({ code: 'custom', path: ['maxLength'], message: 'maxLength is for string attributes only' });
+    if (a.type === 'boolean' && a.required) ctx.addIssue({ code: 'custom', path: ['required'], message: 'a boolean is always true or false: it cannot be required' });
+    const values = new Set<string>();
+    a.options?.forEach((o, i) => {
+      if (values.has(o.value)) ctx.addIssue({ code: 'custom', path: ['options', i, 'value'], message: `duplicate option value "${o.value}"` });
+      values.add(o.value);
+    });
+  })
+  .transform((a) => (a.type === 'string' ? { ...a, maxLength: a.maxLength ?? 200 } : a));
+
+export type AccountAttribute = z.infer<typeof accountAttributeSchema>;
 
 export const realmSchema = z.strictObject({
   /** Stable id stored on every record; the JWT's `rid`. */
@@ -94,6 +142,42 @@ export const realmSchema = z.strictObject({
     .strictObject({
       /** Changing password, email, phone or MFA asks for the password again when the login is older than this. */
       recentAuthMinutes: z.number().int().min(1).max(24 * 60).default(10),
+      /**
+       * The country a phone number typed without "+<country code>" belongs to (ISO 3166-1 alpha-2, e.g. "US",
+       * "CN"). Unset: the phone page asks for numbers in international form.
+       */
+      defaultPhoneCountry: z
+        .string()
+        .transform((v) => v.toUpperCase())
+        .refine((v) => /^[A-Z]{2}$/.test(v) && isSupportedCountry(v), 'must be an ISO 3166-1 alpha-2 country code, like "US" or "CN"')
+        .transform((v) => v as CountryCode)
+        .optional(),
+      /**
+       * Users may change their username on the profile page (after confirming it's them). Only with
+       * `fields.usernames: "separate"`: with emails as usernames the username is the email.
+       */
+      usernameEditable: z.boolean().default(false),
+      /** Custom attributes the profile page shows, typed; the editable ones the user may change. Keys unique. */
+      attributes: z
+        .array(accountAttributeSchema)
+        .max(MAX_ACCOUNT_ATTRIBUTES)
+        .default([])
+        .superRefine((attributes, ctx) => {
+          const keys = new Set<string>();
+          attributes.forEach((a, i) => {
+            if (keys.has(a.key)) ctx.addIssue({ code: 'custom', path: [i, 'key'], message: `duplicate attribute key "${a.key}"` });
+            keys.add(a.key);
+          });
+        }),
+    })
+    .prefault({}),
+  mfa: z
+    .strictObject({
+      /**
+       * optional: users may turn on an authenticator app (TOTP) in the personal center. required: every
+       * user without one sets it up at the next sign-in, before any JWT.
+       */
+      policy: z.enum(['optional', 'required']).default('optional'),
     })
     .prefault({}),
   recovery: z
@@ -144,6 +228,18 @@ export const realmSchema = z.strictObject({
       recoveryPerIp: rateLimitSchema.default({ points: 30, durationSeconds: 60 * 60 }),
       /** Verification mails resent per user. */
       verificationResendPerUser: rateLimitSchema.default({ points: 5, durationSeconds: 60 * 60 }),
+      /** Mails with a code and a link to a new address (changing or binding the email in the personal center), per user. */
+      emailChangePerUser: rateLimitSchema.default({ points: 5, durationSeconds: 60 * 60 }),
+      /** SMS codes sent to one phone number, whoever asks: nobody can flood a number through Gatehouse. */
+      phoneCodePerNumber: rateLimitSchema.default({ points: 5, durationSeconds: 60 * 60 }),
+      /** SMS codes one user may ask for, whatever the numbers (each SMS costs the operator money). */
+      phoneCodePerUser: rateLimitSchema.default({ points: 10, durationSeconds: 60 * 60 }),
+      /**
+       * Wrong second-factor codes (TOTP or recovery) per user, wherever typed: sign-in, "confirm it's you",
+       * removing the authenticator. Each pending sign-in also ends after 5 wrong codes; this rule keeps
+       * starting over from granting more guesses. A right code resets the count.
+       */
+      mfaPerUser: rateLimitSchema.default({ points: 10, durationSeconds: 15 * 60 }),
     })
     .prefault({}),
   apps: z.array(appSchema).default([]),
@@ -222,11 +318,23 @@ const envObject = z.object({
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').refine((v) => URL.canParse(v), 'must be a URL').optional(),
   /** Default From of every mail ("Name <address>" or an address). */
   MAIL_FROM: z.string().max(200).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters').default('Gatehouse <no-reply@gatehouse.localhost>'),
+  /** http(s) endpoint text messages are POSTed to (signed JSON); without it they stay in the development outbox. */
+  SMS_WEBHOOK_URL: z
+    .string()
+    .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { message: 'must be an absolute http:// or https:// URL', abort: true })
+    .refine((v) => !new URL(v).username && !new URL(v).password, 'must not contain user:password (the requests are signed; a token for the receiver can go in the path or query)')
+    .optional(),
+  /** The HMAC-SHA256 key of the webhook's signature (≥ 32 characters); required with SMS_WEBHOOK_URL. */
+  SMS_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export const envSchema = z.preprocess(
   (env) => (env && typeof env === 'object' ? Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')) : env),
-  envObject,
+  envObject.superRefine((env, ctx) => {
+    if (env.SMS_WEBHOOK_URL && !env.SMS_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SMS_WEBHOOK_SECRET'], message: 'is required when SMS_WEBHOOK_URL is set (the webhook requests are signed with it)' });
+    }
+  }),
 );
 
 export type AppConfig = z.infer<typeof appSchema>;

@@ -2,6 +2,7 @@ import type { RealmConfig } from '../config/index.ts';
 import type { User } from '../identity/user.ts';
 import type { LoginSession } from '../store/port.ts';
 import type { ReturnInfo } from '../flows/handoff/handoff.service.ts';
+import type { PendingSecondFactor } from '../flows/login/login.service.ts';
 
 declare global {
   namespace Express {
@@ -33,6 +34,16 @@ declare module 'express-session' {
     flash: { key: string; params: Record<string, string | number> };
     /** A reset link opened in this browser (the token moved off the URL), or a reset code accepted. */
     reset: { realmId: string; token: string };
+    /** The new address this browser's user asked to change to, while the code is awaited (/account/email/verify). */
+    emailChange: { realmId: string; userId: string; email: string };
+    /** An email-change link opened in this browser: the token moved off the URL, spent by the confirm POST. */
+    emailConfirm: { realmId: string; token: string };
+    /** The phone number a code was sent to, while it is awaited (/account/phone/verify). */
+    phoneChange: { realmId: string; userId: string; phone: string };
+    /** A first factor was proved and the sign-in waits for the second (no login session yet): see PendingSecondFactor. */
+    mfaPending: PendingSecondFactor;
+    /** Recovery codes just made in the personal center, shown (and downloadable) until the user says they are saved. */
+    mfaRecoveryCodes: { realmId: string; userId: string; codes: string[] };
   }
 }
 

@@ -9,6 +9,11 @@ export type Locale = (typeof SUPPORTED_LOCALES)[number];
 export const LOCALE_COOKIE = 'gh_lang';
 const DETECTION_ORDER = ['querystring', 'cookie', 'header'];
 
+/** The language cookie's options: wherever it is set (?lang=, the profile page), it is the same cookie. */
+export function localeCookieOptions(secureCookies: boolean) {
+  return { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/', maxAge: 365 * 24 * 3600 * 1000 } as const;
+}
+
 export interface I18n {
   /** Sets req.locale, res.locals.t and res.locals.lang from ?lang=, the cookie, then Accept-Language. */
   middleware: (req: Request, res: Response, next: NextFunction) => void;
@@ -72,7 +77,7 @@ export function createI18n(localesDir: string, secureCookies: boolean): I18n {
       const locale = resolve(detector.detect(req, res, DETECTION_ORDER));
       const chosen = typeof req.query.lang === 'string' && resolve(req.query.lang) === req.query.lang;
       if (chosen && req.cookies?.[LOCALE_COOKIE] !== locale) {
-        res.cookie(LOCALE_COOKIE, locale, { httpOnly: true, sameSite: 'lax', secure: secureCookies, maxAge: 365 * 24 * 3600 * 1000 });
+        res.cookie(LOCALE_COOKIE, locale, localeCookieOptions(secureCookies));
       }
       req.locale = locale;
       res.locals.lang = locale;

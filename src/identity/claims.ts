@@ -27,6 +27,8 @@ export function buildClaims(user: User, ctx: ClaimsContext): JWTPayload {
     name: user.userType === 'human' ? displayName(user) : undefined,
     given_name: user.firstName ?? undefined,
     family_name: user.lastName ?? undefined,
+    nickname: user.nickname ?? undefined,
+    picture: user.photo ?? undefined,
     email: user.email ?? undefined,
     email_verified: user.email ? user.emailVerification === 'verified' : undefined,
     phone_number: user.phone ?? undefined,

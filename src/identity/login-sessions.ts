@@ -45,9 +45,7 @@ export class LoginSessions {
     const session = await this.store.findLoginSession(realm.id, sid);
     if (!session || session.endedAt) return null;
     const now = this.clock();
-    const idleMs = realm.sessions.idleMinutes * 60 * 1000;
-    const absoluteMs = realm.sessions.absoluteHours * 3600 * 1000;
-    if (now.getTime() - session.lastSeenAt.getTime() > idleMs || now.getTime() - session.createdAt.getTime() > absoluteMs) {
+    if (!this.withinLifetime(realm, session, now.getTime())) {
       await this.store.endLoginSession(realm.id, sid, now);
       return null;
     }
@@ -58,6 +56,18 @@ export class LoginSessions {
       session.lastSeenAt = now;
     }
     return { user, session };
+  }
+
+  /** The user's sessions that still work (not ended, not idle or past their absolute lifetime), newest first. */
+  async listLive(realm: RealmConfig, userId: string): Promise<LoginSession[]> {
+    const now = this.clock().getTime();
+    const all = await this.store.listLoginSessions(realm.id, userId);
+    return all.filter((s) => !s.endedAt && this.withinLifetime(realm, s, now));
+  }
+
+  /** Whether `session` has neither idled out nor passed its absolute lifetime at `now` (ms). */
+  withinLifetime(realm: RealmConfig, session: LoginSession, now: number): boolean {
+    return now - session.lastSeenAt.getTime() <= realm.sessions.idleMinutes * 60_000 && now - session.createdAt.getTime() <= realm.sessions.absoluteHours * 3600_000;
   }
 
   /** Ends the session and records why; false when it had already ended. */

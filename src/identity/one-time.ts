@@ -1,8 +1,13 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { CodeCheck, OneTimeToken, Store } from '../store/port.ts';
 
-/** What a one-time secret is for. Each has a link form and a 6-digit code form. */
-export type OneTimePurpose = 'verify-email' | 'reset-password';
+/**
+ * What a one-time secret is for. Each has a link form and a 6-digit code form
+ * ('bind-phone' only the code: an SMS carries no link).
+ * bind-email: data { email, sid } (the new address, proven by the code or the link; the login session that asked).
+ * bind-phone: data { phone } (E.164; the code is bound to the number, see `bindTo`).
+ */
+export type OneTimePurpose = 'verify-email' | 'reset-password' | 'bind-email' | 'bind-phone';
 const codePurpose = (purpose: OneTimePurpose) => `${purpose}-code`;
 
 export interface IssuedSecret {
@@ -29,8 +34,9 @@ export class OneTimeSecrets {
     return createHmac('sha256', this.key).update(value).digest('base64url');
   }
 
-  private hashCode(userId: string, code: string): string {
-    return this.hash(`${userId}:${code}`);
+  /** `bindTo` (e.g. a phone number) goes into the hash: the code then matches only when checked for the same value. */
+  private hashCode(userId: string, code: string, bindTo?: string): string {
+    return this.hash(bindTo === undefined ? `${userId}:${code}` : `${userId}:${bindTo}:${code}`);
   }
 
   /** A code repeated for the same user (one in a million) replaces the older, already revoked, one. */
@@ -50,6 +56,26 @@ export class OneTimeSecrets {
       data,
     });
     return { token, code };
+  }
+
+  /**
+   * Only a 6-digit code (an SMS), bound to `bindTo`: checked for another value
+   * it is simply wrong. Ends the older codes and links of the purpose.
+   */
+  async issueCode(realmId: string, userId: string, purpose: OneTimePurpose, ttlMs: number, data: Record<string, unknown> | null, bindTo: string): Promise<string> {
+    const now = this.clock();
+    await this.store.revokeOneTimeTokens(realmId, userId, [purpose, codePurpose(purpose)], now);
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    await this.store.createOneTimeToken({
+      realmId,
+      purpose: codePurpose(purpose),
+      tokenHash: this.hashCode(userId, code, bindTo),
+      userId,
+      expiresAt: new Date(now.getTime() + ttlMs),
+      createdAt: now,
+      data,
+    });
+    return code;
   }
 
   /**
@@ -74,9 +100,9 @@ export class OneTimeSecrets {
     return this.store.consumeOneTimeToken(realmId, purpose, this.hash(token), this.clock());
   }
 
-  /** Checks a typed code; `maxAttempts` wrong guesses end it. */
-  checkCode(realmId: string, purpose: OneTimePurpose, userId: string, code: string, maxAttempts: number): Promise<CodeCheck> {
-    return this.store.checkOneTimeCode(realmId, codePurpose(purpose), userId, this.hashCode(userId, code), this.clock(), maxAttempts);
+  /** Checks a typed code (for the value it was bound to, if any); `maxAttempts` wrong guesses end it. */
+  checkCode(realmId: string, purpose: OneTimePurpose, userId: string, code: string, maxAttempts: number, bindTo?: string): Promise<CodeCheck> {
+    return this.store.checkOneTimeCode(realmId, codePurpose(purpose), userId, this.hashCode(userId, code, bindTo), this.clock(), maxAttempts);
   }
 
   /** Ends every live token and code of `purpose` (e.g. the password changed, so reset links die). */

@@ -99,6 +99,21 @@ export interface OutboxMail extends NewOutboxMail {
   sentAt: Date | null;
 }
 
+/** A text message as the development outbox keeps it (the production webhook stores nothing). */
+export interface NewSms {
+  realmId: string;
+  kind: string;
+  userId: string | null;
+  /** E.164. */
+  to: string;
+  text: string;
+}
+
+export interface SmsRecord extends NewSms {
+  id: string;
+  createdAt: Date;
+}
+
 export interface AuthEvent {
   realmId: string;
   type: string;
@@ -235,6 +250,11 @@ export interface Store {
   /** The newest mails first (the development outbox page). */
   listMail(limit: number): Promise<OutboxMail[]>;
   getMail(id: string): Promise<OutboxMail | null>;
+
+  /** Keeps a text message of the development SMS outbox; returns its id. */
+  recordSms(sms: NewSms, at: Date): Promise<string>;
+  /** The newest text messages first (the development outbox page). */
+  listSms(limit: number): Promise<SmsRecord[]>;
 
   /** Facts about a realm that outlive its configuration (one-way settings). */
   getRealmState(realmId: string, key: string): Promise<string | null>;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UniqueViolation, type AuthEvent, type LoginSession, type NewOutboxMail, type NewUser, type SigningKeyRecord, type Store } from '../../src/store/port.ts';
+import { UniqueViolation, type AuthEvent, type LoginSession, type NewOutboxMail, type NewSms, type NewUser, type SigningKeyRecord, type Store } from '../../src/store/port.ts';
 
 /**
  * The store port's contract (src/store/port.ts): every adapter runs this same
@@ -999,6 +999,38 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         const first = await store.enqueueMail(mail({ subject: 'first' }), T0);
         const second = await store.enqueueMail(mail({ subject: 'second' }), T0);
         expect((await store.listMail(10)).map((m) => m.id)).toEqual([second, first]);
+      });
+    });
+
+    describe('SMS outbox', () => {
+      const sms = (overrides: Partial<NewSms> = {}): NewSms => ({
+        realmId: 'alpha',
+        kind: 'bind-phone',
+        userId: 'user-1',
+        to: '+14155550100',
+        text: '123456 is your Alpha code.',
+        ...overrides,
+      });
+
+      it('keeps a text message and gives it back with every field', async () => {
+        const id = await store.recordSms(sms(), T0);
+        expect(typeof id).toBe('string');
+        expect(id.length).toBeGreaterThan(0);
+        expect(await store.listSms(10)).toEqual([{ ...sms(), id, createdAt: T0 }]);
+      });
+
+      it('keeps a text message without a user', async () => {
+        await store.recordSms(sms({ userId: null }), T0);
+        expect((await store.listSms(10))[0]?.userId).toBeNull();
+      });
+
+      it('lists text messages newest first, up to the limit, the later one first when two share a time', async () => {
+        const a = await store.recordSms(sms({ text: 'a' }), at(1));
+        const b = await store.recordSms(sms({ text: 'b' }), at(2));
+        const c = await store.recordSms(sms({ text: 'c' }), at(2));
+        expect(a).not.toBe(b);
+        expect((await store.listSms(10)).map((m) => m.id)).toEqual([c, b, a]);
+        expect((await store.listSms(2)).map((m) => m.text)).toEqual(['c', 'b']);
       });
     });
 

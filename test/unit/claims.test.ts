@@ -79,6 +79,14 @@ describe('buildClaims', () => {
     });
   });
 
+  it('carries the nickname and the photo as OIDC nickname and picture, only when set', () => {
+    const claims = buildClaims(user({ nickname: 'Ally', photo: 'https://cdn.example.com/alice.png' }), CTX);
+    expect(claims).toMatchObject({ nickname: 'Ally', picture: 'https://cdn.example.com/alice.png' });
+    const bare = buildClaims(user({ nickname: '', photo: null }), CTX);
+    expect('nickname' in bare).toBe(false);
+    expect('picture' in bare).toBe(false);
+  });
+
   it('writes a Chinese, Japanese or Korean name family name first without a space', () => {
     expect(buildClaims(user({ firstName: '晓明', lastName: '李' }), CTX)).toMatchObject({ name: '李晓明', given_name: '晓明', family_name: '李' });
     expect(buildClaims(user({ firstName: 'ゆき', lastName: '佐藤' }), CTX).name).toBe('佐藤ゆき');

@@ -331,3 +331,27 @@ describe('the server process', () => {
     expect(result.stderr).not.toMatch(/^\s+at /m);
   });
 });
+
+describe('app secrets (secretEnv)', () => {
+  const withSecretEnv = (name: string) =>
+    writeTmp(`secret-${name}.json`, JSON.stringify(fileConfig((c) => (c.realms[0].apps[0].secretEnv = name))));
+
+  it('reads the secret from the variable the app names, never from the file', () => {
+    const config = loadConfig({ GATEHOUSE_CONFIG: withSecretEnv('APP1_SECRET'), APP1_SECRET: 's'.repeat(32) });
+    expect([...config.appSecrets.values()]).toEqual(['s'.repeat(32)]);
+    expect(JSON.stringify(config.realms)).not.toContain('s'.repeat(32));
+  });
+
+  it('refuses to start when the named variable is missing, empty or short, naming the app', () => {
+    for (const env of [{}, { APP1_SECRET: '' }, { APP1_SECRET: 'short' }]) {
+      const message = configErrorOf(() => loadConfig({ GATEHOUSE_CONFIG: withSecretEnv('APP1_SECRET'), ...env }));
+      expect(message).toContain('realms[0].apps[0].secretEnv');
+      expect(message).toMatch(/APP1_SECRET (is not set|must be at least 32 characters)/);
+    }
+  });
+
+  it('refuses a secretEnv that is not an environment variable name', () => {
+    const message = configErrorOf(() => loadConfig({ GATEHOUSE_CONFIG: withSecretEnv('app secret') }));
+    expect(message).toContain('secretEnv');
+  });
+});

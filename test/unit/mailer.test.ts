@@ -35,6 +35,8 @@ const MODELS: Record<MailKind, Record<string, unknown>> = {
   'reset-password': { code: CODE, minutes: 60, username: 'alice@example.com' },
   'password-changed': { username: 'alice@example.com' },
   'account-exists': { loginLink: 'https://login.alpha.example/login?a=1&b=2' },
+  'bind-email': { code: CODE, codeMinutes: 10, linkHours: 24 },
+  'email-changed': { newEmail: 'new-alice@example.com', username: 'alice@example.com', usernameChanged: true, forgotLink: 'https://login.alpha.example/forgot' },
 };
 
 /** What each kind must say, per locale: subject, and phrases of the body (text and HTML alike). */
@@ -54,6 +56,14 @@ const EXPECTED: Record<MailKind, Record<'en' | 'zh-CN', { subject: string; phras
   'account-exists': {
     en: { subject: 'An account already exists for this address at Alpha & Co', phrases: ['You already have an account', 'Sign in', 'nothing has changed'], code: false },
     'zh-CN': { subject: '你已经有 Alpha & Co 账号了', phrases: ['你已经有账号了', '登录', '没有任何变化'], code: false },
+  },
+  'bind-email': {
+    en: { subject: 'Confirm your new email address for Alpha & Co', phrases: ['Confirm your new email address', 'valid for 10 minutes', 'for 24 hours'], code: true },
+    'zh-CN': { subject: '确认你在 Alpha & Co 的新邮箱', phrases: ['确认你的新邮箱', '10 分钟内有效', '24 小时内有效'], code: true },
+  },
+  'email-changed': {
+    en: { subject: 'The email address of your Alpha & Co account was changed', phrases: ['was changed to new-alice@example.com', 'You now sign in with alice@example.com', 'https://login.alpha.example/forgot'], code: false },
+    'zh-CN': { subject: '你的 Alpha & Co 账号邮箱已更换', phrases: ['已更换为 new-alice@example.com', '今后请使用 alice@example.com 登录', 'https://login.alpha.example/forgot'], code: false },
   },
 };
 

@@ -203,4 +203,25 @@ describe('OneTimeSecrets', () => {
       expect((await secrets.checkCode('alpha', 'verify-email', 'user-1', code, 5)).result).toBe('ok');
     });
   });
+
+  describe('issueCode (a code alone, bound to a value)', () => {
+    it('matches only when checked for the value it was bound to; another value is a wrong guess (ASVS 6.6.2)', async () => {
+      const code = await secrets.issueCode('alpha', 'user-1', 'bind-phone', 10 * 60_000, { phone: '+14155550100' }, '+14155550100');
+      expect(code).toMatch(/^\d{6}$/);
+      expect(await secrets.checkCode('alpha', 'bind-phone', 'user-1', code, 5, '+14155550101')).toEqual({ result: 'wrong' });
+      expect(await secrets.checkCode('alpha', 'bind-phone', 'user-1', code, 5)).toEqual({ result: 'wrong' });
+      const ok = await secrets.checkCode('alpha', 'bind-phone', 'user-1', code, 5, '+14155550100');
+      expect(ok.result).toBe('ok');
+      expect(ok.result === 'ok' && ok.token.data).toEqual({ phone: '+14155550100' });
+    });
+
+    it('stores no link, only the code, and ends the older code of the purpose', async () => {
+      const first = await secrets.issueCode('alpha', 'user-1', 'bind-phone', 60_000, null, '+14155550100');
+      const second = await secrets.issueCode('alpha', 'user-1', 'bind-phone', 60_000, null, '+14155550100');
+      expect(rows().map((r) => r.purpose)).toEqual(['bind-phone-code', 'bind-phone-code']);
+      expect(rows().filter((r) => r.consumed_at === null)).toHaveLength(1);
+      if (first !== second) expect(await secrets.checkCode('alpha', 'bind-phone', 'user-1', first, 5, '+14155550100')).toEqual({ result: 'wrong' });
+      expect((await secrets.checkCode('alpha', 'bind-phone', 'user-1', second, 5, '+14155550100')).result).toBe('ok');
+    });
+  });
 });

@@ -6,23 +6,25 @@ import { renderPage } from '../../http/render.ts';
 import { originOf } from '../../http/session.ts';
 import { displayName } from '../../identity/user.ts';
 import { FlowError } from '../flow-error.ts';
+import type { OverviewService } from './overview.service.ts';
 import type { ReauthService } from './reauth.service.ts';
 
-const reauthForm = z.object({ password: field.password() });
+/** `code`: the authenticator's code or a recovery code, asked of users with an authenticator. */
+const reauthForm = z.object({ password: field.password(), code: field.optionalText(40) });
 
 /**
  * The personal center's landing page and its "confirm it's you" step. Each
  * further page (profile, password, sessions, …) is its own route module
  * behind requireLogin, listed in ACCOUNT_NAV.
  */
-export function accountRoutes(reauth: ReauthService, clock: () => Date): Router {
+export function accountRoutes(reauth: ReauthService, overview: OverviewService, clock: () => Date): Router {
   const router = Router();
 
   /** GET /u — GenAuth's path for the personal center. */
   router.get('/u', (_req, res) => res.redirect(301, '/account'));
 
   /** GET /account */
-  router.get('/account', requireLogin, (req, res) => {
+  router.get('/account', requireLogin, async (req, res) => {
     const { user, session } = req.login!;
     renderAccountPage(res, '/account', 'account/overview', {
       title: res.locals.t('account.title'),
@@ -30,21 +32,25 @@ export function accountRoutes(reauth: ReauthService, clock: () => Date): Router 
         name: displayName(user),
         username: user.username,
         email: user.email,
-        emailVerified: user.emailVerification === 'verified',
+        phone: user.phone,
+        photo: user.photo,
         memberSince: user.createdAt,
+        lastLoginAt: user.lastLoginAt,
       },
+      summary: await overview.summary(req.realm, user),
       session: { startedAt: session.createdAt, ip: session.ip },
     });
   });
 
-  function showReauth(res: import('express').Response, next: string, extra: Record<string, unknown> = {}, status = 200): void {
+  async function showReauth(res: import('express').Response, next: string, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
     const username = res.req.login?.user.username ?? '';
-    renderPage(res, 'account/reauth', { title: res.locals.t('reauth.title'), next, username, cancelHref: '/account', error: null, ...extra }, status);
+    const askCode = await reauth.asksForCode(res.req.realm, res.req.login!.user);
+    renderPage(res, 'account/reauth', { title: res.locals.t('reauth.title'), next, username, askCode, cancelHref: '/account', error: null, ...extra }, status);
   }
 
   /** GET /account/reauth?next=… */
-  router.get('/account/reauth', requireLogin, (req, res) => {
-    showReauth(res, safeNext(req.query.next) ?? '/account');
+  router.get('/account/reauth', requireLogin, async (req, res) => {
+    await showReauth(res, safeNext(req.query.next) ?? '/account');
   });
 
   /** POST /account/reauth?next=… */
@@ -53,7 +59,7 @@ export function accountRoutes(reauth: ReauthService, clock: () => Date): Router 
     const form = parseForm(reauthForm, req.body, []);
     if (!form.ok) return showReauth(res, next, { error: { field: form.field, message: form.messageKey } }, 400);
     try {
-      await reauth.confirm(req.realm, req.login!.user, form.data.password, originOf(req));
+      await reauth.confirm(req.realm, req.login!.user, form.data.password, originOf(req), form.data.code);
     } catch (err) {
       if (!(err instanceof FlowError)) throw err;
       if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));

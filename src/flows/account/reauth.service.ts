@@ -2,13 +2,17 @@ import type { RealmConfig } from '../../config/index.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
+import { secondFactorMethodOf } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import type { Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import type { MfaService } from '../mfa/mfa.service.ts';
 
 /**
  * "Confirm it's you": the signed-in user types the password again before a
- * sensitive change. Wrong passwords count like failed logins (per user and IP).
+ * sensitive change, and with an authenticator also a code from it (or a
+ * recovery code). Wrong passwords count like failed logins (per user and IP);
+ * wrong codes count per user, as at sign-in (`rateLimits.mfaPerUser`).
  */
 export class ReauthService {
   private readonly limiters = new Map<string, Limiter>();
@@ -17,8 +21,14 @@ export class ReauthService {
     private readonly store: Store,
     private readonly hasher: PasswordHasher,
     private readonly makeLimiter: LimiterFactory,
+    private readonly mfa: MfaService,
     private readonly clock: () => Date,
   ) {}
+
+  /** Whether the user must also type a second factor here. */
+  asksForCode(realm: RealmConfig, user: User): Promise<boolean> {
+    return this.mfa.isOn(realm, user);
+  }
 
   private limiterFor(realm: RealmConfig): Limiter {
     let l = this.limiters.get(realm.id);
@@ -29,7 +39,8 @@ export class ReauthService {
     return l;
   }
 
-  async confirm(realm: RealmConfig, user: User, password: string, origin: SessionOrigin): Promise<void> {
+  /** `code`: the authenticator's code or a recovery code, needed when the user has an authenticator. */
+  async confirm(realm: RealmConfig, user: User, password: string, origin: SessionOrigin, code?: string): Promise<void> {
     const key = `${user.id}|${origin.ip ?? 'unknown'}`;
     const limiter = this.limiterFor(realm);
     const wait = await limiter.retryAfterMs(key);
@@ -39,10 +50,22 @@ export class ReauthService {
     const event = { realmId: realm.id, userId: user.id, clientId: null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() };
     if (!ok) {
       await limiter.hit(key);
-      await this.store.appendEvent({ ...event, type: 'reauth.failed' });
+      await this.store.appendEvent({ ...event, type: 'reauth.failed', data: { method: 'pwd' } });
       throw new FlowError(401, 'reauth.wrongPassword', {}, 'password');
     }
     await limiter.reset(key);
-    await this.store.appendEvent({ ...event, type: 'reauth.succeeded' });
+    if (!(await this.mfa.isOn(realm, user))) {
+      await this.store.appendEvent({ ...event, type: 'reauth.succeeded', data: { method: 'pwd' } });
+      return;
+    }
+    if (!code) throw new FlowError(400, 'reauth.codeRequired', {}, 'code');
+    const method = secondFactorMethodOf(code);
+    try {
+      await this.mfa.requireSecondFactor(realm, user, method, code, 'reauth.wrongCode');
+    } catch (err) {
+      if (err instanceof FlowError && err.status === 401) await this.store.appendEvent({ ...event, type: 'reauth.failed', data: { method } });
+      throw err;
+    }
+    await this.store.appendEvent({ ...event, type: 'reauth.succeeded', data: { method } });
   }
 }

@@ -5,16 +5,17 @@ import type { Store } from '../../store/port.ts';
 
 /**
  * The development outbox (mounted only when NODE_ENV=development): every mail
- * Gatehouse wrote, newest first, with its link, so `npm start` works without
- * a mail server.
+ * Gatehouse wrote, newest first, with its link, and every text message the
+ * development SMS outbox kept, so `npm start` works without a mail server or
+ * an SMS provider.
  */
 export function devMailRoutes(store: Store): Router {
   const router = Router();
 
   /** GET /dev/mail */
   router.get('/dev/mail', async (_req, res) => {
-    const mails = await store.listMail(50);
-    renderPage(res, 'dev-mail/list', { title: res.locals.t('devMail.title'), mails });
+    const [mails, texts] = await Promise.all([store.listMail(50), store.listSms(50)]);
+    renderPage(res, 'dev-mail/list', { title: res.locals.t('devMail.title'), mails, texts });
   });
 
   /** GET /dev/mail/:id — one mail's HTML part, as a mail client would show it (no scripts, no forms). */

@@ -1,6 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
+import type { User } from '../../identity/user.ts';
+import type { LoginSession } from '../../store/port.ts';
 import { field, parseForm } from '../../http/forms.ts';
 import { safeNext } from '../../http/account.ts';
 import { allowFormAction } from '../../http/csp.ts';
@@ -9,13 +11,22 @@ import { anonymousPage, renderPage, type Cacheable } from '../../http/render.ts'
 import { bindBrowserSession, originOf } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
-import { resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
-import type { LoginService } from './login.service.ts';
+import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
+import { sendRecoveryCodes } from '../mfa/recovery-codes-file.ts';
+import type { LoginService, PendingSecondFactor } from './login.service.ts';
+import { pendingSecondFactor, startSecondFactor } from './second-factor.ts';
 
 const loginForm = z.object({
   identifier: field.requiredText(320),
   password: field.password(),
 });
+
+const totpCode = field.requiredText(20).pipe(z.string().regex(/^\d{3} ?\d{3}$/, 'validation.totp'));
+const secondFactorForm = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('otp'), code: totpCode }),
+  z.object({ method: z.literal('recovery_code'), code: field.requiredText(40) }),
+]);
+const enrolForm = z.object({ code: totpCode });
 
 function show(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200, cacheable?: Cacheable): void {
   const t = res.locals.t;
@@ -60,6 +71,9 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
         req.session.pendingVerification = { realmId: req.realm.id, userId: outcome.verify.id, ret: toReturnInfo(target) };
         return res.redirect(303, '/verify-email');
       }
+      if ('secondFactor' in outcome) {
+        return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target, next: safeNext(req.query.next) });
+      }
       await bindBrowserSession(req, outcome.session);
       await continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session, safeNext(req.query.next));
     } catch (err) {
@@ -67,6 +81,115 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
       if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       show(req, res, target, { values: { identifier: form.data.identifier }, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
     }
+  });
+
+  // ── The second factor (TOTP or a recovery code), and the enrolment a realm that requires MFA runs here ──
+
+  /** The pending sign-in, or a page saying it is over (none, too old, too many wrong codes) with a way to start again. */
+  function livePending(req: Request, res: Response): PendingSecondFactor | null {
+    const pending = pendingSecondFactor(req);
+    const state = pending ? service.pendingState(pending) : null;
+    if (pending && state === 'live') return pending;
+    const target = pending ? fromReturnInfo(req.realm, pending.ret) : null;
+    if (pending) delete req.session.mfaPending;
+    showEnded(req, res, target, { message: state === 'exhausted' ? 'mfa.login.tooManyTries' : 'mfa.login.expired' }, state === 'exhausted' ? 401 : 400);
+    return null;
+  }
+
+  function showEnded(req: Request, res: Response, target: ReturnTarget | null, error: { message: string; params?: Record<string, string | number> }, status: number): void {
+    renderPage(res, 'login/mfa-ended', { title: res.locals.t('mfa.login.title'), error, loginHref: `/login${returnQuery(target)}` }, status);
+  }
+
+  async function showSecondFactor(req: Request, res: Response, pending: PendingSecondFactor, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
+    const t = res.locals.t;
+    const target = fromReturnInfo(req.realm, pending.ret);
+    const base = { title: t('mfa.login.title'), appName: target?.app.name, cancelHref: `/login${returnQuery(target)}`, error: null };
+    if (pending.step === 'otp') {
+      const method = req.query.method === 'recovery' ? 'recovery_code' : 'otp';
+      return renderPage(res, 'login/mfa', { ...base, method, ...extra }, status);
+    }
+    if (pending.codes) {
+      const account = await service.pendingAccount(req.realm, pending);
+      return renderPage(res, 'login/mfa-codes', { ...base, title: t('mfa.codes.title'), codes: pending.codes, account, ...extra }, status);
+    }
+    const sheet = await service.enrolmentSheet(req.realm, pending);
+    renderPage(res, 'login/mfa-enrol', { ...base, title: t('mfa.login.enrolTitle'), sheet, ...extra }, status);
+  }
+
+  /** Logs the pending sign-in in: a new session id, then on to the app or the personal-center page it came from. */
+  async function finish(req: Request, res: Response, pending: PendingSecondFactor, user: User, session: LoginSession): Promise<void> {
+    delete req.session.mfaPending;
+    await bindBrowserSession(req, session);
+    await continueAfterLogin(req, res, issuer, fromReturnInfo(req.realm, pending.ret), user, session, pending.next);
+  }
+
+  /** GET /login/mfa — the code (or ?method=recovery: a recovery code), or the enrolment the realm requires. */
+  router.get('/login/mfa', async (req, res) => {
+    const pending = livePending(req, res);
+    if (pending) await showSecondFactor(req, res, pending);
+  });
+
+  /** POST /login/mfa */
+  router.post('/login/mfa', async (req, res) => {
+    const pending = livePending(req, res);
+    if (!pending) return;
+    // A form of another step (an older tab): show the step this sign-in is at.
+    if (pending.step !== 'otp') return res.redirect(303, '/login/mfa');
+    const method = req.body?.method === 'recovery_code' ? 'recovery_code' : 'otp';
+    const form = parseForm(secondFactorForm, { ...req.body, method }, []);
+    if (!form.ok) return showSecondFactor(req, res, pending, { method, error: { field: 'code', message: form.messageKey } }, 400);
+    try {
+      const { user, session } = await service.secondFactor(req.realm, pending, form.data.method, form.data.code, originOf(req));
+      await finish(req, res, pending, user, session);
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      if (service.pendingState(pending) !== 'live') {
+        delete req.session.mfaPending;
+        return showEnded(req, res, fromReturnInfo(req.realm, pending.ret), { message: err.messageKey, params: err.params }, err.status);
+      }
+      await showSecondFactor(req, res, pending, { method, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+    }
+  });
+
+  /** POST /login/mfa/enrol — a fresh secret for the authenticator app the realm requires. */
+  router.post('/login/mfa/enrol', async (req, res) => {
+    const pending = livePending(req, res);
+    if (!pending) return;
+    if (pending.step === 'enrol' && !pending.codes) await service.beginEnrolment(req.realm, pending, originOf(req));
+    res.redirect(303, '/login/mfa');
+  });
+
+  /** POST /login/mfa/confirm — the first code from the new authenticator. */
+  router.post('/login/mfa/confirm', async (req, res) => {
+    const pending = livePending(req, res);
+    if (!pending) return;
+    if (pending.step !== 'enrol' || pending.codes) return res.redirect(303, '/login/mfa');
+    const form = parseForm(enrolForm, req.body, []);
+    if (!form.ok) return showSecondFactor(req, res, pending, { error: { field: 'code', message: form.messageKey } }, 400);
+    try {
+      await service.confirmEnrolment(req.realm, pending, form.data.code, originOf(req));
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      return showSecondFactor(req, res, pending, { error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+    }
+    res.redirect(303, '/login/mfa');
+  });
+
+  /** GET /login/mfa/recovery-codes.txt — only while the new codes are on the page. */
+  router.get('/login/mfa/recovery-codes.txt', async (req, res) => {
+    const pending = pendingSecondFactor(req);
+    if (!pending?.codes || service.pendingState(pending) !== 'live') throw new FlowError(404, 'errors.notFound');
+    sendRecoveryCodes(req, res, await service.pendingAccount(req.realm, pending), pending.codes);
+  });
+
+  /** POST /login/mfa/continue — the recovery codes are saved: the sign-in completes. */
+  router.post('/login/mfa/continue', async (req, res) => {
+    const pending = livePending(req, res);
+    if (!pending) return;
+    if (pending.step !== 'enrol' || !pending.codes) return res.redirect(303, '/login/mfa');
+    const { user, session } = await service.finishEnrolment(req.realm, pending, originOf(req));
+    await finish(req, res, pending, user, session);
   });
 
   return router;

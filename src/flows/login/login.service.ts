@@ -5,7 +5,42 @@ import type { LimiterFactory, Limiter } from '../../identity/throttle.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
 import type { LoginSession, Store, UserWithPassword } from '../../store/port.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
+import { secondFactorStep, type SecondFactorMethod } from '../../identity/totp.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import type { ReturnInfo } from '../handoff/handoff.service.ts';
+import type { EnrolmentSheet, MfaService } from '../mfa/mfa.service.ts';
+
+/** Wrong codes one pending sign-in survives; then the user starts over (and `rateLimits.mfaPerUser` counts across restarts). */
+export const MFA_TRIES = 5;
+
+/** How long a pending sign-in waits for its code; setting up an app (installing it, scanning) gets longer. */
+const PENDING_MS = { otp: 5 * 60_000, enrol: 15 * 60_000 } as const;
+
+/**
+ * A sign-in whose first factor is proved, waiting for the second (kept in
+ * the browser's session; there is no login session yet). `step` "otp": type
+ * a code; "enrol": the realm requires MFA and the user sets it up now.
+ */
+export interface PendingSecondFactor {
+  realmId: string;
+  userId: string;
+  /** The app the sign-in is for, and the personal-center page it started from: both survive the detour. */
+  ret: ReturnInfo | null;
+  next: string | null;
+  /** The first factor's methods; the JWT's amr adds "otp". */
+  amr: string[];
+  step: 'otp' | 'enrol';
+  startedAt: number;
+  tries: number;
+  /** What the login.succeeded event adds (e.g. { after: 'email.verified' }). */
+  context?: Record<string, string>;
+  /** The enrolment this browser started: only its own secret is ever shown to it, or confirmed from it. */
+  enrolment?: string;
+  /** Enrolled: the new recovery codes, shown once before the sign-in completes. */
+  codes?: string[];
+}
+
+export type PendingState = 'live' | 'expired' | 'exhausted';
 
 export interface LoginInput {
   identifier: string;
@@ -26,6 +61,7 @@ export class LoginService {
     private readonly hasher: PasswordHasher,
     private readonly makeLimiter: LimiterFactory,
     private readonly sessions: LoginSessions,
+    private readonly mfa: MfaService,
     private readonly clock: () => Date,
   ) {}
 
@@ -41,8 +77,16 @@ export class LoginService {
     return l;
   }
 
-  /** A login session, or — where the realm requires a verified email first — the user to verify. */
-  async login(realm: RealmConfig, input: LoginInput, origin: SessionOrigin): Promise<{ user: User; session: LoginSession } | { verify: User }> {
+  /**
+   * A login session; or — where the realm requires a verified email first —
+   * the user to verify; or, for a user with an authenticator (or a realm that
+   * requires one), the second factor still owed: no session yet.
+   */
+  async login(
+    realm: RealmConfig,
+    input: LoginInput,
+    origin: SessionOrigin,
+  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date } }> {
     const ip = origin.ip ?? 'unknown';
     const idIpKey = `${normalizeLogin(input.identifier)}|${ip}`;
     const { perIdIp, perIp } = this.limitersFor(realm);
@@ -64,9 +108,96 @@ export class LoginService {
       await this.store.appendEvent({ ...event, type: 'login.unverified', userId: found.user.id, data: { method: 'pwd' } });
       return { verify: found.user };
     }
+    const step = await secondFactorStep(this.store, realm, found.user.id);
+    if (step) return { secondFactor: { user: found.user, step, at: this.clock() } };
     const session = await this.sessions.start(realm, found.user, origin, ['pwd']);
     await this.store.appendEvent({ ...event, type: 'login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: session.id } });
     return { user: found.user, session };
+  }
+
+  /** Whether a pending sign-in may still go on: not too old, not too many wrong codes. */
+  pendingState(pending: PendingSecondFactor): PendingState {
+    if (this.clock().getTime() - pending.startedAt > PENDING_MS[pending.step]) return 'expired';
+    return pending.tries >= MFA_TRIES ? 'exhausted' : 'live';
+  }
+
+  /** The pending sign-in's user, while they may still log in. */
+  private async pendingUser(realm: RealmConfig, pending: PendingSecondFactor): Promise<User> {
+    const user = pending.realmId === realm.id ? await this.store.findUserById(realm.id, pending.userId) : null;
+    if (!user || user.state !== 'active' || this.pendingState(pending) !== 'live') throw new FlowError(400, 'mfa.login.expired');
+    return user;
+  }
+
+  /** How the pending sign-in's account is named to its user (recovery-code file, enrolment page). */
+  async pendingAccount(realm: RealmConfig, pending: PendingSecondFactor): Promise<string> {
+    const user = await this.pendingUser(realm, pending);
+    return user.email ?? user.username;
+  }
+
+  /**
+   * The second factor of a pending sign-in. A wrong code counts in `pending`
+   * (MFA_TRIES end it) and per user; the right one makes the login session
+   * (amr + "otp", assurance level 2).
+   */
+  async secondFactor(realm: RealmConfig, pending: PendingSecondFactor, method: SecondFactorMethod, code: string, origin: SessionOrigin): Promise<{ user: User; session: LoginSession }> {
+    if (pending.step !== 'otp') throw new FlowError(400, 'mfa.login.expired');
+    const user = await this.pendingUser(realm, pending);
+    try {
+      await this.mfa.requireSecondFactor(realm, user, method, code, method === 'otp' ? 'mfa.login.wrongCode' : 'mfa.login.wrongRecoveryCode');
+    } catch (err) {
+      if (err instanceof FlowError && err.status === 401) {
+        pending.tries += 1;
+        await this.store.appendEvent({ ...this.eventOf(realm, pending, origin), type: 'login.failed', userId: user.id, data: { method } });
+        if (pending.tries >= MFA_TRIES) throw new FlowError(401, 'mfa.login.tooManyTries');
+      }
+      throw err;
+    }
+    return this.complete(realm, user, pending, method, origin);
+  }
+
+  /** Enrolment during sign-in: a fresh secret for this browser (never one another browser started). */
+  async beginEnrolment(realm: RealmConfig, pending: PendingSecondFactor, origin: SessionOrigin): Promise<void> {
+    if (pending.step !== 'enrol' || pending.codes) throw new FlowError(400, 'mfa.login.expired');
+    const user = await this.pendingUser(realm, pending);
+    try {
+      pending.enrolment = await this.mfa.begin(realm, user, { ...origin, clientId: pending.ret?.clientId ?? null });
+    } catch (err) {
+      // An authenticator became active meanwhile (another browser): it is what this sign-in must prove now.
+      if (!(err instanceof FlowError && err.status === 409)) throw err;
+      pending.step = 'otp';
+    }
+  }
+
+  /** The QR code and secret of the enrolment this browser started, or null before it started one. */
+  async enrolmentSheet(realm: RealmConfig, pending: PendingSecondFactor): Promise<EnrolmentSheet | null> {
+    if (pending.step !== 'enrol' || !pending.enrolment || pending.codes) return null;
+    const overview = await this.mfa.overview(realm, await this.pendingUser(realm, pending));
+    return overview.state === 'enrolling' && overview.enrolment === pending.enrolment ? overview.sheet : null;
+  }
+
+  /** Confirms the new authenticator with a code; the recovery codes wait in `pending` to be shown once. */
+  async confirmEnrolment(realm: RealmConfig, pending: PendingSecondFactor, code: string, origin: SessionOrigin): Promise<void> {
+    if (pending.step !== 'enrol' || !pending.enrolment || pending.codes) throw new FlowError(400, 'mfa.login.expired');
+    const user = await this.pendingUser(realm, pending);
+    pending.codes = await this.mfa.confirm(realm, user, code, { ...origin, clientId: pending.ret?.clientId ?? null }, pending.enrolment);
+  }
+
+  /** After the recovery codes were shown: the sign-in completes, with the new authenticator as its second factor. */
+  async finishEnrolment(realm: RealmConfig, pending: PendingSecondFactor, origin: SessionOrigin): Promise<{ user: User; session: LoginSession }> {
+    if (pending.step !== 'enrol' || !pending.codes) throw new FlowError(400, 'mfa.login.expired');
+    const user = await this.pendingUser(realm, pending);
+    return this.complete(realm, user, pending, 'otp', origin);
+  }
+
+  private eventOf(realm: RealmConfig, pending: PendingSecondFactor, origin: SessionOrigin) {
+    return { realmId: realm.id, clientId: pending.ret?.clientId ?? null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() };
+  }
+
+  private async complete(realm: RealmConfig, user: User, pending: PendingSecondFactor, method: SecondFactorMethod, origin: SessionOrigin): Promise<{ user: User; session: LoginSession }> {
+    const amr = [...new Set([...pending.amr, 'otp'])];
+    const session = await this.sessions.start(realm, user, origin, amr);
+    await this.store.appendEvent({ ...this.eventOf(realm, pending, origin), type: 'login.succeeded', userId: user.id, data: { method, sid: session.id, ...pending.context } });
+    return { user, session };
   }
 
   /**

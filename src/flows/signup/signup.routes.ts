@@ -8,6 +8,7 @@ import { anonymousPage, renderPage, type Cacheable } from '../../http/render.ts'
 import { bindBrowserSession, originOf } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
+import { startSecondFactor } from '../login/second-factor.ts';
 import { resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 import type { SignupService } from './signup.service.ts';
 
@@ -70,6 +71,7 @@ export function signupRoutes(service: SignupService, issuer: TokenIssuer, pages?
           : { realmId: req.realm.id, userId: null, email: 'email' in outcome ? outcome.email : undefined, ret: toReturnInfo(target) };
         return res.redirect(303, '/verify-email');
       }
+      if ('secondFactor' in outcome) return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target });
       await bindBrowserSession(req, outcome.session);
       await continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);
     } catch (err) {

@@ -4,6 +4,7 @@ import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
+import { secondFactorStep } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
@@ -54,7 +55,7 @@ export class SignupService {
     input: SignupInput,
     origin: SessionOrigin,
     ret: ReturnInfo | null,
-  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { verify: null; email: string }> {
+  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { verify: null; email: string } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date } }> {
     if (realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
     const typed = realm.fields.usernames === 'email' ? input.email : input.username;
     if (!typed) throw new FlowError(400, 'validation.required', {}, 'username');
@@ -108,6 +109,9 @@ export class SignupService {
       user = { ...user, emailVerification: 'requested' };
     }
     if (mustVerifyFirst(realm, user)) return { verify: user };
+    // A realm that requires MFA: the new user sets up an authenticator before the first JWT.
+    const step = await secondFactorStep(this.store, realm, user.id);
+    if (step) return { secondFactor: { user, step, at: now } };
     const session = await this.sessions.start(realm, user, origin, ['pwd']);
     await this.store.appendEvent({ ...event, type: 'login.succeeded', data: { method: 'pwd', sid: session.id } });
     return { user, session };

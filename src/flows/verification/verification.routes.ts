@@ -7,6 +7,7 @@ import { renderPage } from '../../http/render.ts';
 import { bindBrowserSession, originOf } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
+import { startSecondFactor } from '../login/second-factor.ts';
 import { fromReturnInfo, returnQuery, type ReturnInfo } from '../handoff/handoff.service.ts';
 import type { VerificationService } from './verification.service.ts';
 
@@ -53,10 +54,13 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
     const pending = pendingOf(req);
     const target = fromReturnInfo(req.realm, pending?.ret ?? ret);
     if (pending && pending.userId === userId) {
-      const { user, session } = await service.loginAfterVerification(req.realm, userId, originOf(req), target?.app.clientId ?? null);
+      const outcome = await service.loginAfterVerification(req.realm, userId, originOf(req), target?.app.clientId ?? null);
       delete req.session.pendingVerification;
-      await bindBrowserSession(req, session);
-      return continueAfterLogin(req, res, issuer, target, user, session);
+      if ('secondFactor' in outcome) {
+        return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target, context: { after: 'email.verified' } });
+      }
+      await bindBrowserSession(req, outcome.session);
+      return continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);
     }
     if (req.login && req.login.user.id === userId) {
       // Already logged in here (the realm let them in unverified): carry on with a token that says verified.

@@ -3,6 +3,7 @@ import { mustVerifyFirst } from '../../identity/email-verification.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
+import { secondFactorStep } from '../../identity/totp.ts';
 import { displayName, type User } from '../../identity/user.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
@@ -34,11 +35,20 @@ export class VerificationService {
 
   /**
    * The browser that proved the password (signup or login) and now the
-   * mailbox gets its login session, as the password login would have made it.
+   * mailbox gets its login session, as the password login would have made it:
+   * a user with an authenticator (or in a realm that requires one) still owes
+   * the second factor, and gets no session here.
    */
-  async loginAfterVerification(realm: RealmConfig, userId: string, origin: SessionOrigin, clientId: string | null): Promise<{ user: User; session: LoginSession }> {
+  async loginAfterVerification(
+    realm: RealmConfig,
+    userId: string,
+    origin: SessionOrigin,
+    clientId: string | null,
+  ): Promise<{ user: User; session: LoginSession } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date } }> {
     const user = await this.store.findUserById(realm.id, userId);
     if (!user || user.state !== 'active' || mustVerifyFirst(realm, user)) throw new FlowError(400, 'verify.noPending');
+    const step = await secondFactorStep(this.store, realm, user.id);
+    if (step) return { secondFactor: { user, step, at: this.clock() } };
     const session = await this.sessions.start(realm, user, origin, ['pwd']);
     await this.store.appendEvent({ realmId: realm.id, type: 'login.succeeded', userId: user.id, clientId, ip: origin.ip, userAgent: origin.userAgent, at: this.clock(), data: { method: 'pwd', sid: session.id, after: 'email.verified' } });
     return { user, session };

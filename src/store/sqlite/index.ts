@@ -17,10 +17,12 @@ import {
   type LoginSession,
   type NewOneTimeToken,
   type NewOutboxMail,
+  type NewSms,
   type NewUser,
   type OneTimeToken,
   type OutboxMail,
   type SigningKeyRecord,
+  type SmsRecord,
   type Store,
   type UserWithPassword,
 } from '../port.ts';
@@ -224,6 +226,9 @@ export class SqliteStore implements Store {
       mailFailed: db.prepare(`UPDATE outbox SET status = 'failed', last_error = ?, lease_until = NULL WHERE id = ?`),
       recentMail: db.prepare('SELECT * FROM outbox ORDER BY created_at DESC, rowid DESC LIMIT ?'),
       mailById: db.prepare('SELECT * FROM outbox WHERE id = ?'),
+      insertSms: db.prepare(`INSERT INTO sms_outbox (id, realm_id, kind, user_id, to_number, text_body, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      recentSms: db.prepare('SELECT * FROM sms_outbox ORDER BY created_at DESC, rowid DESC LIMIT ?'),
       realmState: db.prepare('SELECT value FROM realm_state WHERE realm_id = ? AND key = ?'),
       setRealmState: db.prepare(`INSERT INTO realm_state (realm_id, key, value) VALUES (?, ?, ?)
         ON CONFLICT (realm_id, key) DO UPDATE SET value = excluded.value`),
@@ -546,6 +551,24 @@ export class SqliteStore implements Store {
   async getMail(id: string): Promise<OutboxMail | null> {
     const row = this.stmts.mailById.get(id) as Row | undefined;
     return row ? rowToMail(row) : null;
+  }
+
+  async recordSms(sms: NewSms, at: Date): Promise<string> {
+    const id = randomUUID();
+    this.stmts.insertSms.run(id, sms.realmId, sms.kind, sms.userId, sms.to, sms.text, at.getTime());
+    return id;
+  }
+
+  async listSms(limit: number): Promise<SmsRecord[]> {
+    return (this.stmts.recentSms.all(limit) as Row[]).map((r) => ({
+      id: String(r.id),
+      realmId: String(r.realm_id),
+      kind: String(r.kind),
+      userId: str(r.user_id),
+      to: String(r.to_number),
+      text: String(r.text_body),
+      createdAt: date(r.created_at)!,
+    }));
   }
 
   async getRealmState(realmId: string, key: string): Promise<string | null> {

@@ -1,0 +1,38 @@
+import type { RealmConfig } from '../../config/index.ts';
+import type { LoginSessions } from '../../identity/login-sessions.ts';
+import type { User } from '../../identity/user.ts';
+import type { Store } from '../../store/port.ts';
+
+/** What the personal center's landing page summarises: how well the account is protected, at a glance. */
+export interface AccountSummary {
+  emailState: 'none' | 'unverified' | 'verified';
+  phoneState: 'none' | 'unverified' | 'verified';
+  mfaOn: boolean;
+  recoveryCodesLeft: number;
+  liveSessions: number;
+  hasPassword: boolean;
+}
+
+export class OverviewService {
+  constructor(
+    private readonly store: Store,
+    private readonly sessions: LoginSessions,
+  ) {}
+
+  async summary(realm: RealmConfig, user: User): Promise<AccountSummary> {
+    const [totp, codes, live, withPassword] = await Promise.all([
+      this.store.getTotp(realm.id, user.id),
+      this.store.countRecoveryCodes(realm.id, user.id),
+      this.sessions.listLive(realm, user.id),
+      this.store.findUserByLogin(realm.id, user.username),
+    ]);
+    return {
+      emailState: !user.email ? 'none' : user.emailVerification === 'verified' ? 'verified' : 'unverified',
+      phoneState: !user.phone ? 'none' : user.phoneVerified ? 'verified' : 'unverified',
+      mfaOn: Boolean(totp?.confirmedAt),
+      recoveryCodesLeft: codes,
+      liveSessions: live.length,
+      hasPassword: Boolean(withPassword?.passwordHash),
+    };
+  }
+}

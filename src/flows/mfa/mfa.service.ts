@@ -1,0 +1,120 @@
+import QRCode from 'qrcode';
+import type { RealmConfig } from '../../config/index.ts';
+import type { SessionOrigin } from '../../identity/login-sessions.ts';
+import { groupSecret, otpauthUri, secondFactorMethodOf, type SecondFactorMethod, type Totp } from '../../identity/totp.ts';
+import type { User } from '../../identity/user.ts';
+import type { Store } from '../../store/port.ts';
+import { FlowError, tooManyAttempts } from '../flow-error.ts';
+
+/** Where a change comes from: the browser, and the app when it happens during a sign-in for one. */
+export type MfaOrigin = SessionOrigin & { clientId?: string | null };
+
+/** What an enrolment page shows: the QR code (a PNG data: URL) and the same secret for typing. */
+export interface EnrolmentSheet {
+  qr: string;
+  secret: string;
+  uri: string;
+}
+
+export type MfaOverview =
+  | { state: 'off' }
+  | { state: 'enrolling'; sheet: EnrolmentSheet; enrolment: string }
+  | { state: 'on'; since: Date; codesLeft: number };
+
+/**
+ * Two-factor authentication in the personal center (and the enrolment a
+ * realm that requires MFA runs during sign-in): set up an authenticator app,
+ * confirm it with a code, receive recovery codes, replace them, remove it.
+ */
+export class MfaService {
+  constructor(
+    private readonly store: Store,
+    private readonly totp: Totp,
+    private readonly clock: () => Date,
+  ) {}
+
+  private event(realm: RealmConfig, user: User, type: string, origin: MfaOrigin, data?: Record<string, unknown>) {
+    return this.store.appendEvent({ realmId: realm.id, type, userId: user.id, clientId: origin.clientId ?? null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock(), data });
+  }
+
+  async overview(realm: RealmConfig, user: User): Promise<MfaOverview> {
+    const state = await this.totp.state(realm.id, user.id);
+    if (state.state === 'off') return state;
+    if (state.state === 'enrolling') return { state: 'enrolling', sheet: await this.sheet(realm, user, state.secret), enrolment: state.enrolment };
+    return { state: 'on', since: state.since, codesLeft: await this.totp.recoveryCodesLeft(realm.id, user.id) };
+  }
+
+  /** Whether the user has an active authenticator. */
+  async isOn(realm: RealmConfig, user: User): Promise<boolean> {
+    return (await this.totp.state(realm.id, user.id)).state === 'on';
+  }
+
+  private async sheet(realm: RealmConfig, user: User, secret: string): Promise<EnrolmentSheet> {
+    // The app lists the account as "<realm>: <email>", so a user with several realms tells them apart.
+    const uri = otpauthUri(secret, realm.name, user.email ?? user.username);
+    const qr = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
+    return { qr, secret: groupSecret(secret), uri };
+  }
+
+  /** Starts (or restarts, with a new secret) setting up an authenticator; returns the enrolment's name. */
+  async begin(realm: RealmConfig, user: User, origin: MfaOrigin): Promise<string> {
+    const enrolment = await this.totp.begin(realm.id, user.id);
+    if (!enrolment) throw new FlowError(409, 'mfa.alreadyOn');
+    await this.event(realm, user, 'mfa.enrol_started', origin);
+    return enrolment;
+  }
+
+  /** Drops an enrolment that was never confirmed; an active authenticator is left alone. */
+  async cancel(realm: RealmConfig, user: User, origin: MfaOrigin): Promise<void> {
+    if ((await this.totp.state(realm.id, user.id)).state !== 'enrolling') return;
+    await this.totp.remove(realm.id, user.id);
+    await this.event(realm, user, 'mfa.enrol_cancelled', origin);
+  }
+
+  /**
+   * Activates the authenticator when `code` is right, and returns the first
+   * recovery codes (to be shown once). A wrong code leaves it off. With
+   * `enrolment`, only that enrolment is confirmed (not one restarted elsewhere since).
+   */
+  async confirm(realm: RealmConfig, user: User, code: string, origin: MfaOrigin, enrolment?: string): Promise<string[]> {
+    const state = await this.totp.state(realm.id, user.id);
+    if (state.state !== 'enrolling' || (enrolment !== undefined && state.enrolment !== enrolment)) {
+      throw new FlowError(409, state.state === 'on' ? 'mfa.alreadyOn' : 'mfa.notEnrolling');
+    }
+    if (!(await this.totp.confirm(realm.id, user.id, code, enrolment))) {
+      await this.event(realm, user, 'mfa.enrol_failed', origin);
+      throw new FlowError(400, 'mfa.wrongCode', {}, 'code');
+    }
+    const codes = await this.totp.issueRecoveryCodes(realm.id, user.id);
+    await this.event(realm, user, 'mfa.enrolled', origin, { method: 'totp' });
+    return codes;
+  }
+
+  /** New recovery codes; every older one stops working. */
+  async regenerateRecoveryCodes(realm: RealmConfig, user: User, origin: MfaOrigin): Promise<string[]> {
+    if (!(await this.isOn(realm, user))) throw new FlowError(409, 'mfa.notOn');
+    const codes = await this.totp.issueRecoveryCodes(realm.id, user.id);
+    await this.event(realm, user, 'mfa.recovery_codes_regenerated', origin);
+    return codes;
+  }
+
+  /** Removes the authenticator and its recovery codes, on proof of either: someone at an open session alone cannot. */
+  async remove(realm: RealmConfig, user: User, code: string, origin: MfaOrigin): Promise<void> {
+    if (!(await this.isOn(realm, user))) throw new FlowError(409, 'mfa.notOn');
+    const method = secondFactorMethodOf(code);
+    await this.requireSecondFactor(realm, user, method, code, 'mfa.wrongCodeOrRecovery');
+    await this.totp.remove(realm.id, user.id);
+    await this.event(realm, user, 'mfa.removed', origin, { method });
+  }
+
+  /**
+   * Checks a second factor, rate-limited per user (`rateLimits.mfaPerUser`):
+   * a wrong one throws FlowError(401, `wrongKey`), too many throw 429.
+   */
+  async requireSecondFactor(realm: RealmConfig, user: User, method: SecondFactorMethod, code: string, wrongKey: string): Promise<void> {
+    const check = await this.totp.verifySecondFactor(realm, user.id, method, code);
+    if (check.ok) return;
+    if (check.retryAfterMs > 0) throw tooManyAttempts(check.retryAfterMs);
+    throw new FlowError(401, wrongKey, {}, 'code');
+  }
+}

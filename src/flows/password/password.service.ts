@@ -1,0 +1,122 @@
+import type { RealmConfig } from '../../config/index.ts';
+import type { SessionOrigin } from '../../identity/login-sessions.ts';
+import type { OneTimeSecrets } from '../../identity/one-time.ts';
+import type { PasswordHasher } from '../../identity/password.ts';
+import { checkPassword } from '../../identity/password-policy.ts';
+import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
+import { displayName, type User } from '../../identity/user.ts';
+import { realmLink, type Mailer } from '../../mail/mailer.ts';
+import type { Store } from '../../store/port.ts';
+import { FlowError, tooManyAttempts } from '../flow-error.ts';
+
+export interface PasswordChange {
+  /** The password now; ignored (and not needed) when the user has none yet. */
+  current?: string;
+  password: string;
+  /** Keep the login session the change is made from; every other one ends regardless. */
+  keepThisSession: boolean;
+}
+
+export interface PasswordChanged {
+  endedSessions: number;
+  keptThisSession: boolean;
+  /** The user had no password before (signed up through a social provider). */
+  firstPassword: boolean;
+}
+
+/**
+ * Changing the password from the personal center (behind "confirm it's you").
+ * Wrong current passwords count against the same per-user-and-IP counter as
+ * the confirm-it's-you page: both guess the same secret, so switching pages
+ * buys no extra tries. A user without a password (social sign-up) sets a
+ * first one without a current password.
+ */
+export class PasswordService {
+  private readonly limiters = new Map<string, Limiter>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly hasher: PasswordHasher,
+    private readonly secrets: OneTimeSecrets,
+    private readonly mailer: Mailer,
+    private readonly makeLimiter: LimiterFactory,
+    private readonly clock: () => Date,
+  ) {}
+
+  private limiterFor(realm: RealmConfig): Limiter {
+    let l = this.limiters.get(realm.id);
+    if (!l) {
+      // The name ReauthService counts under (one counter for both pages).
+      l = this.makeLimiter(`${realm.id}:reauth`, realm.rateLimits.loginPerIdentifierAndIp);
+      this.limiters.set(realm.id, l);
+    }
+    return l;
+  }
+
+  /** The stored hash of `user`, null when they have no password. */
+  private async hashOf(realm: RealmConfig, user: User): Promise<string | null> {
+    // The username is unique and matched before any email, so this is the user's own row.
+    const found = await this.store.findUserByLogin(realm.id, user.username);
+    // Never read "someone else's row" as "no password yet": that would skip the current password.
+    if (!found || found.user.id !== user.id) throw new Error(`password: the account of user ${user.id} could not be read back`);
+    return found.passwordHash;
+  }
+
+  async hasPassword(realm: RealmConfig, user: User): Promise<boolean> {
+    return (await this.hashOf(realm, user)) !== null;
+  }
+
+  /**
+   * Checks the current password (when there is one) and the policy, then sets
+   * the new password, ends the user's other login sessions (and this one
+   * unless kept), ends reset links, records `password.changed` and mails a notice.
+   */
+  async change(realm: RealmConfig, user: User, sessionId: string, change: PasswordChange, origin: SessionOrigin, locale: string): Promise<PasswordChanged> {
+    const hash = await this.hashOf(realm, user);
+    if (hash !== null) {
+      const key = `${user.id}|${origin.ip ?? 'unknown'}`;
+      const limiter = this.limiterFor(realm);
+      const wait = await limiter.retryAfterMs(key);
+      if (wait > 0) throw tooManyAttempts(wait);
+      if (!change.current) throw new FlowError(400, 'validation.required', {}, 'currentPassword');
+      if (!(await this.hasher.verify(hash, change.current))) {
+        await limiter.hit(key);
+        await this.store.appendEvent({ realmId: realm.id, type: 'password.change_failed', userId: user.id, clientId: null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() });
+        throw new FlowError(400, 'changePassword.wrongCurrent', {}, 'currentPassword');
+      }
+      await limiter.reset(key);
+    }
+    const problem = checkPassword(change.password, realm.password, [user.username, user.email]);
+    if (problem) throw new FlowError(400, problem, { min: realm.password.minLength, max: realm.password.maxLength }, 'password');
+
+    const newHash = await this.hasher.hash(change.password);
+    const now = this.clock();
+    await this.store.setPasswordHash(realm.id, user.id, newHash, now);
+    await this.secrets.revoke(realm.id, user.id, 'reset-password');
+    const ended = await this.store.endLoginSessionsOfUser(realm.id, user.id, now, change.keepThisSession ? sessionId : undefined);
+    const outcome: PasswordChanged = { endedSessions: ended.length, keptThisSession: change.keepThisSession, firstPassword: hash === null };
+    await this.store.appendEvent({
+      realmId: realm.id,
+      type: 'password.changed',
+      userId: user.id,
+      clientId: null,
+      ip: origin.ip,
+      userAgent: origin.userAgent,
+      at: now,
+      data: { ...outcome },
+    });
+    if (user.email) {
+      const name = displayName(user);
+      await this.mailer.send({
+        realm,
+        kind: 'password-changed',
+        to: { address: user.email, name: name === user.username ? null : name },
+        userId: user.id,
+        locale: user.locale ?? locale,
+        link: realmLink(realm, '/forgot'),
+        model: { username: user.username, at: now.toISOString(), ip: origin.ip, keptThisSession: change.keepThisSession },
+      });
+    }
+    return outcome;
+  }
+}

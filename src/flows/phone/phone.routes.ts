@@ -1,0 +1,164 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
+import { field, parseForm } from '../../http/forms.ts';
+import { originOf } from '../../http/session.ts';
+import { FlowError } from '../flow-error.ts';
+import { formatPhone, PHONE_CODE_TTL_MINUTES, type PhoneService } from './phone.service.ts';
+
+const phoneForm = z.object({ phone: field.requiredText(40) });
+const codeForm = z.object({
+  phone: field.requiredText(40),
+  code: field.requiredText(20).pipe(z.string().regex(/^\d{6}$/)),
+});
+
+/** A code field that is not 6 digits gets the SMS wording (validation.code speaks of an email). */
+const codeMessage = (messageKey: string) => (messageKey === 'validation.required' ? messageKey : 'phonePage.codeFormat');
+
+type FormError = { field: string | null; message: string; params?: Record<string, string | number> };
+
+function errorOf(err: FlowError): FormError {
+  return { field: err.field ?? null, message: err.messageKey, params: err.params };
+}
+
+/**
+ * The personal center's phone page: bind a number, change it, or remove it.
+ * A number is asked for here (after a recent authentication), a code goes to
+ * it by SMS, and /account/phone/verify binds it when the code comes back.
+ */
+export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHandler): Router {
+  const router = Router();
+
+  /** The number this browser's user is waiting for a code on. */
+  function pendingOf(req: Request) {
+    const pending = req.session?.phoneChange;
+    return pending && pending.realmId === req.realm.id && pending.userId === req.login?.user.id ? pending : null;
+  }
+
+  /** "Numbers without a country code are read as United States numbers", in the page's language. */
+  function countryName(req: Request): string | null {
+    const code = req.realm.account.defaultPhoneCountry;
+    if (!code) return null;
+    return new Intl.DisplayNames([req.locale, 'en'], { type: 'region' }).of(code) ?? code;
+  }
+
+  function showPage(req: Request, res: Response, extra: { error?: FormError; values?: Record<string, string> } = {}, status = 200): void {
+    const { user } = req.login!;
+    const pending = pendingOf(req);
+    renderAccountPage(
+      res,
+      '/account/phone',
+      'account/phone',
+      {
+        title: res.locals.t('phonePage.title'),
+        current: user.phone ? { phone: user.phone, display: formatPhone(user.phone), verified: user.phoneVerified } : null,
+        pending: pending ? { display: formatPhone(pending.phone) } : null,
+        country: countryName(req),
+        values: extra.values ?? {},
+        error: extra.error ?? null,
+      },
+      status,
+    );
+  }
+
+  function showVerify(req: Request, res: Response, phone: string, error: FormError | null = null, status = 200): void {
+    renderAccountPage(
+      res,
+      '/account/phone',
+      'account/phone-verify',
+      { title: res.locals.t('phonePage.verifyTitle'), phone, display: formatPhone(phone), minutes: PHONE_CODE_TTL_MINUTES, error },
+      status,
+    );
+  }
+
+  /** Sends the code and answers like the page the request came from (the phone page or the code page). */
+  async function send(req: Request, res: Response, phone: string, onError: (error: FormError, status: number) => void): Promise<boolean> {
+    try {
+      await service.sendCode(req.realm, req.login!.user, phone, req.locale, originOf(req));
+      return true;
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      onError(errorOf(err), err.status);
+      return false;
+    }
+  }
+
+  /** GET /account/phone */
+  router.get('/account/phone', requireLogin, (req, res) => {
+    showPage(req, res);
+  });
+
+  /** POST /account/phone — a number to bind: a code goes to it by SMS; nothing changes yet. */
+  router.post('/account/phone', requireRecentAuth, async (req, res) => {
+    const form = parseForm(phoneForm, req.body, ['phone']);
+    if (!form.ok) return showPage(req, res, { error: { field: 'phone', message: form.messageKey }, values: form.values }, 400);
+    let phone: string;
+    try {
+      phone = service.parse(req.realm, form.data.phone);
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      return showPage(req, res, { error: errorOf(err), values: { phone: form.data.phone } }, err.status);
+    }
+    const sent = await send(req, res, phone, (error, status) => showPage(req, res, { error, values: { phone: form.data.phone } }, status));
+    if (!sent) return;
+    req.session.phoneChange = { realmId: req.realm.id, userId: req.login!.user.id, phone };
+    res.redirect(303, '/account/phone/verify');
+  });
+
+  /** GET /account/phone/verify — "type the code we texted". */
+  router.get('/account/phone/verify', requireRecentAuth, (req, res) => {
+    const pending = pendingOf(req);
+    if (!pending) return res.redirect(303, '/account/phone');
+    showVerify(req, res, pending.phone);
+  });
+
+  /**
+   * POST /account/phone/verify — the code, with the number it is for (a hidden field): checked
+   * together, so the code only ever binds the number it was texted to.
+   */
+  router.post('/account/phone/verify', requireRecentAuth, async (req, res) => {
+    const pending = pendingOf(req);
+    const form = parseForm(codeForm, req.body, []);
+    // The number shown again is the one this browser asked for; a form without it starts over.
+    const shown = pending?.phone;
+    if (!form.ok) {
+      if (!shown) return res.redirect(303, '/account/phone');
+      return showVerify(req, res, shown, { field: 'code', message: form.field === 'code' ? codeMessage(form.messageKey) : 'phonePage.wrongCode' }, 400);
+    }
+    // A hidden field that is not a number is no number a code was sent to: a wrong code, like any other.
+    const phone = /^\+[1-9]\d{6,14}$/.test(form.data.phone) ? form.data.phone : null;
+    let user;
+    try {
+      if (!phone) throw new FlowError(400, 'phonePage.wrongCode', {}, 'code');
+      user = await service.confirm(req.realm, req.login!.user, phone, form.data.code, originOf(req));
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      return showVerify(req, res, shown ?? phone ?? '', errorOf(err), err.status);
+    }
+    delete req.session.phoneChange;
+    flash(req, 'phonePage.bound', { phone: formatPhone(user.phone!) });
+    res.redirect(303, '/account/phone');
+  });
+
+  /** POST /account/phone/verify/resend — a new code to the same number; the older one stops working. */
+  router.post('/account/phone/verify/resend', requireRecentAuth, async (req, res) => {
+    const pending = pendingOf(req);
+    if (!pending) return res.redirect(303, '/account/phone');
+    const sent = await send(req, res, pending.phone, (error, status) => showVerify(req, res, pending.phone, error, status));
+    if (!sent) return;
+    flash(req, 'phonePage.resent', { phone: formatPhone(pending.phone) });
+    res.redirect(303, '/account/phone/verify');
+  });
+
+  /** POST /account/phone/remove — unbinds the number. */
+  router.post('/account/phone/remove', requireRecentAuth, async (req, res) => {
+    const { user } = req.login!;
+    await service.remove(req.realm, user, originOf(req));
+    delete req.session.phoneChange;
+    if (user.phone) flash(req, 'phonePage.removed', { phone: formatPhone(user.phone) });
+    res.redirect(303, '/account/phone');
+  });
+
+  return router;
+}

@@ -1,0 +1,147 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
+import { field, parseForm } from '../../http/forms.ts';
+import { LOCALE_COOKIE, localeCookieOptions, SUPPORTED_LOCALES } from '../../http/i18n.ts';
+import { originOf } from '../../http/session.ts';
+import { displayName, type User } from '../../identity/user.ts';
+import { FlowError } from '../flow-error.ts';
+import { attributeViews } from './attributes.ts';
+import { PHOTO_MAX_LENGTH, usernameEditable, type ProfileService } from './profile.service.ts';
+
+/** Every field may be absent (left as it is); an array or control characters fail here (400). */
+const profileForm = z.object({
+  firstName: field.text(100).optional(),
+  lastName: field.text(100).optional(),
+  nickname: field.text(100).optional(),
+  photo: field.text(PHOTO_MAX_LENGTH).optional(),
+  locale: z.enum(['', ...SUPPORTED_LOCALES], { error: 'validation.invalid' }).optional(),
+});
+
+/** The same rule as at sign-up (signup.routes.ts). */
+const usernameForm = z.object({
+  username: field.requiredText(64).refine((v) => /^[\p{L}\p{N}._-]{2,64}$/u.test(v), 'validation.username'),
+});
+
+const TEXT_FIELDS = ['firstName', 'lastName', 'nickname', 'photo', 'locale'] as const;
+
+type FormError = { field: string | null; message: string; params?: Record<string, string | number> };
+
+/** Initials for the avatar without a photo: "Ada Lovelace" → "AL"; one character for a CJK name or a single word. */
+function initialsOf(name: string): string {
+  const words = name.trim().split(/\s+/);
+  const first = Array.from(words[0] || '?')[0]!;
+  if (/\p{Script=Han}/u.test(first) || words.length === 1) return first.toUpperCase();
+  return (first + Array.from(words[words.length - 1]!)[0]).toUpperCase();
+}
+
+/** The posted strings worth showing again after a refusal (never an array). */
+function postedValues(body: unknown): Record<string, string> {
+  const source = (body ?? {}) as Record<string, unknown>;
+  const values: Record<string, string> = {};
+  for (const k of TEXT_FIELDS) if (typeof source[k] === 'string') values[k] = source[k] as string;
+  return values;
+}
+
+/**
+ * The profile page. Names, nickname, photo, language and custom attributes
+ * change without a fresh password, as in Keycloak's account console: they
+ * are not credentials and do not let anyone take the account over. The
+ * username is different — it is what the user signs in with — so it has its
+ * own small form at POST /account/profile/username behind requireRecentAuth;
+ * a detour to "confirm it's you" then comes back to GET
+ * /account/profile/username, the same page with the username field ready.
+ */
+export function profileRoutes(service: ProfileService, recentAuth: RequestHandler, options: { secureCookies: boolean }): Router {
+  const router = Router();
+
+  function show(
+    req: Request,
+    res: Response,
+    extra: { values?: Record<string, string>; posted?: Record<string, unknown> | null; error?: FormError | null; errorForm?: 'profile' | 'username'; username?: string; focusUsername?: boolean } = {},
+    status = 200,
+  ): void {
+    const user: User = req.login!.user;
+    const t = res.locals.t;
+    const languages = (res.locals.languages as Array<{ locale: string; name: string }>).map((l) => ({ value: l.locale, label: l.name }));
+    const name = displayName(user);
+    renderAccountPage(
+      res,
+      '/account/profile',
+      'account/profile',
+      {
+        title: t('profile.title'),
+        avatar: { photo: user.photo, initials: initialsOf(name), name },
+        values: {
+          firstName: user.firstName ?? '',
+          lastName: user.lastName ?? '',
+          nickname: user.nickname ?? '',
+          photo: user.photo ?? '',
+          locale: user.locale ?? '',
+          ...extra.values,
+        },
+        // Not `languages`: that name is the footer's language switcher (res.locals).
+        languageOptions: [{ value: '', label: t('profile.languageBrowser') }, ...languages],
+        email: user.email,
+        username:
+          req.realm.fields.usernames === 'separate'
+            ? { value: extra.username ?? user.username, editable: usernameEditable(req.realm), focus: extra.focusUsername ?? false }
+            : null,
+        attributes: attributeViews(req.realm.account.attributes, user.customAttributes, req.locale, extra.posted ?? null),
+        profileError: extra.errorForm === 'username' ? null : (extra.error ?? null),
+        usernameError: extra.errorForm === 'username' ? (extra.error ?? null) : null,
+      },
+      status,
+    );
+  }
+
+  /** GET /account/profile */
+  router.get('/account/profile', requireLogin, (req, res) => {
+    show(req, res);
+  });
+
+  /** POST /account/profile */
+  router.post('/account/profile', requireLogin, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const form = parseForm(profileForm, body, TEXT_FIELDS);
+    if (!form.ok) return show(req, res, { values: form.values, posted: body, error: { field: form.field, message: form.messageKey } }, 400);
+    let saved;
+    try {
+      saved = await service.update(req.realm, req.login!.user, { ...form.data, body }, originOf(req));
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      return show(req, res, { values: postedValues(body), posted: body, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+    }
+    // The pages follow the saved language from now on (mails already use user.locale).
+    if (form.data.locale !== undefined) {
+      if (saved.user.locale) res.cookie(LOCALE_COOKIE, saved.user.locale, localeCookieOptions(options.secureCookies));
+      else res.clearCookie(LOCALE_COOKIE, { ...localeCookieOptions(options.secureCookies), maxAge: undefined });
+    }
+    flash(req, 'profile.saved');
+    res.redirect(303, '/account/profile');
+  });
+
+  /** GET /account/profile/username — where "confirm it's you" returns to: the profile page, username field first. */
+  router.get('/account/profile/username', recentAuth, (req, res) => {
+    if (!usernameEditable(req.realm)) return res.redirect(303, '/account/profile');
+    show(req, res, { focusUsername: true });
+  });
+
+  /** POST /account/profile/username */
+  router.post('/account/profile/username', recentAuth, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const typed = typeof body.username === 'string' ? body.username : undefined;
+    const form = parseForm(usernameForm, body, []);
+    if (!form.ok) return show(req, res, { username: typed, errorForm: 'username', focusUsername: true, error: { field: form.field, message: form.messageKey } }, 400);
+    try {
+      await service.changeUsername(req.realm, req.login!.user, form.data.username, originOf(req));
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      return show(req, res, { username: form.data.username, errorForm: 'username', focusUsername: true, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+    }
+    flash(req, 'profile.usernameSaved');
+    res.redirect(303, '/account/profile');
+  });
+
+  return router;
+}

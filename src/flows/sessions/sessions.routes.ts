@@ -1,0 +1,108 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Router, type Request } from 'express';
+import { appSecretKey } from '../../config/index.ts';
+import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
+import { originOf } from '../../http/session.ts';
+import { FlowError } from '../flow-error.ts';
+import type { SessionsService } from './sessions.service.ts';
+
+/** Session ids are 16 random bytes, base64url; anything else cannot be one. */
+const SID = /^[A-Za-z0-9_-]{10,64}$/;
+
+/** The personal center's devices page: every live login session, ending one, ending all others. */
+export function sessionsRoutes(service: SessionsService): Router {
+  const router = Router();
+
+  async function show(req: Request, res: import('express').Response, error: { message: string } | null = null, status = 200) {
+    const { user, session } = req.login!;
+    const sessions = await service.list(req.realm, user.id, session.id);
+    renderAccountPage(res, '/account/sessions', 'account/sessions', { title: res.locals.t('sessions.title'), sessions, error }, status);
+  }
+
+  /** GET /account/sessions */
+  router.get('/account/sessions', requireLogin, async (req, res) => {
+    await show(req, res);
+  });
+
+  /** POST /account/sessions/end-others — "sign out everywhere else" (GenAuth's force offline). */
+  router.post('/account/sessions/end-others', requireLogin, async (req, res) => {
+    const { user, session } = req.login!;
+    const count = await service.endOthers(req.realm, user.id, session.id, originOf(req));
+    flash(req, count > 0 ? 'sessions.endedOthers' : 'sessions.noOthers', { count });
+    res.redirect(303, '/account/sessions');
+  });
+
+  /** POST /account/sessions/:sid/end */
+  router.post('/account/sessions/:sid/end', requireLogin, async (req, res) => {
+    const { user, session } = req.login!;
+    const sid = typeof req.params.sid === 'string' ? req.params.sid : '';
+    try {
+      if (!SID.test(sid)) throw new FlowError(404, 'sessions.notFound');
+      await service.end(req.realm, user.id, sid, session.id, originOf(req));
+    } catch (err) {
+      if (!(err instanceof FlowError)) throw err;
+      return show(req, res, { message: err.messageKey }, err.status);
+    }
+    flash(req, 'sessions.ended');
+    res.redirect(303, '/account/sessions');
+  });
+
+  return router;
+}
+
+/** The app named by HTTP Basic `clientId:secret`, when the secret matches the one configured for it. */
+function authenticatedApp(req: Request, secrets: Map<string, string>): string | null {
+  const header = req.get('authorization') ?? '';
+  const match = /^Basic ([A-Za-z0-9+/=]{1,1024})$/.exec(header);
+  if (!match) return null;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return null;
+  // RFC 6749 §2.3.1: client id and secret are form-encoded before Basic encoding.
+  let clientId: string;
+  let secret: string;
+  try {
+    clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+    secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+  const expected = secrets.get(appSecretKey(req.realm.id, clientId));
+  // Compared as digests: constant time whatever the lengths (ASVS 11.2.4-style timing safety).
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  const ok = expected !== undefined && timingSafeEqual(digest(expected), digest(secret));
+  return ok ? clientId : null;
+}
+
+/**
+ * The apps' back channel: GET /api/sessions/:sid tells an app whether the
+ * login session its JWT names (`sid`) is still alive, so it can end its own
+ * session when the user signs out elsewhere or ends it in the personal center.
+ */
+export function sessionsApiRoutes(service: SessionsService, appSecrets: Map<string, string>): Router {
+  const router = Router();
+
+  /** GET /api/sessions/:sid */
+  router.get('/api/sessions/:sid', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const clientId = authenticatedApp(req, appSecrets);
+    if (!clientId) {
+      res.setHeader('WWW-Authenticate', `Basic realm="${req.realm.id}", charset="UTF-8"`);
+      return res.status(401).json({ error: 'invalid_client', error_description: 'HTTP Basic authentication with the app’s client id and secret is required' });
+    }
+    const sid = typeof req.params.sid === 'string' ? req.params.sid : '';
+    const status = SID.test(sid) ? await service.status(req.realm, sid) : { active: false as const };
+    if (!status.active) return res.json({ active: false });
+    res.json({
+      active: true,
+      sid: status.sid,
+      sub: status.sub,
+      amr: status.amr,
+      aal: status.aal,
+      iat: Math.floor(status.createdAt.getTime() / 1000),
+      last_seen_at: Math.floor(status.lastSeenAt.getTime() / 1000),
+    });
+  });
+
+  return router;
+}

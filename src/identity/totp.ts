@@ -1,0 +1,245 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
+import { generateSecret, generateURI, verify } from 'otplib';
+import type { RealmConfig } from '../config/index.ts';
+import type { Store } from '../store/port.ts';
+import type { Limiter, LimiterFactory } from './throttle.ts';
+
+/**
+ * TOTP second factor (RFC 6238) with recovery codes (DESIGN.md §2, §6).
+ * What authenticator apps expect: SHA-1, 6 digits, 30-second steps. The
+ * server's clock decides, one step either way is tolerated (a phone a little
+ * off, a code typed as it turns), and each step is accepted once: the store
+ * spends it atomically, so a replayed code fails even when sent twice at once.
+ */
+
+const PERIOD_SECONDS = 30;
+const CODE = /^\d{6}$/;
+
+// ── Secrets at rest: AES-256-GCM under a key derived from the server secret ──
+
+const FORMAT = 'v1';
+
+/** `v1.<iv>.<tag>.<ciphertext>`, base64url; a fresh 12-byte IV each time. */
+export function encryptSecret(key: Buffer, plain: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return [FORMAT, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+}
+
+/** The clear secret; throws when the value was altered, or was sealed under another key or in an unknown format. */
+export function decryptSecret(key: Buffer, sealed: string): string {
+  const [version, iv, tag, ciphertext, ...rest] = sealed.split('.');
+  if (version !== FORMAT || !iv || !tag || ciphertext === undefined || rest.length > 0) throw new Error('unknown TOTP secret format');
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}
+
+// ── Codes ──
+
+/** The time step of `at`. */
+export function stepAt(at: Date): number {
+  return Math.floor(at.getTime() / 1000 / PERIOD_SECONDS);
+}
+
+/**
+ * The time step a typed code belongs to, when it is right at `at` (±1 step)
+ * and newer than `afterStep`; null otherwise. Spaces are forgiven ("123 456").
+ */
+export async function matchTotp(secret: string, typed: string, at: Date, afterStep = 0): Promise<number | null> {
+  const token = typed.replace(/\s+/g, '');
+  if (!CODE.test(token)) return null;
+  const result = await verify({
+    secret,
+    token,
+    epoch: Math.floor(at.getTime() / 1000),
+    epochTolerance: PERIOD_SECONDS,
+    afterTimeStep: afterStep,
+  });
+  return result.valid && 'timeStep' in result ? result.timeStep : null;
+}
+
+/** The otpauth:// URI an authenticator app reads from the QR code. */
+export function otpauthUri(secret: string, issuer: string, account: string): string {
+  return generateURI({ issuer, label: account, secret });
+}
+
+/** The secret as a person types it: groups of four. */
+export function groupSecret(secret: string): string {
+  return secret.replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+// ── Recovery codes ──
+
+/** Crockford's base32: no I, L, O or U, so what is written down reads back the same way. */
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+const RECOVERY_LENGTH = 10;
+export const RECOVERY_CODE_COUNT = 10;
+
+/** A fresh code, shown as `xxxxx-xxxxx` (50 random bits). */
+export function generateRecoveryCode(): string {
+  let code = '';
+  for (let i = 0; i < RECOVERY_LENGTH; i++) code += ALPHABET[randomInt(ALPHABET.length)];
+  return `${code.slice(0, 5)}-${code.slice(5)}`;
+}
+
+/**
+ * A typed recovery code in its canonical form, or null when it cannot be one.
+ * Case, dashes and spaces do not matter; the letters people mistake for
+ * digits (O for 0, I and L for 1) read as the digits.
+ */
+export function normalizeRecoveryCode(typed: string): string | null {
+  const code = typed
+    .toLowerCase()
+    .replace(/[\s-]+/g, '')
+    .replace(/o/g, '0')
+    .replace(/[il]/g, '1');
+  if (code.length !== RECOVERY_LENGTH || [...code].some((c) => !ALPHABET.includes(c))) return null;
+  return code;
+}
+
+/** One field takes either kind of code: six digits are an authenticator's, anything else a recovery code. */
+export function secondFactorMethodOf(typed: string): SecondFactorMethod {
+  return CODE.test(typed.replace(/\s+/g, '')) ? 'otp' : 'recovery_code';
+}
+
+// ── The store side ──
+
+/** `enrolment` names one enrolment (one secret): a page can tell its own from one started elsewhere since. */
+export type TotpState = { state: 'off' } | { state: 'enrolling'; secret: string; enrolment: string } | { state: 'on'; since: Date };
+
+const enrolmentOf = (sealed: string) => createHash('sha256').update(sealed).digest('base64url').slice(0, 22);
+
+/** Which second factor a user who proved the first one still owes: a code, an enrolment (the realm requires MFA), or nothing. */
+export type SecondFactorStep = 'otp' | 'enrol' | null;
+
+/**
+ * Whether a login must wait for a second factor. Every path that makes a
+ * login session from a first factor (password, verified mailbox, sign-up,
+ * later a social provider) asks this first.
+ */
+export async function secondFactorStep(store: Store, realm: RealmConfig, userId: string): Promise<SecondFactorStep> {
+  const totp = await store.getTotp(realm.id, userId);
+  if (totp?.confirmedAt) return 'otp';
+  return realm.mfa.policy === 'required' ? 'enrol' : null;
+}
+
+export interface TotpKeys {
+  /** AES-256 key (32 bytes) for authenticator secrets. */
+  encryption: Buffer;
+  /** HMAC key for recovery codes: a leaked table alone cannot be used to test guesses. */
+  recovery: Buffer;
+}
+
+/** How a second factor was proved. */
+export type SecondFactorMethod = 'otp' | 'recovery_code';
+
+export type SecondFactorCheck = { ok: true } | { ok: false; retryAfterMs: number };
+
+/** Users' authenticators and recovery codes, over the store. */
+export class Totp {
+  private readonly limiters = new Map<string, Limiter>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly keys: TotpKeys,
+    private readonly makeLimiter: LimiterFactory,
+    private readonly clock: () => Date,
+  ) {}
+
+  async state(realmId: string, userId: string): Promise<TotpState> {
+    const credential = await this.store.getTotp(realmId, userId);
+    if (!credential) return { state: 'off' };
+    if (credential.confirmedAt) return { state: 'on', since: credential.confirmedAt };
+    return { state: 'enrolling', secret: decryptSecret(this.keys.encryption, credential.secret), enrolment: enrolmentOf(credential.secret) };
+  }
+
+  /**
+   * Starts an enrolment with a fresh secret (replacing an unconfirmed one) and
+   * returns its name; null when an authenticator is already active.
+   */
+  async begin(realmId: string, userId: string): Promise<string | null> {
+    const sealed = encryptSecret(this.keys.encryption, generateSecret());
+    return (await this.store.beginTotp(realmId, userId, sealed, this.clock())) ? enrolmentOf(sealed) : null;
+  }
+
+  /** Activates the enrolling authenticator (only enrolment `enrolment`, when given) when `code` is right for its secret. */
+  async confirm(realmId: string, userId: string, code: string, enrolment?: string): Promise<boolean> {
+    const credential = await this.store.getTotp(realmId, userId);
+    if (!credential || credential.confirmedAt) return false;
+    if (enrolment !== undefined && enrolmentOf(credential.secret) !== enrolment) return false;
+    const now = this.clock();
+    const step = await matchTotp(decryptSecret(this.keys.encryption, credential.secret), code, now);
+    return step !== null && (await this.store.confirmTotp(realmId, userId, step, now));
+  }
+
+  /** Checks a code of the active authenticator and spends its step: the same code never works twice. */
+  async checkCode(realmId: string, userId: string, code: string): Promise<boolean> {
+    const credential = await this.store.getTotp(realmId, userId);
+    if (!credential?.confirmedAt) return false;
+    const step = await matchTotp(decryptSecret(this.keys.encryption, credential.secret), code, this.clock(), credential.lastStep);
+    return step !== null && (await this.store.useTotpStep(realmId, userId, step));
+  }
+
+  /** Removes the authenticator and its recovery codes. */
+  remove(realmId: string, userId: string): Promise<boolean> {
+    return this.store.deleteTotp(realmId, userId);
+  }
+
+  private hashRecoveryCode(realmId: string, userId: string, code: string): string {
+    return createHmac('sha256', this.keys.recovery).update(`${realmId}\n${userId}\n${code}`).digest('base64url');
+  }
+
+  /** Ten fresh recovery codes, replacing every older one; returned once, stored only as HMACs. */
+  async issueRecoveryCodes(realmId: string, userId: string): Promise<string[]> {
+    const codes = new Set<string>();
+    while (codes.size < RECOVERY_CODE_COUNT) codes.add(generateRecoveryCode());
+    const list = [...codes];
+    await this.store.replaceRecoveryCodes(
+      realmId,
+      userId,
+      list.map((c) => this.hashRecoveryCode(realmId, userId, normalizeRecoveryCode(c)!)),
+      this.clock(),
+    );
+    return list;
+  }
+
+  /** Spends a recovery code; false when it is malformed, unknown or already used. */
+  async useRecoveryCode(realmId: string, userId: string, typed: string): Promise<boolean> {
+    const code = normalizeRecoveryCode(typed);
+    if (!code) return false;
+    return this.store.useRecoveryCode(realmId, userId, this.hashRecoveryCode(realmId, userId, code), this.clock());
+  }
+
+  recoveryCodesLeft(realmId: string, userId: string): Promise<number> {
+    return this.store.countRecoveryCodes(realmId, userId);
+  }
+
+  private limiterFor(realm: RealmConfig): Limiter {
+    let l = this.limiters.get(realm.id);
+    if (!l) {
+      l = this.makeLimiter(`${realm.id}:mfa-user`, realm.rateLimits.mfaPerUser);
+      this.limiters.set(realm.id, l);
+    }
+    return l;
+  }
+
+  /**
+   * A second factor typed at sign-in, at "confirm it's you" or to remove the
+   * authenticator. Wrong codes count per user wherever they are typed (rule
+   * `rateLimits.mfaPerUser`), so starting the login again buys no guesses.
+   */
+  async verifySecondFactor(realm: RealmConfig, userId: string, method: SecondFactorMethod, code: string): Promise<SecondFactorCheck> {
+    const limiter = this.limiterFor(realm);
+    const wait = await limiter.retryAfterMs(userId);
+    if (wait > 0) return { ok: false, retryAfterMs: wait };
+    const ok = method === 'otp' ? await this.checkCode(realm.id, userId, code) : await this.useRecoveryCode(realm.id, userId, code);
+    if (ok) {
+      await limiter.reset(userId);
+      return { ok: true };
+    }
+    await limiter.hit(userId);
+    return { ok: false, retryAfterMs: 0 };
+  }
+}
