@@ -21,6 +21,19 @@ export async function bindBrowserSession(req: Request, session: LoginSession): P
   // express-session writes the session before the response leaves (it wraps res.end): one write, not two.
 }
 
+/**
+ * A fresh cookie session id with the same contents, after the user proved
+ * who they are again ("confirm it's you"): whoever knew the old id learns
+ * nothing of the new one (ASVS 7.2.4).
+ */
+export async function renewBrowserSession(req: Request, authAt: number): Promise<void> {
+  const { cookie, ...data } = req.session;
+  const maxAge = cookie.maxAge;
+  await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+  Object.assign(req.session, data, { authAt });
+  if (maxAge != null) req.session.cookie.maxAge = maxAge;
+}
+
 /** Ends the browser's session server-side. */
 export function destroyBrowserSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));

@@ -15,3 +15,20 @@ export interface LimitRule {
 
 /** Makes the limiter named `name` with `rule`; adapters (Redis, SQLite) live in infra/. */
 export type LimiterFactory = (name: string, rule: LimitRule) => Limiter;
+
+/**
+ * The same limiter for the same name and rule, made once: services ask for
+ * theirs on every request (`${realm.id}:login-ip`) without keeping maps.
+ */
+export function reusing(factory: LimiterFactory): LimiterFactory {
+  const made = new Map<string, Limiter>();
+  return (name, rule) => {
+    const key = `${name}\n${rule.points}\n${rule.durationSeconds}`;
+    let limiter = made.get(key);
+    if (!limiter) {
+      limiter = factory(name, rule);
+      made.set(key, limiter);
+    }
+    return limiter;
+  };
+}

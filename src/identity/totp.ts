@@ -139,8 +139,6 @@ export type SecondFactorCheck = { ok: true } | { ok: false; retryAfterMs: number
 
 /** Users' authenticators and recovery codes, over the store. */
 export class Totp {
-  private readonly limiters = new Map<string, Limiter>();
-
   constructor(
     private readonly store: Store,
     private readonly keys: TotpKeys,
@@ -217,12 +215,7 @@ export class Totp {
   }
 
   private limiterFor(realm: RealmConfig): Limiter {
-    let l = this.limiters.get(realm.id);
-    if (!l) {
-      l = this.makeLimiter(`${realm.id}:mfa-user`, realm.rateLimits.mfaPerUser);
-      this.limiters.set(realm.id, l);
-    }
-    return l;
+    return this.makeLimiter(`${realm.id}:mfa-user`, realm.rateLimits.mfaPerUser);
   }
 
   /**

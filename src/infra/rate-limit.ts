@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Limiter, LimiterFactory, LimitRule } from '../identity/throttle.ts';
+import { reusing, type Limiter, type LimiterFactory, type LimitRule } from '../identity/throttle.ts';
 
 class FlexibleLimiter implements Limiter {
   constructor(
@@ -30,17 +30,18 @@ class FlexibleLimiter implements Limiter {
 
 /** Shared counters in Redis: every instance behind the load balancer sees the same numbers. */
 export function redisLimiters(client: Redis): LimiterFactory {
-  return (name: string, rule: LimitRule) =>
+  return reusing((name: string, rule: LimitRule) =>
     new FlexibleLimiter(
       new RateLimiterRedis({ storeClient: client, keyPrefix: `gh:rl:${name}`, points: rule.points, duration: rule.durationSeconds }),
       rule.points,
-    );
+    ),
+  );
 }
 
 /** Counters in the embedded SQLite file, for the single-process default. */
 export function sqliteLimiters(db: Database.Database): LimiterFactory {
   db.exec('CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
-  return (name: string, rule: LimitRule) =>
+  return reusing((name: string, rule: LimitRule) =>
     new FlexibleLimiter(
       new RateLimiterSQLite({
         storeClient: db,
@@ -53,5 +54,6 @@ export function sqliteLimiters(db: Database.Database): LimiterFactory {
         duration: rule.durationSeconds,
       }),
       rule.points,
-    );
+    ),
+  );
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { renderAccountPage, requireLogin, safeNext } from '../../http/account.ts';
 import { field, parseForm } from '../../http/forms.ts';
 import { renderPage } from '../../http/render.ts';
-import { originOf } from '../../http/session.ts';
+import { originOf, renewBrowserSession } from '../../http/session.ts';
 import { displayName } from '../../identity/user.ts';
 import { FlowError } from '../flow-error.ts';
 import type { OverviewService } from './overview.service.ts';
@@ -65,7 +65,7 @@ export function accountRoutes(reauth: ReauthService, overview: OverviewService, 
       if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       return showReauth(res, next, { error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
     }
-    req.session.authAt = clock().getTime();
+    await renewBrowserSession(req, clock().getTime());
     res.redirect(303, next);
   });
 

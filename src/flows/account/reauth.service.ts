@@ -15,8 +15,6 @@ import type { MfaService } from '../mfa/mfa.service.ts';
  * wrong codes count per user, as at sign-in (`rateLimits.mfaPerUser`).
  */
 export class ReauthService {
-  private readonly limiters = new Map<string, Limiter>();
-
   constructor(
     private readonly store: Store,
     private readonly hasher: PasswordHasher,
@@ -31,12 +29,7 @@ export class ReauthService {
   }
 
   private limiterFor(realm: RealmConfig): Limiter {
-    let l = this.limiters.get(realm.id);
-    if (!l) {
-      l = this.makeLimiter(`${realm.id}:reauth`, realm.rateLimits.loginPerIdentifierAndIp);
-      this.limiters.set(realm.id, l);
-    }
-    return l;
+    return this.makeLimiter(`${realm.id}:reauth`, realm.rateLimits.loginPerIdentifierAndIp);
   }
 
   /** `code`: the authenticator's code or a recovery code, needed when the user has an authenticator. */

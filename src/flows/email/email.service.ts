@@ -29,8 +29,6 @@ import { FlowError, tooManyAttempts } from '../flow-error.ts';
  * signing out, ending that session, or resetting the password.
  */
 export class EmailService {
-  private readonly limiters = new Map<string, Limiter>();
-
   constructor(
     private readonly store: Store,
     private readonly secrets: OneTimeSecrets,
@@ -40,12 +38,7 @@ export class EmailService {
   ) {}
 
   private limiterFor(realm: RealmConfig): Limiter {
-    let l = this.limiters.get(realm.id);
-    if (!l) {
-      l = this.makeLimiter(`${realm.id}:email-change`, realm.rateLimits.emailChangePerUser);
-      this.limiters.set(realm.id, l);
-    }
-    return l;
+    return this.makeLimiter(`${realm.id}:email-change`, realm.rateLimits.emailChangePerUser);
   }
 
   /**

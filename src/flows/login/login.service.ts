@@ -54,8 +54,6 @@ export interface LoginInput {
  * identifier+IP and per IP, so an attacker elsewhere cannot lock a user out.
  */
 export class LoginService {
-  private readonly limiters = new Map<string, { perIdIp: Limiter; perIp: Limiter }>();
-
   constructor(
     private readonly store: Store,
     private readonly hasher: PasswordHasher,
@@ -66,15 +64,10 @@ export class LoginService {
   ) {}
 
   private limitersFor(realm: RealmConfig) {
-    let l = this.limiters.get(realm.id);
-    if (!l) {
-      l = {
-        perIdIp: this.makeLimiter(`${realm.id}:login-id-ip`, realm.rateLimits.loginPerIdentifierAndIp),
-        perIp: this.makeLimiter(`${realm.id}:login-ip`, realm.rateLimits.loginPerIp),
-      };
-      this.limiters.set(realm.id, l);
-    }
-    return l;
+    return {
+      perIdIp: this.makeLimiter(`${realm.id}:login-id-ip`, realm.rateLimits.loginPerIdentifierAndIp),
+      perIp: this.makeLimiter(`${realm.id}:login-ip`, realm.rateLimits.loginPerIp),
+    };
   }
 
   /**

@@ -32,8 +32,6 @@ export interface PasswordChanged {
  * first one without a current password.
  */
 export class PasswordService {
-  private readonly limiters = new Map<string, Limiter>();
-
   constructor(
     private readonly store: Store,
     private readonly hasher: PasswordHasher,
@@ -44,13 +42,8 @@ export class PasswordService {
   ) {}
 
   private limiterFor(realm: RealmConfig): Limiter {
-    let l = this.limiters.get(realm.id);
-    if (!l) {
-      // The name ReauthService counts under (one counter for both pages).
-      l = this.makeLimiter(`${realm.id}:reauth`, realm.rateLimits.loginPerIdentifierAndIp);
-      this.limiters.set(realm.id, l);
-    }
-    return l;
+    // The name ReauthService counts under: one counter for both pages.
+    return this.makeLimiter(`${realm.id}:reauth`, realm.rateLimits.loginPerIdentifierAndIp);
   }
 
   /** The stored hash of `user`, null when they have no password. */

@@ -55,8 +55,6 @@ export function formatPhone(e164: string): string {
  * holds that phone learns that it has an account, as with email.
  */
 export class PhoneService {
-  private readonly limiters = new Map<string, { perNumber: Limiter; perUser: Limiter }>();
-
   constructor(
     private readonly store: Store,
     private readonly secrets: OneTimeSecrets,
@@ -68,15 +66,10 @@ export class PhoneService {
   ) {}
 
   private limitersFor(realm: RealmConfig) {
-    let l = this.limiters.get(realm.id);
-    if (!l) {
-      l = {
-        perNumber: this.makeLimiter(`${realm.id}:phone-code-number`, realm.rateLimits.phoneCodePerNumber),
-        perUser: this.makeLimiter(`${realm.id}:phone-code-user`, realm.rateLimits.phoneCodePerUser),
-      };
-      this.limiters.set(realm.id, l);
-    }
-    return l;
+    return {
+      perNumber: this.makeLimiter(`${realm.id}:phone-code-number`, realm.rateLimits.phoneCodePerNumber),
+      perUser: this.makeLimiter(`${realm.id}:phone-code-user`, realm.rateLimits.phoneCodePerUser),
+    };
   }
 
   /** The typed number as E.164, or the form's error. */

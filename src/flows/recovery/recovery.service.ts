@@ -20,8 +20,6 @@ export const RESET_GRANT_MS = 10 * 60_000;
  * and logs nobody in: the user logs in as usual (MFA included).
  */
 export class RecoveryService {
-  private readonly limiters = new Map<string, { perId: Limiter; perIp: Limiter }>();
-
   constructor(
     private readonly store: Store,
     private readonly secrets: OneTimeSecrets,
@@ -32,15 +30,10 @@ export class RecoveryService {
   ) {}
 
   private limitersFor(realm: RealmConfig) {
-    let l = this.limiters.get(realm.id);
-    if (!l) {
-      l = {
-        perId: this.makeLimiter(`${realm.id}:recovery-id`, realm.rateLimits.recoveryPerIdentifier),
-        perIp: this.makeLimiter(`${realm.id}:recovery-ip`, realm.rateLimits.recoveryPerIp),
-      };
-      this.limiters.set(realm.id, l);
-    }
-    return l;
+    return {
+      perId: this.makeLimiter(`${realm.id}:recovery-id`, realm.rateLimits.recoveryPerIdentifier),
+      perIp: this.makeLimiter(`${realm.id}:recovery-ip`, realm.rateLimits.recoveryPerIp),
+    };
   }
 
   /**

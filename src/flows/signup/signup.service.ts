@@ -24,8 +24,6 @@ export interface SignupInput {
 
 /** Creates a human user with the fields the realm asks for, mails the verification, and logs them in (unless they must verify first). */
 export class SignupService {
-  private readonly limiters = new Map<string, Limiter>();
-
   constructor(
     private readonly store: Store,
     private readonly hasher: PasswordHasher,
@@ -36,12 +34,7 @@ export class SignupService {
   ) {}
 
   private limiterFor(realm: RealmConfig): Limiter {
-    let l = this.limiters.get(realm.id);
-    if (!l) {
-      l = this.makeLimiter(`${realm.id}:signup-ip`, realm.rateLimits.signupPerIp);
-      this.limiters.set(realm.id, l);
-    }
-    return l;
+    return this.makeLimiter(`${realm.id}:signup-ip`, realm.rateLimits.signupPerIp);
   }
 
   /**

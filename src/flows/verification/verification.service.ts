@@ -17,8 +17,6 @@ import type { ReturnInfo } from '../handoff/handoff.service.ts';
  * once the address changes, an old link verifies nothing.
  */
 export class VerificationService {
-  private readonly limiters = new Map<string, Limiter>();
-
   constructor(
     private readonly store: Store,
     private readonly secrets: OneTimeSecrets,
@@ -55,12 +53,7 @@ export class VerificationService {
   }
 
   private resendLimiter(realm: RealmConfig): Limiter {
-    let l = this.limiters.get(realm.id);
-    if (!l) {
-      l = this.makeLimiter(`${realm.id}:verify-resend`, realm.rateLimits.verificationResendPerUser);
-      this.limiters.set(realm.id, l);
-    }
-    return l;
+    return this.makeLimiter(`${realm.id}:verify-resend`, realm.rateLimits.verificationResendPerUser);
   }
 
   /** Mails a fresh link and code to the user's address and marks it requested. */
