@@ -53,7 +53,6 @@ import type { LimiterFactory } from './identity/throttle.ts';
 import { TokenIssuer } from './identity/token-issuer.ts';
 import { Totp } from './identity/totp.ts';
 import { ejsMailRenderer } from './infra/mail/templates.ts';
-import { devOutboxSms } from './infra/sms/dev-outbox.ts';
 import { Mailer } from './mail/mailer.ts';
 import { Realms } from './realms.ts';
 import type { SmsSender } from './sms/sms.ts';
@@ -76,8 +75,8 @@ export interface Deps {
   readiness?: Record<string, () => Promise<unknown>>;
   clock?: () => Date;
   hasher?: PasswordHasher;
-  /** Text messages: the signed webhook or the development outbox, chosen in main.ts (the outbox when absent). */
-  sms?: SmsSender;
+  /** Text messages: the signed webhook or the development outbox, chosen in main.ts. */
+  sms: SmsSender;
 }
 
 export interface Gatehouse {
@@ -130,8 +129,8 @@ export function createApp(deps: Deps): Gatehouse {
   // One guard for every sensitive personal-center change, on the app's clock.
   const recentAuth = requireRecentAuth(clock);
   const sessionsService = new SessionsService(store, sessions, clock);
-  const emailService = new EmailService(store, secrets, mailer, deps.limiters, clock);
-  const sms = deps.sms ?? devOutboxSms(store, logger, clock);
+  const emailService = new EmailService(store, secrets, mailer, deps.limiters, sessions, clock);
+  const sms = deps.sms;
   const smsTexts = (locale: string) => (key: string, params: Record<string, string | number>) => i18n.t(locale)(key, params);
   const phoneService = new PhoneService(store, secrets, sms, smsTexts, deps.limiters, logger, clock);
   const cookiePrefix = config.secureCookies ? '__Host-' : '';
@@ -299,7 +298,7 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(emailRoutes(emailService, verificationService, recentAuth));
   app.use(phoneRoutes(phoneService, recentAuth));
   app.use(mfaRoutes(mfaService, clock));
-  app.use(sessionsRoutes(sessionsService));
+  app.use(sessionsRoutes(sessionsService, recentAuth));
   app.use(historyRoutes(new HistoryService(store)));
   app.use(connectedRoutes(new ConnectedAccountsService(store)));
 

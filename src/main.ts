@@ -87,7 +87,7 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   }
 
   // Mail: SMTP when SMTP_URL is set, else the development outbox (stored, logged, shown at /dev/mail).
-  const transport = config.smtpUrl ? smtpTransport(config.smtpUrl) : devOutboxTransport(logger);
+  const transport = config.smtpUrl ? smtpTransport(config.smtpUrl) : devOutboxTransport(logger, config.env === 'development');
   if (!config.smtpUrl && config.env === 'production') logger.warn('SMTP_URL is not set: mails are stored and logged, not sent');
   const outbox = new OutboxWorker(store, transport, logger, { ...tuning.outbox, clock: overrides.clock });
   outbox.start();
@@ -95,7 +95,7 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   closers.unshift(() => outbox.stop());
 
   // SMS: the signed webhook when SMS_WEBHOOK_URL is set, else the development outbox (stored, logged, shown at /dev/mail).
-  const sms = config.smsWebhook ? webhookSms({ ...config.smsWebhook, clock: overrides.clock }) : devOutboxSms(store, logger, overrides.clock);
+  const sms = config.smsWebhook ? webhookSms({ ...config.smsWebhook, clock: overrides.clock }) : devOutboxSms(store, logger, overrides.clock, config.env === 'development');
   if (!config.smsWebhook && config.env === 'production') logger.warn('SMS_WEBHOOK_URL is not set: text messages are stored and logged, not sent');
 
   return {

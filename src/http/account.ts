@@ -46,8 +46,8 @@ export function requireRecentAuth(clock: () => Date): RequestHandler {
     if (!req.login) return requireLogin(req, res, next);
     const authAt = req.session.authAt ?? 0;
     if (clock().getTime() - authAt <= req.realm.account.recentAuthMinutes * 60_000) return next();
-    // A form posted after the window: come back to its page, not to the POST.
-    const back = safeNext(req.method === 'GET' ? req.originalUrl : req.baseUrl + req.path) ?? '/account';
+    // A form posted after the window: come back to its page (the POST's own path, or the page a route names), not to the POST.
+    const back = safeNext(req.method === 'GET' ? req.originalUrl : (res.locals.reauthReturn ?? req.baseUrl + req.path)) ?? '/account';
     res.redirect(303, `/account/reauth?next=${encodeURIComponent(back)}`);
   };
 }

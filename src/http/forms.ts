@@ -22,6 +22,8 @@ export const field = {
   /** Passwords are never trimmed or truncated (ASVS 6.2.3); the policy checks length. */
   password: () => z.string({ error: 'validation.invalid' }).min(1, 'validation.required').max(4096, 'validation.tooLong'),
   optionalText: (max: number) => field.text(max).optional(),
+  /** An authenticator app's 6-digit code, as apps show it: "123456" or "123 456". */
+  totp: () => field.requiredText(20).pipe(z.string().regex(/^\d{3} ?\d{3}$/, 'validation.totp')),
 };
 
 export type FormResult<T> = { ok: true; data: T } | { ok: false; field: string; messageKey: string; values: Record<string, string> };

@@ -6,6 +6,15 @@ export interface Limiter {
   hit(key: string): Promise<void>;
   /** Forgets `key`'s failures (after a success). */
   reset(key: string): Promise<void>;
+  /**
+   * Counts one attempt against `key` and says whether it may go ahead, in one
+   * atomic step: 0 when it may, else the milliseconds to wait. Checking with
+   * retryAfterMs and counting with hit afterwards would let a burst of parallel
+   * attempts all pass the check before any is counted.
+   */
+  take(key: string): Promise<number>;
+  /** Gives back one attempt taken for `key` (it succeeded, and the rule counts only failures). */
+  refund(key: string): Promise<void>;
 }
 
 export interface LimitRule {
@@ -31,4 +40,10 @@ export function reusing(factory: LimiterFactory): LimiterFactory {
     }
     return limiter;
   };
+}
+
+/** Takes one attempt from each (limiter, key) at once; the longest wait among them, 0 when all may go ahead. */
+export async function takeAll(...takes: Array<[Limiter, string]>): Promise<number> {
+  const waits = await Promise.all(takes.map(([limiter, key]) => limiter.take(key)));
+  return Math.max(0, ...waits);
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { generateSecret, generateURI, verify } from 'otplib';
 import type { RealmConfig } from '../config/index.ts';
 import type { Store } from '../store/port.ts';
@@ -50,6 +50,9 @@ export function stepAt(at: Date): number {
 export async function matchTotp(secret: string, typed: string, at: Date, afterStep = 0): Promise<number | null> {
   const token = typed.replace(/\s+/g, '');
   if (!CODE.test(token)) return null;
+  // A step spent ahead of this clock (it stepped back: NTP, or instances apart): only later steps could match,
+  // and none is in reach yet. otplib would throw for it (a 500 at sign-in), so it is answered here.
+  if (afterStep >= stepAt(at) + 1) return null;
   const result = await verify({
     secret,
     token,
@@ -74,14 +77,22 @@ export function groupSecret(secret: string): string {
 
 /** Crockford's base32: no I, L, O or U, so what is written down reads back the same way. */
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
-const RECOVERY_LENGTH = 10;
+/**
+ * 24 characters of 5 bits: 120 random bits. The store keeps a fast keyed hash
+ * (HMAC-SHA256) of each, which ASVS 6.5.2 allows only for lookup secrets of
+ * at least 112 bits; shorter codes would need a slow password hash.
+ */
+export const RECOVERY_CODE_LENGTH = 24;
+const RECOVERY_GROUP = 6;
 export const RECOVERY_CODE_COUNT = 10;
 
-/** A fresh code, shown as `xxxxx-xxxxx` (50 random bits). */
+/** A fresh code, shown as `xxxxxx-xxxxxx-xxxxxx-xxxxxx` (120 random bits). */
 export function generateRecoveryCode(): string {
+  // One random byte per character, its low 5 bits: 256 is a multiple of 32, so every character is equally likely.
+  const bytes = randomBytes(RECOVERY_CODE_LENGTH);
   let code = '';
-  for (let i = 0; i < RECOVERY_LENGTH; i++) code += ALPHABET[randomInt(ALPHABET.length)];
-  return `${code.slice(0, 5)}-${code.slice(5)}`;
+  for (const byte of bytes) code += ALPHABET[byte & 31];
+  return code.match(new RegExp(`.{${RECOVERY_GROUP}}`, 'g'))!.join('-');
 }
 
 /**
@@ -95,7 +106,7 @@ export function normalizeRecoveryCode(typed: string): string | null {
     .replace(/[\s-]+/g, '')
     .replace(/o/g, '0')
     .replace(/[il]/g, '1');
-  if (code.length !== RECOVERY_LENGTH || [...code].some((c) => !ALPHABET.includes(c))) return null;
+  if (code.length !== RECOVERY_CODE_LENGTH || [...code].some((c) => !ALPHABET.includes(c))) return null;
   return code;
 }
 
@@ -123,6 +134,17 @@ export async function secondFactorStep(store: Store, realm: RealmConfig, userId:
   const totp = await store.getTotp(realm.id, userId);
   if (totp?.confirmedAt) return 'otp';
   return realm.mfa.policy === 'required' ? 'enrol' : null;
+}
+
+/**
+ * A short tag of the password hash a first factor was proved against (no
+ * password: a tag of its own). A pending sign-in keeps it; once the password
+ * is changed or reset the user's hash gives another tag, and whoever proved
+ * the old password cannot finish. 96 bits of SHA-256: it tells nothing about
+ * the hash, and the session never holds the hash itself.
+ */
+export function passwordTag(passwordHash: string | null): string {
+  return createHash('sha256').update(passwordHash === null ? 'none' : `hash:${passwordHash}`).digest('base64url').slice(0, 16);
 }
 
 export interface TotpKeys {
@@ -225,14 +247,14 @@ export class Totp {
    */
   async verifySecondFactor(realm: RealmConfig, userId: string, method: SecondFactorMethod, code: string): Promise<SecondFactorCheck> {
     const limiter = this.limiterFor(realm);
-    const wait = await limiter.retryAfterMs(userId);
+    // Counted before the code is checked: parallel guesses cannot outrun the count.
+    const wait = await limiter.take(userId);
     if (wait > 0) return { ok: false, retryAfterMs: wait };
     const ok = method === 'otp' ? await this.checkCode(realm.id, userId, code) : await this.useRecoveryCode(realm.id, userId, code);
     if (ok) {
       await limiter.reset(userId);
       return { ok: true };
     }
-    await limiter.hit(userId);
     return { ok: false, retryAfterMs: 0 };
   }
 }

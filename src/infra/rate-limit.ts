@@ -26,6 +26,21 @@ class FlexibleLimiter implements Limiter {
   async reset(key: string): Promise<void> {
     await this.inner.delete(key);
   }
+
+  async take(key: string): Promise<number> {
+    try {
+      // consume() increments and compares in one step (a Lua script in Redis, a transaction in SQLite).
+      await this.inner.consume(key);
+      return 0;
+    } catch (err) {
+      if (err instanceof RateLimiterRes) return Math.max(err.msBeforeNext, 1);
+      throw err;
+    }
+  }
+
+  async refund(key: string): Promise<void> {
+    await this.inner.reward(key, 1);
+  }
 }
 
 /** Shared counters in Redis: every instance behind the load balancer sees the same numbers. */

@@ -173,6 +173,8 @@ export interface Store {
   findUserById(realmId: string, id: string): Promise<User | null>;
   /** By username or (unique) email, case-insensitively. */
   findUserByLogin(realmId: string, login: string): Promise<UserWithPassword | null>;
+  /** The stored password hash of user `userId`; null when they have none (or there is no such user in the realm). */
+  passwordHashOf(realmId: string, userId: string): Promise<string | null>;
   /** Every user whose email is `email`, compared case-insensitively (several where the realm allows duplicates). */
   findUsersByEmail(realmId: string, email: string): Promise<UserWithPassword[]>;
   recordLogin(realmId: string, userId: string, at: Date, ip: string | null): Promise<void>;

@@ -334,6 +334,17 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         await store.setPasswordHash('alpha', user.id, '$argon2id$first', at(60));
         expect((await store.findUsersByEmail('alpha', 'alice@example.com'))[0]?.passwordHash).toBe('$argon2id$first');
       });
+
+      it('reads a user\'s password hash by id, only in its own realm, null without one', async () => {
+        const user = await store.createUser(newUser({ username: 'one', email: 'one@example.com' }), T0);
+        const bare = await store.createUser(newUser({ username: 'two', email: 'two@example.com', passwordHash: null }), T0);
+        expect(await store.passwordHashOf('alpha', user.id)).toBe(newUser().passwordHash);
+        expect(await store.passwordHashOf('alpha', bare.id)).toBeNull();
+        expect(await store.passwordHashOf('beta', user.id)).toBeNull();
+        expect(await store.passwordHashOf('alpha', 'no-such-id')).toBeNull();
+        await store.setPasswordHash('alpha', user.id, '$argon2id$new', at(60));
+        expect(await store.passwordHashOf('alpha', user.id)).toBe('$argon2id$new');
+      });
     });
 
     describe('login sessions', () => {

@@ -137,7 +137,7 @@ describe('email page', () => {
   });
 
   describe('changing the address with the code', () => {
-    it('mails a code and a link to the new address only, switches after the code, verified, and tells the old address (ASVS 6.3.7)', async () => {
+    it('mails a code and a link to the new address only, switches after the code, verified, and tells the old address (ASVS 7.5.1, 6.3.6)', async () => {
       const { b, email, id, user } = await signUp();
       const next = uniqueEmail('next');
       const mail = await requestChange(b, next);

@@ -8,11 +8,19 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { generateSync } from 'otplib';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PasswordHasher } from '../../src/identity/password.ts';
 import { browser, csrfOf, formPostOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { partAvailable } from '../helpers/parts.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
 
 type Browser = ReturnType<typeof browser>;
+
+/** The session id cookie a browser holds now. */
+const sessionCookieOf = (b: Browser) => b.agent.jar.getCookie('gh.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false })?.value;
+/** The session id cookie a response sets, if it sets one. */
+const setCookieSid = (res: request.Response) =>
+  ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith('gh.sid='))?.split(';')[0]!.slice('gh.sid='.length);
 
 const APP = 'https://app.example.com/cb';
 const ALPHA = TEST_CONFIG.realms[0]!;
@@ -35,9 +43,14 @@ function secretOf(html: string): string {
   return grouped.replace(/ /g, '');
 }
 
+/** A recovery code as pages and files show it: 4 groups of 6 (24 characters of Crockford's base32). */
+const RECOVERY_CODE = /^[0-9a-hjkmnp-tv-z]{6}(-[0-9a-hjkmnp-tv-z]{6}){3}$/;
+
 /** The recovery codes a page lists. */
 function recoveryCodesOf(html: string): string[] {
-  return [...html.matchAll(/<li><code translate="no">([0-9a-z]{5}-[0-9a-z]{5})<\/code><\/li>/g)].map((m) => m[1]!);
+  const codes = [...html.matchAll(/<li><code translate="no">([^<]*)<\/code><\/li>/g)].map((m) => m[1]!);
+  for (const code of codes) expect(code).toMatch(RECOVERY_CODE);
+  return codes;
 }
 
 describe('two-factor authentication (TOTP)', () => {
@@ -150,7 +163,7 @@ describe('two-factor authentication (TOTP)', () => {
       expect(login.headers.location).toBe('/account');
     });
 
-    it('stores the secret encrypted (v1 AES-GCM) and the recovery codes only as HMACs (ASVS 11.3.2)', async () => {
+    it('stores the TOTP secret encrypted, v1 AES-GCM (ASVS 11.3.2), and the 120-bit recovery codes only as HMACs (ASVS 6.5.2)', async () => {
       const { email, secret, codes } = await enrolledUser();
       const user = await userOf(email);
       const stored = await gh.store.getTotp('alpha', user.id);
@@ -160,9 +173,13 @@ describe('two-factor authentication (TOTP)', () => {
         .prepare('SELECT code_hash FROM recovery_codes WHERE realm_id = ? AND user_id = ?')
         .all('alpha', user.id) as Array<{ code_hash: string }>;
       expect(rows).toHaveLength(10);
+      // A fast keyed hash is enough only for lookup secrets of 112 bits or more: 24 characters of 5 bits are 120.
+      for (const code of codes) expect(code.replace(/-/g, '')).toHaveLength(24);
       for (const code of codes) {
         for (const row of rows) {
-          expect(row.code_hash).not.toContain(code.replace('-', ''));
+          expect(row.code_hash).toMatch(/^[\w-]{43}$/);
+          expect(row.code_hash).not.toContain(code.replace(/-/g, ''));
+          for (const group of code.split('-')) expect(row.code_hash).not.toContain(group);
         }
       }
       expect(await eventsOf(email, 'mfa.enrolled')).toHaveLength(1);
@@ -186,7 +203,8 @@ describe('two-factor authentication (TOTP)', () => {
       expect(file.headers['content-type']).toMatch(/^text\/plain/);
       expect(file.headers['content-disposition']).toBe('attachment; filename="alpha-recovery-codes.txt"');
       expect(file.headers['cache-control']).toBe('no-store');
-      for (const code of codes) expect(file.text).toContain(code);
+      // One code a line, as the page shows it.
+      expect(file.text.split('\r\n').filter((line) => RECOVERY_CODE.test(line))).toEqual(codes);
       expect(file.text).toContain(email);
 
       // Another browser of the same user sees the status page, not the codes.
@@ -332,7 +350,9 @@ describe('two-factor authentication (TOTP)', () => {
       const page = await b.get('/login/mfa?method=recovery');
       expect(page.text).toContain('Use a recovery code');
       expect(page.text).toContain('name="method" value="recovery_code"');
-      const typed = ` ${codes[3]!.toUpperCase().replace('-', ' ')} `;
+      expect(page.text).toContain('pattern="[0-9A-Za-z\\- ]{24,40}"');
+      expect(page.text).toContain('4 groups of 6 letters and digits, like k7q2m9-xh4tpz-3nf8wd-c6vbry.');
+      const typed = ` ${codes[3]!.toUpperCase().replace(/-/g, ' ')} `;
       const ok = await submitRecovery(b, typed);
       expect(ok.status, ok.text).toBe(200);
       expect((await claimsOf(formPostOf(ok.text).token)).amr).toEqual(['pwd', 'otp']);
@@ -391,6 +411,92 @@ describe('two-factor authentication (TOTP)', () => {
       expect(late.text).toContain('This sign-in has expired. Sign in again.');
       expect((await b.get('/login/mfa')).status).toBe(400);
       expect((await b.get('/account')).status).toBe(303);
+    });
+
+    it('ends a pending sign-in when the password is reset meanwhile: the right code gets "sign in again", no session (ASVS 7.4.3)', async () => {
+      const { email, secret } = await enrolledUser();
+      const user = await userOf(email);
+      const sessionsBefore = (await gh.store.listLoginSessions('alpha', user.id)).length;
+      const b = await passwordStep(email);
+      const page = await b.get('/login/mfa');
+      expect(page.status).toBe(200);
+      // The owner resets the password (the old one leaked) while the holder of the old one waits at the code step.
+      await gh.store.setPasswordHash('alpha', user.id, await new PasswordHasher().hash('a-brand-new-passphrase-77'), new Date(now));
+
+      const refused = await b.post('/login/mfa', { _csrf: csrfOf(page.text), method: 'otp', code: codeAt(secret) });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('This sign-in has expired. Sign in again.');
+      expect(refused.text).not.toContain('name="code"');
+      expect(refused.text).toContain(`href="/login?redirect_uri=${encodeURIComponent(APP)}`);
+      expect(formPostOf.bind(null, refused.text)).toThrow();
+      expect((await b.get('/account')).status).toBe(303);
+      expect((await b.get('/login/mfa')).status).toBe(400);
+      expect((await gh.store.listLoginSessions('alpha', user.id)).length).toBe(sessionsBefore);
+      expect((await eventsOf(email, 'login.succeeded')).filter((e) => (e.data as { method?: string }).method === 'otp')).toHaveLength(0);
+      // The code was never checked: the new password and the same code still sign in.
+      const fresh = browser(gh);
+      expect((await fresh.submit(loginUrl(), { identifier: email, password: 'a-brand-new-passphrase-77' })).headers.location).toBe('/login/mfa');
+      expect((await submitCode(fresh, codeAt(secret))).status).toBe(200);
+    });
+
+    it('answers a code with 401, never a 500, while the server clock is behind the step last used (it stepped back)', async () => {
+      const { b: signedIn, email, secret } = await enrolledUser();
+      expect((await submitCode(await passwordStep(email), codeAt(secret))).status).toBe(200);
+      const ahead = now;
+      // NTP sets the clock back 3 steps (or the next request lands on an instance that far behind).
+      now -= 3 * 30_000;
+      try {
+        const res = await submitCode(await passwordStep(email), codeAt(secret));
+        expect(res.status, res.text).toBe(401);
+        expect(res.text).toContain('That code is not right or has already been used');
+        const remove = await postFrom(signedIn, '/account/mfa', '/account/mfa/remove', { code: codeAt(secret) });
+        expect(remove.status, remove.text).toBe(401);
+      } finally {
+        now = ahead;
+      }
+      // Once the clock is past the spent step again, the next code works.
+      nextStep();
+      expect((await submitCode(await passwordStep(email), codeAt(secret))).status).toBe(200);
+    });
+
+    it('gives the browser a new session id at the password step and again when the code completes it; the pre-code id is never signed in (ASVS 7.2.4)', async () => {
+      const { email, secret } = await enrolledUser();
+      // A browser that already holds a session id (someone else's sign-in: an id an attacker could have planted).
+      const { b } = await signUp();
+      const planted = sessionCookieOf(b);
+      expect(planted).toBeTruthy();
+
+      // Signed in, /login would hand over at once: the form's token comes from another page of the site.
+      const anyPage = await b.get('/logout');
+      const pwd = await b.post(loginUrl(), { _csrf: csrfOf(anyPage.text), identifier: email, password: GOOD_PASSWORD });
+      expect(pwd.status).toBe(303);
+      expect(pwd.headers.location).toBe('/login/mfa');
+      const pending = setCookieSid(pwd);
+      expect(pending).toBeTruthy();
+      expect(pending).not.toBe(planted);
+      expect(sessionCookieOf(b)).toBe(pending);
+      // Neither the planted id nor the pending one is a signed-in session.
+      for (const sid of [planted, pending]) {
+        const res = await request(gh.app).get('/account').set('Host', 'alpha.test').set('Cookie', `gh.sid=${sid}`);
+        expect(res.status).toBe(303);
+        expect(res.headers.location).toBe('/login');
+      }
+
+      const page = await b.get('/login/mfa');
+      const done = await b.post('/login/mfa', { _csrf: csrfOf(page.text), method: 'otp', code: codeAt(secret) });
+      expect(done.status, done.text).toBe(200);
+      const signedIn = setCookieSid(done);
+      expect(signedIn).toBeTruthy();
+      expect(signedIn).not.toBe(pending);
+      expect(signedIn).not.toBe(planted);
+      expect((await b.get('/account')).status).toBe(200);
+      // Whoever kept the pre-code id (fixation) is still nobody.
+      for (const sid of [planted, pending]) {
+        const res = await request(gh.app).get('/account').set('Host', 'alpha.test').set('Cookie', `gh.sid=${sid}`);
+        expect(res.status).toBe(303);
+        expect(res.headers.location).toBe('/login');
+        expect((await request(gh.app).get('/login/mfa').set('Host', 'alpha.test').set('Cookie', `gh.sid=${sid}`)).status).toBe(400);
+      }
     });
 
     it('answers /login/mfa without a pending sign-in, and a malformed code, with a 400 page', async () => {
@@ -509,6 +615,33 @@ describe('two-factor authentication (TOTP)', () => {
       await enrolDuringLogin(b, email, 'st-g');
     });
 
+    it('does not let whoever proved a password that was reset meanwhile set up their own authenticator (ASVS 7.4.3)', async () => {
+      const email = uniqueEmail('req');
+      const owner = browser(gh, 'gamma.test');
+      expect((await owner.submit('/signup', { email, password: GOOD_PASSWORD })).headers.location).toBe('/login/mfa');
+      const user = await userOf(email, 'gamma');
+      // Before the secret is shown…
+      const early = await passwordStep(email, loginUrl(), 'gamma.test');
+      const intro = await early.get('/login/mfa');
+      // …and after it is shown, before the code confirms it.
+      const late = await passwordStep(email, loginUrl(), 'gamma.test');
+      expect((await postFrom(late, '/login/mfa', '/login/mfa/enrol')).status).toBe(303);
+      const sheet = await late.get('/login/mfa');
+      const secret = secretOf(sheet.text);
+      await gh.store.setPasswordHash('gamma', user.id, await new PasswordHasher().hash('a-brand-new-passphrase-78'), new Date(now));
+
+      const started = await early.post('/login/mfa/enrol', { _csrf: csrfOf(intro.text) });
+      expect(started.status).toBe(400);
+      expect(started.text).toContain('This sign-in has expired. Sign in again.');
+      const confirmed = await late.post('/login/mfa/confirm', { _csrf: csrfOf(sheet.text), code: codeAt(secret) });
+      expect(confirmed.status).toBe(400);
+      expect(confirmed.text).toContain('This sign-in has expired. Sign in again.');
+      expect((await gh.store.getTotp('gamma', user.id))?.confirmedAt ?? null).toBeNull();
+      expect(await gh.store.countRecoveryCodes('gamma', user.id)).toBe(0);
+      for (const b of [early, late]) expect((await b.get('/account')).status).toBe(303);
+      expect(await eventsOf(email, 'mfa.enrolled', 'gamma')).toHaveLength(0);
+    });
+
     it('has a user without an authenticator set one up at the next sign-in, with a fresh secret', async () => {
       const email = uniqueEmail('req');
       const first = browser(gh, 'gamma.test');
@@ -582,7 +715,7 @@ describe('two-factor authentication (TOTP)', () => {
   });
 
   describe('paths that must not skip the second factor', () => {
-    it('the login after email verification asks for the code of a user with an authenticator (ASVS 6.3.4)', async () => {
+    it('the login after email verification asks for the code of a user with an authenticator (ASVS 6.3.3)', async () => {
       // A verified user of delta enrols, then the address goes back to "requested" (e.g. an administrator reset it).
       const email = uniqueEmail('ver');
       const b = browser(gh, 'delta.test');
@@ -626,4 +759,82 @@ describe('two-factor authentication (TOTP)', () => {
       expect((await claimsOf(formPostOf(again.text).token)).amr).toEqual(['pwd', 'otp']);
     });
   });
+});
+
+const redisUrl = inject('redisUrl');
+const hasRedis = partAvailable('Redis', Boolean(redisUrl), 'install redis-server or set REDIS_URL');
+
+describe.skipIf(!hasRedis)('second-factor guesses in parallel, on the shared Redis counters', () => {
+  /** A small per-user rule with a short window, so the test can wait it out. */
+  const MFA_PER_USER = { points: 5, durationSeconds: 5 };
+  const SIGN_INS = 12;
+  const GUESSES_EACH = 5;
+  let gh: TestGatehouse;
+  const now = (Math.floor(Date.now() / 30_000) + 1) * 30_000 + 15_000;
+  const codeAt = (secret: string, offset = 0) => generateSync({ secret, epoch: Math.floor(now / 1000) + offset * 30 });
+
+  beforeAll(async () => {
+    const realm = { ...ALPHA, rateLimits: { ...ALPHA.rateLimits, loginPerIdentifierAndIp: { points: 1000, durationSeconds: 60 }, mfaPerUser: MFA_PER_USER } };
+    gh = await testGatehouse({ redisUrl, file: { defaultRealm: 'alpha', realms: [realm] }, clock: () => new Date(now) });
+  });
+  afterAll(async () => {
+    await gh?.close();
+  });
+
+  it('checks no more codes than rateLimits.mfaPerUser allows when 12 pending sign-ins send 5 wrong codes each at once, and then holds the right one (ASVS 6.3.1)', async () => {
+    const email = uniqueEmail('mfa-burst');
+    const owner = browser(gh);
+    expect((await owner.submit('/signup', { email, password: GOOD_PASSWORD })).status).toBe(303);
+    const enrol = await owner.get('/account/mfa');
+    expect((await owner.post('/account/mfa/enrol', { _csrf: csrfOf(enrol.text) })).status).toBe(303);
+    const sheet = await owner.get('/account/mfa');
+    const secret = secretOf(sheet.text);
+    // The confirming code spends the step before the clock's: the current step's code stays right for the end.
+    const confirming = generateSync({ secret, epoch: Math.floor(now / 1000) - 30 });
+    expect((await owner.post('/account/mfa/confirm', { _csrf: csrfOf(sheet.text), code: confirming })).status).toBe(303);
+    const user = (await gh.store.findUsersByEmail('alpha', email))[0]!.user;
+    const right = codeAt(secret);
+    const near = new Set([codeAt(secret, -1), right, codeAt(secret, 1)]);
+    const wrong = Array.from({ length: 100 }, (_, i) => String((Number(right) + 1000 + i * 7919) % 1_000_000).padStart(6, '0')).filter((c) => !near.has(c));
+
+    // Many browsers, each with its own pending sign-in of the same user, each with its form loaded.
+    const attackers = await Promise.all(
+      Array.from({ length: SIGN_INS }, async () => {
+        const b = browser(gh);
+        const res = await b.submit('/login', { identifier: email, password: GOOD_PASSWORD });
+        expect(res.headers.location).toBe('/login/mfa');
+        return { b, csrf: csrfOf((await b.get('/login/mfa')).text) };
+      }),
+    );
+    // …and every guess at the same moment.
+    const answers = await Promise.all(
+      attackers.flatMap(({ b, csrf }, i) =>
+        Array.from({ length: GUESSES_EACH }, (_, j) => b.post('/login/mfa', { _csrf: csrf, method: 'otp', code: wrong[i * GUESSES_EACH + j]! })),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    const checked = (await gh.store.listEvents('alpha', user.id, 500)).filter((e) => e.type === 'login.failed' && (e.data as { method?: string }).method === 'otp');
+    expect(checked.length).toBeLessThanOrEqual(MFA_PER_USER.points);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(checked.length);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(SIGN_INS * GUESSES_EACH - checked.length);
+
+    // The right code waits too, in a new sign-in, until the window has passed.
+    const b = browser(gh);
+    expect((await b.submit(loginUrl(), { identifier: email, password: GOOD_PASSWORD })).headers.location).toBe('/login/mfa');
+    const held = await submitIn(b, right);
+    expect(held.status).toBe(429);
+    const retryAfter = Number(held.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(MFA_PER_USER.durationSeconds);
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 + 250));
+    const ok = await submitIn(b, right);
+    expect(ok.status, ok.text).toBe(200);
+    expect(formPostOf(ok.text).action).toBe(APP);
+  }, 30_000);
+
+  async function submitIn(b: Browser, code: string) {
+    const page = await b.get('/login/mfa');
+    return b.post('/login/mfa', { _csrf: csrfOf(page.text), method: 'otp', code });
+  }
 });

@@ -125,7 +125,7 @@ describe('password page', () => {
   });
 
   describe('refusals', () => {
-    it('refuses a wrong current password with a field error and counts it (ASVS 6.2.2)', async () => {
+    it('refuses a wrong current password with a field error and counts it (ASVS 6.2.3)', async () => {
       const { b, email, user } = await signUp();
       const res = await change(b, { currentPassword: 'not-my-password-1', password: NEW_PASSWORD, keepSession: 'true' });
       expect(res.status).toBe(400);
@@ -254,7 +254,7 @@ describe('password page', () => {
       expect(login.text).toContain('你的密码已修改，你已在所有设备上退出登录。');
     });
 
-    it('ends the reset links mailed before the change (ASVS 6.3.2)', async () => {
+    it('ends the reset links mailed before the change (ASVS 6.4.3)', async () => {
       const { b, email } = await signUp();
       const asked = await browser(gh).submit('/forgot', { identifier: email });
       expect(asked.status).toBe(200);

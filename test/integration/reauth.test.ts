@@ -1,6 +1,6 @@
 /**
  * "Confirm it's you": the recent-authentication detour in front of sensitive
- * personal-center changes (ASVS 7.5.x), with an injected clock.
+ * personal-center changes (ASVS 7.5.1), with an injected clock.
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

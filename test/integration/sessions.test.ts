@@ -71,7 +71,7 @@ describe('personal center: devices', () => {
     expect(sidsOnPage(text)).toHaveLength(2);
   });
 
-  it('ends one other session: that browser is signed out at once, the others stay (ASVS 7.4.1)', async () => {
+  it('ends one other session: that browser is signed out at once, the others stay (ASVS 7.5.2)', async () => {
     const { mac, phone, linux } = await userOnThreeDevices();
     const page = await mac.get('/account/sessions');
     // Each row's button follows the device's name: the phone's is the first after "Safari 17".
@@ -152,6 +152,29 @@ describe('personal center: devices', () => {
     expect((await phone.get('/account')).status).toBe(200);
   });
 
+  it('asks a sign-in older than the window to confirm it’s them before ending sessions, then comes back to the list (ASVS 7.5.2)', async () => {
+    const { mac, phone } = await userOnThreeDevices();
+    const page = await mac.get('/account/sessions');
+    now += (gh.config.realms[0]!.account.recentAuthMinutes + 1) * 60_000;
+    try {
+      const [sid] = sidsOnPage(page.text);
+      for (const url of [`/account/sessions/${sid}/end`, '/account/sessions/end-others']) {
+        const res = await mac.post(url, { _csrf: csrfOf(page.text) });
+        expect(res.status, url).toBe(303);
+        expect(res.headers.location, url).toBe('/account/reauth?next=%2Faccount%2Fsessions');
+      }
+      // Nothing was ended by the refused posts.
+      expect((await phone.get('/account')).status).toBe(200);
+      const confirmed = await mac.submit('/account/reauth?next=%2Faccount%2Fsessions', { password: GOOD_PASSWORD });
+      expect(confirmed.headers.location).toBe('/account/sessions');
+      const list = await mac.get('/account/sessions');
+      expect((await mac.post('/account/sessions/end-others', { _csrf: csrfOf(list.text) })).status).toBe(303);
+      expect((await phone.get('/account')).headers.location).toBe('/login');
+    } finally {
+      now = Date.now();
+    }
+  });
+
   it('does not list sessions that have idled out', async () => {
     const { mac } = await userOnThreeDevices();
     const idle = gh.config.realms[0]!.sessions.idleMinutes * 60_000;
@@ -206,7 +229,7 @@ describe('personal center: devices', () => {
       expect((await api(sid, basic('app1', APP_SECRET), 'beta.test')).status).toBe(401);
     });
 
-    it('refuses a missing, wrong or malformed client authentication with 401 and a challenge (ASVS 10.4.x)', async () => {
+    it('refuses a missing, wrong or malformed client authentication with 401 and a challenge (ASVS 8.2.1)', async () => {
       const { sid } = await loggedInSid();
       for (const auth of [undefined, basic('app1', 'wrong-secret'), basic('spa', APP_SECRET), basic('app1', ''), 'Bearer abc', 'Basic !!!', basic('app1%', APP_SECRET)]) {
         const res = await api(sid, auth);

@@ -20,11 +20,11 @@ export class OverviewService {
   ) {}
 
   async summary(realm: RealmConfig, user: User): Promise<AccountSummary> {
-    const [totp, codes, live, withPassword] = await Promise.all([
+    const [totp, codes, live, passwordHash] = await Promise.all([
       this.store.getTotp(realm.id, user.id),
       this.store.countRecoveryCodes(realm.id, user.id),
       this.sessions.listLive(realm, user.id),
-      this.store.findUserByLogin(realm.id, user.username),
+      this.store.passwordHashOf(realm.id, user.id),
     ]);
     return {
       emailState: !user.email ? 'none' : user.emailVerification === 'verified' ? 'verified' : 'unverified',
@@ -32,7 +32,7 @@ export class OverviewService {
       mfaOn: Boolean(totp?.confirmedAt),
       recoveryCodesLeft: codes,
       liveSessions: live.length,
-      hasPassword: Boolean(withPassword?.passwordHash),
+      hasPassword: passwordHash !== null,
     };
   }
 }

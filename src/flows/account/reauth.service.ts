@@ -36,13 +36,13 @@ export class ReauthService {
   async confirm(realm: RealmConfig, user: User, password: string, origin: SessionOrigin, code?: string): Promise<void> {
     const key = `${user.id}|${origin.ip ?? 'unknown'}`;
     const limiter = this.limiterFor(realm);
-    const wait = await limiter.retryAfterMs(key);
+    // Counted before the password is checked: parallel guesses cannot outrun the count.
+    const wait = await limiter.take(key);
     if (wait > 0) throw tooManyAttempts(wait);
-    const found = await this.store.findUserByLogin(realm.id, user.username);
-    const ok = found?.user.id === user.id && (await this.hasher.verify(found.passwordHash, password));
+    // No password (a social sign-up) verifies nothing, after the same hashing work.
+    const ok = await this.hasher.verify(await this.store.passwordHashOf(realm.id, user.id), password);
     const event = { realmId: realm.id, userId: user.id, clientId: null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() };
     if (!ok) {
-      await limiter.hit(key);
       await this.store.appendEvent({ ...event, type: 'reauth.failed', data: { method: 'pwd' } });
       throw new FlowError(401, 'reauth.wrongPassword', {}, 'password');
     }

@@ -1,5 +1,5 @@
 import type { RealmConfig } from '../../config/index.ts';
-import type { SessionOrigin } from '../../identity/login-sessions.ts';
+import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
 import { displayName, normalizeLogin, type User } from '../../identity/user.ts';
@@ -34,6 +34,7 @@ export class EmailService {
     private readonly secrets: OneTimeSecrets,
     private readonly mailer: Mailer,
     private readonly makeLimiter: LimiterFactory,
+    private readonly sessions: LoginSessions,
     private readonly clock: () => Date,
   ) {}
 
@@ -58,9 +59,8 @@ export class EmailService {
       throw new FlowError(400, user.emailVerification === 'verified' ? 'emailPage.sameAddress' : 'emailPage.sameAddressUnverified', {}, 'email');
     }
     const limiter = this.limiterFor(realm);
-    const wait = await limiter.retryAfterMs(user.id);
+    const wait = await limiter.take(user.id);
     if (wait > 0) throw tooManyAttempts(wait);
-    await limiter.hit(user.id);
     const policy = realm.emailVerification;
     const { token, code } = await this.secrets.issue(
       realm.id,
@@ -102,8 +102,7 @@ export class EmailService {
     if (typeof data.sid !== 'string') return false;
     const session = await this.store.findLoginSession(realm.id, data.sid);
     if (!session || session.endedAt || session.userId !== userId) return false;
-    const now = this.clock().getTime();
-    return now - session.lastSeenAt.getTime() <= realm.sessions.idleMinutes * 60_000 && now - session.createdAt.getTime() <= realm.sessions.absoluteHours * 3600_000;
+    return this.sessions.withinLifetime(realm, session, this.clock().getTime());
   }
 
   /**

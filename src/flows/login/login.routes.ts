@@ -21,12 +21,11 @@ const loginForm = z.object({
   password: field.password(),
 });
 
-const totpCode = field.requiredText(20).pipe(z.string().regex(/^\d{3} ?\d{3}$/, 'validation.totp'));
 const secondFactorForm = z.discriminatedUnion('method', [
-  z.object({ method: z.literal('otp'), code: totpCode }),
+  z.object({ method: z.literal('otp'), code: field.totp() }),
   z.object({ method: z.literal('recovery_code'), code: field.requiredText(40) }),
 ]);
-const enrolForm = z.object({ code: totpCode });
+const enrolForm = z.object({ code: field.totp() });
 
 function show(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200, cacheable?: Cacheable): void {
   const t = res.locals.t;
@@ -86,9 +85,9 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
   // ── The second factor (TOTP or a recovery code), and the enrolment a realm that requires MFA runs here ──
 
   /** The pending sign-in, or a page saying it is over (none, too old, too many wrong codes) with a way to start again. */
-  function livePending(req: Request, res: Response): PendingSecondFactor | null {
+  async function livePending(req: Request, res: Response): Promise<PendingSecondFactor | null> {
     const pending = pendingSecondFactor(req);
-    const state = pending ? service.pendingState(pending) : null;
+    const state = pending ? await service.pendingState(req.realm, pending) : null;
     if (pending && state === 'live') return pending;
     const target = pending ? fromReturnInfo(req.realm, pending.ret) : null;
     if (pending) delete req.session.mfaPending;
@@ -125,13 +124,13 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
 
   /** GET /login/mfa — the code (or ?method=recovery: a recovery code), or the enrolment the realm requires. */
   router.get('/login/mfa', async (req, res) => {
-    const pending = livePending(req, res);
+    const pending = await livePending(req, res);
     if (pending) await showSecondFactor(req, res, pending);
   });
 
   /** POST /login/mfa */
   router.post('/login/mfa', async (req, res) => {
-    const pending = livePending(req, res);
+    const pending = await livePending(req, res);
     if (!pending) return;
     // A form of another step (an older tab): show the step this sign-in is at.
     if (pending.step !== 'otp') return res.redirect(303, '/login/mfa');
@@ -144,7 +143,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
     } catch (err) {
       if (!(err instanceof FlowError)) throw err;
       if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      if (service.pendingState(pending) !== 'live') {
+      if ((await service.pendingState(req.realm, pending)) !== 'live') {
         delete req.session.mfaPending;
         return showEnded(req, res, fromReturnInfo(req.realm, pending.ret), { message: err.messageKey, params: err.params }, err.status);
       }
@@ -154,7 +153,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
 
   /** POST /login/mfa/enrol — a fresh secret for the authenticator app the realm requires. */
   router.post('/login/mfa/enrol', async (req, res) => {
-    const pending = livePending(req, res);
+    const pending = await livePending(req, res);
     if (!pending) return;
     if (pending.step === 'enrol' && !pending.codes) await service.beginEnrolment(req.realm, pending, originOf(req));
     res.redirect(303, '/login/mfa');
@@ -162,7 +161,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
 
   /** POST /login/mfa/confirm — the first code from the new authenticator. */
   router.post('/login/mfa/confirm', async (req, res) => {
-    const pending = livePending(req, res);
+    const pending = await livePending(req, res);
     if (!pending) return;
     if (pending.step !== 'enrol' || pending.codes) return res.redirect(303, '/login/mfa');
     const form = parseForm(enrolForm, req.body, []);
@@ -179,13 +178,13 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
   /** GET /login/mfa/recovery-codes.txt — only while the new codes are on the page. */
   router.get('/login/mfa/recovery-codes.txt', async (req, res) => {
     const pending = pendingSecondFactor(req);
-    if (!pending?.codes || service.pendingState(pending) !== 'live') throw new FlowError(404, 'errors.notFound');
+    if (!pending?.codes || (await service.pendingState(req.realm, pending)) !== 'live') throw new FlowError(404, 'errors.notFound');
     sendRecoveryCodes(req, res, await service.pendingAccount(req.realm, pending), pending.codes);
   });
 
   /** POST /login/mfa/continue — the recovery codes are saved: the sign-in completes. */
   router.post('/login/mfa/continue', async (req, res) => {
-    const pending = livePending(req, res);
+    const pending = await livePending(req, res);
     if (!pending) return;
     if (pending.step !== 'enrol' || !pending.codes) return res.redirect(303, '/login/mfa');
     const { user, session } = await service.finishEnrolment(req.realm, pending, originOf(req));

@@ -1,11 +1,12 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { RealmConfig } from '../../config/index.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
-import type { LimiterFactory, Limiter } from '../../identity/throttle.ts';
+import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
 import type { LoginSession, Store, UserWithPassword } from '../../store/port.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
-import { secondFactorStep, type SecondFactorMethod } from '../../identity/totp.ts';
+import { passwordTag, secondFactorStep, type SecondFactorMethod } from '../../identity/totp.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
 import type { EnrolmentSheet, MfaService } from '../mfa/mfa.service.ts';
@@ -31,6 +32,11 @@ export interface PendingSecondFactor {
   amr: string[];
   step: 'otp' | 'enrol';
   startedAt: number;
+  /**
+   * `passwordTag` (identity/totp.ts) of the password hash the first factor
+   * was proved against: a password changed or reset since ends the sign-in.
+   */
+  passwordTag: string;
   tries: number;
   /** What the login.succeeded event adds (e.g. { after: 'email.verified' }). */
   context?: Record<string, string>;
@@ -79,11 +85,12 @@ export class LoginService {
     realm: RealmConfig,
     input: LoginInput,
     origin: SessionOrigin,
-  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date } }> {
+  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date; passwordTag: string } }> {
     const ip = origin.ip ?? 'unknown';
     const idIpKey = `${normalizeLogin(input.identifier)}|${ip}`;
     const { perIdIp, perIp } = this.limitersFor(realm);
-    const wait = Math.max(await perIdIp.retryAfterMs(idIpKey), await perIp.retryAfterMs(ip));
+    // Counted before the password is checked (parallel guesses cannot outrun the count); a success gives it back.
+    const wait = await takeAll([perIdIp, idIpKey], [perIp, ip]);
     if (wait > 0) throw tooManyAttempts(wait);
 
     const found = await this.findAccount(realm, input.identifier);
@@ -91,33 +98,54 @@ export class LoginService {
     const event = { realmId: realm.id, clientId: input.clientId, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() };
 
     if (!found || !passwordOk || found.user.state !== 'active') {
-      await Promise.all([perIdIp.hit(idIpKey), perIp.hit(ip)]);
       await this.store.appendEvent({ ...event, type: 'login.failed', userId: found?.user.id ?? null, data: { method: 'pwd' } });
       throw new FlowError(401, 'login.invalid');
     }
 
-    await perIdIp.reset(idIpKey);
+    await Promise.all([perIdIp.reset(idIpKey), perIp.refund(ip)]);
     if (mustVerifyFirst(realm, found.user)) {
       await this.store.appendEvent({ ...event, type: 'login.unverified', userId: found.user.id, data: { method: 'pwd' } });
       return { verify: found.user };
     }
     const step = await secondFactorStep(this.store, realm, found.user.id);
-    if (step) return { secondFactor: { user: found.user, step, at: this.clock() } };
+    // Tagged from the hash just verified, not one read again: a reset meanwhile must not pass as this password.
+    if (step) return { secondFactor: { user: found.user, step, at: this.clock(), passwordTag: passwordTag(found.passwordHash) } };
     const session = await this.sessions.start(realm, found.user, origin, ['pwd']);
     await this.store.appendEvent({ ...event, type: 'login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: session.id } });
     return { user: found.user, session };
   }
 
-  /** Whether a pending sign-in may still go on: not too old, not too many wrong codes. */
-  pendingState(pending: PendingSecondFactor): PendingState {
+  /**
+   * Whether a pending sign-in may still go on: not too old, not too many
+   * wrong codes, its user still active and still with the password the
+   * first factor proved (changed or reset since: over, as if expired).
+   */
+  async pendingState(realm: RealmConfig, pending: PendingSecondFactor): Promise<PendingState> {
+    const state = this.timelyState(pending);
+    if (state !== 'live') return state;
+    return (await this.provedUser(realm, pending)) ? 'live' : 'expired';
+  }
+
+  private timelyState(pending: PendingSecondFactor): PendingState {
     if (this.clock().getTime() - pending.startedAt > PENDING_MS[pending.step]) return 'expired';
     return pending.tries >= MFA_TRIES ? 'exhausted' : 'live';
   }
 
+  /** The pending sign-in's user, while the first factor it proved still holds. */
+  private async provedUser(realm: RealmConfig, pending: PendingSecondFactor): Promise<User | null> {
+    if (pending.realmId !== realm.id) return null;
+    const [user, hash] = await Promise.all([this.store.findUserById(realm.id, pending.userId), this.store.passwordHashOf(realm.id, pending.userId)]);
+    if (!user || user.state !== 'active') return null;
+    // A pending sign-in from before tags were kept has none: it is over too.
+    const kept = Buffer.from(typeof pending.passwordTag === 'string' ? pending.passwordTag : '');
+    const now = Buffer.from(passwordTag(hash));
+    return kept.length === now.length && timingSafeEqual(kept, now) ? user : null;
+  }
+
   /** The pending sign-in's user, while they may still log in. */
   private async pendingUser(realm: RealmConfig, pending: PendingSecondFactor): Promise<User> {
-    const user = pending.realmId === realm.id ? await this.store.findUserById(realm.id, pending.userId) : null;
-    if (!user || user.state !== 'active' || this.pendingState(pending) !== 'live') throw new FlowError(400, 'mfa.login.expired');
+    const user = this.timelyState(pending) === 'live' ? await this.provedUser(realm, pending) : null;
+    if (!user) throw new FlowError(400, 'mfa.login.expired');
     return user;
   }
 

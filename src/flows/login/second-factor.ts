@@ -10,6 +10,8 @@ export interface FirstFactorProved {
   step: 'otp' | 'enrol';
   /** When the first factor was proved, by the app's clock: the pending sign-in expires from then. */
   at: Date;
+  /** `passwordTag` of the password hash the first factor was proved against (identity/totp.ts). */
+  passwordTag: string;
   /** The first factor's methods (RFC 8176): ["pwd"], later e.g. ["ext"] for a social provider. */
   amr: string[];
   target: ReturnTarget | null;
@@ -35,6 +37,7 @@ export async function startSecondFactor(req: Request, res: Response, proved: Fir
     amr: proved.amr,
     step: proved.step,
     startedAt: proved.at.getTime(),
+    passwordTag: proved.passwordTag,
     tries: 0,
     ...(proved.context ? { context: proved.context } : {}),
   };

@@ -7,7 +7,7 @@ import { FlowError } from '../flow-error.ts';
 import type { MfaService } from './mfa.service.ts';
 import { sendRecoveryCodes } from './recovery-codes-file.ts';
 
-const confirmForm = z.object({ code: field.requiredText(20).pipe(z.string().regex(/^\d{3} ?\d{3}$/, 'validation.totp')) });
+const confirmForm = z.object({ code: field.totp() });
 /** Either a 6-digit code or a recovery code: the service tells them apart. */
 const removeForm = z.object({ code: field.requiredText(40) });
 

@@ -47,12 +47,9 @@ export class PasswordService {
   }
 
   /** The stored hash of `user`, null when they have no password. */
-  private async hashOf(realm: RealmConfig, user: User): Promise<string | null> {
-    // The username is unique and matched before any email, so this is the user's own row.
-    const found = await this.store.findUserByLogin(realm.id, user.username);
-    // Never read "someone else's row" as "no password yet": that would skip the current password.
-    if (!found || found.user.id !== user.id) throw new Error(`password: the account of user ${user.id} could not be read back`);
-    return found.passwordHash;
+  private hashOf(realm: RealmConfig, user: User): Promise<string | null> {
+    // By id: never another account's row (a username matched as someone's email) read as "no password yet".
+    return this.store.passwordHashOf(realm.id, user.id);
   }
 
   async hasPassword(realm: RealmConfig, user: User): Promise<boolean> {
@@ -69,11 +66,11 @@ export class PasswordService {
     if (hash !== null) {
       const key = `${user.id}|${origin.ip ?? 'unknown'}`;
       const limiter = this.limiterFor(realm);
-      const wait = await limiter.retryAfterMs(key);
-      if (wait > 0) throw tooManyAttempts(wait);
       if (!change.current) throw new FlowError(400, 'validation.required', {}, 'currentPassword');
+      // Counted before the password is checked: parallel guesses cannot outrun the count.
+      const wait = await limiter.take(key);
+      if (wait > 0) throw tooManyAttempts(wait);
       if (!(await this.hasher.verify(hash, change.current))) {
-        await limiter.hit(key);
         await this.store.appendEvent({ realmId: realm.id, type: 'password.change_failed', userId: user.id, clientId: null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() });
         throw new FlowError(400, 'changePassword.wrongCurrent', {}, 'currentPassword');
       }

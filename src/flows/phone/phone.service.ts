@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { RealmConfig } from '../../config/index.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
-import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
+import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
 import type { User } from '../../identity/user.ts';
 import { SmsDeliveryError, type SmsSender } from '../../sms/sms.ts';
 import { UniqueViolation, type Store } from '../../store/port.ts';
@@ -83,10 +83,9 @@ export class PhoneService {
   async sendCode(realm: RealmConfig, user: User, phone: string, locale: string, origin: SessionOrigin): Promise<void> {
     if (user.phone === phone && user.phoneVerified) throw new FlowError(400, 'phonePage.sameNumber', {}, 'phone');
     const { perNumber, perUser } = this.limitersFor(realm);
-    const wait = Math.max(await perNumber.retryAfterMs(phone), await perUser.retryAfterMs(user.id));
+    // Counted before sending, in one step (parallel requests cannot outrun it): a failed send still cost a request to the provider.
+    const wait = await takeAll([perNumber, phone], [perUser, user.id]);
     if (wait > 0) throw tooManyAttempts(wait);
-    // Counted before sending: a failed send still cost a request to the provider.
-    await Promise.all([perNumber.hit(phone), perUser.hit(user.id)]);
     const code = await this.secrets.issueCode(realm.id, user.id, 'bind-phone', PHONE_CODE_TTL_MINUTES * 60_000, { phone }, phone);
     const t = this.texts(user.locale ?? locale);
     const text = t('sms.bindPhone', { code, realm: realm.name, minutes: PHONE_CODE_TTL_MINUTES });

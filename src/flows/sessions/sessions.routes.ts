@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { appSecretKey } from '../../config/index.ts';
 import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
 import { originOf } from '../../http/session.ts';
@@ -9,9 +9,18 @@ import type { SessionsService } from './sessions.service.ts';
 /** Session ids are 16 random bytes, base64url; anything else cannot be one. */
 const SID = /^[A-Za-z0-9_-]{10,64}$/;
 
-/** The personal center's devices page: every live login session, ending one, ending all others. */
-export function sessionsRoutes(service: SessionsService): Router {
+/**
+ * The personal center's devices page: every live login session, ending one,
+ * ending all others. Ending needs a recent authentication (ASVS 7.5.2): a
+ * stolen session must not be able to sign its owner out everywhere.
+ */
+export function sessionsRoutes(service: SessionsService, recentAuth: RequestHandler): Router {
   const router = Router();
+  /** After "confirm it's you", the user comes back to the list, not to the POST that sent them. */
+  const backToList: RequestHandler = (_req, res, next) => {
+    res.locals.reauthReturn = '/account/sessions';
+    next();
+  };
 
   async function show(req: Request, res: import('express').Response, error: { message: string } | null = null, status = 200) {
     const { user, session } = req.login!;
@@ -25,7 +34,7 @@ export function sessionsRoutes(service: SessionsService): Router {
   });
 
   /** POST /account/sessions/end-others — "sign out everywhere else" (GenAuth's force offline). */
-  router.post('/account/sessions/end-others', requireLogin, async (req, res) => {
+  router.post('/account/sessions/end-others', backToList, recentAuth, async (req, res) => {
     const { user, session } = req.login!;
     const count = await service.endOthers(req.realm, user.id, session.id, originOf(req));
     flash(req, count > 0 ? 'sessions.endedOthers' : 'sessions.noOthers', { count });
@@ -33,7 +42,7 @@ export function sessionsRoutes(service: SessionsService): Router {
   });
 
   /** POST /account/sessions/:sid/end */
-  router.post('/account/sessions/:sid/end', requireLogin, async (req, res) => {
+  router.post('/account/sessions/:sid/end', backToList, recentAuth, async (req, res) => {
     const { user, session } = req.login!;
     const sid = typeof req.params.sid === 'string' ? req.params.sid : '';
     try {

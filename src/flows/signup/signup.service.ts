@@ -4,7 +4,7 @@ import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
-import { secondFactorStep } from '../../identity/totp.ts';
+import { passwordTag, secondFactorStep } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
@@ -48,7 +48,7 @@ export class SignupService {
     input: SignupInput,
     origin: SessionOrigin,
     ret: ReturnInfo | null,
-  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { verify: null; email: string } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date } }> {
+  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { verify: null; email: string } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date; passwordTag: string } }> {
     if (realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
     const typed = realm.fields.usernames === 'email' ? input.email : input.username;
     if (!typed) throw new FlowError(400, 'validation.required', {}, 'username');
@@ -59,9 +59,8 @@ export class SignupService {
 
     const ip = origin.ip ?? 'unknown';
     const limiter = this.limiterFor(realm);
-    const wait = await limiter.retryAfterMs(ip);
+    const wait = await limiter.take(ip);
     if (wait > 0) throw tooManyAttempts(wait);
-    await limiter.hit(ip);
 
     const now = this.clock();
     let user: User;
@@ -104,7 +103,7 @@ export class SignupService {
     if (mustVerifyFirst(realm, user)) return { verify: user };
     // A realm that requires MFA: the new user sets up an authenticator before the first JWT.
     const step = await secondFactorStep(this.store, realm, user.id);
-    if (step) return { secondFactor: { user, step, at: now } };
+    if (step) return { secondFactor: { user, step, at: now, passwordTag: passwordTag(await this.store.passwordHashOf(realm.id, user.id)) } };
     const session = await this.sessions.start(realm, user, origin, ['pwd']);
     await this.store.appendEvent({ ...event, type: 'login.succeeded', data: { method: 'pwd', sid: session.id } });
     return { user, session };

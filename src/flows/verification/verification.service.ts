@@ -3,7 +3,7 @@ import { mustVerifyFirst } from '../../identity/email-verification.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
-import { secondFactorStep } from '../../identity/totp.ts';
+import { passwordTag, secondFactorStep } from '../../identity/totp.ts';
 import { displayName, type User } from '../../identity/user.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
@@ -42,11 +42,12 @@ export class VerificationService {
     userId: string,
     origin: SessionOrigin,
     clientId: string | null,
-  ): Promise<{ user: User; session: LoginSession } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date } }> {
+  ): Promise<{ user: User; session: LoginSession } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date; passwordTag: string } }> {
     const user = await this.store.findUserById(realm.id, userId);
     if (!user || user.state !== 'active' || mustVerifyFirst(realm, user)) throw new FlowError(400, 'verify.noPending');
     const step = await secondFactorStep(this.store, realm, user.id);
-    if (step) return { secondFactor: { user, step, at: this.clock() } };
+    // Tagged from the hash now: a password change or reset from here on ends the sign-in at the second factor.
+    if (step) return { secondFactor: { user, step, at: this.clock(), passwordTag: passwordTag(await this.store.passwordHashOf(realm.id, user.id)) } };
     const session = await this.sessions.start(realm, user, origin, ['pwd']);
     await this.store.appendEvent({ realmId: realm.id, type: 'login.succeeded', userId: user.id, clientId, ip: origin.ip, userAgent: origin.userAgent, at: this.clock(), data: { method: 'pwd', sid: session.id, after: 'email.verified' } });
     return { user, session };
@@ -132,9 +133,8 @@ export class VerificationService {
     if (!user || !user.email) throw new FlowError(400, 'verify.noPending');
     if (user.emailVerification === 'verified') return user;
     const limiter = this.resendLimiter(realm);
-    const wait = await limiter.retryAfterMs(user.id);
+    const wait = await limiter.take(user.id);
     if (wait > 0) throw tooManyAttempts(wait);
-    await limiter.hit(user.id);
     await this.send(realm, user, locale, ret);
     return user;
   }

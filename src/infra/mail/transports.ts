@@ -45,13 +45,15 @@ export function smtpTransport(url: string): MailTransport {
 
 /**
  * Without SMTP_URL: nothing leaves the machine. The mail stays readable in
- * the outbox (GET /dev/mail in development) and its link goes to the log.
+ * the outbox (GET /dev/mail in development); in development its link also goes to the log.
  */
-export function devOutboxTransport(logger: Logger): MailTransport {
+export function devOutboxTransport(logger: Logger, revealLinks = false): MailTransport {
   return {
     name: 'dev-outbox',
     async deliver(mail) {
-      logger.info({ mail: mail.id, to: mail.to.address, subject: mail.subject, link: mail.link }, `mail (not sent, no SMTP_URL): ${mail.subject} → ${mail.to.address}${mail.link ? ` ${mail.link}` : ''}`);
+      // A link is a credential (verification, reset): in the log only in development, where the log is the developer's.
+      const link = revealLinks && mail.link ? ` ${mail.link}` : '';
+      logger.info({ mail: mail.id, subject: mail.subject, ...(revealLinks ? { to: mail.to.address, link: mail.link } : {}) }, `mail (not sent, no SMTP_URL): ${mail.subject}${revealLinks ? ` → ${mail.to.address}` : ''}${link}`);
     },
     close: () => {},
   };

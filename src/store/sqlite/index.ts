@@ -173,6 +173,7 @@ export class SqliteStore implements Store {
         VALUES (@id, @realmId, @userType, @username, @usernameNorm, @email, @emailNorm, @emailUniqueKey, @emailVerification,
         @firstName, @lastName, @locale, @passwordHash, @customAttributes, @at, @at)`),
       userById: db.prepare('SELECT * FROM users WHERE realm_id = ? AND id = ?'),
+      passwordHashById: db.prepare('SELECT password_hash FROM users WHERE realm_id = ? AND id = ?'),
       userByLogin: db.prepare(`SELECT * FROM users WHERE realm_id = @realmId AND (username_norm = @login OR email_unique_key = @login)
         ORDER BY username_norm = @login DESC LIMIT 1`),
       recordLogin: db.prepare(`UPDATE users SET logins_count = logins_count + 1, last_login_at = ?, last_login_ip = ?
@@ -428,6 +429,11 @@ export class SqliteStore implements Store {
   async findUserByLogin(realmId: string, login: string): Promise<UserWithPassword | null> {
     const row = this.stmts.userByLogin.get({ realmId, login: normalizeLogin(login) }) as Row | undefined;
     return row ? { user: rowToUser(row), passwordHash: str(row.password_hash) } : null;
+  }
+
+  async passwordHashOf(realmId: string, userId: string): Promise<string | null> {
+    const row = this.stmts.passwordHashById.get(realmId, userId) as Row | undefined;
+    return row ? str(row.password_hash) : null;
   }
 
   async recordLogin(realmId: string, userId: string, at: Date, ip: string | null): Promise<void> {
