@@ -1,4 +1,8 @@
-import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { lazyModule } from '../lazy-module.ts';
+
+/** Only a configuration that names a default phone country loads libphonenumber-js to check it. */
+const phoneNumbers = lazyModule<typeof import('libphonenumber-js')>('libphonenumber-js');
 import { z } from 'zod';
 
 /**
@@ -149,7 +153,7 @@ export const realmSchema = z.strictObject({
       defaultPhoneCountry: z
         .string()
         .transform((v) => v.toUpperCase())
-        .refine((v) => /^[A-Z]{2}$/.test(v) && isSupportedCountry(v), 'must be an ISO 3166-1 alpha-2 country code, like "US" or "CN"')
+        .refine((v) => /^[A-Z]{2}$/.test(v) && phoneNumbers().isSupportedCountry(v), 'must be an ISO 3166-1 alpha-2 country code, like "US" or "CN"')
         .transform((v) => v as CountryCode)
         .optional(),
       /**

@@ -1,8 +1,11 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import { generateSecret, generateURI, verify } from 'otplib';
+import { lazyModule } from '../lazy-module.ts';
 import type { RealmConfig } from '../config/index.ts';
 import type { Store } from '../store/port.ts';
 import type { Limiter, LimiterFactory } from './throttle.ts';
+
+/** Loaded when a user with an authenticator signs in or sets one up, not at start. */
+const otplib = lazyModule<typeof import('otplib')>('otplib');
 
 /**
  * TOTP second factor (RFC 6238) with recovery codes (DESIGN.md §2, §6).
@@ -53,7 +56,7 @@ export async function matchTotp(secret: string, typed: string, at: Date, afterSt
   // A step spent ahead of this clock (it stepped back: NTP, or instances apart): only later steps could match,
   // and none is in reach yet. otplib would throw for it (a 500 at sign-in), so it is answered here.
   if (afterStep >= stepAt(at) + 1) return null;
-  const result = await verify({
+  const result = await otplib().verify({
     secret,
     token,
     epoch: Math.floor(at.getTime() / 1000),
@@ -65,7 +68,7 @@ export async function matchTotp(secret: string, typed: string, at: Date, afterSt
 
 /** The otpauth:// URI an authenticator app reads from the QR code. */
 export function otpauthUri(secret: string, issuer: string, account: string): string {
-  return generateURI({ issuer, label: account, secret });
+  return otplib().generateURI({ issuer, label: account, secret });
 }
 
 /** The secret as a person types it: groups of four. */
@@ -180,7 +183,7 @@ export class Totp {
    * returns its name; null when an authenticator is already active.
    */
   async begin(realmId: string, userId: string): Promise<string | null> {
-    const sealed = encryptSecret(this.keys.encryption, generateSecret());
+    const sealed = encryptSecret(this.keys.encryption, otplib().generateSecret());
     return (await this.store.beginTotp(realmId, userId, sealed, this.clock())) ? enrolmentOf(sealed) : null;
   }
 

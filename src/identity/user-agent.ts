@@ -1,4 +1,6 @@
-import Bowser from 'bowser';
+import { lazyModule } from '../lazy-module.ts';
+
+const bowser = lazyModule<typeof import('bowser')>('bowser');
 
 export interface DeviceDescription {
   /** "Chrome 131", or null when the user agent says nothing usable. */
@@ -15,7 +17,7 @@ const major = (v: string | undefined) => (v ? v.split('.')[0] : '');
 /** A user agent as the sessions and history pages show it (browser, OS, device kind). */
 export function describeUserAgent(userAgent: string | null): DeviceDescription {
   if (!userAgent) return { browser: null, os: null, kind: null };
-  const parsed = Bowser.parse(userAgent);
+  const parsed = bowser().parse(userAgent);
   const browser = parsed.browser.name ? `${parsed.browser.name} ${major(parsed.browser.version)}`.trim() : null;
   // Browsers freeze the macOS and Windows versions they report (10.15.7, NT 10.0): naming one would mislead.
   const osVersion = parsed.os.name === 'macOS' || parsed.os.name === 'Windows' ? '' : major(parsed.os.version);

@@ -1,10 +1,13 @@
-import QRCode from 'qrcode';
+import { lazyModule } from '../../lazy-module.ts';
 import type { RealmConfig } from '../../config/index.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import { groupSecret, otpauthUri, secondFactorMethodOf, type SecondFactorMethod, type Totp } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import type { Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
+
+/** Loaded for the first enrolment page, not at start. */
+const qrcode = lazyModule<typeof import('qrcode')>('qrcode');
 
 /** Where a change comes from: the browser, and the app when it happens during a sign-in for one. */
 export type MfaOrigin = SessionOrigin & { clientId?: string | null };
@@ -52,7 +55,7 @@ export class MfaService {
   private async sheet(realm: RealmConfig, user: User, secret: string): Promise<EnrolmentSheet> {
     // The app lists the account as "<realm>: <email>", so a user with several realms tells them apart.
     const uri = otpauthUri(secret, realm.name, user.email ?? user.username);
-    const qr = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
+    const qr = await qrcode().toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
     return { qr, secret: groupSecret(secret), uri };
   }
 

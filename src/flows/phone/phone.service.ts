@@ -1,4 +1,4 @@
-import { parsePhoneNumberWithError, ParseError, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
 import type { RealmConfig } from '../../config/index.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
@@ -8,6 +8,10 @@ import type { User } from '../../identity/user.ts';
 import { SmsDeliveryError, type SmsSender } from '../../sms/sms.ts';
 import { UniqueViolation, type Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import { lazyModule } from '../../lazy-module.ts';
+
+/** libphonenumber-js, loaded for the first phone page, not at start. */
+const phoneNumbers = lazyModule<typeof import('libphonenumber-js')>('libphonenumber-js');
 
 /** An SMS code lives this long… */
 export const PHONE_CODE_TTL_MINUTES = 10;
@@ -25,11 +29,11 @@ export type SmsTexts = (locale: string) => (key: string, params: Record<string, 
  */
 export function parsePhone(input: string, defaultCountry: CountryCode | undefined): string | null {
   try {
-    const number = parsePhoneNumberWithError(input, defaultCountry ? { defaultCountry } : undefined);
+    const number = phoneNumbers().parsePhoneNumberWithError(input, defaultCountry ? { defaultCountry } : undefined);
     if (!number.isValid() || number.ext) return null;
     return number.number;
   } catch (err) {
-    if (err instanceof ParseError) return null;
+    if (err instanceof phoneNumbers().ParseError) return null;
     throw err;
   }
 }
@@ -37,7 +41,7 @@ export function parsePhone(input: string, defaultCountry: CountryCode | undefine
 /** An E.164 number as people read it (+1 415 555 0100); the stored value itself when it does not parse. */
 export function formatPhone(e164: string): string {
   try {
-    return parsePhoneNumberWithError(e164).formatInternational();
+    return phoneNumbers().parsePhoneNumberWithError(e164).formatInternational();
   } catch {
     return e164;
   }

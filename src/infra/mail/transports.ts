@@ -1,6 +1,9 @@
-import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
+import { lazyModule } from '../../lazy-module.ts';
 import type { OutboxMail } from '../../store/port.ts';
+
+/** Loaded only when SMTP_URL is set: the development outbox needs no SMTP client in memory. */
+const nodemailer = lazyModule<typeof import('nodemailer')>('nodemailer');
 
 /** Sends one stored mail. Throws PermanentMailError when retrying cannot help. */
 export interface MailTransport {
@@ -16,7 +19,7 @@ export class PermanentMailError extends Error {
 
 /** SMTP via nodemailer, from SMTP_URL (smtp:// or smtps://, with user:password@ when the server wants auth). */
 export function smtpTransport(url: string): MailTransport {
-  const transporter = nodemailer.createTransport(url);
+  const transporter = nodemailer().createTransport(url);
   return {
     name: 'smtp',
     async deliver(mail) {
