@@ -209,9 +209,10 @@ export function createApp(deps: Deps): Gatehouse {
     next();
   });
 
-  // JWKS and the apps' back channel need neither cookies nor a session.
-  app.use(jwksRoutes(keys));
-  app.use(sessionsApiRoutes(sessionsService, config.appSecrets));
+  // JWKS and the apps' back channel need neither cookies nor a session. Mounted under their prefixes, so
+  // every other request passes them by a path comparison instead of walking their routers.
+  app.use('/.well-known', jwksRoutes(keys));
+  app.use('/api', sessionsApiRoutes(sessionsService, config.appSecrets));
   app.use(cookieParser());
   app.use(i18n.middleware);
 

@@ -15,6 +15,17 @@ export function anonymousPage(cache: PageCache | undefined, req: Request, view: 
 }
 
 /**
+ * A rendered page, written as it is: Express's send() would also convert it to a
+ * Buffer and look at the request's cache headers, for a page that is never
+ * cached (no-store) and never has an ETag. Node leaves the body out for HEAD.
+ */
+function sendHtml(res: Response, html: string): void {
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(html));
+  res.end(html);
+}
+
+/**
  * Renders `views/<view>.ejs` inside the page layout. Views receive view models
  * only: what they show, already decided by the route.
  */
@@ -23,7 +34,7 @@ export function renderPage(res: Response, view: string, model: Record<string, un
   if (cacheable) {
     const html = cacheable.cache.get(cacheable.key, res.locals.csrfToken());
     if (html !== undefined) {
-      res.type('html').send(html);
+      sendHtml(res, html);
       return;
     }
     model = { ...model, csrfToken: () => cacheable.cache.tokenPlaceholder };
@@ -42,7 +53,7 @@ export function renderPage(res: Response, view: string, model: Record<string, un
         cacheable.cache.set(cacheable.key, html);
         html = html.replaceAll(cacheable.cache.tokenPlaceholder, res.locals.csrfToken());
       }
-      res.type('html').send(html);
+      sendHtml(res, html);
     });
   });
 }

@@ -87,12 +87,13 @@ function authenticatedApp(req: Request, secrets: Map<string, string>): string | 
  * The apps' back channel: GET /api/sessions/:sid tells an app whether the
  * login session its JWT names (`sid`) is still alive, so it can end its own
  * session when the user signs out elsewhere or ends it in the personal center.
+ * Mounted at /api.
  */
 export function sessionsApiRoutes(service: SessionsService, appSecrets: Map<string, string>): Router {
   const router = Router();
 
   /** GET /api/sessions/:sid */
-  router.get('/api/sessions/:sid', async (req, res) => {
+  router.get('/sessions/:sid', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     const clientId = authenticatedApp(req, appSecrets);
     if (!clientId) {
