@@ -36,6 +36,13 @@ export const requireLogin: RequestHandler = (req, res, next) => {
   res.redirect(303, back && back !== '/account' ? `/login?next=${encodeURIComponent(back)}` : '/login');
 };
 
+/** The menu page a personal-center path belongs to: the longest menu entry it starts with (/account/phone/remove → /account/phone). */
+export function pageOf(path: string): AccountPage {
+  let best: AccountPage = '/account';
+  for (const { href } of ACCOUNT_NAV) if ((path === href || path.startsWith(`${href}/`)) && href.length > best.length) best = href;
+  return best;
+}
+
 /**
  * Changing password, email, phone or MFA needs a recent authentication
  * (realm setting `account.recentAuthMinutes`): otherwise the user confirms
@@ -46,8 +53,8 @@ export function requireRecentAuth(clock: () => Date): RequestHandler {
     if (!req.login) return requireLogin(req, res, next);
     const authAt = req.session.authAt ?? 0;
     if (clock().getTime() - authAt <= req.realm.account.recentAuthMinutes * 60_000) return next();
-    // A form posted after the window: come back to its page (the POST's own path, or the page a route names), not to the POST.
-    const back = safeNext(req.method === 'GET' ? req.originalUrl : (res.locals.reauthReturn ?? req.baseUrl + req.path)) ?? '/account';
+    // A form posted after the window comes back to the page it belongs to, not to the POST (most POST paths have no page).
+    const back = safeNext(req.method === 'GET' ? req.originalUrl : pageOf(req.baseUrl + req.path)) ?? '/account';
     res.redirect(303, `/account/reauth?next=${encodeURIComponent(back)}`);
   };
 }

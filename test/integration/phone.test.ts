@@ -308,7 +308,7 @@ describe('phone page', () => {
       advance(RECENT_AUTH_MINUTES + 1);
       const late = await b.post('/account/phone/remove', { _csrf: csrfOf(page.text) });
       expect(late.status).toBe(303);
-      expect(late.headers.location).toBe('/account/reauth?next=%2Faccount%2Fphone%2Fremove');
+      expect(late.headers.location).toBe('/account/reauth?next=%2Faccount%2Fphone');
       const send = await b.post('/account/phone', { _csrf: csrfOf(page.text), phone: freshNumber() });
       expect(send.headers.location).toBe('/account/reauth?next=%2Faccount%2Fphone');
       expect((await user()).phone).toBe(phone);

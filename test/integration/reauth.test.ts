@@ -42,6 +42,26 @@ describe('confirm it’s you (recent authentication)', () => {
     expect((await b.get('/account/password')).status).toBe(200);
   });
 
+  it('sends a form posted after the window back to its page, which exists, not to the POST path', async () => {
+    const { b } = await staleLogin();
+    const page = await b.get('/account/phone');
+    const csrf = csrfOf(page.text);
+    for (const [url, back] of [
+      ['/account/phone/remove', '/account/phone'],
+      ['/account/email/verify/resend', '/account/email'],
+      ['/account/mfa/enrol', '/account/mfa'],
+      ['/account/sessions/end-others', '/account/sessions'],
+      ['/account/profile/username', '/account/profile'],
+    ]) {
+      const res = await b.post(url!, { _csrf: csrf });
+      expect(res.status, url).toBe(303);
+      expect(res.headers.location, url).toBe(`/account/reauth?next=${encodeURIComponent(back!)}`);
+    }
+    const done = await b.submit('/account/reauth?next=%2Faccount%2Fphone', { password: GOOD_PASSWORD });
+    expect(done.headers.location).toBe('/account/phone');
+    expect((await b.get('/account/phone')).status).toBe(200);
+  });
+
   it('gives the browser a new session id when it confirms, and the old id stops working (ASVS 7.2.4)', async () => {
     const { b, cookie } = await staleLogin();
     const form = await b.get('/account/reauth?next=%2Faccount%2Fpassword');

@@ -48,9 +48,8 @@ function postedValues(body: unknown): Record<string, string> {
  * change without a fresh password, as in Keycloak's account console: they
  * are not credentials and do not let anyone take the account over. The
  * username is different — it is what the user signs in with — so it has its
- * own small form at POST /account/profile/username behind requireRecentAuth;
- * a detour to "confirm it's you" then comes back to GET
- * /account/profile/username, the same page with the username field ready.
+ * own small form at POST /account/profile/username behind requireRecentAuth
+ * (a detour to "confirm it's you" comes back to the profile page).
  */
 export function profileRoutes(service: ProfileService, recentAuth: RequestHandler, options: { secureCookies: boolean }): Router {
   const router = Router();
@@ -121,7 +120,7 @@ export function profileRoutes(service: ProfileService, recentAuth: RequestHandle
     res.redirect(303, '/account/profile');
   });
 
-  /** GET /account/profile/username — where "confirm it's you" returns to: the profile page, username field first. */
+  /** GET /account/profile/username — the profile page with the username field first (its form's own address). */
   router.get('/account/profile/username', recentAuth, (req, res) => {
     if (!usernameEditable(req.realm)) return res.redirect(303, '/account/profile');
     show(req, res, { focusUsername: true });

@@ -16,12 +16,6 @@ const SID = /^[A-Za-z0-9_-]{10,64}$/;
  */
 export function sessionsRoutes(service: SessionsService, recentAuth: RequestHandler): Router {
   const router = Router();
-  /** After "confirm it's you", the user comes back to the list, not to the POST that sent them. */
-  const backToList: RequestHandler = (_req, res, next) => {
-    res.locals.reauthReturn = '/account/sessions';
-    next();
-  };
-
   async function show(req: Request, res: import('express').Response, error: { message: string } | null = null, status = 200) {
     const { user, session } = req.login!;
     const sessions = await service.list(req.realm, user.id, session.id);
@@ -34,7 +28,7 @@ export function sessionsRoutes(service: SessionsService, recentAuth: RequestHand
   });
 
   /** POST /account/sessions/end-others — "sign out everywhere else" (GenAuth's force offline). */
-  router.post('/account/sessions/end-others', backToList, recentAuth, async (req, res) => {
+  router.post('/account/sessions/end-others', recentAuth, async (req, res) => {
     const { user, session } = req.login!;
     const count = await service.endOthers(req.realm, user.id, session.id, originOf(req));
     flash(req, count > 0 ? 'sessions.endedOthers' : 'sessions.noOthers', { count });
@@ -42,7 +36,7 @@ export function sessionsRoutes(service: SessionsService, recentAuth: RequestHand
   });
 
   /** POST /account/sessions/:sid/end */
-  router.post('/account/sessions/:sid/end', backToList, recentAuth, async (req, res) => {
+  router.post('/account/sessions/:sid/end', recentAuth, async (req, res) => {
     const { user, session } = req.login!;
     const sid = typeof req.params.sid === 'string' ? req.params.sid : '';
     try {

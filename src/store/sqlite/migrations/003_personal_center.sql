@@ -34,4 +34,3 @@ CREATE TABLE external_identities (
 );
 CREATE INDEX external_identities_user ON external_identities (realm_id, user_id);
 
-CREATE INDEX events_user_type ON events (realm_id, user_id, type, at);
