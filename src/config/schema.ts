@@ -281,6 +281,13 @@ export const fileSchema = z
           message: 'duplicate emails need separate usernames (fields.usernames: "separate"): with emails as usernames every email is unique',
         });
       }
+      if (realm.account.usernameEditable && realm.fields.usernames === 'email') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['realms', i, 'account', 'usernameEditable'],
+          message: 'editable usernames need separate usernames (fields.usernames: "separate"): with emails as usernames the username is the email, changed on the email page',
+        });
+      }
       const clientIds = new Set<string>();
       realm.apps.forEach((app, j) => {
         if (clientIds.has(app.clientId)) {

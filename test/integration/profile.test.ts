@@ -27,8 +27,8 @@ function realm(id: string, extra: Record<string, unknown>) {
 const CONFIG = {
   defaultRealm: 'alpha',
   realms: [
-    // Emails as usernames: usernameEditable has no effect.
-    realm('alpha', { account: { usernameEditable: true, attributes: ATTRIBUTES } }),
+    // Emails as usernames: the username is the email (usernameEditable is refused there by the config).
+    realm('alpha', { account: { attributes: ATTRIBUTES } }),
     realm('beta', { fields: { usernames: 'separate', lowercaseUsernames: true }, account: { usernameEditable: true } }),
     realm('gamma', { fields: { usernames: 'separate' } }),
   ],

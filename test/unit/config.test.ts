@@ -355,3 +355,13 @@ describe('app secrets (secretEnv)', () => {
     expect(message).toContain('secretEnv');
   });
 });
+
+describe('account.usernameEditable', () => {
+  it('is refused with emails as usernames, naming the path, and accepted with separate usernames', () => {
+    const message = configErrorOf(() => parseFileConfig(fileConfig((c) => (c.realms[0].account = { usernameEditable: true }))));
+    expect(message).toContain('realms[0].account.usernameEditable');
+    expect(message).toContain('separate usernames');
+    const ok = parseFileConfig(fileConfig((c) => Object.assign(c.realms[0], { fields: { usernames: 'separate' }, account: { usernameEditable: true } })));
+    expect(ok.realms[0]!.account.usernameEditable).toBe(true);
+  });
+});
