@@ -122,17 +122,16 @@ export function createApp(deps: Deps): Gatehouse {
   const mfaService = new MfaService(store, totp, clock);
   const loginService = new LoginService(store, hasher, deps.limiters, sessions, mfaService, clock);
   const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock);
-  const recoveryService = new RecoveryService(store, secrets, mailer, hasher, deps.limiters, clock);
+  const recoveryService = new RecoveryService(store, secrets, mailer, hasher, deps.limiters, sessions, clock);
   const reauthService = new ReauthService(store, hasher, deps.limiters, mfaService, clock);
   const profileService = new ProfileService(store, clock);
-  const passwordService = new PasswordService(store, hasher, secrets, mailer, deps.limiters, clock);
+  const passwordService = new PasswordService(store, hasher, secrets, mailer, reauthService, sessions, clock);
   // One guard for every sensitive personal-center change, on the app's clock.
   const recentAuth = requireRecentAuth(clock);
   const sessionsService = new SessionsService(store, sessions, clock);
   const emailService = new EmailService(store, secrets, mailer, deps.limiters, sessions, clock);
   const sms = deps.sms;
-  const smsTexts = (locale: string) => (key: string, params: Record<string, string | number>) => i18n.t(locale)(key, params);
-  const phoneService = new PhoneService(store, secrets, sms, smsTexts, deps.limiters, logger, clock);
+  const phoneService = new PhoneService(store, secrets, sms, i18n.t, deps.limiters, logger, clock);
   const cookiePrefix = config.secureCookies ? '__Host-' : '';
 
   const app = express();
@@ -278,6 +277,8 @@ export function createApp(deps: Deps): Gatehouse {
     // would mint a new token and cookie, and only the page's last form would carry the one the browser keeps.
     let token: string | undefined;
     res.locals.csrfToken = () => (token ??= generateCsrfToken(req, res));
+    // "5 minutes ago" counts from the app's clock (injected in tests), not the machine's.
+    res.locals.now = clock;
     next();
   });
 
@@ -298,7 +299,7 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(passwordRoutes(passwordService, recentAuth));
   app.use(emailRoutes(emailService, verificationService, recentAuth));
   app.use(phoneRoutes(phoneService, recentAuth));
-  app.use(mfaRoutes(mfaService, clock));
+  app.use(mfaRoutes(mfaService, recentAuth));
   app.use(sessionsRoutes(sessionsService, recentAuth));
   app.use(historyRoutes(new HistoryService(store)));
   app.use(connectedRoutes(new ConnectedAccountsService(store)));

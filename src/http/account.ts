@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { User } from '../identity/user.ts';
 import { renderPage } from './render.ts';
 
 /**
@@ -59,6 +60,15 @@ export function requireRecentAuth(clock: () => Date): RequestHandler {
   };
 }
 
+/**
+ * A step the signed-in user started in this browser (a change waiting for its
+ * code, recovery codes on show), from its session entry: null when it belongs
+ * to another realm or another user (who signed in here since).
+ */
+export function ownPending<T extends { realmId: string; userId: string }>(req: Request, value: T | undefined): T | null {
+  return value && value.realmId === req.realm.id && value.userId === req.login?.user.id ? value : null;
+}
+
 /** A message for the next page this browser shows (after a redirect). */
 export function flash(req: Request, key: string, params: Record<string, string | number> = {}): void {
   req.session.flash = { key, params };
@@ -72,6 +82,19 @@ export function takeFlash(req: Request, res: Response, next: NextFunction): void
     delete req.session.flash;
   }
   next();
+}
+
+/** Initials for an avatar: the first letters of the first and last word ("Ada Lovelace" → "AL"), one character for a CJK name. */
+function initialsOf(name: string): string {
+  const words = name.trim().split(/\s+/);
+  const first = Array.from(words[0] || '?')[0]!;
+  if (/\p{Script=Han}/u.test(first) || words.length === 1) return first.toUpperCase();
+  return (first + Array.from(words[words.length - 1]!)[0]).toUpperCase();
+}
+
+/** What an avatar shows of a user: the photo, or initials of the display name. */
+export function avatarOf(user: Pick<User, 'photo'>, name: string): { photo: string | null; initials: string; name: string } {
+  return { photo: user.photo, initials: initialsOf(name), name };
 }
 
 /** The menu for a personal-center page, marking the current one. */

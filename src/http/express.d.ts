@@ -38,6 +38,8 @@ declare module 'express-session' {
     emailChange: { realmId: string; userId: string; email: string };
     /** An email-change link opened in this browser: the token moved off the URL, spent by the confirm POST. */
     emailConfirm: { realmId: string; token: string };
+    /** A change just confirmed by link in a browser not signed in as its user: the "address changed" page, shown once. */
+    emailConfirmed: { realmId: string; email: string; usernameFollows: boolean };
     /** The phone number a code was sent to, while it is awaited (/account/phone/verify). */
     phoneChange: { realmId: string; userId: string; phone: string };
     /** A first factor was proved and the sign-in waits for the second (no login session yet): see PendingSecondFactor. */

@@ -1,4 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { SessionData } from 'express-session';
+import { z } from 'zod';
+import { FlowError } from '../flows/flow-error.ts';
 import type { LoginSessions, SessionOrigin } from '../identity/login-sessions.ts';
 import type { LoginSession } from '../store/port.ts';
 
@@ -7,12 +10,20 @@ export function originOf(req: Request): SessionOrigin {
 }
 
 /**
+ * A new cookie session id for this browser, with an empty session: whoever
+ * knew the old id learns nothing of the new one (no fixation, ASVS 7.2.4).
+ */
+export function regenerateBrowserSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+}
+
+/**
  * Binds the browser to a new login session. The cookie's session id is
  * regenerated (no fixation, ASVS 7.2.4) and lives as long as the realm's idle
  * lifetime, renewed on use.
  */
 export async function bindBrowserSession(req: Request, session: LoginSession): Promise<void> {
-  await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+  await regenerateBrowserSession(req);
   req.session.realmId = session.realmId;
   req.session.userId = session.userId;
   req.session.sid = session.id;
@@ -29,9 +40,42 @@ export async function bindBrowserSession(req: Request, session: LoginSession): P
 export async function renewBrowserSession(req: Request, authAt: number): Promise<void> {
   const { cookie, ...data } = req.session;
   const maxAge = cookie.maxAge;
-  await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+  await regenerateBrowserSession(req);
   Object.assign(req.session, data, { authAt });
   if (maxAge != null) req.session.cookie.maxAge = maxAge;
+}
+
+/** The session entries that hold a mailed link's token once it is off the URL. */
+type TokenSlot = { [K in keyof SessionData]-?: NonNullable<SessionData[K]> extends { realmId: string; token: string } ? K : never }[keyof SessionData];
+
+const tokenQuery = z.object({ token: z.string().regex(/^[\w-]{20,100}$/) });
+
+/**
+ * A mailed link opened with ?token=…: a live token moves into this browser's
+ * session (`slot`) and the page reloads at its clean URL, so the token leaves
+ * no trace in history, logs or Referer headers. A malformed or dead token is
+ * `invalidKey`'s 400 page. True when the redirect was sent; false when the
+ * URL carries no token (the clean page itself).
+ */
+export async function takeTokenIntoSession(
+  req: Request,
+  res: Response,
+  slot: TokenSlot,
+  isLive: (token: string) => Promise<unknown>,
+  invalidKey: string,
+): Promise<boolean> {
+  if (req.query.token === undefined) return false;
+  const query = tokenQuery.safeParse(req.query);
+  if (!query.success || !(await isLive(query.data.token))) throw new FlowError(400, invalidKey);
+  req.session[slot] = { realmId: req.realm.id, token: query.data.token };
+  res.redirect(303, req.baseUrl + req.path);
+  return true;
+}
+
+/** The token `takeTokenIntoSession` (or a step like an accepted code) left in `slot`, when it is this realm's. */
+export function tokenInSession(req: Request, slot: TokenSlot): string | null {
+  const held = req.session?.[slot];
+  return held && held.realmId === req.realm.id && held.token ? held.token : null;
 }
 
 /** Ends the browser's session server-side. */

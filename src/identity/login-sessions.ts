@@ -1,5 +1,6 @@
 import type { RealmConfig } from '../config/index.ts';
 import type { LoginSession, Store } from '../store/port.ts';
+import { recordEvent, type EventOrigin } from './events.ts';
 import { randomId } from './random.ts';
 import type { User } from './user.ts';
 
@@ -75,17 +76,21 @@ export class LoginSessions {
     const at = this.clock();
     const ended = await this.store.endLoginSession(realm.id, session.id, at);
     if (ended) {
-      await this.store.appendEvent({
-        realmId: realm.id,
-        type: 'session.ended',
-        userId: session.userId,
-        clientId: origin.clientId,
-        ip: origin.ip,
-        userAgent: origin.userAgent,
-        at,
-        data: { sid: session.id, reason },
-      });
+      await recordEvent(this.store, { realm, userId: session.userId, type: 'session.ended', origin, at, data: { sid: session.id, reason } });
     }
     return ended;
+  }
+
+  /**
+   * Ends every live session of the user (but `keepSid`) and records one
+   * `session.ended` with their ids and why; returns the ids.
+   */
+  async endAllOf(realm: RealmConfig, userId: string, reason: string, origin: EventOrigin, keepSid?: string): Promise<string[]> {
+    const at = this.clock();
+    const sids = await this.store.endLoginSessionsOfUser(realm.id, userId, at, keepSid);
+    if (sids.length > 0) {
+      await recordEvent(this.store, { realm, userId, type: 'session.ended', origin, at, data: { sids, reason } });
+    }
+    return sids;
   }
 }

@@ -1,16 +1,12 @@
 /** A counter of failures per key within a window (the brute-force port, DESIGN.md §6). */
 export interface Limiter {
-  /** Milliseconds until `key` may try again; 0 when it may try now. */
-  retryAfterMs(key: string): Promise<number>;
-  /** Counts one failure (or one use) against `key`. */
-  hit(key: string): Promise<void>;
   /** Forgets `key`'s failures (after a success). */
   reset(key: string): Promise<void>;
   /**
    * Counts one attempt against `key` and says whether it may go ahead, in one
-   * atomic step: 0 when it may, else the milliseconds to wait. Checking with
-   * retryAfterMs and counting with hit afterwards would let a burst of parallel
-   * attempts all pass the check before any is counted.
+   * atomic step: 0 when it may, else the milliseconds to wait. There is no
+   * separate check: checking first and counting afterwards would let a burst
+   * of parallel attempts all pass the check before any is counted.
    */
   take(key: string): Promise<number>;
   /** Gives back one attempt taken for `key` (it succeeded, and the rule counts only failures). */

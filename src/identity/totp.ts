@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { lazyModule } from '../lazy-module.ts';
 import type { RealmConfig } from '../config/index.ts';
-import type { Store } from '../store/port.ts';
+import type { Store, TotpCredential } from '../store/port.ts';
 import type { Limiter, LimiterFactory } from './throttle.ts';
+import type { User } from './user.ts';
 
 /** Loaded when a user with an authenticator signs in or sets one up, not at start. */
 const otplib = lazyModule<typeof import('otplib')>('otplib');
@@ -125,18 +126,53 @@ export type TotpState = { state: 'off' } | { state: 'enrolling'; secret: string;
 
 const enrolmentOf = (sealed: string) => createHash('sha256').update(sealed).digest('base64url').slice(0, 22);
 
-/** Which second factor a user who proved the first one still owes: a code, an enrolment (the realm requires MFA), or nothing. */
-export type SecondFactorStep = 'otp' | 'enrol' | null;
+/** A credential confirmed with a code: the user's second factor (not an enrolment still waiting). */
+export type ActiveTotp = TotpCredential & { confirmedAt: Date };
+
+/** Whether the user has an authenticator: the one rule every "is MFA on?" goes by. */
+function isActive(credential: TotpCredential | null): credential is ActiveTotp {
+  return Boolean(credential?.confirmedAt);
+}
+
+/** The user's active authenticator, or null (none, or one still being set up). */
+export async function activeTotp(store: Store, realmId: string, userId: string): Promise<ActiveTotp | null> {
+  const credential = await store.getTotp(realmId, userId);
+  return isActive(credential) ? credential : null;
+}
 
 /**
- * Whether a login must wait for a second factor. Every path that makes a
- * login session from a first factor (password, verified mailbox, sign-up,
- * later a social provider) asks this first.
+ * A sign-in whose first factor is proved and that still owes the second: no
+ * login session yet. `step` "otp": the user types a code; "enrol": the realm
+ * requires MFA and the user sets up an authenticator first.
  */
-export async function secondFactorStep(store: Store, realm: RealmConfig, userId: string): Promise<SecondFactorStep> {
-  const totp = await store.getTotp(realm.id, userId);
-  if (totp?.confirmedAt) return 'otp';
-  return realm.mfa.policy === 'required' ? 'enrol' : null;
+export interface SecondFactorOwed {
+  user: User;
+  step: 'otp' | 'enrol';
+  /** When the first factor was proved, by the app's clock: the pending sign-in expires from then. */
+  at: Date;
+  /** `passwordTag` of the password hash the first factor was proved against. */
+  passwordTag: string;
+}
+
+/** What the first factor knows already, so nothing is read twice. */
+export interface FirstFactorFacts {
+  /** The hash the password was just verified against (or made from); absent: the user's stored hash is read. */
+  passwordHash?: string | null;
+  /** The user was created by this very sign-up: no authenticator can exist yet. */
+  newUser?: boolean;
+}
+
+/**
+ * Whether a login must wait for a second factor: the one question every
+ * path that makes a login session from a first factor (password, verified
+ * mailbox, sign-up, later a social provider) asks first. Null: none is owed.
+ */
+export async function secondFactorOwed(store: Store, realm: RealmConfig, user: User, at: Date, facts: FirstFactorFacts = {}): Promise<SecondFactorOwed | null> {
+  const active = !facts.newUser && (await activeTotp(store, realm.id, user.id)) !== null;
+  const step = active ? 'otp' : realm.mfa.policy === 'required' ? 'enrol' : null;
+  if (!step) return null;
+  const hash = facts.passwordHash !== undefined ? facts.passwordHash : await store.passwordHashOf(realm.id, user.id);
+  return { user, step, at, passwordTag: passwordTag(hash) };
 }
 
 /**
@@ -174,8 +210,13 @@ export class Totp {
   async state(realmId: string, userId: string): Promise<TotpState> {
     const credential = await this.store.getTotp(realmId, userId);
     if (!credential) return { state: 'off' };
-    if (credential.confirmedAt) return { state: 'on', since: credential.confirmedAt };
+    if (isActive(credential)) return { state: 'on', since: credential.confirmedAt };
     return { state: 'enrolling', secret: decryptSecret(this.keys.encryption, credential.secret), enrolment: enrolmentOf(credential.secret) };
+  }
+
+  /** The user's active authenticator, or null. */
+  active(realmId: string, userId: string): Promise<ActiveTotp | null> {
+    return activeTotp(this.store, realmId, userId);
   }
 
   /**
@@ -187,21 +228,21 @@ export class Totp {
     return (await this.store.beginTotp(realmId, userId, sealed, this.clock())) ? enrolmentOf(sealed) : null;
   }
 
-  /** Activates the enrolling authenticator (only enrolment `enrolment`, when given) when `code` is right for its secret. */
-  async confirm(realmId: string, userId: string, code: string, enrolment?: string): Promise<boolean> {
-    const credential = await this.store.getTotp(realmId, userId);
-    if (!credential || credential.confirmedAt) return false;
-    if (enrolment !== undefined && enrolmentOf(credential.secret) !== enrolment) return false;
+  /** Activates the enrolment `enrolling` (as `state` read it) when `code` is right for its secret. */
+  async confirm(realmId: string, userId: string, enrolling: Extract<TotpState, { state: 'enrolling' }>, code: string): Promise<boolean> {
     const now = this.clock();
-    const step = await matchTotp(decryptSecret(this.keys.encryption, credential.secret), code, now);
+    const step = await matchTotp(enrolling.secret, code, now);
     return step !== null && (await this.store.confirmTotp(realmId, userId, step, now));
   }
 
-  /** Checks a code of the active authenticator and spends its step: the same code never works twice. */
-  async checkCode(realmId: string, userId: string, code: string): Promise<boolean> {
-    const credential = await this.store.getTotp(realmId, userId);
-    if (!credential?.confirmedAt) return false;
-    const step = await matchTotp(decryptSecret(this.keys.encryption, credential.secret), code, this.clock(), credential.lastStep);
+  /**
+   * Checks a code of the active authenticator and spends its step: the same
+   * code never works twice. `credential`: the one the caller loaded already.
+   */
+  async checkCode(realmId: string, userId: string, code: string, credential?: TotpCredential | null): Promise<boolean> {
+    const active = credential === undefined ? await this.active(realmId, userId) : credential;
+    if (!isActive(active)) return false;
+    const step = await matchTotp(decryptSecret(this.keys.encryption, active.secret), code, this.clock(), active.lastStep);
     return step !== null && (await this.store.useTotpStep(realmId, userId, step));
   }
 
@@ -247,13 +288,14 @@ export class Totp {
    * A second factor typed at sign-in, at "confirm it's you" or to remove the
    * authenticator. Wrong codes count per user wherever they are typed (rule
    * `rateLimits.mfaPerUser`), so starting the login again buys no guesses.
+   * `credential`: the authenticator the caller loaded already, if it did.
    */
-  async verifySecondFactor(realm: RealmConfig, userId: string, method: SecondFactorMethod, code: string): Promise<SecondFactorCheck> {
+  async verifySecondFactor(realm: RealmConfig, userId: string, method: SecondFactorMethod, code: string, credential?: TotpCredential | null): Promise<SecondFactorCheck> {
     const limiter = this.limiterFor(realm);
     // Counted before the code is checked: parallel guesses cannot outrun the count.
     const wait = await limiter.take(userId);
     if (wait > 0) return { ok: false, retryAfterMs: wait };
-    const ok = method === 'otp' ? await this.checkCode(realm.id, userId, code) : await this.useRecoveryCode(realm.id, userId, code);
+    const ok = method === 'otp' ? await this.checkCode(realm.id, userId, code, credential) : await this.useRecoveryCode(realm.id, userId, code);
     if (ok) {
       await limiter.reset(userId);
       return { ok: true };

@@ -44,3 +44,9 @@ export function displayName(user: Pick<User, 'userType' | 'firstName' | 'lastNam
 export function normalizeLogin(value: string): string {
   return value.normalize('NFKC').trim().toLowerCase();
 }
+
+/** The name a mail to the user is addressed to: the display name, or none when that would only repeat the username. */
+export function mailName(user: Pick<User, 'userType' | 'firstName' | 'lastName' | 'username'>): string | null {
+  const name = displayName(user);
+  return name === user.username ? null : name;
+}

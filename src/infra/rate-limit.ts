@@ -4,24 +4,7 @@ import { RateLimiterRedis, RateLimiterRes, RateLimiterSQLite, type RateLimiterAb
 import { reusing, type Limiter, type LimiterFactory, type LimitRule } from '../identity/throttle.ts';
 
 class FlexibleLimiter implements Limiter {
-  constructor(
-    private readonly inner: RateLimiterAbstract,
-    private readonly points: number,
-  ) {}
-
-  async retryAfterMs(key: string): Promise<number> {
-    const res = await this.inner.get(key);
-    return res && res.consumedPoints >= this.points ? Math.max(res.msBeforeNext, 1) : 0;
-  }
-
-  async hit(key: string): Promise<void> {
-    try {
-      await this.inner.consume(key);
-    } catch (err) {
-      // Over the limit is what we are counting, not a failure of the limiter.
-      if (!(err instanceof RateLimiterRes)) throw err;
-    }
-  }
+  constructor(private readonly inner: RateLimiterAbstract) {}
 
   async reset(key: string): Promise<void> {
     await this.inner.delete(key);
@@ -48,7 +31,6 @@ export function redisLimiters(client: Redis): LimiterFactory {
   return reusing((name: string, rule: LimitRule) =>
     new FlexibleLimiter(
       new RateLimiterRedis({ storeClient: client, keyPrefix: `gh:rl:${name}`, points: rule.points, duration: rule.durationSeconds }),
-      rule.points,
     ),
   );
 }
@@ -82,7 +64,6 @@ export function sqliteLimiters(db: Database.Database): LimiterFactory {
         points: rule.points,
         duration: rule.durationSeconds,
       }),
-      rule.points,
     ),
   );
 }

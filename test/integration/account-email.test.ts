@@ -195,6 +195,14 @@ describe('email page', () => {
       expect((await user()).email).toBe(next);
     });
 
+    it('records a wrong code as email.change_failed, and no change (ASVS 16.3.1)', async () => {
+      const { b, id } = await signUp();
+      const mail = await requestChange(b, uniqueEmail('failed'));
+      expect((await typeCode(b, otherCode(codeOf(mail)))).status).toBe(400);
+      expect(await eventsOf('alpha', id, 'email.change_failed')).toHaveLength(1);
+      expect(await eventsOf('alpha', id, 'email.changed')).toHaveLength(0);
+    });
+
     it(`ends a code after ${CODE_ATTEMPTS} wrong tries: then even the right one fails (ASVS 6.6.3)`, async () => {
       const { b, email, user } = await signUp();
       const mail = await requestChange(b, uniqueEmail('tries'));
@@ -296,8 +304,9 @@ describe('email page', () => {
       expect((await user()).email).toBe(email);
 
       const done = await other.post('/account/email/confirm', { _csrf: csrfOf(page.text) });
-      expect(done.status).toBe(200);
-      expect(done.text).toContain('Address changed');
+      expect(done.status).toBe(303);
+      expect(done.headers.location).toBe('/account/email/confirmed');
+      expect((await other.get('/account/email/confirmed')).text).toContain('Address changed');
       expect(await user()).toMatchObject({ email: next, emailVerification: 'verified' });
       await nthMail(email, CHANGED);
 
@@ -305,6 +314,35 @@ describe('email page', () => {
       expect((await browser(gh, link.host).get(link.url)).status).toBe(400);
       expect((await other.post('/account/email/confirm', { _csrf: csrfOf(page.text) })).status).toBe(400);
       expect((await typeCode(b, codeOf(mail))).status).toBe(400);
+    });
+
+    it('says "address changed" on a page of its own: a refresh there re-posts nothing and never says "invalid link"', async () => {
+      const { b, user } = await signUp();
+      const next = uniqueEmail('refresh');
+      const link = linkOf(await requestChange(b, next));
+      const other = browser(gh, link.host);
+      expect((await other.get(link.url)).status).toBe(303);
+      const done = await other.submit('/account/email/confirm', {});
+      expect(done.status).toBe(303);
+      expect(done.headers.location).toBe('/account/email/confirmed');
+      const shown = await other.get('/account/email/confirmed');
+      expect(shown.status).toBe(200);
+      expect(shown.text).toContain('Address changed');
+      expect(shown.text).toContain(next);
+
+      // The refresh: the page was shown once; what is left is the way to sign in, not an error.
+      const refreshed = await other.get('/account/email/confirmed');
+      expect(refreshed.status).toBe(303);
+      expect(refreshed.headers.location).toBe('/login?next=%2Faccount%2Femail');
+      const landed = await other.get(refreshed.headers.location!);
+      expect(landed.status).toBe(200);
+      expect(landed.text).not.toContain('This link no longer works');
+      expect(await user()).toMatchObject({ email: next, emailVerification: 'verified' });
+
+      // Signed in, the same address leads to the email page.
+      const signedIn = await b.get('/account/email/confirmed');
+      expect(signedIn.status).toBe(303);
+      expect(signedIn.headers.location).toBe('/account/email');
     });
 
     it('in the browser that asked, confirms and goes back to the email page with a message', async () => {

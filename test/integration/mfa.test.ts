@@ -563,6 +563,17 @@ describe('two-factor authentication (TOTP)', () => {
       expect(login.headers.location).toBe('/account');
     });
 
+    it('records a wrong code at removal as mfa.remove_failed and keeps two-factor on (ASVS 16.3.1)', async () => {
+      const { b, email, secret } = await enrolledUser();
+      const wrong = String((Number(codeAt(secret)) + 5) % 1_000_000).padStart(6, '0');
+      expect((await postFrom(b, '/account/mfa', '/account/mfa/remove', { code: wrong })).status).toBe(401);
+      const failed = await eventsOf(email, 'mfa.remove_failed');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]?.data).toEqual({ method: 'otp' });
+      expect(await eventsOf(email, 'mfa.removed')).toHaveLength(0);
+      expect((await gh.store.getTotp('alpha', (await userOf(email)).id))?.confirmedAt).toBeInstanceOf(Date);
+    });
+
     it('removes two-factor with a recovery code', async () => {
       const { b, email, codes } = await enrolledUser();
       expect((await postFrom(b, '/account/mfa', '/account/mfa/remove', { code: codes[9]! })).status).toBe(303);

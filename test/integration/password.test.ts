@@ -245,6 +245,23 @@ describe('password page', () => {
       expect(await logIn(email, NEW_PASSWORD)).not.toBeNull();
     });
 
+    it('records the sessions it ended as one session.ended event with reason password_changed (ASVS 7.4.3)', async () => {
+      const { b, email, user } = await signUp();
+      const others = [(await logIn(email, GOOD_PASSWORD))!, (await logIn(email, GOOD_PASSWORD))!];
+      const id = (await user()).id;
+      const live = (await gh.store.listLoginSessions('alpha', id)).filter((s) => !s.endedAt).map((s) => s.id);
+      expect(live).toHaveLength(3);
+
+      expect((await change(b, { currentPassword: GOOD_PASSWORD, password: NEW_PASSWORD, keepSession: 'true' })).status).toBe(303);
+      for (const other of others) expect(await signedIn(other)).toBe(false);
+      const still = (await gh.store.listLoginSessions('alpha', id)).filter((s) => !s.endedAt).map((s) => s.id);
+      expect(still).toHaveLength(1);
+      const ended = (await gh.store.listEvents('alpha', id, 50)).filter((e) => e.type === 'session.ended');
+      expect(ended).toHaveLength(1);
+      expect(ended[0]?.data?.reason).toBe('password_changed');
+      expect([...(ended[0]?.data?.sids as string[])].sort()).toEqual(live.filter((sid) => sid !== still[0]).sort());
+    });
+
     it('shows the signed-out notice in the user\'s language', async () => {
       const { b } = await signUp();
       const page = await b.get('/account/password?lang=zh-CN');

@@ -79,12 +79,11 @@ describe('phone page', () => {
     return sms!;
   }
 
-  /** Types `code` on the code page, for `phone` (the page's hidden field) unless another number is given. */
-  async function typeCode(b: Browser, code: string, phone?: string) {
+  /** Types `code` on the code page (for the number this browser asked a code for); `extra` adds fields to the form. */
+  async function typeCode(b: Browser, code: string, extra: Record<string, string> = {}) {
     const page = await b.get('/account/phone/verify');
     const csrf = csrfOf(page.status === 200 ? page.text : (await b.get('/account/phone')).text);
-    const hidden = /name="phone" value="([^"]+)"/.exec(page.text)?.[1];
-    return b.post('/account/phone/verify', { _csrf: csrf, phone: phone ?? hidden ?? '', code });
+    return b.post('/account/phone/verify', { _csrf: csrf, ...extra, code });
   }
 
   async function eventsOf(userId: string, type: string) {
@@ -169,6 +168,17 @@ describe('phone page', () => {
       expect((await typeCode(b, sms.code!)).status).toBe(303);
     });
 
+    it('records a wrong code as phone.bind_failed, for the number it was typed for (ASVS 16.3.1)', async () => {
+      const { b, id } = await signUp();
+      const phone = freshNumber();
+      const sms = await requestCode(b, phone);
+      expect((await typeCode(b, otherCode(sms.code!))).status).toBe(400);
+      const failed = await eventsOf(id, 'phone.bind_failed');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]?.data).toEqual({ phone });
+      expect(await eventsOf(id, 'phone.bound')).toHaveLength(0);
+    });
+
     it('refuses an expired code (ASVS 6.5.5)', async () => {
       const { b, user } = await signUp();
       const sms = await requestCode(b, freshNumber());
@@ -180,14 +190,18 @@ describe('phone page', () => {
     });
 
     it('accepts a code once: typed again, or for the next number, it fails (ASVS 6.5.1)', async () => {
-      const { b, user } = await signUp();
+      const { b, id, user } = await signUp();
       const first = freshNumber();
       const sms = await requestCode(b, first);
-      expect((await typeCode(b, sms.code!, first)).status).toBe(303);
-      expect((await typeCode(b, sms.code!, first)).status).toBe(400);
+      expect((await typeCode(b, sms.code!)).status).toBe(303);
+      // Typed again, nothing waits for a code any more: back to the phone page, nothing bound twice.
+      const again = await typeCode(b, sms.code!);
+      expect(again.status).toBe(303);
+      expect(again.headers.location).toBe('/account/phone');
+      expect(await eventsOf(id, 'phone.bound')).toHaveLength(1);
       const second = freshNumber();
       await requestCode(b, second);
-      expect((await typeCode(b, sms.code!, second)).status).toBe(400);
+      expect((await typeCode(b, sms.code!)).status).toBe(400);
       expect((await user()).phone).toBe(first);
     });
 
@@ -202,19 +216,18 @@ describe('phone page', () => {
       expect((await user()).phone).toBeNull();
     });
 
-    it('makes a code texted to one number useless for another (ASVS 6.6.2)', async () => {
-      const { b, user } = await signUp();
+    it('binds the number the code was texted to, never one the form names (ASVS 6.6.2)', async () => {
+      const { b, id, user } = await signUp();
       const texted = freshNumber();
       const other = freshNumber();
       const sms = await requestCode(b, texted);
-      const res = await typeCode(b, sms.code!, other);
-      expect(res.status).toBe(400);
-      expect(res.text).toContain('That code is not right.');
-      expect((await user()).phone).toBeNull();
-      expect(webhook.to(other)).toHaveLength(0);
-      // For its own number it still works (the wrong one cost one try).
-      expect((await typeCode(b, sms.code!, texted)).status).toBe(303);
+      expect((await b.get('/account/phone/verify')).text).not.toContain('name="phone"');
+      // A form that names another number (a forged field): the number is the one this browser asked a code for.
+      const res = await typeCode(b, sms.code!, { phone: other });
+      expect(res.status).toBe(303);
       expect((await user()).phone).toBe(texted);
+      expect((await eventsOf(id, 'phone.bound'))[0]?.data).toMatchObject({ phone: texted });
+      expect(webhook.to(other)).toHaveLength(0);
     });
 
     it('ends the older code when a newer one is sent (ASVS 6.6.2)', async () => {
@@ -348,7 +361,7 @@ describe('phone page', () => {
       await requestCode(b, freshNumber());
       for (const code of ['12345', 'abcdef', ['123456', '654321']]) {
         const page = await b.get('/account/phone/verify');
-        const res = await b.post('/account/phone/verify', { _csrf: csrfOf(page.text), phone: /name="phone" value="([^"]+)"/.exec(page.text)![1]!, code });
+        const res = await b.post('/account/phone/verify', { _csrf: csrfOf(page.text), code });
         expect(res.status, JSON.stringify(code)).toBe(400);
         expect(res.text).toContain('Enter the 6 digits from the text message.');
       }

@@ -1,11 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { renderAccountPage, requireLogin, safeNext } from '../../http/account.ts';
-import { field, parseForm } from '../../http/forms.ts';
+import { avatarOf, renderAccountPage, requireLogin, safeNext } from '../../http/account.ts';
+import { field, parseForm, rerenderOnFlowError } from '../../http/forms.ts';
 import { renderPage } from '../../http/render.ts';
 import { originOf, renewBrowserSession } from '../../http/session.ts';
 import { displayName } from '../../identity/user.ts';
-import { FlowError } from '../flow-error.ts';
+import { formatPhone } from '../phone/phone.service.ts';
 import type { OverviewService } from './overview.service.ts';
 import type { ReauthService } from './reauth.service.ts';
 
@@ -30,12 +30,10 @@ export function accountRoutes(reauth: ReauthService, overview: OverviewService, 
       title: res.locals.t('account.title'),
       profile: {
         name: displayName(user),
-        username: user.username,
+        avatar: avatarOf(user, displayName(user)),
         email: user.email,
-        phone: user.phone,
-        photo: user.photo,
+        phone: user.phone ? formatPhone(user.phone) : null,
         memberSince: user.createdAt,
-        lastLoginAt: user.lastLoginAt,
       },
       summary: await overview.summary(req.realm, user),
       session: { startedAt: session.createdAt, ip: session.ip },
@@ -61,9 +59,7 @@ export function accountRoutes(reauth: ReauthService, overview: OverviewService, 
     try {
       await reauth.confirm(req.realm, req.login!.user, form.data.password, originOf(req), form.data.code);
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      return showReauth(res, next, { error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showReauth(res, next, { error }, status));
     }
     await renewBrowserSession(req, clock().getTime());
     res.redirect(303, next);

@@ -1,5 +1,6 @@
 import type { RealmConfig } from '../../config/index.ts';
 import type { LoginSessions } from '../../identity/login-sessions.ts';
+import { activeTotp } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import type { Store } from '../../store/port.ts';
 
@@ -21,7 +22,7 @@ export class OverviewService {
 
   async summary(realm: RealmConfig, user: User): Promise<AccountSummary> {
     const [totp, codes, live, passwordHash] = await Promise.all([
-      this.store.getTotp(realm.id, user.id),
+      activeTotp(this.store, realm.id, user.id),
       this.store.countRecoveryCodes(realm.id, user.id),
       this.sessions.listLive(realm, user.id),
       this.store.passwordHashOf(realm.id, user.id),
@@ -29,7 +30,7 @@ export class OverviewService {
     return {
       emailState: !user.email ? 'none' : user.emailVerification === 'verified' ? 'verified' : 'unverified',
       phoneState: !user.phone ? 'none' : user.phoneVerified ? 'verified' : 'unverified',
-      mfaOn: Boolean(totp?.confirmedAt),
+      mfaOn: totp !== null,
       recoveryCodesLeft: codes,
       liveSessions: live.length,
       hasPassword: passwordHash !== null,

@@ -1,4 +1,5 @@
 import type { RealmConfig } from '../../config/index.ts';
+import { recordEvent } from '../../identity/events.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
@@ -32,33 +33,46 @@ export class ReauthService {
     return this.makeLimiter(`${realm.id}:reauth`, realm.rateLimits.loginPerIdentifierAndIp);
   }
 
-  /** `code`: the authenticator's code or a recovery code, needed when the user has an authenticator. */
-  async confirm(realm: RealmConfig, user: User, password: string, origin: SessionOrigin, code?: string): Promise<void> {
+  /**
+   * Whether `password` is the signed-in user's, `hash` being their stored
+   * hash (null: no password, which verifies nothing after the same hashing
+   * work). Here and on the password page alike (PasswordService): one counter
+   * per user and IP, as both guess the same secret and switching pages buys no
+   * tries. Too many wrong ones throw 429; the caller records a wrong one.
+   */
+  async passwordMatches(realm: RealmConfig, user: User, hash: string | null, password: string, origin: SessionOrigin): Promise<boolean> {
     const key = `${user.id}|${origin.ip ?? 'unknown'}`;
     const limiter = this.limiterFor(realm);
     // Counted before the password is checked: parallel guesses cannot outrun the count.
     const wait = await limiter.take(key);
     if (wait > 0) throw tooManyAttempts(wait);
-    // No password (a social sign-up) verifies nothing, after the same hashing work.
-    const ok = await this.hasher.verify(await this.store.passwordHashOf(realm.id, user.id), password);
-    const event = { realmId: realm.id, userId: user.id, clientId: null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() };
+    if (!(await this.hasher.verify(hash, password))) return false;
+    await limiter.reset(key);
+    return true;
+  }
+
+  /** `code`: the authenticator's code or a recovery code, needed when the user has an authenticator. */
+  async confirm(realm: RealmConfig, user: User, password: string, origin: SessionOrigin, code?: string): Promise<void> {
+    const ok = await this.passwordMatches(realm, user, await this.store.passwordHashOf(realm.id, user.id), password, origin);
+    const event = { realm, userId: user.id, origin, at: this.clock() };
     if (!ok) {
-      await this.store.appendEvent({ ...event, type: 'reauth.failed', data: { method: 'pwd' } });
+      await recordEvent(this.store, { ...event, type: 'reauth.failed', data: { method: 'pwd' } });
       throw new FlowError(401, 'reauth.wrongPassword', {}, 'password');
     }
-    await limiter.reset(key);
-    if (!(await this.mfa.isOn(realm, user))) {
-      await this.store.appendEvent({ ...event, type: 'reauth.succeeded', data: { method: 'pwd' } });
+    // Read once: whether a code is owed, and the authenticator it is checked against.
+    const authenticator = await this.mfa.authenticator(realm, user);
+    if (!authenticator) {
+      await recordEvent(this.store, { ...event, type: 'reauth.succeeded', data: { method: 'pwd' } });
       return;
     }
     if (!code) throw new FlowError(400, 'reauth.codeRequired', {}, 'code');
     const method = secondFactorMethodOf(code);
     try {
-      await this.mfa.requireSecondFactor(realm, user, method, code, 'reauth.wrongCode');
+      await this.mfa.requireSecondFactor(realm, user, method, code, 'reauth.wrongCode', authenticator);
     } catch (err) {
-      if (err instanceof FlowError && err.status === 401) await this.store.appendEvent({ ...event, type: 'reauth.failed', data: { method } });
+      if (err instanceof FlowError && err.status === 401) await recordEvent(this.store, { ...event, type: 'reauth.failed', data: { method } });
       throw err;
     }
-    await this.store.appendEvent({ ...event, type: 'reauth.succeeded', data: { method } });
+    await recordEvent(this.store, { ...event, type: 'reauth.succeeded', data: { method } });
   }
 }

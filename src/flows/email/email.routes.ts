@@ -1,22 +1,17 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
-import { field, parseForm } from '../../http/forms.ts';
+import { flash, ownPending, renderAccountPage, requireLogin } from '../../http/account.ts';
+import { field, parseForm, rerenderOnFlowError, type FormError } from '../../http/forms.ts';
 import { renderPage } from '../../http/render.ts';
-import { originOf } from '../../http/session.ts';
+import { originOf, takeTokenIntoSession, tokenInSession } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import type { VerificationService } from '../verification/verification.service.ts';
 import type { EmailService } from './email.service.ts';
 
 const emailForm = z.object({ email: field.email() });
-const codeForm = z.object({ code: field.requiredText(20).pipe(z.string().regex(/^\d{6}$/, 'validation.code')) });
-const tokenQuery = z.object({ token: z.string().regex(/^[\w-]{20,100}$/) });
+const codeForm = z.object({ code: field.code() });
 
-type FormError = { field: string | null; message: string; params?: Record<string, string | number> };
-
-function errorOf(err: FlowError): FormError {
-  return { field: err.field ?? null, message: err.messageKey, params: err.params };
-}
+const LOGIN_TO_EMAIL = '/login?next=%2Faccount%2Femail';
 
 /**
  * The personal center's email page: the current address and its state,
@@ -29,10 +24,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
   const router = Router();
 
   /** The change this browser's user is waiting to confirm. */
-  function pendingOf(req: Request) {
-    const pending = req.session?.emailChange;
-    return pending && pending.realmId === req.realm.id && pending.userId === req.login?.user.id ? pending : null;
-  }
+  const pendingOf = (req: Request) => ownPending(req, req.session?.emailChange);
 
   function showPage(req: Request, res: Response, extra: { error?: FormError; errorIn?: 'change' | 'current'; values?: Record<string, string> } = {}, status = 200): void {
     const { user } = req.login!;
@@ -64,12 +56,6 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
     );
   }
 
-  /** The link's token, once moved off the URL into this browser's session. */
-  function confirmTokenOf(req: Request): string | null {
-    const c = req.session?.emailConfirm;
-    return c && c.realmId === req.realm.id ? c.token : null;
-  }
-
   /** GET /account/email */
   router.get('/account/email', requireLogin, (req, res) => {
     showPage(req, res);
@@ -82,9 +68,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
     try {
       await service.requestChange(req.realm, req.login!.user, req.login!.session.id, form.data.email, req.locale, originOf(req));
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      return showPage(req, res, { error: errorOf(err), errorIn: 'change', values: { email: form.data.email } }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showPage(req, res, { error, errorIn: 'change', values: { email: form.data.email } }, status));
     }
     req.session.emailChange = { realmId: req.realm.id, userId: req.login!.user.id, email: form.data.email };
     res.redirect(303, '/account/email/verify');
@@ -107,8 +91,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
     try {
       user = await service.confirmCode(req.realm, req.login!.user, form.data.code, originOf(req), req.locale);
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      return showVerify(req, res, pending.email, errorOf(err), err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showVerify(req, res, pending.email, error, status));
     }
     delete req.session.emailChange;
     flash(req, 'emailPage.changed', { email: user.email ?? '' });
@@ -122,9 +105,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
     try {
       await service.requestChange(req.realm, req.login!.user, req.login!.session.id, pending.email, req.locale, originOf(req));
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      return showVerify(req, res, pending.email, errorOf(err), err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showVerify(req, res, pending.email, error, status));
     }
     flash(req, 'emailPage.resent', { email: pending.email });
     res.redirect(303, '/account/email/verify');
@@ -137,9 +118,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
     try {
       await verification.resend(req.realm, user.id, req.locale, null);
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      return showPage(req, res, { error: errorOf(err), errorIn: 'current' }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showPage(req, res, { error, errorIn: 'current' }, status));
     }
     flash(req, 'emailPage.verificationSent', { email: user.email });
     res.redirect(303, '/account/email');
@@ -154,8 +133,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
     try {
       await verification.verifyCode(req.realm, user.id, form.data.code);
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      return showPage(req, res, { error: errorOf(err), errorIn: 'current' }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showPage(req, res, { error, errorIn: 'current' }, status));
     }
     flash(req, 'emailPage.verifiedNotice', { email: user.email });
     res.redirect(303, '/account/email');
@@ -169,13 +147,8 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
    */
   router.get('/account/email/confirm', async (req, res) => {
     res.setHeader('Referrer-Policy', 'no-referrer');
-    if (req.query.token !== undefined) {
-      const query = tokenQuery.safeParse(req.query);
-      if (!query.success || !(await service.linkTarget(req.realm, query.data.token))) throw new FlowError(400, 'emailPage.invalidLink');
-      req.session.emailConfirm = { realmId: req.realm.id, token: query.data.token };
-      return res.redirect(303, '/account/email/confirm');
-    }
-    const token = confirmTokenOf(req);
+    if (await takeTokenIntoSession(req, res, 'emailConfirm', (token) => service.linkTarget(req.realm, token), 'emailPage.invalidLink')) return;
+    const token = tokenInSession(req, 'emailConfirm');
     const target = token ? await service.linkTarget(req.realm, token) : null;
     if (!target) throw new FlowError(400, 'emailPage.invalidLink');
     renderPage(res, 'account/email-confirm', { title: res.locals.t('emailPage.confirmTitle'), email: target.email });
@@ -184,7 +157,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
   /** POST /account/email/confirm — the click: the link is spent and the address switches. */
   router.post('/account/email/confirm', async (req, res) => {
     res.setHeader('Referrer-Policy', 'no-referrer');
-    const token = confirmTokenOf(req);
+    const token = tokenInSession(req, 'emailConfirm');
     if (!token) throw new FlowError(400, 'emailPage.invalidLink');
     // Spent whatever the outcome: a second click finds an invalid link, not the same error again.
     delete req.session.emailConfirm;
@@ -194,12 +167,21 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
       flash(req, 'emailPage.changed', { email: user.email ?? '' });
       return res.redirect(303, '/account/email');
     }
-    // Another browser (or nobody signed in here): done, and the way to sign in.
+    // Another browser (or nobody signed in here): done, and the way to sign in, on a page a refresh cannot re-post.
+    req.session.emailConfirmed = { realmId: req.realm.id, email: user.email ?? '', usernameFollows: user.username === user.email };
+    res.redirect(303, '/account/email/confirmed');
+  });
+
+  /** GET /account/email/confirmed — "address changed", once; afterwards (a refresh) the email page or the way to it. */
+  router.get('/account/email/confirmed', (req, res) => {
+    const done = req.session?.emailConfirmed?.realmId === req.realm.id ? req.session.emailConfirmed : null;
+    if (!done) return res.redirect(303, req.login ? '/account/email' : LOGIN_TO_EMAIL);
+    delete req.session.emailConfirmed;
     renderPage(res, 'account/email-confirmed', {
       title: res.locals.t('emailPage.confirmedTitle'),
-      email: user.email,
-      usernameFollows: user.username === user.email,
-      loginHref: '/login?next=%2Faccount%2Femail',
+      email: done.email,
+      usernameFollows: done.usernameFollows,
+      loginHref: LOGIN_TO_EMAIL,
     });
   });
 

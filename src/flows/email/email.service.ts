@@ -1,11 +1,13 @@
 import type { RealmConfig } from '../../config/index.ts';
+import { storeNewEmail } from '../../identity/email-change.ts';
+import { recordEvent } from '../../identity/events.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
-import { displayName, normalizeLogin, type User } from '../../identity/user.ts';
+import { mailName, normalizeLogin, type User } from '../../identity/user.ts';
 import { MailAddressError, normalizeRecipient } from '../../mail/address.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
-import { UniqueViolation, type Store } from '../../store/port.ts';
+import type { Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
 
 /**
@@ -79,13 +81,16 @@ export class EmailService {
       link: realmLink(realm, '/account/email/confirm', { token }),
       model: { code, codeMinutes: policy.codeTtlMinutes, linkHours: policy.linkTtlHours },
     });
-    await this.event(realm, user.id, 'email.change_requested', origin, { to });
+    await recordEvent(this.store, { realm, userId: user.id, type: 'email.change_requested', origin, at: this.clock(), data: { to } });
   }
 
   /** The 6-digit code, typed by the signed-in user who asked. */
   async confirmCode(realm: RealmConfig, user: User, code: string, origin: SessionOrigin, locale: string): Promise<User> {
     const check = await this.secrets.checkCode(realm.id, 'bind-email', user.id, code, realm.emailVerification.codeAttempts);
-    if (check.result === 'wrong') throw new FlowError(400, 'emailPage.wrongCode', {}, 'code');
+    if (check.result === 'wrong') {
+      await recordEvent(this.store, { realm, userId: user.id, type: 'email.change_failed', origin, at: this.clock() });
+      throw new FlowError(400, 'emailPage.wrongCode', {}, 'code');
+    }
     if (check.result !== 'ok') throw new FlowError(400, 'emailPage.codeExpired', {}, 'code');
     return this.switchTo(realm, user.id, check.token.data, origin, locale);
   }
@@ -123,36 +128,18 @@ export class EmailService {
       throw new FlowError(400, 'emailPage.invalidLink');
     }
     const now = this.clock();
-    let user: User;
-    try {
-      user = await this.store.changeEmail(
-        realm.id,
-        userId,
-        {
-          email,
-          emailUnique: realm.fields.emails === 'unique',
-          // As VerificationService.changeEmail: API users keep their username.
-          syncUsername: realm.fields.usernames === 'email' && before.userType === 'human',
-          // The new mailbox just proved itself with the code or the link.
-          verification: 'verified',
-        },
-        now,
-      );
-    } catch (err) {
-      // The address (or, with emails as usernames, the username it becomes) belongs to another account.
-      if (err instanceof UniqueViolation) throw new FlowError(409, 'emailPage.taken', { email });
-      throw err;
-    }
+    // The new mailbox just proved itself with the code or the link.
+    const user = await storeNewEmail(this.store, realm, before, email, 'verified', now);
+    if (!user) throw new FlowError(409, 'emailPage.taken', { email });
     // The code or the link, whichever was not used, dies with it; so do verification links of the old address.
     await this.secrets.revoke(realm.id, userId, 'bind-email');
     await this.secrets.revoke(realm.id, userId, 'verify-email');
-    await this.event(realm, userId, 'email.changed', origin, { from: before.email, to: user.email });
+    await recordEvent(this.store, { realm, userId, type: 'email.changed', origin, at: this.clock(), data: { from: before.email, to: user.email } });
     if (before.email && normalizeLogin(before.email) !== normalizeLogin(email)) {
-      const name = displayName(before);
       await this.mailer.send({
         realm,
         kind: 'email-changed',
-        to: { address: before.email, name: name === before.username ? null : name },
+        to: { address: before.email, name: mailName(before) },
         userId,
         locale: before.locale ?? locale,
         // Where the owner can take the account back: sign in (with the new address where it is the username) and fix it.
@@ -170,7 +157,4 @@ export class EmailService {
     return user;
   }
 
-  private event(realm: RealmConfig, userId: string, type: string, origin: SessionOrigin, data: Record<string, unknown>): Promise<void> {
-    return this.store.appendEvent({ realmId: realm.id, type, userId, clientId: null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock(), data });
-  }
 }

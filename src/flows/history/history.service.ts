@@ -3,9 +3,9 @@ import { describeUserAgent, type DeviceDescription } from '../../identity/user-a
 import type { Store } from '../../store/port.ts';
 
 /** The events that are sign-in attempts (the personal center's history shows these). */
-export const SIGN_IN_EVENTS = ['login.succeeded', 'login.failed', 'login.unverified'];
+const SIGN_IN_EVENTS = ['login.succeeded', 'login.failed', 'login.unverified'];
 
-export const HISTORY_PAGE_SIZE = 20;
+const HISTORY_PAGE_SIZE = 20;
 
 export interface SignInView {
   at: Date;

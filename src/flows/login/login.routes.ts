@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import type { User } from '../../identity/user.ts';
 import type { LoginSession } from '../../store/port.ts';
-import { field, parseForm } from '../../http/forms.ts';
+import { field, parseForm, rerenderOnFlowError, type FormError } from '../../http/forms.ts';
 import { safeNext } from '../../http/account.ts';
 import { allowFormAction } from '../../http/csp.ts';
 import type { PageCache } from '../../http/page-cache.ts';
@@ -76,26 +76,25 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
       await bindBrowserSession(req, outcome.session);
       await continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session, safeNext(req.query.next));
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      show(req, res, target, { values: { identifier: form.data.identifier }, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+      rerenderOnFlowError(res, err, (error, status) => show(req, res, target, { values: { identifier: form.data.identifier }, error }, status));
     }
   });
 
   // ── The second factor (TOTP or a recovery code), and the enrolment a realm that requires MFA runs here ──
 
-  /** The pending sign-in, or a page saying it is over (none, too old, too many wrong codes) with a way to start again. */
-  async function livePending(req: Request, res: Response): Promise<PendingSecondFactor | null> {
+  /** The pending sign-in and its user, or a page saying it is over (none, too old, too many wrong codes) with a way to start again. */
+  async function livePending(req: Request, res: Response): Promise<{ pending: PendingSecondFactor; user: User } | null> {
     const pending = pendingSecondFactor(req);
-    const state = pending ? await service.pendingState(req.realm, pending) : null;
-    if (pending && state === 'live') return pending;
+    const check = pending ? await service.checkPending(req.realm, pending) : null;
+    const state = check?.state;
+    if (pending && check?.state === 'live') return { pending, user: check.user };
     const target = pending ? fromReturnInfo(req.realm, pending.ret) : null;
     if (pending) delete req.session.mfaPending;
     showEnded(req, res, target, { message: state === 'exhausted' ? 'mfa.login.tooManyTries' : 'mfa.login.expired' }, state === 'exhausted' ? 401 : 400);
     return null;
   }
 
-  function showEnded(req: Request, res: Response, target: ReturnTarget | null, error: { message: string; params?: Record<string, string | number> }, status: number): void {
+  function showEnded(req: Request, res: Response, target: ReturnTarget | null, error: Pick<FormError, 'message' | 'params'>, status: number): void {
     renderPage(res, 'login/mfa-ended', { title: res.locals.t('mfa.login.title'), error, loginHref: `/login${returnQuery(target)}` }, status);
   }
 
@@ -124,36 +123,38 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
 
   /** GET /login/mfa — the code (or ?method=recovery: a recovery code), or the enrolment the realm requires. */
   router.get('/login/mfa', async (req, res) => {
-    const pending = await livePending(req, res);
+    const pending = (await livePending(req, res))?.pending;
     if (pending) await showSecondFactor(req, res, pending);
   });
 
   /** POST /login/mfa */
   router.post('/login/mfa', async (req, res) => {
-    const pending = await livePending(req, res);
-    if (!pending) return;
+    const live = await livePending(req, res);
+    if (!live) return;
+    const { pending, user: pendingUser } = live;
     // A form of another step (an older tab): show the step this sign-in is at.
     if (pending.step !== 'otp') return res.redirect(303, '/login/mfa');
     const method = req.body?.method === 'recovery_code' ? 'recovery_code' : 'otp';
     const form = parseForm(secondFactorForm, { ...req.body, method }, []);
     if (!form.ok) return showSecondFactor(req, res, pending, { method, error: { field: 'code', message: form.messageKey } }, 400);
     try {
-      const { user, session } = await service.secondFactor(req.realm, pending, form.data.method, form.data.code, originOf(req));
+      const { user, session } = await service.secondFactor(req.realm, pending, pendingUser, form.data.method, form.data.code, originOf(req));
       await finish(req, res, pending, user, session);
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      if ((await service.pendingState(req.realm, pending)) !== 'live') {
-        delete req.session.mfaPending;
-        return showEnded(req, res, fromReturnInfo(req.realm, pending.ret), { message: err.messageKey, params: err.params }, err.status);
-      }
-      await showSecondFactor(req, res, pending, { method, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+      await rerenderOnFlowError(res, err, async (error, status) => {
+        // The wrong code may have been the last try, or the sign-in ran out meanwhile: no form to try again on.
+        if (service.timelyState(pending) !== 'live') {
+          delete req.session.mfaPending;
+          return showEnded(req, res, fromReturnInfo(req.realm, pending.ret), { message: error.message, params: error.params }, status);
+        }
+        await showSecondFactor(req, res, pending, { method, error }, status);
+      });
     }
   });
 
   /** POST /login/mfa/enrol — a fresh secret for the authenticator app the realm requires. */
   router.post('/login/mfa/enrol', async (req, res) => {
-    const pending = await livePending(req, res);
+    const pending = (await livePending(req, res))?.pending;
     if (!pending) return;
     if (pending.step === 'enrol' && !pending.codes) await service.beginEnrolment(req.realm, pending, originOf(req));
     res.redirect(303, '/login/mfa');
@@ -161,7 +162,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
 
   /** POST /login/mfa/confirm — the first code from the new authenticator. */
   router.post('/login/mfa/confirm', async (req, res) => {
-    const pending = await livePending(req, res);
+    const pending = (await livePending(req, res))?.pending;
     if (!pending) return;
     if (pending.step !== 'enrol' || pending.codes) return res.redirect(303, '/login/mfa');
     const form = parseForm(enrolForm, req.body, []);
@@ -169,8 +170,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
     try {
       await service.confirmEnrolment(req.realm, pending, form.data.code, originOf(req));
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      return showSecondFactor(req, res, pending, { error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showSecondFactor(req, res, pending, { error }, status));
     }
     res.redirect(303, '/login/mfa');
   });
@@ -184,7 +184,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
 
   /** POST /login/mfa/continue — the recovery codes are saved: the sign-in completes. */
   router.post('/login/mfa/continue', async (req, res) => {
-    const pending = await livePending(req, res);
+    const pending = (await livePending(req, res))?.pending;
     if (!pending) return;
     if (pending.step !== 'enrol' || !pending.codes) return res.redirect(303, '/login/mfa');
     const { user, session } = await service.finishEnrolment(req.realm, pending, originOf(req));

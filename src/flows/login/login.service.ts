@@ -6,13 +6,14 @@ import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
 import type { LoginSession, Store, UserWithPassword } from '../../store/port.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
-import { passwordTag, secondFactorStep, type SecondFactorMethod } from '../../identity/totp.ts';
+import { recordEvent } from '../../identity/events.ts';
+import { passwordTag, secondFactorOwed, type SecondFactorMethod, type SecondFactorOwed } from '../../identity/totp.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
 import type { EnrolmentSheet, MfaService } from '../mfa/mfa.service.ts';
 
 /** Wrong codes one pending sign-in survives; then the user starts over (and `rateLimits.mfaPerUser` counts across restarts). */
-export const MFA_TRIES = 5;
+const MFA_TRIES = 5;
 
 /** How long a pending sign-in waits for its code; setting up an app (installing it, scanning) gets longer. */
 const PENDING_MS = { otp: 5 * 60_000, enrol: 15 * 60_000 } as const;
@@ -30,7 +31,7 @@ export interface PendingSecondFactor {
   next: string | null;
   /** The first factor's methods; the JWT's amr adds "otp". */
   amr: string[];
-  step: 'otp' | 'enrol';
+  step: SecondFactorOwed['step'];
   startedAt: number;
   /**
    * `passwordTag` (identity/totp.ts) of the password hash the first factor
@@ -47,6 +48,9 @@ export interface PendingSecondFactor {
 }
 
 export type PendingState = 'live' | 'expired' | 'exhausted';
+
+/** A pending sign-in's state and, while it is live, its user: read once per request and handed on. */
+export type PendingCheck = { state: 'live'; user: User } | { state: Exclude<PendingState, 'live'> };
 
 export interface LoginInput {
   identifier: string;
@@ -85,7 +89,7 @@ export class LoginService {
     realm: RealmConfig,
     input: LoginInput,
     origin: SessionOrigin,
-  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date; passwordTag: string } }> {
+  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { secondFactor: SecondFactorOwed }> {
     const ip = origin.ip ?? 'unknown';
     const idIpKey = `${normalizeLogin(input.identifier)}|${ip}`;
     const { perIdIp, perIp } = this.limitersFor(realm);
@@ -95,23 +99,23 @@ export class LoginService {
 
     const found = await this.findAccount(realm, input.identifier);
     const passwordOk = await this.hasher.verify(found?.passwordHash ?? null, input.password);
-    const event = { realmId: realm.id, clientId: input.clientId, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() };
+    const event = { realm, origin: { ...origin, clientId: input.clientId }, at: this.clock() };
 
     if (!found || !passwordOk || found.user.state !== 'active') {
-      await this.store.appendEvent({ ...event, type: 'login.failed', userId: found?.user.id ?? null, data: { method: 'pwd' } });
+      await recordEvent(this.store, { ...event, type: 'login.failed', userId: found?.user.id ?? null, data: { method: 'pwd' } });
       throw new FlowError(401, 'login.invalid');
     }
 
     await Promise.all([perIdIp.reset(idIpKey), perIp.refund(ip)]);
     if (mustVerifyFirst(realm, found.user)) {
-      await this.store.appendEvent({ ...event, type: 'login.unverified', userId: found.user.id, data: { method: 'pwd' } });
+      await recordEvent(this.store, { ...event, type: 'login.unverified', userId: found.user.id, data: { method: 'pwd' } });
       return { verify: found.user };
     }
-    const step = await secondFactorStep(this.store, realm, found.user.id);
     // Tagged from the hash just verified, not one read again: a reset meanwhile must not pass as this password.
-    if (step) return { secondFactor: { user: found.user, step, at: this.clock(), passwordTag: passwordTag(found.passwordHash) } };
+    const owed = await secondFactorOwed(this.store, realm, found.user, this.clock(), { passwordHash: found.passwordHash });
+    if (owed) return { secondFactor: owed };
     const session = await this.sessions.start(realm, found.user, origin, ['pwd']);
-    await this.store.appendEvent({ ...event, type: 'login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: session.id } });
+    await recordEvent(this.store, { ...event, type: 'login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: session.id } });
     return { user: found.user, session };
   }
 
@@ -119,14 +123,26 @@ export class LoginService {
    * Whether a pending sign-in may still go on: not too old, not too many
    * wrong codes, its user still active and still with the password the
    * first factor proved (changed or reset since: over, as if expired).
+   * While it may, the user comes with the answer: read once, handed on.
    */
-  async pendingState(realm: RealmConfig, pending: PendingSecondFactor): Promise<PendingState> {
+  async checkPending(realm: RealmConfig, pending: PendingSecondFactor): Promise<PendingCheck> {
     const state = this.timelyState(pending);
-    if (state !== 'live') return state;
-    return (await this.provedUser(realm, pending)) ? 'live' : 'expired';
+    if (state !== 'live') return { state };
+    const user = await this.provedUser(realm, pending);
+    return user ? { state: 'live', user } : { state: 'expired' };
   }
 
-  private timelyState(pending: PendingSecondFactor): PendingState {
+  /** `checkPending` without the user. */
+  async pendingState(realm: RealmConfig, pending: PendingSecondFactor): Promise<PendingState> {
+    return (await this.checkPending(realm, pending)).state;
+  }
+
+  /**
+   * Only the pending sign-in's age and wrong codes, read from nothing: for
+   * the moment after a wrong code, when the same request has just checked
+   * its user (`checkPending`).
+   */
+  timelyState(pending: PendingSecondFactor): PendingState {
     if (this.clock().getTime() - pending.startedAt > PENDING_MS[pending.step]) return 'expired';
     return pending.tries >= MFA_TRIES ? 'exhausted' : 'live';
   }
@@ -158,17 +174,24 @@ export class LoginService {
   /**
    * The second factor of a pending sign-in. A wrong code counts in `pending`
    * (MFA_TRIES end it) and per user; the right one makes the login session
-   * (amr + "otp", assurance level 2).
+   * (amr + "otp", assurance level 2). `user`: what `checkPending` answered
+   * for `pending` in this request.
    */
-  async secondFactor(realm: RealmConfig, pending: PendingSecondFactor, method: SecondFactorMethod, code: string, origin: SessionOrigin): Promise<{ user: User; session: LoginSession }> {
-    if (pending.step !== 'otp') throw new FlowError(400, 'mfa.login.expired');
-    const user = await this.pendingUser(realm, pending);
+  async secondFactor(
+    realm: RealmConfig,
+    pending: PendingSecondFactor,
+    user: User,
+    method: SecondFactorMethod,
+    code: string,
+    origin: SessionOrigin,
+  ): Promise<{ user: User; session: LoginSession }> {
+    if (pending.step !== 'otp' || user.id !== pending.userId || this.timelyState(pending) !== 'live') throw new FlowError(400, 'mfa.login.expired');
     try {
       await this.mfa.requireSecondFactor(realm, user, method, code, method === 'otp' ? 'mfa.login.wrongCode' : 'mfa.login.wrongRecoveryCode');
     } catch (err) {
       if (err instanceof FlowError && err.status === 401) {
         pending.tries += 1;
-        await this.store.appendEvent({ ...this.eventOf(realm, pending, origin), type: 'login.failed', userId: user.id, data: { method } });
+        await recordEvent(this.store, { ...this.eventOf(realm, pending, origin), type: 'login.failed', userId: user.id, data: { method } });
         if (pending.tries >= MFA_TRIES) throw new FlowError(401, 'mfa.login.tooManyTries');
       }
       throw err;
@@ -211,13 +234,13 @@ export class LoginService {
   }
 
   private eventOf(realm: RealmConfig, pending: PendingSecondFactor, origin: SessionOrigin) {
-    return { realmId: realm.id, clientId: pending.ret?.clientId ?? null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() };
+    return { realm, origin: { ...origin, clientId: pending.ret?.clientId ?? null }, at: this.clock() };
   }
 
   private async complete(realm: RealmConfig, user: User, pending: PendingSecondFactor, method: SecondFactorMethod, origin: SessionOrigin): Promise<{ user: User; session: LoginSession }> {
     const amr = [...new Set([...pending.amr, 'otp'])];
     const session = await this.sessions.start(realm, user, origin, amr);
-    await this.store.appendEvent({ ...this.eventOf(realm, pending, origin), type: 'login.succeeded', userId: user.id, data: { method, sid: session.id, ...pending.context } });
+    await recordEvent(this.store, { ...this.eventOf(realm, pending, origin), type: 'login.succeeded', userId: user.id, data: { method, sid: session.id, ...pending.context } });
     return { user, session };
   }
 

@@ -1,17 +1,12 @@
 import type { Request, Response } from 'express';
-import type { User } from '../../identity/user.ts';
+import { regenerateBrowserSession } from '../../http/session.ts';
+import type { SecondFactorOwed } from '../../identity/totp.ts';
 import type { ReturnTarget } from '../handoff/handoff.service.ts';
 import { toReturnInfo } from '../handoff/handoff.service.ts';
 import type { PendingSecondFactor } from './login.service.ts';
 
-export interface FirstFactorProved {
-  user: User;
-  /** What `secondFactorStep` (identity/totp.ts) answered for the user. */
-  step: 'otp' | 'enrol';
-  /** When the first factor was proved, by the app's clock: the pending sign-in expires from then. */
-  at: Date;
-  /** `passwordTag` of the password hash the first factor was proved against (identity/totp.ts). */
-  passwordTag: string;
+/** A second factor owed (`secondFactorOwed`, identity/totp.ts), with what the route adds: how and where to. */
+export interface FirstFactorProved extends SecondFactorOwed {
   /** The first factor's methods (RFC 8176): ["pwd"], later e.g. ["ext"] for a social provider. */
   amr: string[];
   target: ReturnTarget | null;
@@ -22,13 +17,13 @@ export interface FirstFactorProved {
 }
 
 /**
- * The hook every first factor calls when `secondFactorStep` says one is
+ * The hook every first factor calls when `secondFactorOwed` says one is
  * owed (password login, sign-up, the verified-mailbox login, later social
  * login): no login session is made; the browser holds the pending sign-in
  * under a new session id (no fixation, ASVS 7.2.4) and goes to /login/mfa.
  */
 export async function startSecondFactor(req: Request, res: Response, proved: FirstFactorProved): Promise<void> {
-  await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+  await regenerateBrowserSession(req);
   const pending: PendingSecondFactor = {
     realmId: req.realm.id,
     userId: proved.user.id,

@@ -1,7 +1,7 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { flash, renderAccountPage, requireRecentAuth } from '../../http/account.ts';
-import { field, parseForm } from '../../http/forms.ts';
+import { flash, ownPending, renderAccountPage } from '../../http/account.ts';
+import { field, parseForm, rerenderOnFlowError } from '../../http/forms.ts';
 import { originOf } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import type { MfaService } from './mfa.service.ts';
@@ -15,8 +15,7 @@ const PAGE = '/account/mfa';
 
 /** The recovery codes this browser was just shown, while they are its user's. */
 function shownCodes(req: Request): string[] | null {
-  const shown = req.session.mfaRecoveryCodes;
-  return shown && shown.realmId === req.realm.id && shown.userId === req.login!.user.id ? shown.codes : null;
+  return ownPending(req, req.session.mfaRecoveryCodes)?.codes ?? null;
 }
 
 /**
@@ -25,9 +24,8 @@ function shownCodes(req: Request): string[] | null {
  * the browser's session, shown on the page (and downloadable) until the user
  * says they are saved; the store only ever has their HMACs.
  */
-export function mfaRoutes(service: MfaService, clock: () => Date): Router {
+export function mfaRoutes(service: MfaService, recent: RequestHandler): Router {
   const router = Router();
-  const recent = requireRecentAuth(clock);
 
   async function show(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
     const t = res.locals.t;
@@ -72,8 +70,8 @@ export function mfaRoutes(service: MfaService, clock: () => Date): Router {
     try {
       keepCodes(req, await service.confirm(req.realm, req.login!.user, form.data.code, originOf(req)));
     } catch (err) {
-      if (!(err instanceof FlowError) || err.field !== 'code') throw err;
-      return show(req, res, { error: { field: 'code', message: err.messageKey, params: err.params } }, err.status);
+      // Only a wrong code is the form's to show; "already on" (another tab) is an error page.
+      return rerenderOnFlowError(res, err, (error, status) => show(req, res, { error }, status), (e) => e.field === 'code');
     }
     flash(req, 'mfa.flash.enrolled');
     res.redirect(303, PAGE);
@@ -109,9 +107,7 @@ export function mfaRoutes(service: MfaService, clock: () => Date): Router {
     try {
       await service.remove(req.realm, req.login!.user, form.data.code, originOf(req));
     } catch (err) {
-      if (!(err instanceof FlowError) || (err.field !== 'code' && err.status !== 429)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      return show(req, res, { error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => show(req, res, { error }, status), (e) => e.field === 'code' || e.status === 429);
     }
     delete req.session.mfaRecoveryCodes;
     flash(req, 'mfa.flash.removed');

@@ -1,16 +1,13 @@
 import { lazyModule } from '../../lazy-module.ts';
 import type { RealmConfig } from '../../config/index.ts';
-import type { SessionOrigin } from '../../identity/login-sessions.ts';
-import { groupSecret, otpauthUri, secondFactorMethodOf, type SecondFactorMethod, type Totp } from '../../identity/totp.ts';
+import { recordEvent, type EventOrigin } from '../../identity/events.ts';
+import { groupSecret, otpauthUri, RECOVERY_CODE_COUNT, secondFactorMethodOf, type ActiveTotp, type SecondFactorMethod, type Totp } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import type { Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
 
 /** Loaded for the first enrolment page, not at start. */
 const qrcode = lazyModule<typeof import('qrcode')>('qrcode');
-
-/** Where a change comes from: the browser, and the app when it happens during a sign-in for one. */
-export type MfaOrigin = SessionOrigin & { clientId?: string | null };
 
 /** What an enrolment page shows: the QR code (a PNG data: URL) and the same secret for typing. */
 export interface EnrolmentSheet {
@@ -22,7 +19,7 @@ export interface EnrolmentSheet {
 export type MfaOverview =
   | { state: 'off' }
   | { state: 'enrolling'; sheet: EnrolmentSheet; enrolment: string }
-  | { state: 'on'; since: Date; codesLeft: number };
+  | { state: 'on'; since: Date; codesLeft: number; codesTotal: number };
 
 /**
  * Two-factor authentication in the personal center (and the enrolment a
@@ -36,20 +33,21 @@ export class MfaService {
     private readonly clock: () => Date,
   ) {}
 
-  private event(realm: RealmConfig, user: User, type: string, origin: MfaOrigin, data?: Record<string, unknown>) {
-    return this.store.appendEvent({ realmId: realm.id, type, userId: user.id, clientId: origin.clientId ?? null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock(), data });
-  }
-
   async overview(realm: RealmConfig, user: User): Promise<MfaOverview> {
     const state = await this.totp.state(realm.id, user.id);
     if (state.state === 'off') return state;
     if (state.state === 'enrolling') return { state: 'enrolling', sheet: await this.sheet(realm, user, state.secret), enrolment: state.enrolment };
-    return { state: 'on', since: state.since, codesLeft: await this.totp.recoveryCodesLeft(realm.id, user.id) };
+    return { state: 'on', since: state.since, codesLeft: await this.totp.recoveryCodesLeft(realm.id, user.id), codesTotal: RECOVERY_CODE_COUNT };
+  }
+
+  /** The user's active authenticator, null when MFA is off (or still being set up). */
+  authenticator(realm: RealmConfig, user: User): Promise<ActiveTotp | null> {
+    return this.totp.active(realm.id, user.id);
   }
 
   /** Whether the user has an active authenticator. */
   async isOn(realm: RealmConfig, user: User): Promise<boolean> {
-    return (await this.totp.state(realm.id, user.id)).state === 'on';
+    return (await this.authenticator(realm, user)) !== null;
   }
 
   private async sheet(realm: RealmConfig, user: User, secret: string): Promise<EnrolmentSheet> {
@@ -60,18 +58,18 @@ export class MfaService {
   }
 
   /** Starts (or restarts, with a new secret) setting up an authenticator; returns the enrolment's name. */
-  async begin(realm: RealmConfig, user: User, origin: MfaOrigin): Promise<string> {
+  async begin(realm: RealmConfig, user: User, origin: EventOrigin): Promise<string> {
     const enrolment = await this.totp.begin(realm.id, user.id);
     if (!enrolment) throw new FlowError(409, 'mfa.alreadyOn');
-    await this.event(realm, user, 'mfa.enrol_started', origin);
+    await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.enrol_started', origin, at: this.clock() });
     return enrolment;
   }
 
   /** Drops an enrolment that was never confirmed; an active authenticator is left alone. */
-  async cancel(realm: RealmConfig, user: User, origin: MfaOrigin): Promise<void> {
+  async cancel(realm: RealmConfig, user: User, origin: EventOrigin): Promise<void> {
     if ((await this.totp.state(realm.id, user.id)).state !== 'enrolling') return;
     await this.totp.remove(realm.id, user.id);
-    await this.event(realm, user, 'mfa.enrol_cancelled', origin);
+    await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.enrol_cancelled', origin, at: this.clock() });
   }
 
   /**
@@ -79,43 +77,51 @@ export class MfaService {
    * recovery codes (to be shown once). A wrong code leaves it off. With
    * `enrolment`, only that enrolment is confirmed (not one restarted elsewhere since).
    */
-  async confirm(realm: RealmConfig, user: User, code: string, origin: MfaOrigin, enrolment?: string): Promise<string[]> {
+  async confirm(realm: RealmConfig, user: User, code: string, origin: EventOrigin, enrolment?: string): Promise<string[]> {
     const state = await this.totp.state(realm.id, user.id);
     if (state.state !== 'enrolling' || (enrolment !== undefined && state.enrolment !== enrolment)) {
       throw new FlowError(409, state.state === 'on' ? 'mfa.alreadyOn' : 'mfa.notEnrolling');
     }
-    if (!(await this.totp.confirm(realm.id, user.id, code, enrolment))) {
-      await this.event(realm, user, 'mfa.enrol_failed', origin);
+    // The secret just read and decrypted is the one confirmed: neither happens twice.
+    if (!(await this.totp.confirm(realm.id, user.id, state, code))) {
+      await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.enrol_failed', origin, at: this.clock() });
       throw new FlowError(400, 'mfa.wrongCode', {}, 'code');
     }
     const codes = await this.totp.issueRecoveryCodes(realm.id, user.id);
-    await this.event(realm, user, 'mfa.enrolled', origin, { method: 'totp' });
+    await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.enrolled', origin, at: this.clock(), data: { method: 'totp' } });
     return codes;
   }
 
   /** New recovery codes; every older one stops working. */
-  async regenerateRecoveryCodes(realm: RealmConfig, user: User, origin: MfaOrigin): Promise<string[]> {
+  async regenerateRecoveryCodes(realm: RealmConfig, user: User, origin: EventOrigin): Promise<string[]> {
     if (!(await this.isOn(realm, user))) throw new FlowError(409, 'mfa.notOn');
     const codes = await this.totp.issueRecoveryCodes(realm.id, user.id);
-    await this.event(realm, user, 'mfa.recovery_codes_regenerated', origin);
+    await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.recovery_codes_regenerated', origin, at: this.clock() });
     return codes;
   }
 
   /** Removes the authenticator and its recovery codes, on proof of either: someone at an open session alone cannot. */
-  async remove(realm: RealmConfig, user: User, code: string, origin: MfaOrigin): Promise<void> {
-    if (!(await this.isOn(realm, user))) throw new FlowError(409, 'mfa.notOn');
+  async remove(realm: RealmConfig, user: User, code: string, origin: EventOrigin): Promise<void> {
+    const authenticator = await this.authenticator(realm, user);
+    if (!authenticator) throw new FlowError(409, 'mfa.notOn');
     const method = secondFactorMethodOf(code);
-    await this.requireSecondFactor(realm, user, method, code, 'mfa.wrongCodeOrRecovery');
+    try {
+      await this.requireSecondFactor(realm, user, method, code, 'mfa.wrongCodeOrRecovery', authenticator);
+    } catch (err) {
+      if (err instanceof FlowError && err.status === 401) await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.remove_failed', origin, at: this.clock(), data: { method } });
+      throw err;
+    }
     await this.totp.remove(realm.id, user.id);
-    await this.event(realm, user, 'mfa.removed', origin, { method });
+    await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.removed', origin, at: this.clock(), data: { method } });
   }
 
   /**
    * Checks a second factor, rate-limited per user (`rateLimits.mfaPerUser`):
    * a wrong one throws FlowError(401, `wrongKey`), too many throw 429.
+   * `authenticator`: the one the caller loaded already, if it did.
    */
-  async requireSecondFactor(realm: RealmConfig, user: User, method: SecondFactorMethod, code: string, wrongKey: string): Promise<void> {
-    const check = await this.totp.verifySecondFactor(realm, user.id, method, code);
+  async requireSecondFactor(realm: RealmConfig, user: User, method: SecondFactorMethod, code: string, wrongKey: string, authenticator?: ActiveTotp | null): Promise<void> {
+    const check = await this.totp.verifySecondFactor(realm, user.id, method, code, authenticator);
     if (check.ok) return;
     if (check.retryAfterMs > 0) throw tooManyAttempts(check.retryAfterMs);
     throw new FlowError(401, wrongKey, {}, 'code');

@@ -1,9 +1,8 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { flash, renderAccountPage } from '../../http/account.ts';
-import { field, parseForm } from '../../http/forms.ts';
-import { originOf } from '../../http/session.ts';
-import { FlowError } from '../flow-error.ts';
+import { field, parseForm, rerenderOnFlowError, type FormError } from '../../http/forms.ts';
+import { originOf, regenerateBrowserSession } from '../../http/session.ts';
 import type { PasswordService } from './password.service.ts';
 
 const passwordForm = z.object({
@@ -12,8 +11,6 @@ const passwordForm = z.object({
   // A checkbox: "true" when ticked, absent when not.
   keepSession: z.enum(['true'], { error: 'validation.invalid' }).optional(),
 });
-
-type FormError = { field: string | null; message: string; params?: Record<string, string | number> };
 
 /**
  * The password page: change it (with the current one), or set a first one
@@ -68,13 +65,11 @@ export function passwordRoutes(service: PasswordService, recentAuth: RequestHand
         req.locale,
       );
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      return show(req, res, { keepSession, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => show(req, res, { keepSession, error }, status));
     }
     if (!outcome.keptThisSession) {
       // This login session has ended too: a fresh, anonymous browser session carries the notice to the login page.
-      await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+      await regenerateBrowserSession(req);
       flash(req, 'changePassword.signedOut');
       return res.redirect(303, '/login');
     }

@@ -1,13 +1,14 @@
 import type { RealmConfig } from '../../config/index.ts';
-import type { SessionOrigin } from '../../identity/login-sessions.ts';
+import { recordEvent } from '../../identity/events.ts';
+import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
-import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
-import { displayName, type User } from '../../identity/user.ts';
+import { mailName, type User } from '../../identity/user.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
 import type { Store } from '../../store/port.ts';
-import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import type { ReauthService } from '../account/reauth.service.ts';
+import { FlowError } from '../flow-error.ts';
 
 export interface PasswordChange {
   /** The password now; ignored (and not needed) when the user has none yet. */
@@ -26,9 +27,8 @@ export interface PasswordChanged {
 
 /**
  * Changing the password from the personal center (behind "confirm it's you").
- * Wrong current passwords count against the same per-user-and-IP counter as
- * the confirm-it's-you page: both guess the same secret, so switching pages
- * buys no extra tries. A user without a password (social sign-up) sets a
+ * The current password is checked as on the confirm-it's-you page, against
+ * the same counter (ReauthService.passwordMatches). A user without a password (social sign-up) sets a
  * first one without a current password.
  */
 export class PasswordService {
@@ -37,14 +37,10 @@ export class PasswordService {
     private readonly hasher: PasswordHasher,
     private readonly secrets: OneTimeSecrets,
     private readonly mailer: Mailer,
-    private readonly makeLimiter: LimiterFactory,
+    private readonly reauth: ReauthService,
+    private readonly sessions: LoginSessions,
     private readonly clock: () => Date,
   ) {}
-
-  private limiterFor(realm: RealmConfig): Limiter {
-    // The name ReauthService counts under: one counter for both pages.
-    return this.makeLimiter(`${realm.id}:reauth`, realm.rateLimits.loginPerIdentifierAndIp);
-  }
 
   /** The stored hash of `user`, null when they have no password. */
   private hashOf(realm: RealmConfig, user: User): Promise<string | null> {
@@ -64,17 +60,11 @@ export class PasswordService {
   async change(realm: RealmConfig, user: User, sessionId: string, change: PasswordChange, origin: SessionOrigin, locale: string): Promise<PasswordChanged> {
     const hash = await this.hashOf(realm, user);
     if (hash !== null) {
-      const key = `${user.id}|${origin.ip ?? 'unknown'}`;
-      const limiter = this.limiterFor(realm);
       if (!change.current) throw new FlowError(400, 'validation.required', {}, 'currentPassword');
-      // Counted before the password is checked: parallel guesses cannot outrun the count.
-      const wait = await limiter.take(key);
-      if (wait > 0) throw tooManyAttempts(wait);
-      if (!(await this.hasher.verify(hash, change.current))) {
-        await this.store.appendEvent({ realmId: realm.id, type: 'password.change_failed', userId: user.id, clientId: null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() });
+      if (!(await this.reauth.passwordMatches(realm, user, hash, change.current, origin))) {
+        await recordEvent(this.store, { realm, type: 'password.change_failed', userId: user.id, origin, at: this.clock() });
         throw new FlowError(400, 'changePassword.wrongCurrent', {}, 'currentPassword');
       }
-      await limiter.reset(key);
     }
     const problem = checkPassword(change.password, realm.password, [user.username, user.email]);
     if (problem) throw new FlowError(400, problem, { min: realm.password.minLength, max: realm.password.maxLength }, 'password');
@@ -83,24 +73,14 @@ export class PasswordService {
     const now = this.clock();
     await this.store.setPasswordHash(realm.id, user.id, newHash, now);
     await this.secrets.revoke(realm.id, user.id, 'reset-password');
-    const ended = await this.store.endLoginSessionsOfUser(realm.id, user.id, now, change.keepThisSession ? sessionId : undefined);
+    const ended = await this.sessions.endAllOf(realm, user.id, 'password_changed', origin, change.keepThisSession ? sessionId : undefined);
     const outcome: PasswordChanged = { endedSessions: ended.length, keptThisSession: change.keepThisSession, firstPassword: hash === null };
-    await this.store.appendEvent({
-      realmId: realm.id,
-      type: 'password.changed',
-      userId: user.id,
-      clientId: null,
-      ip: origin.ip,
-      userAgent: origin.userAgent,
-      at: now,
-      data: { ...outcome },
-    });
+    await recordEvent(this.store, { realm, type: 'password.changed', userId: user.id, origin, at: now, data: { ...outcome } });
     if (user.email) {
-      const name = displayName(user);
       await this.mailer.send({
         realm,
         kind: 'password-changed',
-        to: { address: user.email, name: name === user.username ? null : name },
+        to: { address: user.email, name: mailName(user) },
         userId: user.id,
         locale: user.locale ?? locale,
         link: realmLink(realm, '/forgot'),

@@ -1,25 +1,15 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
-import { field, parseForm } from '../../http/forms.ts';
+import { flash, ownPending, renderAccountPage, requireLogin } from '../../http/account.ts';
+import { field, parseForm, rerenderOnFlowError, type FormError } from '../../http/forms.ts';
 import { originOf } from '../../http/session.ts';
-import { FlowError } from '../flow-error.ts';
 import { formatPhone, PHONE_CODE_TTL_MINUTES, type PhoneService } from './phone.service.ts';
 
 const phoneForm = z.object({ phone: field.requiredText(40) });
-const codeForm = z.object({
-  phone: field.requiredText(40),
-  code: field.requiredText(20).pipe(z.string().regex(/^\d{6}$/)),
-});
+const codeForm = z.object({ code: field.code() });
 
 /** A code field that is not 6 digits gets the SMS wording (validation.code speaks of an email). */
 const codeMessage = (messageKey: string) => (messageKey === 'validation.required' ? messageKey : 'phonePage.codeFormat');
-
-type FormError = { field: string | null; message: string; params?: Record<string, string | number> };
-
-function errorOf(err: FlowError): FormError {
-  return { field: err.field ?? null, message: err.messageKey, params: err.params };
-}
 
 /**
  * The personal center's phone page: bind a number, change it, or remove it.
@@ -30,10 +20,7 @@ export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHan
   const router = Router();
 
   /** The number this browser's user is waiting for a code on. */
-  function pendingOf(req: Request) {
-    const pending = req.session?.phoneChange;
-    return pending && pending.realmId === req.realm.id && pending.userId === req.login?.user.id ? pending : null;
-  }
+  const pendingOf = (req: Request) => ownPending(req, req.session?.phoneChange);
 
   /** "Numbers without a country code are read as United States numbers", in the page's language. */
   function countryName(req: Request): string | null {
@@ -66,7 +53,7 @@ export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHan
       res,
       '/account/phone',
       'account/phone-verify',
-      { title: res.locals.t('phonePage.verifyTitle'), phone, display: formatPhone(phone), minutes: PHONE_CODE_TTL_MINUTES, error },
+      { title: res.locals.t('phonePage.verifyTitle'), display: formatPhone(phone), minutes: PHONE_CODE_TTL_MINUTES, error },
       status,
     );
   }
@@ -77,9 +64,7 @@ export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHan
       await service.sendCode(req.realm, req.login!.user, phone, req.locale, originOf(req));
       return true;
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      onError(errorOf(err), err.status);
+      rerenderOnFlowError(res, err, onError);
       return false;
     }
   }
@@ -97,8 +82,7 @@ export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHan
     try {
       phone = service.parse(req.realm, form.data.phone);
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      return showPage(req, res, { error: errorOf(err), values: { phone: form.data.phone } }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showPage(req, res, { error, values: { phone: form.data.phone } }, status));
     }
     const sent = await send(req, res, phone, (error, status) => showPage(req, res, { error, values: { phone: form.data.phone } }, status));
     if (!sent) return;
@@ -114,27 +98,20 @@ export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHan
   });
 
   /**
-   * POST /account/phone/verify — the code, with the number it is for (a hidden field): checked
-   * together, so the code only ever binds the number it was texted to.
+   * POST /account/phone/verify — the code, for the number this browser asked it for (kept in the
+   * session, never taken from the form): checked together, so the code only ever binds the number
+   * it was texted to.
    */
   router.post('/account/phone/verify', requireRecentAuth, async (req, res) => {
     const pending = pendingOf(req);
+    if (!pending) return res.redirect(303, '/account/phone');
     const form = parseForm(codeForm, req.body, []);
-    // The number shown again is the one this browser asked for; a form without it starts over.
-    const shown = pending?.phone;
-    if (!form.ok) {
-      if (!shown) return res.redirect(303, '/account/phone');
-      return showVerify(req, res, shown, { field: 'code', message: form.field === 'code' ? codeMessage(form.messageKey) : 'phonePage.wrongCode' }, 400);
-    }
-    // A hidden field that is not a number is no number a code was sent to: a wrong code, like any other.
-    const phone = /^\+[1-9]\d{6,14}$/.test(form.data.phone) ? form.data.phone : null;
+    if (!form.ok) return showVerify(req, res, pending.phone, { field: 'code', message: codeMessage(form.messageKey) }, 400);
     let user;
     try {
-      if (!phone) throw new FlowError(400, 'phonePage.wrongCode', {}, 'code');
-      user = await service.confirm(req.realm, req.login!.user, phone, form.data.code, originOf(req));
+      user = await service.confirm(req.realm, req.login!.user, pending.phone, form.data.code, originOf(req));
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      return showVerify(req, res, shown ?? phone ?? '', errorOf(err), err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showVerify(req, res, pending.phone, error, status));
     }
     delete req.session.phoneChange;
     flash(req, 'phonePage.bound', { phone: formatPhone(user.phone!) });

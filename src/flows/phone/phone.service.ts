@@ -1,6 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
 import type { RealmConfig } from '../../config/index.ts';
+import { recordEvent } from '../../identity/events.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
@@ -16,7 +17,7 @@ const phoneNumbers = lazyModule<typeof import('libphonenumber-js')>('libphonenum
 /** An SMS code lives this long… */
 export const PHONE_CODE_TTL_MINUTES = 10;
 /** …and survives this many wrong guesses. */
-export const PHONE_CODE_ATTEMPTS = 5;
+const PHONE_CODE_ATTEMPTS = 5;
 
 /** Writes a text in a locale (i18next's t for that locale, given by app.ts). */
 export type SmsTexts = (locale: string) => (key: string, params: Record<string, string | number>) => string;
@@ -102,13 +103,16 @@ export class PhoneService {
       await this.secrets.revoke(realm.id, user.id, 'bind-phone');
       throw new FlowError(503, 'phonePage.sendFailed');
     }
-    await this.event(realm, user.id, 'phone.code_sent', origin, { phone });
+    await recordEvent(this.store, { realm, userId: user.id, type: 'phone.code_sent', origin, at: this.clock(), data: { phone } });
   }
 
   /** The code typed back, for the number it was sent to: binds the number, verified. */
   async confirm(realm: RealmConfig, user: User, phone: string, code: string, origin: SessionOrigin): Promise<User> {
     const check = await this.secrets.checkCode(realm.id, 'bind-phone', user.id, code, PHONE_CODE_ATTEMPTS, phone);
-    if (check.result === 'wrong') throw new FlowError(400, 'phonePage.wrongCode', {}, 'code');
+    if (check.result === 'wrong') {
+      await recordEvent(this.store, { realm, userId: user.id, type: 'phone.bind_failed', origin, at: this.clock(), data: { phone } });
+      throw new FlowError(400, 'phonePage.wrongCode', {}, 'code');
+    }
     // The hash already binds the number; the token's own record says the same or nothing is bound.
     if (check.result !== 'ok' || check.token.data?.phone !== phone) throw new FlowError(400, 'phonePage.codeExpired', {}, 'code');
     let bound: User;
@@ -118,7 +122,7 @@ export class PhoneService {
       if (err instanceof UniqueViolation) throw new FlowError(409, 'phonePage.taken');
       throw err;
     }
-    await this.event(realm, user.id, 'phone.bound', origin, { phone, previous: user.phone });
+    await recordEvent(this.store, { realm, userId: user.id, type: 'phone.bound', origin, at: this.clock(), data: { phone, previous: user.phone } });
     return bound;
   }
 
@@ -127,10 +131,7 @@ export class PhoneService {
     await this.secrets.revoke(realm.id, user.id, 'bind-phone');
     if (!user.phone) return;
     await this.store.setPhone(realm.id, user.id, null, false, this.clock());
-    await this.event(realm, user.id, 'phone.removed', origin, { phone: user.phone });
+    await recordEvent(this.store, { realm, userId: user.id, type: 'phone.removed', origin, at: this.clock(), data: { phone: user.phone } });
   }
 
-  private event(realm: RealmConfig, userId: string, type: string, origin: SessionOrigin, data: Record<string, unknown>): Promise<void> {
-    return this.store.appendEvent({ realmId: realm.id, type, userId, clientId: null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock(), data });
-  }
 }

@@ -1,11 +1,10 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
-import { field, parseForm } from '../../http/forms.ts';
+import { avatarOf, flash, renderAccountPage, requireLogin } from '../../http/account.ts';
+import { field, keptValues, parseForm, rerenderOnFlowError, type FormError } from '../../http/forms.ts';
 import { LOCALE_COOKIE, localeCookieOptions, SUPPORTED_LOCALES } from '../../http/i18n.ts';
 import { originOf } from '../../http/session.ts';
 import { displayName, type User } from '../../identity/user.ts';
-import { FlowError } from '../flow-error.ts';
 import { attributeViews } from './attributes.ts';
 import { PHOTO_MAX_LENGTH, usernameEditable, type ProfileService } from './profile.service.ts';
 
@@ -18,31 +17,11 @@ const profileForm = z.object({
   locale: z.enum(['', ...SUPPORTED_LOCALES], { error: 'validation.invalid' }).optional(),
 });
 
-/** The same rule as at sign-up (signup.routes.ts). */
-const usernameForm = z.object({
-  username: field.requiredText(64).refine((v) => /^[\p{L}\p{N}._-]{2,64}$/u.test(v), 'validation.username'),
-});
+const usernameForm = z.object({ username: field.username() });
 
 const TEXT_FIELDS = ['firstName', 'lastName', 'nickname', 'photo', 'locale'] as const;
 
-type FormError = { field: string | null; message: string; params?: Record<string, string | number> };
-
 /** Initials for the avatar without a photo: "Ada Lovelace" → "AL"; one character for a CJK name or a single word. */
-function initialsOf(name: string): string {
-  const words = name.trim().split(/\s+/);
-  const first = Array.from(words[0] || '?')[0]!;
-  if (/\p{Script=Han}/u.test(first) || words.length === 1) return first.toUpperCase();
-  return (first + Array.from(words[words.length - 1]!)[0]).toUpperCase();
-}
-
-/** The posted strings worth showing again after a refusal (never an array). */
-function postedValues(body: unknown): Record<string, string> {
-  const source = (body ?? {}) as Record<string, unknown>;
-  const values: Record<string, string> = {};
-  for (const k of TEXT_FIELDS) if (typeof source[k] === 'string') values[k] = source[k] as string;
-  return values;
-}
-
 /**
  * The profile page. Names, nickname, photo, language and custom attributes
  * change without a fresh password, as in Keycloak's account console: they
@@ -70,7 +49,7 @@ export function profileRoutes(service: ProfileService, recentAuth: RequestHandle
       'account/profile',
       {
         title: t('profile.title'),
-        avatar: { photo: user.photo, initials: initialsOf(name), name },
+        avatar: avatarOf(user, name),
         values: {
           firstName: user.firstName ?? '',
           lastName: user.lastName ?? '',
@@ -108,8 +87,7 @@ export function profileRoutes(service: ProfileService, recentAuth: RequestHandle
     try {
       saved = await service.update(req.realm, req.login!.user, { ...form.data, body }, originOf(req));
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      return show(req, res, { values: postedValues(body), posted: body, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => show(req, res, { values: keptValues(body, TEXT_FIELDS), posted: body, error }, status));
     }
     // The pages follow the saved language from now on (mails already use user.locale).
     if (form.data.locale !== undefined) {
@@ -135,8 +113,7 @@ export function profileRoutes(service: ProfileService, recentAuth: RequestHandle
     try {
       await service.changeUsername(req.realm, req.login!.user, form.data.username, originOf(req));
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      return show(req, res, { username: form.data.username, errorForm: 'username', focusUsername: true, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => show(req, res, { username: form.data.username, errorForm: 'username', focusUsername: true, error }, status));
     }
     flash(req, 'profile.usernameSaved');
     res.redirect(303, '/account/profile');

@@ -1,4 +1,5 @@
 import type { RealmConfig } from '../../config/index.ts';
+import { recordEvent } from '../../identity/events.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { AttributeValue, User } from '../../identity/user.ts';
 import { UniqueViolation, type ProfilePatch, type Store } from '../../store/port.ts';
@@ -79,7 +80,7 @@ export class ProfileService {
 
     const at = this.clock();
     const updated = await this.store.updateProfile(realm.id, user.id, patch, at);
-    await this.store.appendEvent({ realmId: realm.id, type: 'profile.updated', userId: user.id, clientId: null, ip: origin.ip, userAgent: origin.userAgent, at, data: { fields } });
+    await recordEvent(this.store, { realm, type: 'profile.updated', userId: user.id, origin, at, data: { fields } });
     return { user: updated, fields };
   }
 
@@ -100,16 +101,7 @@ export class ProfileService {
       if (err instanceof UniqueViolation && err.field === 'username') throw new FlowError(409, 'profile.usernameTaken', {}, 'username');
       throw err;
     }
-    await this.store.appendEvent({
-      realmId: realm.id,
-      type: 'profile.updated',
-      userId: user.id,
-      clientId: null,
-      ip: origin.ip,
-      userAgent: origin.userAgent,
-      at,
-      data: { fields: ['username'] },
-    });
+    await recordEvent(this.store, { realm, type: 'profile.updated', userId: user.id, origin, at, data: { fields: ['username'] } });
     return { user: updated, changed: true };
   }
 }

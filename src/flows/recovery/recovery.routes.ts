@@ -1,21 +1,16 @@
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { field, parseForm } from '../../http/forms.ts';
+import { field, parseForm, rerenderOnFlowError } from '../../http/forms.ts';
 import { renderPage } from '../../http/render.ts';
-import { originOf } from '../../http/session.ts';
+import { originOf, takeTokenIntoSession, tokenInSession } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 import type { RecoveryService } from './recovery.service.ts';
 
 const forgotForm = z.object({ identifier: field.requiredText(320) });
-const codeForm = z.object({ code: field.requiredText(20).pipe(z.string().regex(/^\d{6}$/, 'validation.code')) });
+const codeForm = z.object({ code: field.code() });
 const resetForm = z.object({ password: field.password() });
-const tokenQuery = z.object({ token: z.string().regex(/^[\w-]{20,100}$/) });
-
-function errorOf(err: FlowError) {
-  return { field: err.field ?? null, message: err.messageKey, params: err.params };
-}
 
 /**
  * Password recovery pages: ask (/forgot), prove the mailbox (link or code),
@@ -53,9 +48,8 @@ export function recoveryRoutes(service: RecoveryService, logger: Logger): Router
 
   /** The reset this browser may do: a link token moved into the session, or the token an accepted code gave it. */
   function resetOf(req: Request): { token: string } | null {
-    const reset = req.session?.reset;
-    if (!reset || reset.realmId !== req.realm.id || !reset.token) return null;
-    return { token: reset.token };
+    const token = tokenInSession(req, 'reset');
+    return token ? { token } : null;
   }
 
   function showReset(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200): void {
@@ -78,9 +72,7 @@ export function recoveryRoutes(service: RecoveryService, logger: Logger): Router
     try {
       users = await service.request(req.realm, form.data.identifier, origin);
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      return showForgot(req, res, target, { values: { identifier: form.data.identifier }, error: errorOf(err) }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showForgot(req, res, target, { values: { identifier: form.data.identifier }, error }, status));
     }
     const ret = toReturnInfo(target);
     req.session.recovery = { realmId: req.realm.id, userIds: users.map((u) => u.id), ret };
@@ -102,8 +94,7 @@ export function recoveryRoutes(service: RecoveryService, logger: Logger): Router
       const { token } = await service.acceptCode(req.realm, recovery.userIds, form.data.code);
       req.session.reset = { realmId: req.realm.id, token };
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      return showSent(req, res, { error: errorOf(err) }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showSent(req, res, { error }, status));
     }
     res.redirect(303, '/reset-password');
   });
@@ -111,12 +102,7 @@ export function recoveryRoutes(service: RecoveryService, logger: Logger): Router
   /** GET /reset-password — with ?token= from the mail: keep it in the session, reload without it. */
   router.get('/reset-password', async (req, res) => {
     res.setHeader('Referrer-Policy', 'no-referrer');
-    if (req.query.token !== undefined) {
-      const query = tokenQuery.safeParse(req.query);
-      if (!query.success || !(await service.linkIsLive(req.realm, query.data.token))) throw new FlowError(400, 'recovery.invalidLink');
-      req.session.reset = { realmId: req.realm.id, token: query.data.token };
-      return res.redirect(303, '/reset-password');
-    }
+    if (await takeTokenIntoSession(req, res, 'reset', (token) => service.linkIsLive(req.realm, token), 'recovery.invalidLink')) return;
     const by = resetOf(req);
     if (!by || !(await service.linkIsLive(req.realm, by.token))) throw new FlowError(400, 'recovery.invalidLink');
     showReset(req, res);
@@ -133,9 +119,8 @@ export function recoveryRoutes(service: RecoveryService, logger: Logger): Router
     try {
       ({ ret } = await service.reset(req.realm, by, form.data.password, originOf(req), req.locale));
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.field === 'password') return showReset(req, res, { error: errorOf(err) }, err.status);
-      throw err;
+      // Only the password is the form's to fix; a spent or expired token is an error page.
+      return rerenderOnFlowError(res, err, (error, status) => showReset(req, res, { error }, status), (e) => e.field === 'password');
     }
     // The token carries the app it was asked from; the request's session is the fallback.
     const target = fromReturnInfo(req.realm, ret ?? req.session.recovery?.ret ?? null);

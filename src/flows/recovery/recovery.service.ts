@@ -1,10 +1,11 @@
 import type { RealmConfig } from '../../config/index.ts';
-import type { SessionOrigin } from '../../identity/login-sessions.ts';
+import { recordEvent } from '../../identity/events.ts';
+import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
 import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
-import { displayName, normalizeLogin, type User } from '../../identity/user.ts';
+import { mailName, normalizeLogin, type User } from '../../identity/user.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
 import type { Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
@@ -26,6 +27,7 @@ export class RecoveryService {
     private readonly mailer: Mailer,
     private readonly hasher: PasswordHasher,
     private readonly makeLimiter: LimiterFactory,
+    private readonly sessions: LoginSessions,
     private readonly clock: () => Date,
   ) {}
 
@@ -60,13 +62,13 @@ export class RecoveryService {
       await this.mailer.send({
         realm,
         kind: 'reset-password',
-        to: { address: user.email!, name: nameOf(user) },
+        to: { address: user.email!, name: mailName(user) },
         userId: user.id,
         locale: user.locale ?? locale,
         link: realmLink(realm, '/reset-password', { token }),
         model: { code, minutes: realm.recovery.ttlMinutes, username: user.username, ip: origin.ip },
       });
-      await this.store.appendEvent({ realmId: realm.id, type: 'password.reset_requested', userId: user.id, clientId: ret?.clientId ?? null, ip: origin.ip, userAgent: origin.userAgent, at: this.clock() });
+      await recordEvent(this.store, { realm, type: 'password.reset_requested', userId: user.id, origin: { ...origin, clientId: ret?.clientId ?? null }, at: this.clock() });
     }
   }
 
@@ -115,22 +117,14 @@ export class RecoveryService {
     const now = this.clock();
     await this.store.setPasswordHash(realm.id, user.id, await this.hasher.hash(password), now);
     await this.secrets.revoke(realm.id, user.id, 'reset-password');
-    const ended = await this.store.endLoginSessionsOfUser(realm.id, user.id, now);
-    await this.store.appendEvent({
-      realmId: realm.id,
-      type: 'password.reset',
-      userId: user.id,
-      clientId: ret?.clientId ?? null,
-      ip: origin.ip,
-      userAgent: origin.userAgent,
-      at: now,
-      data: { endedSessions: ended.length },
-    });
+    const from = { ...origin, clientId: ret?.clientId ?? null };
+    const ended = await this.sessions.endAllOf(realm, user.id, 'password_reset', from);
+    await recordEvent(this.store, { realm, type: 'password.reset', userId: user.id, origin: from, at: now, data: { endedSessions: ended.length } });
     if (user.email) {
       await this.mailer.send({
         realm,
         kind: 'password-changed',
-        to: { address: user.email, name: nameOf(user) },
+        to: { address: user.email, name: mailName(user) },
         userId: user.id,
         locale: user.locale ?? locale,
         link: realmLink(realm, '/forgot'),
@@ -139,9 +133,4 @@ export class RecoveryService {
     }
     return { user, ret };
   }
-}
-
-function nameOf(user: User): string | null {
-  const name = displayName(user);
-  return name === user.username ? null : name;
 }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router, type Request, type RequestHandler } from 'express';
 import { appSecretKey } from '../../config/index.ts';
 import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
+import { rerenderOnFlowError, type FormError } from '../../http/forms.ts';
 import { originOf } from '../../http/session.ts';
 import { FlowError } from '../flow-error.ts';
 import type { SessionsService } from './sessions.service.ts';
@@ -16,7 +17,7 @@ const SID = /^[A-Za-z0-9_-]{10,64}$/;
  */
 export function sessionsRoutes(service: SessionsService, recentAuth: RequestHandler): Router {
   const router = Router();
-  async function show(req: Request, res: import('express').Response, error: { message: string } | null = null, status = 200) {
+  async function show(req: Request, res: import('express').Response, error: FormError | null = null, status = 200) {
     const { user, session } = req.login!;
     const sessions = await service.list(req.realm, user.id, session.id);
     renderAccountPage(res, '/account/sessions', 'account/sessions', { title: res.locals.t('sessions.title'), sessions, error }, status);
@@ -43,8 +44,7 @@ export function sessionsRoutes(service: SessionsService, recentAuth: RequestHand
       if (!SID.test(sid)) throw new FlowError(404, 'sessions.notFound');
       await service.end(req.realm, user.id, sid, session.id, originOf(req));
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      return show(req, res, { message: err.messageKey }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => show(req, res, error, status));
     }
     flash(req, 'sessions.ended');
     res.redirect(303, '/account/sessions');

@@ -57,21 +57,7 @@ export class SessionsService {
 
   /** "Sign out everywhere else": ends every session of the user but this one. Returns how many ended. */
   async endOthers(realm: RealmConfig, userId: string, currentSid: string, origin: SessionOrigin): Promise<number> {
-    const at = this.clock();
-    const ended = await this.store.endLoginSessionsOfUser(realm.id, userId, at, currentSid);
-    if (ended.length > 0) {
-      await this.store.appendEvent({
-        realmId: realm.id,
-        type: 'session.ended',
-        userId,
-        clientId: null,
-        ip: origin.ip,
-        userAgent: origin.userAgent,
-        at,
-        data: { sids: ended, reason: 'ended_others_by_user' },
-      });
-    }
-    return ended.length;
+    return (await this.sessions.endAllOf(realm, userId, 'ended_others_by_user', origin, currentSid)).length;
   }
 
   /** Whether `sid` is a live session of this realm: what an app asks before trusting a JWT's `sid` further. */

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
-import { field, parseForm } from '../../http/forms.ts';
+import { field, parseForm, rerenderOnFlowError } from '../../http/forms.ts';
 import { allowFormAction } from '../../http/csp.ts';
 import type { PageCache } from '../../http/page-cache.ts';
 import { anonymousPage, renderPage, type Cacheable } from '../../http/render.ts';
@@ -12,13 +12,9 @@ import { startSecondFactor } from '../login/second-factor.ts';
 import { resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 import type { SignupService } from './signup.service.ts';
 
-const username = field
-  .requiredText(64)
-  .refine((v) => /^[\p{L}\p{N}._-]{2,64}$/u.test(v), 'validation.username');
-
 const signupForm = z.object({
   email: field.email(),
-  username: username.optional(),
+  username: field.username().optional(),
   password: field.password(),
   firstName: field.optionalText(100),
   lastName: field.optionalText(100),
@@ -75,10 +71,8 @@ export function signupRoutes(service: SignupService, issuer: TokenIssuer, pages?
       await bindBrowserSession(req, outcome.session);
       await continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       const values = Object.fromEntries(KEEP.map((k) => [k, form.data[k] ?? '']));
-      show(req, res, target, { values, error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+      rerenderOnFlowError(res, err, (error, status) => show(req, res, target, { values, error }, status));
     }
   });
 

@@ -4,7 +4,8 @@ import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
-import { passwordTag, secondFactorStep } from '../../identity/totp.ts';
+import { recordEvent } from '../../identity/events.ts';
+import { secondFactorOwed, type SecondFactorOwed } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
@@ -48,7 +49,7 @@ export class SignupService {
     input: SignupInput,
     origin: SessionOrigin,
     ret: ReturnInfo | null,
-  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { verify: null; email: string } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date; passwordTag: string } }> {
+  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { verify: null; email: string } | { secondFactor: SecondFactorOwed }> {
     if (realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
     const typed = realm.fields.usernames === 'email' ? input.email : input.username;
     if (!typed) throw new FlowError(400, 'validation.required', {}, 'username');
@@ -63,6 +64,7 @@ export class SignupService {
     if (wait > 0) throw tooManyAttempts(wait);
 
     const now = this.clock();
+    const passwordHash = await this.hasher.hash(input.password);
     let user: User;
     try {
       user = await this.store.createUser(
@@ -76,7 +78,7 @@ export class SignupService {
           firstName: input.firstName || null,
           lastName: input.lastName || null,
           locale: input.locale,
-          passwordHash: await this.hasher.hash(input.password),
+          passwordHash,
         },
         now,
       );
@@ -94,18 +96,18 @@ export class SignupService {
       }
       throw err;
     }
-    const event = { realmId: realm.id, userId: user.id, clientId: input.clientId, ip: origin.ip, userAgent: origin.userAgent, at: now };
-    await this.store.appendEvent({ ...event, type: 'signup' });
+    const event = { realm, userId: user.id, origin: { ...origin, clientId: input.clientId }, at: now };
+    await recordEvent(this.store, { ...event, type: 'signup' });
     if (realm.emailVerification.policy !== 'off') {
       await this.verification.send(realm, user, input.locale, ret);
       user = { ...user, emailVerification: 'requested' };
     }
     if (mustVerifyFirst(realm, user)) return { verify: user };
     // A realm that requires MFA: the new user sets up an authenticator before the first JWT.
-    const step = await secondFactorStep(this.store, realm, user.id);
-    if (step) return { secondFactor: { user, step, at: now, passwordTag: passwordTag(await this.store.passwordHashOf(realm.id, user.id)) } };
+    const owed = await secondFactorOwed(this.store, realm, user, now, { passwordHash, newUser: true });
+    if (owed) return { secondFactor: owed };
     const session = await this.sessions.start(realm, user, origin, ['pwd']);
-    await this.store.appendEvent({ ...event, type: 'login.succeeded', data: { method: 'pwd', sid: session.id } });
+    await recordEvent(this.store, { ...event, type: 'login.succeeded', data: { method: 'pwd', sid: session.id } });
     return { user, session };
   }
 }

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
-import { field, parseForm } from '../../http/forms.ts';
+import { field, parseForm, rerenderOnFlowError } from '../../http/forms.ts';
 import { allowFormAction } from '../../http/csp.ts';
 import { renderPage } from '../../http/render.ts';
 import { bindBrowserSession, originOf } from '../../http/session.ts';
@@ -12,7 +12,7 @@ import { fromReturnInfo, returnQuery, type ReturnInfo } from '../handoff/handoff
 import type { VerificationService } from './verification.service.ts';
 
 const tokenQuery = z.object({ token: z.string().regex(/^[\w-]{20,100}$/).optional() });
-const codeForm = z.object({ code: field.requiredText(20).pipe(z.string().regex(/^\d{6}$/, 'validation.code')) });
+const codeForm = z.object({ code: field.code() });
 
 /** The pending verification of this browser, when it belongs to this realm. */
 function pendingOf(req: Request) {
@@ -92,8 +92,7 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
     try {
       await service.verifyCode(req.realm, pending.userId, form.data.code);
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      return showPending(req, res, { error: { field: err.field ?? null, message: err.messageKey, params: err.params } }, err.status);
+      return rerenderOnFlowError(res, err, (error, status) => showPending(req, res, { error }, status));
     }
     await finish(req, res, pending.userId, pending.ret);
   });
@@ -105,9 +104,8 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
     try {
       if (pending.userId) await service.resend(req.realm, pending.userId, req.locale, pending.ret);
     } catch (err) {
-      if (!(err instanceof FlowError)) throw err;
-      if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      return showPending(req, res, { error: { field: null, message: err.messageKey, params: err.params } }, err.status);
+      // Not the code field's error: the message stands above the whole page.
+      return rerenderOnFlowError(res, err, (error, status) => showPending(req, res, { error: { ...error, field: null } }, status));
     }
     await showPending(req, res, { notice: 'verify.resent' });
   });

@@ -1,12 +1,14 @@
 import type { RealmConfig } from '../../config/index.ts';
+import { storeNewEmail } from '../../identity/email-change.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
+import { recordEvent } from '../../identity/events.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
-import { passwordTag, secondFactorStep } from '../../identity/totp.ts';
-import { displayName, type User } from '../../identity/user.ts';
+import { secondFactorOwed, type SecondFactorOwed } from '../../identity/totp.ts';
+import { mailName, type User } from '../../identity/user.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
-import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
+import type { LoginSession, Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
 
@@ -42,14 +44,14 @@ export class VerificationService {
     userId: string,
     origin: SessionOrigin,
     clientId: string | null,
-  ): Promise<{ user: User; session: LoginSession } | { secondFactor: { user: User; step: 'otp' | 'enrol'; at: Date; passwordTag: string } }> {
+  ): Promise<{ user: User; session: LoginSession } | { secondFactor: SecondFactorOwed }> {
     const user = await this.store.findUserById(realm.id, userId);
     if (!user || user.state !== 'active' || mustVerifyFirst(realm, user)) throw new FlowError(400, 'verify.noPending');
-    const step = await secondFactorStep(this.store, realm, user.id);
     // Tagged from the hash now: a password change or reset from here on ends the sign-in at the second factor.
-    if (step) return { secondFactor: { user, step, at: this.clock(), passwordTag: passwordTag(await this.store.passwordHashOf(realm.id, user.id)) } };
+    const owed = await secondFactorOwed(this.store, realm, user, this.clock());
+    if (owed) return { secondFactor: owed };
     const session = await this.sessions.start(realm, user, origin, ['pwd']);
-    await this.store.appendEvent({ realmId: realm.id, type: 'login.succeeded', userId: user.id, clientId, ip: origin.ip, userAgent: origin.userAgent, at: this.clock(), data: { method: 'pwd', sid: session.id, after: 'email.verified' } });
+    await recordEvent(this.store, { realm, type: 'login.succeeded', userId: user.id, origin: { ...origin, clientId }, at: this.clock(), data: { method: 'pwd', sid: session.id, after: 'email.verified' } });
     return { user, session };
   }
 
@@ -72,7 +74,7 @@ export class VerificationService {
     await this.mailer.send({
       realm,
       kind: 'verify-email',
-      to: { address: user.email, name: displayName(user) === user.username ? null : displayName(user) },
+      to: { address: user.email, name: mailName(user) },
       userId: user.id,
       locale: user.locale ?? locale,
       link: realmLink(realm, '/verify-email', { token }),
@@ -89,23 +91,8 @@ export class VerificationService {
     const current = await this.store.findUserById(realm.id, userId);
     if (!current) throw new FlowError(404, 'errors.notFound');
     const verification = options.verifiedByAdmin ? 'verified' : realm.emailVerification.policy === 'off' ? 'none' : 'requested';
-    let user: User;
-    try {
-      user = await this.store.changeEmail(
-        realm.id,
-        userId,
-        {
-          email,
-          emailUnique: realm.fields.emails === 'unique',
-          syncUsername: realm.fields.usernames === 'email' && current.userType === 'human',
-          verification,
-        },
-        this.clock(),
-      );
-    } catch (err) {
-      if (err instanceof UniqueViolation) throw new FlowError(409, 'signup.emailTaken', {}, 'email');
-      throw err;
-    }
+    const user = await storeNewEmail(this.store, realm, current, email, verification, this.clock());
+    if (!user) throw new FlowError(409, 'signup.emailTaken', {}, 'email');
     await this.secrets.revoke(realm.id, userId, 'verify-email');
     if (verification === 'requested') await this.send(realm, { ...user, emailVerification: 'requested' }, options.locale, null);
     return user;
@@ -163,7 +150,7 @@ export class VerificationService {
     const now = this.clock();
     if (user.emailVerification !== 'verified') {
       await this.store.setEmailVerification(realm.id, user.id, 'verified', now);
-      await this.store.appendEvent({ realmId: realm.id, type: 'email.verified', userId: user.id, clientId: null, ip: null, userAgent: null, at: now, data: { email: user.email } });
+      await recordEvent(this.store, { realm, type: 'email.verified', userId: user.id, origin: null, at: now, data: { email: user.email } });
     }
     return { user: { ...user, emailVerification: 'verified' }, ret: (data.ret as ReturnInfo | null) ?? null };
   }

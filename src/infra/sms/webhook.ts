@@ -11,7 +11,7 @@ export interface WebhookSmsOptions {
   clock?: () => Date;
 }
 
-export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5000;
+const DEFAULT_WEBHOOK_TIMEOUT_MS = 5000;
 
 /**
  * The signature of a webhook request: HMAC-SHA256 with the shared secret over

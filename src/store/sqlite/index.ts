@@ -156,6 +156,7 @@ function migrate(db: Database.Database): void {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly stmts;
+  private readonly profileUpdates = new Map<string, Database.Statement>();
 
   /** `file` is a path, or ':memory:' for tests. */
   constructor(file: string) {
@@ -323,8 +324,6 @@ export class SqliteStore implements Store {
   }
 
   async updateProfile(realmId: string, userId: string, patch: ProfilePatch, at: Date): Promise<User> {
-    const row = this.stmts.userById.get(realmId, userId) as Row | undefined;
-    if (!row) throw new Error(`updateProfile: no user ${userId} in realm ${realmId}`);
     const columns: Record<string, unknown> = {};
     const plain = { firstName: 'first_name', lastName: 'last_name', nickname: 'nickname', photo: 'photo', locale: 'locale' } as const;
     for (const [key, column] of Object.entries(plain)) {
@@ -336,6 +335,9 @@ export class SqliteStore implements Store {
       columns.username_norm = normalizeLogin(patch.username);
     }
     if (patch.customAttributes) {
+      // Merged into what is stored: the one read before the write.
+      const row = this.stmts.userById.get(realmId, userId) as Row | undefined;
+      if (!row) throw new Error(`updateProfile: no user ${userId} in realm ${realmId}`);
       const merged = { ...(JSON.parse(String(row.custom_attributes)) as Record<string, unknown>) };
       for (const [k, v] of Object.entries(patch.customAttributes)) {
         if (v === null) delete merged[k];
@@ -344,14 +346,27 @@ export class SqliteStore implements Store {
       columns.custom_attributes = JSON.stringify(merged);
     }
     columns.updated_at = at.getTime();
-    // Column names come from the fixed map above, never from input.
-    const sets = Object.keys(columns).map((c) => `${c} = @${c}`).join(', ');
+    let row: Row | undefined;
     try {
-      this.db.prepare(`UPDATE users SET ${sets} WHERE realm_id = @realmId AND id = @userId`).run({ ...columns, realmId, userId });
+      row = this.profileUpdate(Object.keys(columns)).get({ ...columns, realmId, userId }) as Row | undefined;
     } catch (err) {
       uniqueViolation(err);
     }
-    return rowToUser(this.stmts.userById.get(realmId, userId) as Row);
+    if (!row) throw new Error(`updateProfile: no user ${userId} in realm ${realmId}`);
+    return rowToUser(row);
+  }
+
+  /** updateProfile's statement for this set of columns, prepared once: a form changes the same few sets again and again. */
+  private profileUpdate(columns: string[]): Database.Statement {
+    const key = columns.join(',');
+    let update = this.profileUpdates.get(key);
+    if (!update) {
+      // Column names come from updateProfile's fixed map, never from input.
+      const sets = columns.map((c) => `${c} = @${c}`).join(', ');
+      update = this.db.prepare(`UPDATE users SET ${sets} WHERE realm_id = @realmId AND id = @userId RETURNING *`);
+      this.profileUpdates.set(key, update);
+    }
+    return update;
   }
 
   async setPhone(realmId: string, userId: string, phone: string | null, verified: boolean, at: Date): Promise<User> {

@@ -1,0 +1,29 @@
+import type { RealmConfig } from '../config/index.ts';
+import { UniqueViolation, type Store } from '../store/port.ts';
+import type { EmailVerification, User } from './user.ts';
+
+/**
+ * Stores `email` as the user's address, in state `verification`. With emails
+ * as usernames a human's username follows; API users keep theirs (apps sign
+ * them in by it). Null when the address, or the username it would become,
+ * belongs to another account: the store's unique index decides, so two
+ * changes racing for one address cannot both win.
+ */
+export async function storeNewEmail(store: Store, realm: RealmConfig, user: User, email: string, verification: EmailVerification, at: Date): Promise<User | null> {
+  try {
+    return await store.changeEmail(
+      realm.id,
+      user.id,
+      {
+        email,
+        emailUnique: realm.fields.emails === 'unique',
+        syncUsername: realm.fields.usernames === 'email' && user.userType === 'human',
+        verification,
+      },
+      at,
+    );
+  } catch (err) {
+    if (err instanceof UniqueViolation) return null;
+    throw err;
+  }
+}
