@@ -4,11 +4,12 @@ import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
-import { mailName, type User } from '../../identity/user.ts';
-import { realmLink, type Mailer } from '../../mail/mailer.ts';
+import type { User } from '../../identity/user.ts';
+import type { Mailer } from '../../mail/mailer.ts';
 import type { Store } from '../../store/port.ts';
 import type { ReauthService } from '../account/reauth.service.ts';
 import { FlowError } from '../flow-error.ts';
+import { setNewPassword } from '../../identity/new-password.ts';
 
 export interface PasswordChange {
   /** The password now; ignored (and not needed) when the user has none yet. */
@@ -69,24 +70,14 @@ export class PasswordService {
     const problem = checkPassword(change.password, realm.password, [user.username, user.email]);
     if (problem) throw new FlowError(400, problem, { min: realm.password.minLength, max: realm.password.maxLength }, 'password');
 
-    const newHash = await this.hasher.hash(change.password);
-    const now = this.clock();
-    await this.store.setPasswordHash(realm.id, user.id, newHash, now);
-    await this.secrets.revoke(realm.id, user.id, 'reset-password');
-    const ended = await this.sessions.endAllOf(realm, user.id, 'password_changed', origin, change.keepThisSession ? sessionId : undefined);
-    const outcome: PasswordChanged = { endedSessions: ended.length, keptThisSession: change.keepThisSession, firstPassword: hash === null };
-    await recordEvent(this.store, { realm, type: 'password.changed', userId: user.id, origin, at: now, data: { ...outcome } });
-    if (user.email) {
-      await this.mailer.send({
-        realm,
-        kind: 'password-changed',
-        to: { address: user.email, name: mailName(user) },
-        userId: user.id,
-        locale: user.locale ?? locale,
-        link: realmLink(realm, '/forgot'),
-        model: { username: user.username, at: now.toISOString(), ip: origin.ip, keptThisSession: change.keepThisSession },
-      });
-    }
+    const { endedSessions, at } = await setNewPassword({ store: this.store, hasher: this.hasher, secrets: this.secrets, sessions: this.sessions, mailer: this.mailer, clock: this.clock }, realm, user, change.password, {
+      reason: 'password_changed',
+      origin,
+      locale,
+      keepSid: change.keepThisSession ? sessionId : undefined,
+    });
+    const outcome: PasswordChanged = { endedSessions, keptThisSession: change.keepThisSession, firstPassword: hash === null };
+    await recordEvent(this.store, { realm, type: 'password.changed', userId: user.id, origin, at, data: { ...outcome } });
     return outcome;
   }
 }

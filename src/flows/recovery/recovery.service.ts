@@ -10,6 +10,7 @@ import { realmLink, type Mailer } from '../../mail/mailer.ts';
 import type { Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
+import { setNewPassword } from '../../identity/new-password.ts';
 
 /** How long an accepted reset code lets this browser set a new password (a reset token in its session). */
 export const RESET_GRANT_MS = 10 * 60_000;
@@ -114,23 +115,9 @@ export class RecoveryService {
     if (problem) throw new FlowError(400, problem, { min: realm.password.minLength, max: realm.password.maxLength }, 'password');
     // The one place a link is spent: of many submissions racing with it, one gets here.
     if (!(await this.secrets.consume(realm.id, 'reset-password', by.token))) throw new FlowError(400, 'recovery.invalidLink');
-    const now = this.clock();
-    await this.store.setPasswordHash(realm.id, user.id, await this.hasher.hash(password), now);
-    await this.secrets.revoke(realm.id, user.id, 'reset-password');
     const from = { ...origin, clientId: ret?.clientId ?? null };
-    const ended = await this.sessions.endAllOf(realm, user.id, 'password_reset', from);
-    await recordEvent(this.store, { realm, type: 'password.reset', userId: user.id, origin: from, at: now, data: { endedSessions: ended.length } });
-    if (user.email) {
-      await this.mailer.send({
-        realm,
-        kind: 'password-changed',
-        to: { address: user.email, name: mailName(user) },
-        userId: user.id,
-        locale: user.locale ?? locale,
-        link: realmLink(realm, '/forgot'),
-        model: { username: user.username, at: now.toISOString(), ip: origin.ip },
-      });
-    }
+    const { endedSessions, at } = await setNewPassword({ store: this.store, hasher: this.hasher, secrets: this.secrets, sessions: this.sessions, mailer: this.mailer, clock: this.clock }, realm, user, password, { reason: 'password_reset', origin: from, locale });
+    await recordEvent(this.store, { realm, type: 'password.reset', userId: user.id, origin: from, at, data: { endedSessions } });
     return { user, ret };
   }
 }
