@@ -11,20 +11,13 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GOOD_PASSWORD, uniqueEmail } from '../helpers/gatehouse.ts';
 import { partAvailable } from '../helpers/parts.ts';
-import { CHROMIUM_PATH, DEMO_CLIENT_ID, launchChromium, startStack, type Stack } from '../helpers/stack.ts';
+import { CHROMIUM_PATH, DEMO_CLIENT_ID, launchChromium, startStack, type Stack, watchCsp } from '../helpers/stack.ts';
 
 const has = partAvailable('Chromium', existsSync(CHROMIUM_PATH), 'apt-get install chromium');
 
 /** A TOTP code for the time step `offset` steps from now (the server accepts ±1). */
 const totp = (secret: string, offset = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + offset * 30 });
 
-function watchCsp(page: Page): string[] {
-  const violations: string[] = [];
-  page.on('console', (msg) => {
-    if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
-  });
-  return violations;
-}
 
 describe.skipIf(!has)('personal center journeys in Chromium', () => {
   let stack: Stack;

@@ -12,18 +12,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GOOD_PASSWORD, uniqueEmail } from '../helpers/gatehouse.ts';
 import { partAvailable } from '../helpers/parts.ts';
-import { CHROMIUM_PATH, DEMO_CLIENT_ID, launchChromium, startStack, type Stack } from '../helpers/stack.ts';
+import { CHROMIUM_PATH, DEMO_CLIENT_ID, launchChromium, startStack, type Stack, watchCsp } from '../helpers/stack.ts';
 
 const has = partAvailable('Chromium', existsSync(CHROMIUM_PATH), 'apt-get install chromium');
 
-/** Gatehouse pages must run under their CSP without a single violation (no inline script or style). */
-function watchCsp(page: Page): string[] {
-  const violations: string[] = [];
-  page.on('console', (msg) => {
-    if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
-  });
-  return violations;
-}
 
 /** The form body of the next POST to the demo app's callback: the JWT hand-off. */
 function nextCallback(page: Page, stack: Stack): Promise<URLSearchParams> {

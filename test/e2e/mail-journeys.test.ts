@@ -14,20 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GOOD_PASSWORD, uniqueEmail } from '../helpers/gatehouse.ts';
 import { partAvailable } from '../helpers/parts.ts';
 import { startSmtp, type ReceivedMail, type TestSmtp } from '../helpers/smtp.ts';
-import { CHROMIUM_PATH, DEMO_CLIENT_ID, launchChromium, startStack, type Stack } from '../helpers/stack.ts';
+import { CHROMIUM_PATH, DEMO_CLIENT_ID, launchChromium, startStack, type Stack, watchCsp } from '../helpers/stack.ts';
 
 const has = partAvailable('Chromium', existsSync(CHROMIUM_PATH), 'apt-get install chromium');
 
 const NEW_PASSWORD = 'copper-meadow-violin-73';
 
-/** Gatehouse pages must run under their CSP without a single violation (no inline script or style). */
-function watchCsp(page: Page): string[] {
-  const violations: string[] = [];
-  page.on('console', (msg) => {
-    if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
-  });
-  return violations;
-}
 
 /** Every POST to the demo app's callback this page makes: the JWT hand-offs. */
 function watchCallbacks(page: Page, stack: Stack): URLSearchParams[] {

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import type { Browser, LaunchOptions } from 'playwright-core';
+import type { Browser, LaunchOptions, Page } from 'playwright-core';
 import { startDemo } from '../../examples/demo-app/server.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import type { RealmConfig } from '../../src/config/index.ts';
@@ -132,4 +132,13 @@ export async function launchChromium(extra: LaunchOptions = {}): Promise<Browser
     ],
     ...extra,
   });
+}
+
+/** Gatehouse pages must run under their CSP without a single violation (no inline script or style): the ones seen on `page`. */
+export function watchCsp(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
+  });
+  return violations;
 }
