@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { envSchema, fileSchema, type AppConfig, type FileConfig, type RealmConfig } from './schema.ts';
 
-export type { AppConfig, RealmConfig } from './schema.ts';
+export type { AppConfig, ProviderConfig, RealmConfig } from './schema.ts';
 export { fileSchema, envSchema } from './schema.ts';
 
 export interface Config {
@@ -27,27 +27,53 @@ export interface Config {
   defaultRealm: string;
   /** App secrets read from the variables the apps' `secretEnv` name, by `appSecretKey(realmId, clientId)`. */
   appSecrets: Map<string, string>;
+  /** Client secrets of the enabled social providers, from their `secretEnv`, by `providerSecretKey(realmId, providerId)`. */
+  providerSecrets: Map<string, string>;
 }
 
 /** The key of an app's secret in Config.appSecrets. */
 export const appSecretKey = (realmId: string, clientId: string): string => `${realmId}\n${clientId}`;
 
-/** Each app's secret from the environment variable its `secretEnv` names: missing or short → ConfigError. */
-function readAppSecrets(file: FileConfig, env: Record<string, string | undefined>, source: string): Map<string, string> {
+/** The key of a social provider's client secret in Config.providerSecrets. */
+export const providerSecretKey = (realmId: string, providerId: string): string => `${realmId}\n${providerId}`;
+
+interface SecretWanted {
+  key: string;
+  env: string;
+  where: string;
+  /** Gatehouse's own app secrets are ≥ 32 characters; a provider issues its client secrets as it likes. */
+  minLength: number;
+}
+
+/** The secrets the file names by environment variable: each one missing or short is one line of the ConfigError. */
+function readSecrets(wanted: SecretWanted[], env: Record<string, string | undefined>, source: string): Map<string, string> {
   const secrets = new Map<string, string>();
   const problems: string[] = [];
-  file.realms.forEach((realm, i) => {
-    realm.apps.forEach((app, j) => {
-      if (!app.secretEnv) return;
-      const value = env[app.secretEnv];
-      const where = `realms[${i}].apps[${j}].secretEnv`;
-      if (!value) problems.push(`  ${where}: the environment variable ${app.secretEnv} is not set`);
-      else if (value.length < 32) problems.push(`  ${where}: the secret in ${app.secretEnv} must be at least 32 characters`);
-      else secrets.set(appSecretKey(realm.id, app.clientId), value);
-    });
-  });
+  for (const w of wanted) {
+    const value = env[w.env];
+    if (!value) problems.push(`  ${w.where}: the environment variable ${w.env} is not set`);
+    else if (value.length < w.minLength) problems.push(`  ${w.where}: the secret in ${w.env} must be at least ${w.minLength} characters`);
+    else secrets.set(w.key, value);
+  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration in ${source}:\n${problems.join('\n')}`);
   return secrets;
+}
+
+function appSecretsWanted(file: FileConfig): SecretWanted[] {
+  return file.realms.flatMap((realm, i) =>
+    realm.apps.flatMap((app, j) =>
+      app.secretEnv ? [{ key: appSecretKey(realm.id, app.clientId), env: app.secretEnv, where: `realms[${i}].apps[${j}].secretEnv`, minLength: 32 }] : [],
+    ),
+  );
+}
+
+/** Only enabled providers need their secret: a disabled one may stay configured without it. */
+function providerSecretsWanted(file: FileConfig): SecretWanted[] {
+  return file.realms.flatMap((realm, i) =>
+    realm.social.providers.flatMap((p, j) =>
+      p.enabled ? [{ key: providerSecretKey(realm.id, p.id), env: p.secretEnv, where: `realms[${i}].social.providers[${j}].secretEnv`, minLength: 1 }] : [],
+    ),
+  );
 }
 
 /** A configuration mistake: one clear message that names where it is. */
@@ -123,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smsWebhook: e.SMS_WEBHOOK_URL ? { url: e.SMS_WEBHOOK_URL, secret: e.SMS_WEBHOOK_SECRET! } : undefined,
     realms: file.realms,
     defaultRealm: file.defaultRealm,
-    appSecrets: readAppSecrets(file, env, configPath),
+    appSecrets: readSecrets(appSecretsWanted(file), env, configPath),
+    providerSecrets: readSecrets(providerSecretsWanted(file), env, configPath),
   };
 }

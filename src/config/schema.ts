@@ -64,6 +64,9 @@ const rateLimitSchema = z.strictObject({
   durationSeconds: z.number().int().min(1),
 });
 
+/** One line of at most `max` characters, without control characters. */
+const oneLineText = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters');
+
 /** One line for a page: a label or an option's name. */
 const oneLine = z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters');
 
@@ -104,6 +107,71 @@ export const accountAttributeSchema = z
   .transform((a) => (a.type === 'string' ? { ...a, maxLength: a.maxLength ?? 200 } : a));
 
 export type AccountAttribute = z.infer<typeof accountAttributeSchema>;
+
+/** Methods RFC 8176 names: a provider id may not pose as one in the JWT's `amr`. */
+const AMR_VALUES = new Set(['face', 'fpt', 'geo', 'hwk', 'iris', 'kba', 'mca', 'mfa', 'otp', 'pin', 'pwd', 'rba', 'retina', 'sc', 'sms', 'swk', 'tel', 'user', 'vbm', 'wia']);
+
+/** An endpoint of a provider: https, or http on loopback (the tests' servers). */
+const providerUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { message: 'must be an absolute http(s) URL', abort: true })
+  .refine((v) => new URL(v).protocol === 'https:' || LOCALHOSTS.has(new URL(v).hostname), 'must use https (http is allowed for localhost only)');
+
+const providerBase = {
+  /** Stable id: in URLs (/social/<id>), in the stored identities and in the JWT's `amr`. */
+  id: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,31}$/, 'lower-case letters, digits and dashes, 2 to 32, starting with a letter')
+    .refine((v) => !AMR_VALUES.has(v), 'is an RFC 8176 authentication method name: pick another id'),
+  /** Shown on the button ("Continue with <name>"); defaults to GitHub / Google / the id. */
+  name: oneLineText(40).optional(),
+  /** The OAuth client id registered at the provider. */
+  clientId: z.string().min(1).max(300),
+  /** Name of the environment variable that holds the client secret; the secret itself never sits in this file. */
+  secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'an environment variable name, like GITHUB_CLIENT_SECRET'),
+  /** false: the button is hidden and sign-in through it refused; linked identities stay stored. */
+  enabled: z.boolean().default(true),
+};
+
+/** One social login provider of a realm (README "Social login"). */
+export const providerSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    ...providerBase,
+    type: z.literal('github'),
+    /** read:user and user:email give the profile and every address with its verified flag. */
+    scopes: z.array(z.string().min(1).max(100)).default(['read:user', 'user:email']),
+    /** Defaults are github.com's; set them for GitHub Enterprise (or a test server). */
+    endpoints: z
+      .strictObject({
+        authorization: providerUrl.default('https://github.com/login/oauth/authorize'),
+        token: providerUrl.default('https://github.com/login/oauth/access_token'),
+        user: providerUrl.default('https://api.github.com/user'),
+        emails: providerUrl.default('https://api.github.com/user/emails'),
+      })
+      .prefault({}),
+  }),
+  z.strictObject({
+    ...providerBase,
+    type: z.literal('google'),
+    scopes: z.array(z.string().min(1).max(100)).default(['openid', 'email', 'profile']),
+    endpoints: z
+      .strictObject({
+        authorization: providerUrl.default('https://accounts.google.com/o/oauth2/v2/auth'),
+        token: providerUrl.default('https://oauth2.googleapis.com/token'),
+        userinfo: providerUrl.default('https://openidconnect.googleapis.com/v1/userinfo'),
+      })
+      .prefault({}),
+  }),
+  z.strictObject({
+    ...providerBase,
+    type: z.literal('oidc'),
+    /** The issuer: its discovery document is `<issuer>/.well-known/openid-configuration`. */
+    issuer: providerUrl,
+    scopes: z.array(z.string().min(1).max(100)).default(['openid', 'email', 'profile']),
+  }),
+]);
+
+export type ProviderConfig = z.infer<typeof providerSchema>;
 
 export const realmSchema = z.strictObject({
   /** Stable id stored on every record; the JWT's `rid`. */
@@ -246,6 +314,30 @@ export const realmSchema = z.strictObject({
       mfaPerUser: rateLimitSchema.default({ points: 10, durationSeconds: 15 * 60 }),
     })
     .prefault({}),
+  social: z
+    .strictObject({
+      /** The providers whose buttons the login and signup pages show (README "Social login"). Ids unique. */
+      providers: z
+        .array(providerSchema)
+        .max(20)
+        .default([])
+        .superRefine((providers, ctx) => {
+          const ids = new Set<string>();
+          providers.forEach((p, i) => {
+            if (ids.has(p.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate provider id "${p.id}"` });
+            ids.add(p.id);
+          });
+        }),
+      /**
+       * An unknown provider identity whose address the provider verified is linked to the one local account
+       * with that address (verified there too; unverified there, the provider-verified owner takes it over —
+       * see README). false: the user proves the local account with its password first.
+       */
+      linkByEmail: z.boolean().default(true),
+      /** Only the provider buttons: the login page hides the password form and signup goes through a provider. */
+      only: z.boolean().default(false),
+    })
+    .prefault({}),
   apps: z.array(appSchema).default([]),
   mail: z
     .strictObject({
@@ -287,6 +379,9 @@ export const fileSchema = z
           path: ['realms', i, 'account', 'usernameEditable'],
           message: 'editable usernames need separate usernames (fields.usernames: "separate"): with emails as usernames the username is the email, changed on the email page',
         });
+      }
+      if (realm.social.only && !realm.social.providers.some((p) => p.enabled)) {
+        ctx.addIssue({ code: 'custom', path: ['realms', i, 'social', 'only'], message: 'social logins only needs at least one enabled provider' });
       }
       const clientIds = new Set<string>();
       realm.apps.forEach((app, j) => {

@@ -9,7 +9,8 @@ import type { AttributeValue, EmailVerification, User } from '../identity/user.t
 
 export class UniqueViolation extends Error {
   override name = 'UniqueViolation';
-  constructor(readonly field: 'username' | 'email' | 'phone') {
+  /** identity: the (provider, subject) is linked already, or the user has one of that provider. */
+  constructor(readonly field: 'username' | 'email' | 'phone' | 'identity') {
     super(`${field} is already taken in this realm`);
   }
 }
@@ -184,7 +185,8 @@ export interface Store {
    * verification state to `verification`. UniqueViolation when taken.
    */
   changeEmail(realmId: string, userId: string, change: { email: string; emailUnique: boolean; syncUsername: boolean; verification: EmailVerification }, at: Date): Promise<User>;
-  setPasswordHash(realmId: string, userId: string, passwordHash: string, at: Date): Promise<void>;
+  /** null: the account has no password any more (social logins only). */
+  setPasswordHash(realmId: string, userId: string, passwordHash: string | null, at: Date): Promise<void>;
   /** Applies a profile change and returns the user; UniqueViolation('username') when the new username is taken. */
   updateProfile(realmId: string, userId: string, patch: ProfilePatch, at: Date): Promise<User>;
   /** Sets (E.164) or clears the phone; UniqueViolation('phone') when another user of the realm has it. */
@@ -208,6 +210,10 @@ export interface Store {
   countRecoveryCodes(realmId: string, userId: string): Promise<number>;
 
   listExternalIdentities(realmId: string, userId: string): Promise<ExternalIdentity[]>;
+  findExternalIdentity(realmId: string, provider: string, subject: string): Promise<ExternalIdentity | null>;
+  /** UniqueViolation('identity') when (provider, subject) is linked already or the user has an identity of that provider. */
+  linkExternalIdentity(identity: ExternalIdentity): Promise<void>;
+  unlinkExternalIdentity(realmId: string, userId: string, provider: string): Promise<boolean>;
 
   createLoginSession(session: LoginSession): Promise<void>;
   findLoginSession(realmId: string, id: string): Promise<LoginSession | null>;

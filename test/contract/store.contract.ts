@@ -329,6 +329,13 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         expect((await store.findUserByLogin('alpha', 'two'))?.passwordHash).toBe(newUser().passwordHash);
       });
 
+      it('removes a password (null): the account then has none', async () => {
+        const user = await store.createUser(newUser(), T0);
+        await store.setPasswordHash('alpha', user.id, null, at(60));
+        expect(await store.passwordHashOf('alpha', user.id)).toBeNull();
+        expect((await store.findUserByLogin('alpha', 'alice'))?.passwordHash).toBeNull();
+      });
+
       it('sets a password on a user created without one', async () => {
         const user = await store.createUser(newUser({ passwordHash: null }), T0);
         await store.setPasswordHash('alpha', user.id, '$argon2id$first', at(60));
@@ -881,6 +888,44 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
     describe('external identities', () => {
       it('lists none for a user without linked providers', async () => {
         expect(await store.listExternalIdentities('alpha', 'u1')).toEqual([]);
+      });
+
+      const identity = (overrides: Partial<import('../../src/store/port.ts').ExternalIdentity> = {}) => ({
+        realmId: 'alpha',
+        provider: 'github',
+        subject: '1001',
+        userId: 'u1',
+        displayName: 'octocat',
+        email: 'octo@example.com',
+        createdAt: at(10),
+        ...overrides,
+      });
+
+      it('links an identity, finds it by provider subject and lists it for its user', async () => {
+        await store.linkExternalIdentity(identity());
+        await store.linkExternalIdentity(identity({ provider: 'google', subject: 'g-1', displayName: null, createdAt: at(20) }));
+        expect(await store.findExternalIdentity('alpha', 'github', '1001')).toEqual(identity());
+        expect(await store.findExternalIdentity('alpha', 'github', '1002')).toBeNull();
+        expect(await store.findExternalIdentity('beta', 'github', '1001')).toBeNull();
+        expect((await store.listExternalIdentities('alpha', 'u1')).map((i) => i.provider)).toEqual(['github', 'google']);
+      });
+
+      it('refuses a provider subject linked to another user, and a second identity of one provider for a user', async () => {
+        await store.linkExternalIdentity(identity());
+        expect((await uniqueViolationOf(() => store.linkExternalIdentity(identity({ userId: 'u2' })))).field).toBe('identity');
+        expect((await uniqueViolationOf(() => store.linkExternalIdentity(identity({ subject: '2002' })))).field).toBe('identity');
+        // Another realm is another namespace.
+        await store.linkExternalIdentity(identity({ realmId: 'beta' }));
+      });
+
+      it('unlinks one provider of one user', async () => {
+        await store.linkExternalIdentity(identity());
+        await store.linkExternalIdentity(identity({ provider: 'google', subject: 'g-1' }));
+        expect(await store.unlinkExternalIdentity('alpha', 'u2', 'github')).toBe(false);
+        expect(await store.unlinkExternalIdentity('alpha', 'u1', 'github')).toBe(true);
+        expect(await store.unlinkExternalIdentity('alpha', 'u1', 'github')).toBe(false);
+        expect((await store.listExternalIdentities('alpha', 'u1')).map((i) => i.provider)).toEqual(['google']);
+        expect(await store.findExternalIdentity('alpha', 'github', '1001')).toBeNull();
       });
     });
 

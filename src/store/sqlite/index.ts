@@ -75,6 +75,18 @@ function rowToSession(r: Row): LoginSession {
   };
 }
 
+function rowToIdentity(r: Row): ExternalIdentity {
+  return {
+    realmId: String(r.realm_id),
+    provider: String(r.provider),
+    subject: String(r.subject),
+    userId: String(r.user_id),
+    displayName: str(r.display_name),
+    email: str(r.email),
+    createdAt: date(r.created_at)!,
+  };
+}
+
 function rowToToken(r: Row): OneTimeToken {
   return {
     realmId: String(r.realm_id),
@@ -125,7 +137,10 @@ function rowToMail(r: Row): OutboxMail {
 
 function uniqueViolation(err: unknown): never {
   const e = err as { code?: string; message: string };
+  // An identity's (provider, subject) is its table's primary key.
+  if (e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && e.message.includes('external_identities')) throw new UniqueViolation('identity');
   if (e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    if (e.message.includes('external_identities')) throw new UniqueViolation('identity');
     throw new UniqueViolation(e.message.includes('username_norm') ? 'username' : e.message.includes('users.phone') ? 'phone' : 'email');
   }
   throw err;
@@ -250,6 +265,10 @@ export class SqliteStore implements Store {
         WHERE realm_id = ? AND user_id = ? AND code_hash = ? AND used_at IS NULL`),
       countRecoveryCodes: db.prepare('SELECT COUNT(*) AS n FROM recovery_codes WHERE realm_id = ? AND user_id = ? AND used_at IS NULL'),
       identitiesOfUser: db.prepare('SELECT * FROM external_identities WHERE realm_id = ? AND user_id = ? ORDER BY created_at, provider'),
+      identityBySubject: db.prepare('SELECT * FROM external_identities WHERE realm_id = ? AND provider = ? AND subject = ?'),
+      insertIdentity: db.prepare(`INSERT INTO external_identities (realm_id, provider, subject, user_id, display_name, email, created_at)
+        VALUES (@realmId, @provider, @subject, @userId, @displayName, @email, @at)`),
+      deleteIdentity: db.prepare('DELETE FROM external_identities WHERE realm_id = ? AND user_id = ? AND provider = ?'),
       eventsPage: db.prepare(`SELECT * FROM events WHERE realm_id = @realmId AND user_id = @userId
         AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
         ORDER BY at DESC, id DESC LIMIT @limit OFFSET @offset`),
@@ -319,7 +338,7 @@ export class SqliteStore implements Store {
     return rowToUser(row);
   }
 
-  async setPasswordHash(realmId: string, userId: string, passwordHash: string, at: Date): Promise<void> {
+  async setPasswordHash(realmId: string, userId: string, passwordHash: string | null, at: Date): Promise<void> {
     this.stmts.setPassword.run(passwordHash, at.getTime(), realmId, userId);
   }
 
@@ -421,15 +440,24 @@ export class SqliteStore implements Store {
   }
 
   async listExternalIdentities(realmId: string, userId: string): Promise<ExternalIdentity[]> {
-    return (this.stmts.identitiesOfUser.all(realmId, userId) as Row[]).map((r) => ({
-      realmId,
-      provider: String(r.provider),
-      subject: String(r.subject),
-      userId,
-      displayName: str(r.display_name),
-      email: str(r.email),
-      createdAt: date(r.created_at)!,
-    }));
+    return (this.stmts.identitiesOfUser.all(realmId, userId) as Row[]).map(rowToIdentity);
+  }
+
+  async findExternalIdentity(realmId: string, provider: string, subject: string): Promise<ExternalIdentity | null> {
+    const row = this.stmts.identityBySubject.get(realmId, provider, subject) as Row | undefined;
+    return row ? rowToIdentity(row) : null;
+  }
+
+  async linkExternalIdentity(identity: ExternalIdentity): Promise<void> {
+    try {
+      this.stmts.insertIdentity.run({ ...identity, at: identity.createdAt.getTime() });
+    } catch (err) {
+      uniqueViolation(err);
+    }
+  }
+
+  async unlinkExternalIdentity(realmId: string, userId: string, provider: string): Promise<boolean> {
+    return this.stmts.deleteIdentity.run(realmId, userId, provider).changes > 0;
   }
 
   async endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string): Promise<string[]> {
