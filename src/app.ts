@@ -40,6 +40,9 @@ import { SessionsService } from './flows/sessions/sessions.service.ts';
 import { sessionsApiRoutes, sessionsRoutes } from './flows/sessions/sessions.routes.ts';
 import { ConnectedAccountsService } from './flows/social/connected.service.ts';
 import { connectedRoutes } from './flows/social/connected.routes.ts';
+import { SocialService } from './flows/social/social.service.ts';
+import { socialRoutes } from './flows/social/social.routes.ts';
+import { SocialStrategies } from './flows/social/strategies.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { createI18n, SUPPORTED_LOCALES } from './http/i18n.ts';
 import { requireRecentAuth, takeFlash } from './http/account.ts';
@@ -132,6 +135,8 @@ export function createApp(deps: Deps): Gatehouse {
   const emailService = new EmailService(store, secrets, mailer, deps.limiters, sessions, clock);
   const sms = deps.sms;
   const phoneService = new PhoneService(store, secrets, sms, i18n.t, deps.limiters, logger, clock);
+  const socialService = new SocialService(store, sessions, secrets, verificationService, deps.limiters, clock);
+  const socialStrategies = new SocialStrategies(config.providerSecrets, logger);
   const cookiePrefix = config.secureCookies ? '__Host-' : '';
 
   const app = express();
@@ -284,7 +289,7 @@ export function createApp(deps: Deps): Gatehouse {
 
   app.use(loadLogin(sessions));
   app.use(takeFlash);
-  app.get('/', (req, res) => res.redirect(302, req.login ? '/account' : '/login'));
+  app.get('/', (req, res) => res.redirect(302, req.signedIn ? '/account' : '/login'));
   // Rendered login/signup forms are kept only when templates are (not in development).
   const pages = viewCache ? new PageCache() : undefined;
   app.use(loginRoutes(loginService, issuer, pages));
@@ -294,7 +299,8 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(logoutRoutes(sessions, issuer));
   // The development outbox: every mail, readable in the browser. Absent (404) outside development.
   if (config.env === 'development') app.use(devMailRoutes(store));
-  app.use(accountRoutes(reauthService, new OverviewService(store, sessions), clock));
+  app.use(socialRoutes({ service: socialService, strategies: socialStrategies, login: loginService, reauth: reauthService, issuer, logger, recentAuth, clock }));
+  app.use(accountRoutes(reauthService, socialService, new OverviewService(store, sessions), clock));
   app.use(profileRoutes(profileService, recentAuth, { secureCookies: config.secureCookies }));
   app.use(passwordRoutes(passwordService, recentAuth));
   app.use(emailRoutes(emailService, verificationService, recentAuth));
@@ -302,7 +308,7 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(mfaRoutes(mfaService, recentAuth));
   app.use(sessionsRoutes(sessionsService, recentAuth));
   app.use(historyRoutes(new HistoryService(store)));
-  app.use(connectedRoutes(new ConnectedAccountsService(store)));
+  app.use(connectedRoutes(new ConnectedAccountsService(store, (realm, id) => socialService.nameOf(realm, id)), socialService, recentAuth));
 
   app.use(notFound);
   app.use(errorHandler(logger));

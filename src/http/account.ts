@@ -32,7 +32,7 @@ export function safeNext(value: unknown): string | null {
 
 /** Pages that need a signed-in user send everyone else to the login page, and back afterwards. */
 export const requireLogin: RequestHandler = (req, res, next) => {
-  if (req.login) return next();
+  if (req.signedIn) return next();
   const back = safeNext(req.originalUrl);
   res.redirect(303, back && back !== '/account' ? `/login?next=${encodeURIComponent(back)}` : '/login');
 };
@@ -51,7 +51,7 @@ export function pageOf(path: string): AccountPage {
  */
 export function requireRecentAuth(clock: () => Date): RequestHandler {
   return (req, res, next) => {
-    if (!req.login) return requireLogin(req, res, next);
+    if (!req.signedIn) return requireLogin(req, res, next);
     const authAt = req.session.authAt ?? 0;
     if (clock().getTime() - authAt <= req.realm.account.recentAuthMinutes * 60_000) return next();
     // A form posted after the window comes back to the page it belongs to, not to the POST (most POST paths have no page).
@@ -66,7 +66,7 @@ export function requireRecentAuth(clock: () => Date): RequestHandler {
  * to another realm or another user (who signed in here since).
  */
 export function ownPending<T extends { realmId: string; userId: string }>(req: Request, value: T | undefined): T | null {
-  return value && value.realmId === req.realm.id && value.userId === req.login?.user.id ? value : null;
+  return value && value.realmId === req.realm.id && value.userId === req.signedIn?.user.id ? value : null;
 }
 
 /** A message for the next page this browser shows (after a redirect). */

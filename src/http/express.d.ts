@@ -1,16 +1,20 @@
 import type { RealmConfig } from '../config/index.ts';
-import type { User } from '../identity/user.ts';
+import type { User as GatehouseUser } from '../identity/user.ts';
 import type { LoginSession } from '../store/port.ts';
 import type { ReturnInfo } from '../flows/handoff/handoff.service.ts';
 import type { PendingSecondFactor } from '../flows/login/login.service.ts';
+import type { PendingSocial } from '../flows/social/social.routes.ts';
+import type { SocialFlow } from '../flows/social/strategies.ts';
 
 declare global {
   namespace Express {
     interface Request {
       realm: RealmConfig;
       locale: string;
-      /** Set by loadLogin when the browser holds a live login session. */
-      login?: { user: User; session: LoginSession };
+      /** Set by loadLogin when the browser holds a live login session (not `login`: Passport owns req.login). */
+      signedIn?: { user: GatehouseUser; session: LoginSession };
+      /** On a provider's callback: the flow whose state it matched (taken out of the session). */
+      socialFlow?: SocialFlow;
     }
   }
 }
@@ -46,6 +50,10 @@ declare module 'express-session' {
     mfaPending: PendingSecondFactor;
     /** Recovery codes just made in the personal center, shown (and downloadable) until the user says they are saved. */
     mfaRecoveryCodes: { realmId: string; userId: string; codes: string[] };
+    /** A round trip to a social provider, from the button to its callback. */
+    socialFlow: SocialFlow;
+    /** A provider sign-in that waits for the user: fields to complete, or an existing account to prove. */
+    socialPending: PendingSocial;
   }
 }
 

@@ -10,7 +10,7 @@ export interface Cacheable {
 /** The cache entry of `view` for this request's realm, language and URL. */
 export function anonymousPage(cache: PageCache | undefined, req: Request, view: string): Cacheable | undefined {
   // A page carrying a one-shot message (flash) is this visitor's alone.
-  if (!cache || req.login || req.res?.locals.flash) return undefined;
+  if (!cache || req.signedIn || req.res?.locals.flash) return undefined;
   return { cache, key: `${req.realm.id}\n${req.locale}\n${view}\n${req.originalUrl}` };
 }
 

@@ -84,7 +84,7 @@ export function destroyBrowserSession(req: Request): Promise<void> {
 }
 
 /**
- * Sets req.login when the browser's session points at a live login session of
+ * Sets req.signedIn when the browser's session points at a live login session of
  * this realm. A session that has ended elsewhere (logout on another instance,
  * the personal center, deactivation) is dropped here, at once.
  */
@@ -95,7 +95,7 @@ export function loadLogin(sessions: LoginSessions): RequestHandler {
     try {
       const live = req.session.realmId === req.realm.id ? await sessions.resume(req.realm, sid) : null;
       if (live) {
-        req.login = live;
+        req.signedIn = live;
         res.locals.signedIn = { name: live.user.username };
       } else if (req.session.realmId === req.realm.id) {
         await destroyBrowserSession(req);

@@ -28,6 +28,13 @@ export interface NewUser {
   locale: string | null;
   passwordHash: string | null;
   customAttributes?: Record<string, AttributeValue>;
+  photo?: string | null;
+  /**
+   * A social identity the user is created with: stored in the same
+   * transaction, so a user is never left behind without the identity it was
+   * made for (UniqueViolation 'identity' when it is linked already).
+   */
+  identity?: Pick<ExternalIdentity, 'provider' | 'subject' | 'displayName' | 'email'>;
 }
 
 export interface UserWithPassword {

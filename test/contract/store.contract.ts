@@ -918,6 +918,15 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         await store.linkExternalIdentity(identity({ realmId: 'beta' }));
       });
 
+      it('creates a user with an identity in one step, or neither when the identity is linked already', async () => {
+        const user = await store.createUser(newUser({ passwordHash: null, photo: 'https://img.example/a.png', identity: { provider: 'github', subject: '7', displayName: 'al', email: null } }), T0);
+        expect(user.photo).toBe('https://img.example/a.png');
+        expect(await store.findExternalIdentity('alpha', 'github', '7')).toMatchObject({ userId: user.id, displayName: 'al', createdAt: T0 });
+        const again = newUser({ username: 'other', email: 'other@example.com', identity: { provider: 'github', subject: '7', displayName: null, email: null } });
+        expect((await uniqueViolationOf(() => store.createUser(again, T0))).field).toBe('identity');
+        expect(await store.findUserByLogin('alpha', 'other')).toBeNull();
+      });
+
       it('unlinks one provider of one user', async () => {
         await store.linkExternalIdentity(identity());
         await store.linkExternalIdentity(identity({ provider: 'google', subject: 'g-1' }));

@@ -8,6 +8,8 @@ import { displayName } from '../../identity/user.ts';
 import { formatPhone } from '../phone/phone.service.ts';
 import type { OverviewService } from './overview.service.ts';
 import type { ReauthService } from './reauth.service.ts';
+import type { SocialService } from '../social/social.service.ts';
+import { providerButtons } from '../social/buttons.ts';
 
 /** `code`: the authenticator's code or a recovery code, asked of users with an authenticator. */
 const reauthForm = z.object({ password: field.password(), code: field.optionalText(40) });
@@ -17,7 +19,7 @@ const reauthForm = z.object({ password: field.password(), code: field.optionalTe
  * further page (profile, password, sessions, …) is its own route module
  * behind requireLogin, listed in ACCOUNT_NAV.
  */
-export function accountRoutes(reauth: ReauthService, overview: OverviewService, clock: () => Date): Router {
+export function accountRoutes(reauth: ReauthService, social: SocialService, overview: OverviewService, clock: () => Date): Router {
   const router = Router();
 
   /** GET /u — GenAuth's path for the personal center. */
@@ -25,7 +27,7 @@ export function accountRoutes(reauth: ReauthService, overview: OverviewService, 
 
   /** GET /account */
   router.get('/account', requireLogin, async (req, res) => {
-    const { user, session } = req.login!;
+    const { user, session } = req.signedIn!;
     renderAccountPage(res, '/account', 'account/overview', {
       title: res.locals.t('account.title'),
       profile: {
@@ -41,9 +43,12 @@ export function accountRoutes(reauth: ReauthService, overview: OverviewService, 
   });
 
   async function showReauth(res: import('express').Response, next: string, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
-    const username = res.req.login?.user.username ?? '';
-    const askCode = await reauth.asksForCode(res.req.realm, res.req.login!.user);
-    renderPage(res, 'account/reauth', { title: res.locals.t('reauth.title'), next, username, askCode, cancelHref: '/account', error: null, ...extra }, status);
+    const { realm, signedIn } = res.req;
+    const user = signedIn!.user;
+    const [askCode, hasPassword, providers] = await Promise.all([reauth.asksForCode(realm, user), reauth.hasPassword(realm, user), social.reauthProviders(realm, user)]);
+    // A provider the user signed up with confirms it's them as well as a password does (with the code, where they have an authenticator).
+    const buttons = providerButtons(realm, (id) => `/account/reauth/${id}?next=${encodeURIComponent(next)}`, (id) => providers.includes(id));
+    renderPage(res, 'account/reauth', { title: res.locals.t('reauth.title'), next, username: user.username, askCode, hasPassword, providers: buttons, cancelHref: '/account', error: null, ...extra }, status);
   }
 
   /** GET /account/reauth?next=… */
@@ -57,7 +62,7 @@ export function accountRoutes(reauth: ReauthService, overview: OverviewService, 
     const form = parseForm(reauthForm, req.body, []);
     if (!form.ok) return showReauth(res, next, { error: { field: form.field, message: form.messageKey } }, 400);
     try {
-      await reauth.confirm(req.realm, req.login!.user, form.data.password, originOf(req), form.data.code);
+      await reauth.confirm(req.realm, req.signedIn!.user, form.data.password, originOf(req), form.data.code);
     } catch (err) {
       return rerenderOnFlowError(res, err, (error, status) => showReauth(res, next, { error }, status));
     }

@@ -29,6 +29,11 @@ export class ReauthService {
     return this.mfa.isOn(realm, user);
   }
 
+  /** Whether the user has a password to confirm with (an account made through a provider may not). */
+  async hasPassword(realm: RealmConfig, user: User): Promise<boolean> {
+    return (await this.store.passwordHashOf(realm.id, user.id)) !== null;
+  }
+
   private limiterFor(realm: RealmConfig): Limiter {
     return this.makeLimiter(`${realm.id}:reauth`, realm.rateLimits.loginPerIdentifierAndIp);
   }
@@ -65,7 +70,22 @@ export class ReauthService {
       await recordEvent(this.store, { ...event, type: 'reauth.succeeded', data: { method: 'pwd' } });
       return;
     }
+    await this.checkCode(realm, user, code, origin, authenticator);
+  }
+
+  /**
+   * Only the second factor, for "confirm it's you" through a social
+   * provider (which proves the first): the code is checked before the
+   * round trip, counted like any other.
+   */
+  async confirmSecondFactor(realm: RealmConfig, user: User, code: string | undefined, origin: SessionOrigin): Promise<void> {
+    await this.checkCode(realm, user, code, origin, await this.mfa.authenticator(realm, user));
+  }
+
+  private async checkCode(realm: RealmConfig, user: User, code: string | undefined, origin: SessionOrigin, authenticator: Awaited<ReturnType<MfaService['authenticator']>>): Promise<void> {
+    if (!authenticator) return;
     if (!code) throw new FlowError(400, 'reauth.codeRequired', {}, 'code');
+    const event = { realm, userId: user.id, origin, at: this.clock() };
     const method = secondFactorMethodOf(code);
     try {
       await this.mfa.requireSecondFactor(realm, user, method, code, 'reauth.wrongCode', authenticator);

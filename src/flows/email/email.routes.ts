@@ -27,7 +27,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
   const pendingOf = (req: Request) => ownPending(req, req.session?.emailChange);
 
   function showPage(req: Request, res: Response, extra: { error?: FormError; errorIn?: 'change' | 'current'; values?: Record<string, string> } = {}, status = 200): void {
-    const { user } = req.login!;
+    const { user } = req.signedIn!;
     renderAccountPage(
       res,
       '/account/email',
@@ -66,11 +66,11 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
     const form = parseForm(emailForm, req.body, ['email']);
     if (!form.ok) return showPage(req, res, { error: { field: form.field, message: form.messageKey }, errorIn: 'change', values: form.values }, 400);
     try {
-      await service.requestChange(req.realm, req.login!.user, req.login!.session.id, form.data.email, req.locale, originOf(req));
+      await service.requestChange(req.realm, req.signedIn!.user, req.signedIn!.session.id, form.data.email, req.locale, originOf(req));
     } catch (err) {
       return rerenderOnFlowError(res, err, (error, status) => showPage(req, res, { error, errorIn: 'change', values: { email: form.data.email } }, status));
     }
-    req.session.emailChange = { realmId: req.realm.id, userId: req.login!.user.id, email: form.data.email };
+    req.session.emailChange = { realmId: req.realm.id, userId: req.signedIn!.user.id, email: form.data.email };
     res.redirect(303, '/account/email/verify');
   });
 
@@ -89,7 +89,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
     if (!form.ok) return showVerify(req, res, pending.email, { field: 'code', message: form.messageKey }, 400);
     let user;
     try {
-      user = await service.confirmCode(req.realm, req.login!.user, form.data.code, originOf(req), req.locale);
+      user = await service.confirmCode(req.realm, req.signedIn!.user, form.data.code, originOf(req), req.locale);
     } catch (err) {
       return rerenderOnFlowError(res, err, (error, status) => showVerify(req, res, pending.email, error, status));
     }
@@ -103,7 +103,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
     const pending = pendingOf(req);
     if (!pending) return res.redirect(303, '/account/email');
     try {
-      await service.requestChange(req.realm, req.login!.user, req.login!.session.id, pending.email, req.locale, originOf(req));
+      await service.requestChange(req.realm, req.signedIn!.user, req.signedIn!.session.id, pending.email, req.locale, originOf(req));
     } catch (err) {
       return rerenderOnFlowError(res, err, (error, status) => showVerify(req, res, pending.email, error, status));
     }
@@ -113,7 +113,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
 
   /** POST /account/email/verification — "send it again" for the current, unverified address (the verification flow's mail). */
   router.post('/account/email/verification', requireLogin, async (req, res) => {
-    const { user } = req.login!;
+    const { user } = req.signedIn!;
     if (!user.email || user.emailVerification === 'verified') return res.redirect(303, '/account/email');
     try {
       await verification.resend(req.realm, user.id, req.locale, null);
@@ -126,7 +126,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
 
   /** POST /account/email/verification/code — the code of that verification mail. */
   router.post('/account/email/verification/code', requireLogin, async (req, res) => {
-    const { user } = req.login!;
+    const { user } = req.signedIn!;
     if (!user.email || user.emailVerification === 'verified') return res.redirect(303, '/account/email');
     const form = parseForm(codeForm, req.body, []);
     if (!form.ok) return showPage(req, res, { error: { field: 'code', message: form.messageKey }, errorIn: 'current' }, 400);
@@ -162,7 +162,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
     // Spent whatever the outcome: a second click finds an invalid link, not the same error again.
     delete req.session.emailConfirm;
     const user = await service.confirmLink(req.realm, token, originOf(req), req.locale);
-    if (req.login?.user.id === user.id) {
+    if (req.signedIn?.user.id === user.id) {
       delete req.session.emailChange;
       flash(req, 'emailPage.changed', { email: user.email ?? '' });
       return res.redirect(303, '/account/email');
@@ -175,7 +175,7 @@ export function emailRoutes(service: EmailService, verification: VerificationSer
   /** GET /account/email/confirmed — "address changed", once; afterwards (a refresh) the email page or the way to it. */
   router.get('/account/email/confirmed', (req, res) => {
     const done = req.session?.emailConfirmed?.realmId === req.realm.id ? req.session.emailConfirmed : null;
-    if (!done) return res.redirect(303, req.login ? '/account/email' : LOGIN_TO_EMAIL);
+    if (!done) return res.redirect(303, req.signedIn ? '/account/email' : LOGIN_TO_EMAIL);
     delete req.session.emailConfirmed;
     renderPage(res, 'account/email-confirmed', {
       title: res.locals.t('emailPage.confirmedTitle'),

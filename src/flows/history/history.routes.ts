@@ -15,7 +15,7 @@ export function historyRoutes(service: HistoryService): Router {
     const query = pageQuery.safeParse(req.query);
     if (!query.success) throw new FlowError(400, 'history.badPage');
     const page = query.data.page ?? 1;
-    const { entries, hasNext } = await service.page(req.realm, req.login!.user.id, page);
+    const { entries, hasNext } = await service.page(req.realm, req.signedIn!.user.id, page);
     renderAccountPage(res, '/account/history', 'account/history', {
       title: res.locals.t('history.title'),
       entries,

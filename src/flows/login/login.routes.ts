@@ -13,6 +13,7 @@ import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
 import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 import { sendRecoveryCodes } from '../mfa/recovery-codes-file.ts';
+import { loginButtons } from '../social/buttons.ts';
 import type { LoginService, PendingSecondFactor } from './login.service.ts';
 import { pendingSecondFactor, startSecondFactor } from './second-factor.ts';
 
@@ -39,6 +40,8 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
       signupHref: req.realm.signup.policy === 'open' ? `/signup${returnQuery(target)}` : null,
       forgotHref: `/forgot${returnQuery(target)}`,
       usernames: req.realm.fields.usernames,
+      socialButtons: loginButtons(req.realm, target),
+      socialOnly: req.realm.social.only,
       values: {},
       error: null,
       ...extra,
@@ -54,7 +57,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
   /** GET /login — the form, or straight back to the app when a login session exists. */
   router.get('/login', async (req, res) => {
     const target = resolveReturnTarget(req.realm, req.query);
-    if (req.login) return continueAfterLogin(req, res, issuer, target, req.login.user, req.login.session, safeNext(req.query.next));
+    if (req.signedIn) return continueAfterLogin(req, res, issuer, target, req.signedIn.user, req.signedIn.session, safeNext(req.query.next));
     show(req, res, target, {}, 200, anonymousPage(pages, req, 'login/login'));
   });
 

@@ -4,7 +4,8 @@ import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions
 import type { PasswordHasher } from '../../identity/password.ts';
 import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
-import type { LoginSession, Store, UserWithPassword } from '../../store/port.ts';
+import { UniqueViolation, type LoginSession, type Store, type UserWithPassword } from '../../store/port.ts';
+import { linkIdentity, type SocialProfile } from '../../identity/external-identity.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
 import { recordEvent } from '../../identity/events.ts';
 import { passwordTag, secondFactorOwed, type SecondFactorMethod, type SecondFactorOwed } from '../../identity/totp.ts';
@@ -45,6 +46,8 @@ export interface PendingSecondFactor {
   enrolment?: string;
   /** Enrolled: the new recovery codes, shown once before the sign-in completes. */
   codes?: string[];
+  /** A provider identity the user proved this account for: linked when the sign-in completes. */
+  link?: SocialProfile;
 }
 
 export type PendingState = 'live' | 'expired' | 'exhausted';
@@ -90,6 +93,8 @@ export class LoginService {
     input: LoginInput,
     origin: SessionOrigin,
   ): Promise<{ user: User; session: LoginSession } | { verify: User } | { secondFactor: SecondFactorOwed }> {
+    // "Social logins only": the hidden form is refused too, not just hidden.
+    if (realm.social.only) throw new FlowError(403, 'login.socialOnly');
     const ip = origin.ip ?? 'unknown';
     const idIpKey = `${normalizeLogin(input.identifier)}|${ip}`;
     const { perIdIp, perIp } = this.limitersFor(realm);
@@ -239,6 +244,14 @@ export class LoginService {
 
   private async complete(realm: RealmConfig, user: User, pending: PendingSecondFactor, method: SecondFactorMethod, origin: SessionOrigin): Promise<{ user: User; session: LoginSession }> {
     const amr = [...new Set([...pending.amr, 'otp'])];
+    if (pending.link) {
+      try {
+        await linkIdentity(this.store, realm, user.id, pending.link, 'password', { ...origin, clientId: pending.ret?.clientId ?? null }, this.clock());
+      } catch (err) {
+        // Linked elsewhere meanwhile, or the account got one of that provider: the sign-in itself still stands.
+        if (!(err instanceof UniqueViolation)) throw err;
+      }
+    }
     const session = await this.sessions.start(realm, user, origin, amr);
     await recordEvent(this.store, { ...this.eventOf(realm, pending, origin), type: 'login.succeeded', userId: user.id, data: { method, sid: session.id, ...pending.context } });
     return { user, session };

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { regenerateBrowserSession } from '../../http/session.ts';
+import type { SocialProfile } from '../../identity/external-identity.ts';
 import type { SecondFactorOwed } from '../../identity/totp.ts';
 import type { ReturnTarget } from '../handoff/handoff.service.ts';
 import { toReturnInfo } from '../handoff/handoff.service.ts';
@@ -7,13 +8,15 @@ import type { PendingSecondFactor } from './login.service.ts';
 
 /** A second factor owed (`secondFactorOwed`, identity/totp.ts), with what the route adds: how and where to. */
 export interface FirstFactorProved extends SecondFactorOwed {
-  /** The first factor's methods (RFC 8176): ["pwd"], later e.g. ["ext"] for a social provider. */
+  /** The first factor's methods: ["pwd"] (RFC 8176), or a social provider's id (["github"]). */
   amr: string[];
   target: ReturnTarget | null;
   /** A personal-center page to return to (already checked with safeNext). */
   next?: string | null;
   /** Added to the login.succeeded event (e.g. { after: 'email.verified' }). */
   context?: Record<string, string>;
+  /** A provider identity to link once the second factor is proved (the "prove it's your account" page). */
+  link?: SocialProfile;
 }
 
 /**
@@ -35,6 +38,7 @@ export async function startSecondFactor(req: Request, res: Response, proved: Fir
     passwordTag: proved.passwordTag,
     tries: 0,
     ...(proved.context ? { context: proved.context } : {}),
+    ...(proved.link ? { link: proved.link } : {}),
   };
   req.session.mfaPending = pending;
   res.redirect(303, '/login/mfa');

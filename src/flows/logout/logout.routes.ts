@@ -11,7 +11,7 @@ import { resolveReturnTarget, withParams, type ReturnTarget } from '../handoff/h
 const hintSchema = z.object({ token_hint: z.string().max(8192).optional() });
 
 async function endAndLeave(req: Request, res: Response, sessions: LoginSessions, target: ReturnTarget | null): Promise<void> {
-  if (req.login) await sessions.end(req.realm, req.login.session, 'logout', { ...originOf(req), clientId: target?.app.clientId ?? null });
+  if (req.signedIn) await sessions.end(req.realm, req.signedIn.session, 'logout', { ...originOf(req), clientId: target?.app.clientId ?? null });
   if (req.session?.sid) await destroyBrowserSession(req);
   if (target) return res.redirect(303, withParams(target.redirectUri, { state: target.state }, 'query'));
   renderPage(res, 'logout/done', { title: res.locals.t('logout.doneTitle'), loginHref: '/login' });
@@ -29,14 +29,14 @@ export function logoutRoutes(sessions: LoginSessions, issuer: TokenIssuer): Rout
     const target = resolveReturnTarget(req.realm, req.query, 'logout');
     const hint = hintSchema.safeParse(req.query);
     if (!hint.success) throw new FlowError(400, 'redirect.invalidParams');
-    if (!req.login) return endAndLeave(req, res, sessions, target);
+    if (!req.signedIn) return endAndLeave(req, res, sessions, target);
     const hinted = hint.data.token_hint ? await issuer.sessionIdOf(req.realm, hint.data.token_hint) : null;
-    if (hinted && hinted === req.login.session.id) return endAndLeave(req, res, sessions, target);
+    if (hinted && hinted === req.signedIn.session.id) return endAndLeave(req, res, sessions, target);
     if (target) allowFormAction(res, target.redirectUri);
     renderPage(res, 'logout/confirm', {
       title: res.locals.t('logout.title'),
       appName: target?.app.name,
-      username: req.login.user.username,
+      username: req.signedIn.user.username,
     });
   });
 

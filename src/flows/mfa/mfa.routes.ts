@@ -29,7 +29,7 @@ export function mfaRoutes(service: MfaService, recent: RequestHandler): Router {
 
   async function show(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
     const t = res.locals.t;
-    const { user } = req.login!;
+    const { user } = req.signedIn!;
     const codes = shownCodes(req);
     if (codes) {
       return renderAccountPage(res, PAGE, 'account/mfa-codes', { title: t('mfa.codes.title'), codes, account: user.email ?? user.username, ...extra }, status);
@@ -42,7 +42,7 @@ export function mfaRoutes(service: MfaService, recent: RequestHandler): Router {
   }
 
   function keepCodes(req: Request, codes: string[]): void {
-    req.session.mfaRecoveryCodes = { realmId: req.realm.id, userId: req.login!.user.id, codes };
+    req.session.mfaRecoveryCodes = { realmId: req.realm.id, userId: req.signedIn!.user.id, codes };
   }
 
   /** GET /account/mfa */
@@ -52,13 +52,13 @@ export function mfaRoutes(service: MfaService, recent: RequestHandler): Router {
 
   /** POST /account/mfa/enrol — a fresh secret; the QR code shows on the page. */
   router.post(`${PAGE}/enrol`, recent, async (req, res) => {
-    await service.begin(req.realm, req.login!.user, originOf(req));
+    await service.begin(req.realm, req.signedIn!.user, originOf(req));
     res.redirect(303, PAGE);
   });
 
   /** POST /account/mfa/cancel — drops an enrolment that was not confirmed. */
   router.post(`${PAGE}/cancel`, recent, async (req, res) => {
-    await service.cancel(req.realm, req.login!.user, originOf(req));
+    await service.cancel(req.realm, req.signedIn!.user, originOf(req));
     flash(req, 'mfa.flash.cancelled');
     res.redirect(303, PAGE);
   });
@@ -68,7 +68,7 @@ export function mfaRoutes(service: MfaService, recent: RequestHandler): Router {
     const form = parseForm(confirmForm, req.body, []);
     if (!form.ok) return show(req, res, { error: { field: 'code', message: form.messageKey } }, 400);
     try {
-      keepCodes(req, await service.confirm(req.realm, req.login!.user, form.data.code, originOf(req)));
+      keepCodes(req, await service.confirm(req.realm, req.signedIn!.user, form.data.code, originOf(req)));
     } catch (err) {
       // Only a wrong code is the form's to show; "already on" (another tab) is an error page.
       return rerenderOnFlowError(res, err, (error, status) => show(req, res, { error }, status), (e) => e.field === 'code');
@@ -79,7 +79,7 @@ export function mfaRoutes(service: MfaService, recent: RequestHandler): Router {
 
   /** POST /account/mfa/recovery-codes — new codes; the old ones stop working at once. */
   router.post(`${PAGE}/recovery-codes`, recent, async (req, res) => {
-    keepCodes(req, await service.regenerateRecoveryCodes(req.realm, req.login!.user, originOf(req)));
+    keepCodes(req, await service.regenerateRecoveryCodes(req.realm, req.signedIn!.user, originOf(req)));
     flash(req, 'mfa.flash.regenerated');
     res.redirect(303, PAGE);
   });
@@ -96,7 +96,7 @@ export function mfaRoutes(service: MfaService, recent: RequestHandler): Router {
   router.get(`${PAGE}/recovery-codes.txt`, recent, (req, res) => {
     const codes = shownCodes(req);
     if (!codes) throw new FlowError(404, 'errors.notFound');
-    const { user } = req.login!;
+    const { user } = req.signedIn!;
     sendRecoveryCodes(req, res, user.email ?? user.username, codes);
   });
 
@@ -105,7 +105,7 @@ export function mfaRoutes(service: MfaService, recent: RequestHandler): Router {
     const form = parseForm(removeForm, req.body, []);
     if (!form.ok) return show(req, res, { error: { field: 'code', message: form.messageKey } }, 400);
     try {
-      await service.remove(req.realm, req.login!.user, form.data.code, originOf(req));
+      await service.remove(req.realm, req.signedIn!.user, form.data.code, originOf(req));
     } catch (err) {
       return rerenderOnFlowError(res, err, (error, status) => show(req, res, { error }, status), (e) => e.field === 'code' || e.status === 429);
     }

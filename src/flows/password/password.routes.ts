@@ -22,7 +22,7 @@ export function passwordRoutes(service: PasswordService, recentAuth: RequestHand
   const router = Router();
 
   async function show(req: Request, res: Response, extra: { error?: FormError | null; keepSession?: boolean } = {}, status = 200): Promise<void> {
-    const { user } = req.login!;
+    const { user } = req.signedIn!;
     const hasPassword = await service.hasPassword(req.realm, user);
     const t = res.locals.t;
     renderAccountPage(
@@ -53,7 +53,7 @@ export function passwordRoutes(service: PasswordService, recentAuth: RequestHand
     // A refused form keeps the checkbox as the user left it.
     const keepSession = (req.body as Record<string, unknown> | undefined)?.keepSession === 'true';
     if (!form.ok) return show(req, res, { keepSession, error: { field: form.field, message: form.messageKey } }, 400);
-    const { user, session } = req.login!;
+    const { user, session } = req.signedIn!;
     let outcome;
     try {
       outcome = await service.change(

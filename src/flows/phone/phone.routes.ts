@@ -30,7 +30,7 @@ export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHan
   }
 
   function showPage(req: Request, res: Response, extra: { error?: FormError; values?: Record<string, string> } = {}, status = 200): void {
-    const { user } = req.login!;
+    const { user } = req.signedIn!;
     const pending = pendingOf(req);
     renderAccountPage(
       res,
@@ -61,7 +61,7 @@ export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHan
   /** Sends the code and answers like the page the request came from (the phone page or the code page). */
   async function send(req: Request, res: Response, phone: string, onError: (error: FormError, status: number) => void): Promise<boolean> {
     try {
-      await service.sendCode(req.realm, req.login!.user, phone, req.locale, originOf(req));
+      await service.sendCode(req.realm, req.signedIn!.user, phone, req.locale, originOf(req));
       return true;
     } catch (err) {
       rerenderOnFlowError(res, err, onError);
@@ -86,7 +86,7 @@ export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHan
     }
     const sent = await send(req, res, phone, (error, status) => showPage(req, res, { error, values: { phone: form.data.phone } }, status));
     if (!sent) return;
-    req.session.phoneChange = { realmId: req.realm.id, userId: req.login!.user.id, phone };
+    req.session.phoneChange = { realmId: req.realm.id, userId: req.signedIn!.user.id, phone };
     res.redirect(303, '/account/phone/verify');
   });
 
@@ -109,7 +109,7 @@ export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHan
     if (!form.ok) return showVerify(req, res, pending.phone, { field: 'code', message: codeMessage(form.messageKey) }, 400);
     let user;
     try {
-      user = await service.confirm(req.realm, req.login!.user, pending.phone, form.data.code, originOf(req));
+      user = await service.confirm(req.realm, req.signedIn!.user, pending.phone, form.data.code, originOf(req));
     } catch (err) {
       return rerenderOnFlowError(res, err, (error, status) => showVerify(req, res, pending.phone, error, status));
     }
@@ -130,7 +130,7 @@ export function phoneRoutes(service: PhoneService, requireRecentAuth: RequestHan
 
   /** POST /account/phone/remove — unbinds the number. */
   router.post('/account/phone/remove', requireRecentAuth, async (req, res) => {
-    const { user } = req.login!;
+    const { user } = req.signedIn!;
     await service.remove(req.realm, user, originOf(req));
     delete req.session.phoneChange;
     if (user.phone) flash(req, 'phonePage.removed', { phone: formatPhone(user.phone) });

@@ -39,7 +39,7 @@ export function profileRoutes(service: ProfileService, recentAuth: RequestHandle
     extra: { values?: Record<string, string>; posted?: Record<string, unknown> | null; error?: FormError | null; errorForm?: 'profile' | 'username'; username?: string; focusUsername?: boolean } = {},
     status = 200,
   ): void {
-    const user: User = req.login!.user;
+    const user: User = req.signedIn!.user;
     const t = res.locals.t;
     const languages = (res.locals.languages as Array<{ locale: string; name: string }>).map((l) => ({ value: l.locale, label: l.name }));
     const name = displayName(user);
@@ -85,7 +85,7 @@ export function profileRoutes(service: ProfileService, recentAuth: RequestHandle
     if (!form.ok) return show(req, res, { values: form.values, posted: body, error: { field: form.field, message: form.messageKey } }, 400);
     let saved;
     try {
-      saved = await service.update(req.realm, req.login!.user, { ...form.data, body }, originOf(req));
+      saved = await service.update(req.realm, req.signedIn!.user, { ...form.data, body }, originOf(req));
     } catch (err) {
       return rerenderOnFlowError(res, err, (error, status) => show(req, res, { values: keptValues(body, TEXT_FIELDS), posted: body, error }, status));
     }
@@ -111,7 +111,7 @@ export function profileRoutes(service: ProfileService, recentAuth: RequestHandle
     const form = parseForm(usernameForm, body, []);
     if (!form.ok) return show(req, res, { username: typed, errorForm: 'username', focusUsername: true, error: { field: form.field, message: form.messageKey } }, 400);
     try {
-      await service.changeUsername(req.realm, req.login!.user, form.data.username, originOf(req));
+      await service.changeUsername(req.realm, req.signedIn!.user, form.data.username, originOf(req));
     } catch (err) {
       return rerenderOnFlowError(res, err, (error, status) => show(req, res, { username: form.data.username, errorForm: 'username', focusUsername: true, error }, status));
     }

@@ -18,7 +18,7 @@ const SID = /^[A-Za-z0-9_-]{10,64}$/;
 export function sessionsRoutes(service: SessionsService, recentAuth: RequestHandler): Router {
   const router = Router();
   async function show(req: Request, res: import('express').Response, error: FormError | null = null, status = 200) {
-    const { user, session } = req.login!;
+    const { user, session } = req.signedIn!;
     const sessions = await service.list(req.realm, user.id, session.id);
     renderAccountPage(res, '/account/sessions', 'account/sessions', { title: res.locals.t('sessions.title'), sessions, error }, status);
   }
@@ -30,7 +30,7 @@ export function sessionsRoutes(service: SessionsService, recentAuth: RequestHand
 
   /** POST /account/sessions/end-others — "sign out everywhere else" (GenAuth's force offline). */
   router.post('/account/sessions/end-others', recentAuth, async (req, res) => {
-    const { user, session } = req.login!;
+    const { user, session } = req.signedIn!;
     const count = await service.endOthers(req.realm, user.id, session.id, originOf(req));
     flash(req, count > 0 ? 'sessions.endedOthers' : 'sessions.noOthers', { count });
     res.redirect(303, '/account/sessions');
@@ -38,7 +38,7 @@ export function sessionsRoutes(service: SessionsService, recentAuth: RequestHand
 
   /** POST /account/sessions/:sid/end */
   router.post('/account/sessions/:sid/end', recentAuth, async (req, res) => {
-    const { user, session } = req.login!;
+    const { user, session } = req.signedIn!;
     const sid = typeof req.params.sid === 'string' ? req.params.sid : '';
     try {
       if (!SID.test(sid)) throw new FlowError(404, 'sessions.notFound');

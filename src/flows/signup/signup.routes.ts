@@ -10,6 +10,7 @@ import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
 import { startSecondFactor } from '../login/second-factor.ts';
 import { resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
+import { loginButtons } from '../social/buttons.ts';
 import type { SignupService } from './signup.service.ts';
 
 const signupForm = z.object({
@@ -34,6 +35,8 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
       loginHref: `/login${returnQuery(target)}`,
       usernames: req.realm.fields.usernames,
       passwordMin: req.realm.password.minLength,
+      socialButtons: loginButtons(req.realm, target),
+      socialOnly: req.realm.social.only,
       values: {},
       error: null,
       ...extra,
@@ -49,7 +52,7 @@ export function signupRoutes(service: SignupService, issuer: TokenIssuer, pages?
   /** GET /signup */
   router.get('/signup', async (req, res) => {
     const target = resolveReturnTarget(req.realm, req.query);
-    if (req.login) return continueAfterLogin(req, res, issuer, target, req.login.user, req.login.session);
+    if (req.signedIn) return continueAfterLogin(req, res, issuer, target, req.signedIn.user, req.signedIn.session);
     if (req.realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
     show(req, res, target, {}, 200, anonymousPage(pages, req, 'signup/signup'));
   });

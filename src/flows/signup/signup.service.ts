@@ -51,6 +51,7 @@ export class SignupService {
     ret: ReturnInfo | null,
   ): Promise<{ user: User; session: LoginSession } | { verify: User } | { verify: null; email: string } | { secondFactor: SecondFactorOwed }> {
     if (realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
+    if (realm.social.only) throw new FlowError(403, 'login.socialOnly');
     const typed = realm.fields.usernames === 'email' ? input.email : input.username;
     if (!typed) throw new FlowError(400, 'validation.required', {}, 'username');
     const username = realm.fields.lowercaseUsernames ? typed.toLowerCase() : typed;

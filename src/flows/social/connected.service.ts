@@ -1,11 +1,31 @@
 import type { RealmConfig } from '../../config/index.ts';
 import type { ExternalIdentity, Store } from '../../store/port.ts';
 
-/** The social identities linked to a user, for the personal center. Linking and unlinking arrive with social login. */
-export class ConnectedAccountsService {
-  constructor(private readonly store: Store) {}
+export interface ConnectedAccounts {
+  /** The user's linked identities; `name`: the provider's button name (a provider since removed from the config keeps its id). */
+  linked: (ExternalIdentity & { name: string; type: string | null })[];
+  /** Enabled providers the user has no identity of: "link" buttons. */
+  available: { id: string; name: string; type: string }[];
+  /** Unlinking the only identity of a user without a password is refused: the page says so up front. */
+  lastMethod: boolean;
+}
 
-  list(realm: RealmConfig, userId: string): Promise<ExternalIdentity[]> {
-    return this.store.listExternalIdentities(realm.id, userId);
+/** Personal center → Connected accounts: what is linked, what may be linked. Linking and unlinking are SocialService's. */
+export class ConnectedAccountsService {
+  constructor(
+    private readonly store: Store,
+    private readonly nameOf: (realm: RealmConfig, provider: string) => string,
+  ) {}
+
+  async overview(realm: RealmConfig, userId: string): Promise<ConnectedAccounts> {
+    const [identities, hash] = await Promise.all([this.store.listExternalIdentities(realm.id, userId), this.store.passwordHashOf(realm.id, userId)]);
+    const linkedIds = new Set(identities.map((i) => i.provider));
+    const enabled = realm.social.providers.filter((p) => p.enabled);
+    const typeOf = (id: string) => realm.social.providers.find((p) => p.id === id)?.type ?? null;
+    return {
+      linked: identities.map((i) => ({ ...i, name: this.nameOf(realm, i.provider), type: typeOf(i.provider) })),
+      available: enabled.filter((p) => !linkedIds.has(p.id)).map((p) => ({ id: p.id, name: this.nameOf(realm, p.id), type: p.type })),
+      lastMethod: hash === null && identities.filter((i) => enabled.some((p) => p.id === i.provider)).length <= 1,
+    };
   }
 }

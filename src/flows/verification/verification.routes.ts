@@ -62,9 +62,9 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
       await bindBrowserSession(req, outcome.session);
       return continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);
     }
-    if (req.login && req.login.user.id === userId) {
+    if (req.signedIn && req.signedIn.user.id === userId) {
       // Already logged in here (the realm let them in unverified): carry on with a token that says verified.
-      return continueAfterLogin(req, res, issuer, target, { ...req.login.user, emailVerification: 'verified' }, req.login.session);
+      return continueAfterLogin(req, res, issuer, target, { ...req.signedIn.user, emailVerification: 'verified' }, req.signedIn.session);
     }
     // Another browser (or the session ended): verified, but nobody is logged in here.
     if (target) allowFormAction(res, target.redirectUri);

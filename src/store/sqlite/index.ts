@@ -185,9 +185,9 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.stmts = {
       insertUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm,
-        email_unique_key, email_verification, first_name, last_name, locale, password_hash, custom_attributes, created_at, updated_at)
+        email_unique_key, email_verification, first_name, last_name, locale, photo, password_hash, custom_attributes, created_at, updated_at)
         VALUES (@id, @realmId, @userType, @username, @usernameNorm, @email, @emailNorm, @emailUniqueKey, @emailVerification,
-        @firstName, @lastName, @locale, @passwordHash, @customAttributes, @at, @at)`),
+        @firstName, @lastName, @locale, @photo, @passwordHash, @customAttributes, @at, @at)`),
       userById: db.prepare('SELECT * FROM users WHERE realm_id = ? AND id = ?'),
       passwordHashById: db.prepare('SELECT password_hash FROM users WHERE realm_id = ? AND id = ?'),
       userByLogin: db.prepare(`SELECT * FROM users WHERE realm_id = @realmId AND (username_norm = @login OR email_unique_key = @login)
@@ -280,7 +280,7 @@ export class SqliteStore implements Store {
   async createUser(input: NewUser, at: Date): Promise<User> {
     const id = randomUUID();
     const emailNorm = input.email == null ? null : normalizeLogin(input.email);
-    try {
+    const insert = this.db.transaction(() => {
       this.stmts.insertUser.run({
         id,
         realmId: input.realmId,
@@ -294,10 +294,15 @@ export class SqliteStore implements Store {
         firstName: input.firstName,
         lastName: input.lastName,
         locale: input.locale,
+        photo: input.photo ?? null,
         passwordHash: input.passwordHash,
         customAttributes: JSON.stringify(input.customAttributes ?? {}),
         at: at.getTime(),
       });
+      if (input.identity) this.stmts.insertIdentity.run({ ...input.identity, realmId: input.realmId, userId: id, at: at.getTime() });
+    });
+    try {
+      insert();
     } catch (err) {
       uniqueViolation(err);
     }
