@@ -111,6 +111,9 @@ export type AccountAttribute = z.infer<typeof accountAttributeSchema>;
 /** Methods RFC 8176 names: a provider id may not pose as one in the JWT's `amr`. */
 const AMR_VALUES = new Set(['face', 'fpt', 'geo', 'hwk', 'iris', 'kba', 'mca', 'mfa', 'otp', 'pin', 'pwd', 'rba', 'retina', 'sc', 'sms', 'swk', 'tel', 'user', 'vbm', 'wia']);
 
+/** Pages under /social/ that a provider id would shadow. */
+const SOCIAL_PAGES = new Set(['complete', 'link']);
+
 /** An endpoint of a provider: https, or http on loopback (the tests' servers). */
 const providerUrl = z
   .string()
@@ -122,7 +125,8 @@ const providerBase = {
   id: z
     .string()
     .regex(/^[a-z][a-z0-9-]{1,31}$/, 'lower-case letters, digits and dashes, 2 to 32, starting with a letter')
-    .refine((v) => !AMR_VALUES.has(v), 'is an RFC 8176 authentication method name: pick another id'),
+    .refine((v) => !AMR_VALUES.has(v), 'is an RFC 8176 authentication method name: pick another id')
+    .refine((v) => !SOCIAL_PAGES.has(v), 'is the name of a page under /social/: pick another id'),
   /** Shown on the button ("Continue with <name>"); defaults to GitHub / Google / the id. */
   name: oneLineText(40).optional(),
   /** The OAuth client id registered at the provider. */

@@ -88,13 +88,6 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
     showEnded(req, res, { message: 'social.providerDown', params: { provider: service.nameOf(req.realm, provider.id) } }, 502, backHref(flow, req));
   }
 
-  /** POST /social/:provider — "Continue with …" on the login and signup pages. */
-  router.post('/social/:provider', async (req, res) => {
-    const provider = service.provider(req.realm, String(req.params.provider));
-    const target = resolveReturnTarget(req.realm, req.query);
-    await begin(req, res, provider, { intent: 'login', ret: toReturnInfo(target), next: safeNext(req.query.next) });
-  });
-
   /** POST /account/reauth/:provider?next=… — "confirm it's you" through a linked provider. */
   router.post('/account/reauth/:provider', requireLogin, async (req, res) => {
     const provider = service.provider(req.realm, String(req.params.provider));
@@ -299,6 +292,14 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
     const missing: MissingField[] = req.realm.fields.usernames === 'separate' ? ['email', 'username'] : ['email'];
     req.session.socialPending = { ...pending, step: { kind: 'complete', missing } };
     res.redirect(303, '/social/complete');
+  });
+
+  // After /social/complete and /social/link: those paths are pages, not providers (config refuses the ids).
+  /** POST /social/:provider — "Continue with …" on the login and signup pages. */
+  router.post('/social/:provider', async (req, res) => {
+    const provider = service.provider(req.realm, String(req.params.provider));
+    const target = resolveReturnTarget(req.realm, req.query);
+    await begin(req, res, provider, { intent: 'login', ret: toReturnInfo(target), next: safeNext(req.query.next) });
   });
 
   return router;

@@ -1,0 +1,142 @@
+/**
+ * Social login end to end: the real strategies (passport-github2,
+ * passport-google-oauth20, openid-client) against the loopback providers.
+ * ASVS 5.0: 6.8.x (identity providers), 10.x (OAuth client: state, PKCE,
+ * nonce), 6.3.x (MFA never skipped), 7.2.4 (new session id at login).
+ */
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browser, formPostOf, GOOD_PASSWORD, uniqueEmail } from '../helpers/gatehouse.ts';
+import { pathOf, pressProviderButton, signInWith, socialRig, type SocialRig } from '../helpers/social.ts';
+
+let rig: SocialRig;
+beforeAll(async () => {
+  rig = await socialRig();
+});
+afterAll(async () => {
+  await rig?.close();
+});
+
+let nextId = 1000;
+/** A provider account no other test uses. */
+function githubAccount(emails: { email: string; verified: boolean }[] = [{ email: uniqueEmail('gh'), verified: true }]) {
+  nextId += 1;
+  return { id: String(nextId), login: `octo${nextId}`, name: 'Mona Lisa', avatarUrl: 'https://avatars.example/u/1.png', emails: emails.map((e, i) => ({ ...e, primary: i === 0 })) };
+}
+
+describe('social login', () => {
+  it('signs a new user up through GitHub and hands the app a JWT whose amr names the provider', async () => {
+    const account = githubAccount();
+    rig.fake.setAccount('github', account);
+    const b = browser(rig.gh);
+    const res = await signInWith(rig, b, 'github', '?redirect_uri=https://app.example.com/cb&state=xyz');
+    expect(res.status, res.text).toBe(200);
+    const { action, token, state } = formPostOf(res.text);
+    expect(action).toBe('https://app.example.com/cb');
+    expect(state).toBe('xyz');
+    const claims = decodeJwt(token);
+    expect(claims.amr).toEqual(['github']);
+    expect(claims.email).toBe(account.emails[0]!.email);
+    expect(claims.email_verified).toBe(true);
+    const user = await rig.gh.store.findUserByLogin('alpha', account.emails[0]!.email);
+    expect(user?.passwordHash).toBeNull();
+    expect(await rig.gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: user!.user.id, displayName: account.login });
+  });
+
+  it('logs a known identity in again as the same user', async () => {
+    const account = githubAccount();
+    rig.fake.setAccount('github', account);
+    const first = await signInWith(rig, browser(rig.gh), 'github');
+    expect(first.status).toBe(303);
+    expect(first.headers.location).toBe('/account');
+    const again = await signInWith(rig, browser(rig.gh), 'github');
+    expect(again.headers.location).toBe('/account');
+    const found = await rig.gh.store.findUsersByEmail('alpha', account.emails[0]!.email);
+    expect(found).toHaveLength(1);
+  });
+
+  it('signs in through Google and through an OpenID Connect provider', async () => {
+    const email = uniqueEmail('g');
+    rig.fake.setAccount('google', { id: 'g-1', name: 'Grace Hopper', givenName: 'Grace', familyName: 'Hopper', emails: [{ email, primary: true, verified: true }] });
+    const g = await signInWith(rig, browser(rig.gh), 'google');
+    expect(g.status, g.text).toBe(303);
+    const oidcEmail = uniqueEmail('o');
+    rig.oidc.setAccount({ sub: 'acme-1', email: oidcEmail, email_verified: true, given_name: 'Ada', family_name: 'Lovelace' });
+    const o = await signInWith(rig, browser(rig.gh), 'acme');
+    expect(o.status, o.text).toBe(303);
+    const user = (await rig.gh.store.findUsersByEmail('alpha', oidcEmail))[0]!.user;
+    expect(user).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace', emailVerification: 'verified' });
+  });
+
+  it('refuses a callback with a wrong state, and a replayed callback, without redeeming the code', async () => {
+    rig.fake.setAccount('github', githubAccount());
+    const b = browser(rig.gh);
+    const authorizeUrl = await pressProviderButton(b, 'github');
+    const callback = new URL(await rig.fake.authorize(authorizeUrl));
+    const tokens = rig.fake.tokenRequests('github');
+    const forged = new URL(callback);
+    forged.searchParams.set('state', 'x'.repeat(43));
+    const wrong = await b.get(pathOf(forged.href));
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).toContain('not valid any more');
+    // The wrong state ended the flow: the right one comes too late now.
+    const late = await b.get(pathOf(callback.href));
+    expect(late.status).toBe(400);
+    expect(rig.fake.tokenRequests('github')).toBe(tokens);
+  });
+});
+
+describe('linking by email', () => {
+  it('links to the local account with the same verified address', async () => {
+    const email = uniqueEmail('local');
+    const b = browser(rig.gh);
+    await b.submit('/signup', { email, password: GOOD_PASSWORD });
+    const user = (await rig.gh.store.findUsersByEmail('alpha', email))[0]!.user;
+    await rig.gh.store.setEmailVerification('alpha', user.id, 'verified', new Date());
+    const account = githubAccount([{ email, verified: true }]);
+    rig.fake.setAccount('github', account);
+    const res = await signInWith(rig, browser(rig.gh), 'github');
+    expect(res.status).toBe(303);
+    expect(await rig.gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: user.id });
+    // The password still works.
+    expect((await rig.gh.store.passwordHashOf('alpha', user.id))).not.toBeNull();
+  });
+
+  it('hands a pre-hijacked account to the provider-verified owner: the attacker\'s password stops working', async () => {
+    const victim = uniqueEmail('victim');
+    const attacker = browser(rig.gh);
+    await attacker.submit('/signup', { email: victim, password: GOOD_PASSWORD });
+    const user = (await rig.gh.store.findUsersByEmail('alpha', victim))[0]!.user;
+    expect(user.emailVerification).not.toBe('verified');
+
+    rig.fake.setAccount('google', { id: `g-${victim}`, name: 'Victim', emails: [{ email: victim, primary: true, verified: true }] });
+    const res = await signInWith(rig, browser(rig.gh), 'google');
+    expect(res.status).toBe(303);
+    expect(await rig.gh.store.findExternalIdentity('alpha', 'google', `g-${victim}`)).toMatchObject({ userId: user.id });
+
+    const login = await browser(rig.gh).submit('/login', { identifier: victim, password: GOOD_PASSWORD });
+    expect(login.status).toBe(401);
+    // The attacker's browser session is over too.
+    const account = await attacker.get('/account');
+    expect(account.status).toBe(303);
+    expect(account.headers.location).toMatch(/^\/login/);
+    const events = await rig.gh.store.listEvents('alpha', user.id, 50);
+    expect(events.map((e) => e.type)).toContain('account.reclaimed');
+  });
+
+  it('never links by an address the provider did not verify: the user proves the account with its password', async () => {
+    const email = uniqueEmail('unverified');
+    await browser(rig.gh).submit('/signup', { email, password: GOOD_PASSWORD });
+    const user = (await rig.gh.store.findUsersByEmail('alpha', email))[0]!.user;
+    const account = githubAccount([{ email, verified: false }]);
+    rig.fake.setAccount('github', account);
+    const b = browser(rig.gh);
+    const res = await signInWith(rig, b, 'github');
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/social/link');
+    expect(await rig.gh.store.findExternalIdentity('alpha', 'github', account.id)).toBeNull();
+    const proved = await b.submit('/social/link', { identifier: email, password: GOOD_PASSWORD });
+    expect(proved.status, proved.text.match(/role="alert"[^<]*<[^<]*<[^<]*/)?.[0]).toBe(303);
+    expect(await rig.gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: user.id });
+  });
+});
