@@ -46,6 +46,8 @@ export interface StackOptions {
   nodeEnv?: 'test' | 'development';
   /** Outbox worker knobs (retry delays). */
   tuning?: Tuning;
+  /** More environment, e.g. the variables social providers' `secretEnv` name. */
+  env?: Record<string, string>;
 }
 
 /** Starts Gatehouse (fresh temporary data folder and config file) and the demo app that logs in through it. */
@@ -86,6 +88,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: 'silent',
     LOG_REQUESTS: 'false',
     ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
+    ...options.env,
   });
   const gatehouse = await start(config, pino({ level: 'silent' }), options.tuning);
   let demo: Server;
