@@ -9,7 +9,7 @@ import { formatPhone } from '../phone/phone.service.ts';
 import type { OverviewService } from './overview.service.ts';
 import type { ReauthService } from './reauth.service.ts';
 import type { SocialService } from '../social/social.service.ts';
-import { providerButtons } from '../social/buttons.ts';
+import { allowProviderForms, providerButtons } from '../social/buttons.ts';
 
 /** `code`: the authenticator's code or a recovery code, asked of users with an authenticator. */
 const reauthForm = z.object({ password: field.password(), code: field.optionalText(40) });
@@ -48,6 +48,7 @@ export function accountRoutes(reauth: ReauthService, social: SocialService, over
     const [askCode, hasPassword, providers] = await Promise.all([reauth.asksForCode(realm, user), reauth.hasPassword(realm, user), social.reauthProviders(realm, user)]);
     // A provider the user signed up with confirms it's them as well as a password does (with the code, where they have an authenticator).
     const buttons = providerButtons(realm, (id) => `/account/reauth/${id}?next=${encodeURIComponent(next)}`, (id) => providers.includes(id));
+    allowProviderForms(res, realm, buttons);
     renderPage(res, 'account/reauth', { title: res.locals.t('reauth.title'), next, username: user.username, askCode, hasPassword, providers: buttons, cancelHref: '/account', error: null, ...extra }, status);
   }
 

@@ -13,7 +13,7 @@ import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
 import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 import { sendRecoveryCodes } from '../mfa/recovery-codes-file.ts';
-import { loginButtons } from '../social/buttons.ts';
+import { allowProviderForms, loginButtons } from '../social/buttons.ts';
 import type { LoginService, PendingSecondFactor } from './login.service.ts';
 import { pendingSecondFactor, startSecondFactor } from './second-factor.ts';
 
@@ -31,6 +31,8 @@ const enrolForm = z.object({ code: field.totp() });
 function show(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200, cacheable?: Cacheable): void {
   const t = res.locals.t;
   if (target) allowFormAction(res, target.redirectUri);
+  const socialButtons = loginButtons(req.realm, target);
+  allowProviderForms(res, req.realm, socialButtons);
   renderPage(
     res,
     'login/login',
@@ -40,7 +42,7 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
       signupHref: req.realm.signup.policy === 'open' ? `/signup${returnQuery(target)}` : null,
       forgotHref: `/forgot${returnQuery(target)}`,
       usernames: req.realm.fields.usernames,
-      socialButtons: loginButtons(req.realm, target),
+      socialButtons,
       socialOnly: req.realm.social.only,
       values: {},
       error: null,

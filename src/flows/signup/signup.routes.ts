@@ -10,7 +10,7 @@ import { FlowError } from '../flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
 import { startSecondFactor } from '../login/second-factor.ts';
 import { resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
-import { loginButtons } from '../social/buttons.ts';
+import { allowProviderForms, loginButtons } from '../social/buttons.ts';
 import type { SignupService } from './signup.service.ts';
 
 const signupForm = z.object({
@@ -26,6 +26,8 @@ const KEEP = ['email', 'username', 'firstName', 'lastName'] as const;
 function show(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200, cacheable?: Cacheable): void {
   const t = res.locals.t;
   if (target) allowFormAction(res, target.redirectUri);
+  const socialButtons = loginButtons(req.realm, target);
+  allowProviderForms(res, req.realm, socialButtons);
   renderPage(
     res,
     'signup/signup',
@@ -35,7 +37,7 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
       loginHref: `/login${returnQuery(target)}`,
       usernames: req.realm.fields.usernames,
       passwordMin: req.realm.password.minLength,
-      socialButtons: loginButtons(req.realm, target),
+      socialButtons,
       socialOnly: req.realm.social.only,
       values: {},
       error: null,

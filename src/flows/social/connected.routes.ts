@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
 import { rerenderOnFlowError } from '../../http/forms.ts';
 import { originOf } from '../../http/session.ts';
+import { allowProviderForms } from './buttons.ts';
 import type { ConnectedAccountsService } from './connected.service.ts';
 import type { SocialService } from './social.service.ts';
 
@@ -15,6 +16,7 @@ export function connectedRoutes(service: ConnectedAccountsService, social: Socia
 
   async function show(res: import('express').Response, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
     const accounts = await service.overview(res.req.realm, res.req.signedIn!.user.id);
+    allowProviderForms(res, res.req.realm, accounts.available.map((p) => ({ ...p, action: '' })));
     renderAccountPage(res, '/account/connected', 'account/connected', { title: res.locals.t('connected.title'), ...accounts, error: null, ...extra }, status);
   }
 

@@ -1,11 +1,11 @@
-import type { RealmConfig } from '../../config/index.ts';
+import type { ProviderConfig, RealmConfig } from '../../config/index.ts';
 import type { ExternalIdentity, Store } from '../../store/port.ts';
 
 export interface ConnectedAccounts {
   /** The user's linked identities; `name`: the provider's button name (a provider since removed from the config keeps its id). */
   linked: (ExternalIdentity & { name: string; type: string | null })[];
   /** Enabled providers the user has no identity of: "link" buttons. */
-  available: { id: string; name: string; type: string }[];
+  available: { id: string; name: string; type: ProviderConfig['type'] }[];
   /** Unlinking the only identity of a user without a password is refused: the page says so up front. */
   lastMethod: boolean;
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { providerSecretKey, type ProviderConfig, type RealmConfig } from '../../config/index.ts';
 import type { SocialProfile } from '../../identity/external-identity.ts';
 import { lazyModule } from '../../lazy-module.ts';
+import { discoveredAuthorization } from './buttons.ts';
 
 // Loaded when a realm first uses a provider: instances without social login never hold them.
 const github = lazyModule<typeof import('passport-github2')>('passport-github2');
@@ -236,6 +237,8 @@ export class SocialStrategies {
           execute: loopback ? [client.allowInsecureRequests] : [],
           timeout: 10,
         });
+        const authorization = config.serverMetadata().authorization_endpoint;
+        if (authorization) discoveredAuthorization.set(name, authorization);
         /** openid-client sends the nonce and PKCE; the state is the flow's, so the route's check and the library's agree. */
         class FlowBoundStrategy extends Strategy {
           override authorizationRequestParams<T extends import('openid-client/passport').AuthenticateOptions>(req: Request, options: T) {
