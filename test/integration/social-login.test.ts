@@ -5,7 +5,8 @@
  * nonce), 6.3.x (MFA never skipped), 7.2.4 (new session id at login).
  */
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { partAvailable } from '../helpers/parts.ts';
 import { browser, formPostOf, GOOD_PASSWORD, uniqueEmail } from '../helpers/gatehouse.ts';
 import { pathOf, pressProviderButton, signInWith, socialRig, type SocialRig } from '../helpers/social.ts';
 
@@ -138,5 +139,27 @@ describe('linking by email', () => {
     const proved = await b.submit('/social/link', { identifier: email, password: GOOD_PASSWORD });
     expect(proved.status, proved.text.match(/role="alert"[^<]*<[^<]*<[^<]*/)?.[0]).toBe(303);
     expect(await rig.gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: user.id });
+  });
+});
+
+describe.skipIf(!partAvailable('Redis', Boolean(inject('redisUrl')), 'install redis-server or set REDIS_URL'))('social login with sessions in Redis', () => {
+  let redisRig: SocialRig;
+  beforeAll(async () => {
+    redisRig = await socialRig({ redisUrl: inject('redisUrl') });
+  });
+  afterAll(async () => {
+    await redisRig?.close();
+  });
+
+  it('keeps the flow (state, PKCE verifier, the app\'s redirect) in the Redis session across the round trip', async () => {
+    const account = githubAccount();
+    redisRig.fake.setAccount('github', account);
+    const b = browser(redisRig.gh);
+    const res = await signInWith(redisRig, b, 'github', '?redirect_uri=https://app.example.com/cb&state=from-redis');
+    expect(res.status, res.text).toBe(200);
+    expect(formPostOf(res.text).state).toBe('from-redis');
+    redisRig.oidc.setAccount({ sub: `acme-redis-${account.id}`, email: uniqueEmail('or'), email_verified: true });
+    const o = await signInWith(redisRig, browser(redisRig.gh), 'acme');
+    expect(o.status, o.text).toBe(303);
   });
 });

@@ -365,3 +365,97 @@ describe('account.usernameEditable', () => {
     expect(ok.realms[0]!.account.usernameEditable).toBe(true);
   });
 });
+
+describe('social providers', () => {
+  const github = (extra: Record<string, unknown> = {}) => ({ id: 'github', type: 'github', clientId: 'gh-client', secretEnv: 'GITHUB_SECRET', ...extra });
+  const withProviders = (providers: unknown[], social: Record<string, unknown> = {}) => fileConfig((c) => (c.realms[0].social = { providers, ...social }));
+  const writeProviders = (name: string, providers: unknown[]) => writeTmp(`social-${name}.json`, JSON.stringify(withProviders(providers)));
+
+  it('refuses to start when an enabled provider\'s secretEnv variable is unset, naming the provider', () => {
+    const file = writeProviders('unset', [github()]);
+    for (const env of [{}, { GITHUB_SECRET: '' }]) {
+      const message = configErrorOf(() => loadConfig({ GATEHOUSE_CONFIG: file, ...env }));
+      expect(message).toContain('realms[0].social.providers[0].secretEnv');
+      expect(message).toContain('GITHUB_SECRET is not set');
+    }
+    const config = loadConfig({ GATEHOUSE_CONFIG: file, GITHUB_SECRET: 'from-the-environment' });
+    expect([...config.providerSecrets.values()]).toEqual(['from-the-environment']);
+    expect(JSON.stringify(config.realms)).not.toContain('from-the-environment');
+  });
+
+  it('needs no secret for a disabled provider', () => {
+    const config = loadConfig({ GATEHOUSE_CONFIG: writeProviders('disabled', [github({ enabled: false })]) });
+    expect(config.realms[0]!.social.providers[0]!.enabled).toBe(false);
+    expect(config.providerSecrets.size).toBe(0);
+  });
+
+  it('refuses an id that is an amr method, a page under /social/, or not lower-case letters, digits and dashes', () => {
+    for (const [id, reason] of [
+      ['pwd', 'RFC 8176'],
+      ['complete', 'page under /social/'],
+      ['link', 'page under /social/'],
+      ['Bad_Id', 'lower-case letters'],
+    ] as const) {
+      const message = configErrorOf(() => parseFileConfig(withProviders([github({ id })])));
+      expect(message, id).toContain('realms[0].social.providers[0].id');
+      expect(message, id).toContain(reason);
+    }
+  });
+
+  it('refuses two providers with the same id', () => {
+    const message = configErrorOf(() =>
+      parseFileConfig(withProviders([github(), { id: 'github', type: 'google', clientId: 'g-client', secretEnv: 'GOOGLE_SECRET' }])),
+    );
+    expect(message).toContain('realms[0].social.providers[1].id');
+    expect(message).toContain('duplicate provider id "github"');
+  });
+
+  it('refuses an http endpoint or issuer on a host other than localhost, and allows http://127.0.0.1', () => {
+    const plain = configErrorOf(() => parseFileConfig(withProviders([github({ endpoints: { token: 'http://github.example/login/oauth/access_token' } })])));
+    expect(plain).toContain('realms[0].social.providers[0].endpoints.token');
+    expect(plain).toContain('must use https');
+    const issuer = configErrorOf(() =>
+      parseFileConfig(withProviders([{ id: 'acme', type: 'oidc', clientId: 'acme', secretEnv: 'ACME_SECRET', issuer: 'http://sso.acme.example' }])),
+    );
+    expect(issuer).toContain('realms[0].social.providers[0].issuer');
+    expect(issuer).toContain('must use https');
+
+    const loopback = parseFileConfig(
+      withProviders([
+        github({ endpoints: { authorization: 'http://127.0.0.1:4010/authorize', token: 'http://127.0.0.1:4010/token' } }),
+        { id: 'acme', type: 'oidc', clientId: 'acme', secretEnv: 'ACME_SECRET', issuer: 'http://127.0.0.1:4011' },
+      ]),
+    ).realms[0]!.social.providers;
+    expect(loopback[0]).toMatchObject({ endpoints: { authorization: 'http://127.0.0.1:4010/authorize', token: 'http://127.0.0.1:4010/token' } });
+    expect(loopback[1]).toMatchObject({ issuer: 'http://127.0.0.1:4011' });
+  });
+
+  it('refuses social.only without an enabled provider', () => {
+    for (const providers of [[], [github({ enabled: false })]]) {
+      const message = configErrorOf(() => parseFileConfig(withProviders(providers, { only: true })));
+      expect(message).toContain('realms[0].social.only');
+      expect(message).toContain('at least one enabled provider');
+    }
+    expect(parseFileConfig(withProviders([github()], { only: true })).realms[0]!.social.only).toBe(true);
+  });
+
+  it('fills in the defaults: GitHub\'s scopes and github.com endpoints, enabled, linking by email, not social only', () => {
+    const realm = parseFileConfig(withProviders([github()])).realms[0]!;
+    expect(realm.social).toMatchObject({ linkByEmail: true, only: false });
+    expect(realm.social.providers[0]).toEqual({
+      id: 'github',
+      type: 'github',
+      clientId: 'gh-client',
+      secretEnv: 'GITHUB_SECRET',
+      enabled: true,
+      scopes: ['read:user', 'user:email'],
+      endpoints: {
+        authorization: 'https://github.com/login/oauth/authorize',
+        token: 'https://github.com/login/oauth/access_token',
+        user: 'https://api.github.com/user',
+        emails: 'https://api.github.com/user/emails',
+      },
+    });
+    expect(parseFileConfig(fileConfig()).realms[0]!.social).toEqual({ providers: [], linkByEmail: true, only: false });
+  });
+});
