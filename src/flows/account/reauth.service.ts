@@ -3,7 +3,7 @@ import { recordEvent } from '../../identity/events.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
-import { secondFactorMethodOf } from '../../identity/totp.ts';
+import { secondFactorMethodOf, type SecondFactorMethod } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import type { Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
@@ -70,20 +70,29 @@ export class ReauthService {
       await recordEvent(this.store, { ...event, type: 'reauth.succeeded', data: { method: 'pwd' } });
       return;
     }
-    await this.checkCode(realm, user, code, origin, authenticator);
+    const method = await this.checkCode(realm, user, code, origin, authenticator);
+    await recordEvent(this.store, { ...event, type: 'reauth.succeeded', data: { method } });
   }
 
   /**
    * Only the second factor, for "confirm it's you" through a social
    * provider (which proves the first): the code is checked before the
-   * round trip, counted like any other.
+   * round trip, counted like any other. Success is recorded when the
+   * provider has confirmed too (SocialService.reauth).
    */
   async confirmSecondFactor(realm: RealmConfig, user: User, code: string | undefined, origin: SessionOrigin): Promise<void> {
     await this.checkCode(realm, user, code, origin, await this.mfa.authenticator(realm, user));
   }
 
-  private async checkCode(realm: RealmConfig, user: User, code: string | undefined, origin: SessionOrigin, authenticator: Awaited<ReturnType<MfaService['authenticator']>>): Promise<void> {
-    if (!authenticator) return;
+  /** The method the code proved (TOTP or a recovery code); a wrong one is recorded and thrown. */
+  private async checkCode(
+    realm: RealmConfig,
+    user: User,
+    code: string | undefined,
+    origin: SessionOrigin,
+    authenticator: Awaited<ReturnType<MfaService['authenticator']>>,
+  ): Promise<SecondFactorMethod | null> {
+    if (!authenticator) return null;
     if (!code) throw new FlowError(400, 'reauth.codeRequired', {}, 'code');
     const event = { realm, userId: user.id, origin, at: this.clock() };
     const method = secondFactorMethodOf(code);
@@ -93,6 +102,6 @@ export class ReauthService {
       if (err instanceof FlowError && err.status === 401) await recordEvent(this.store, { ...event, type: 'reauth.failed', data: { method } });
       throw err;
     }
-    await recordEvent(this.store, { ...event, type: 'reauth.succeeded', data: { method } });
+    return method;
   }
 }
