@@ -288,7 +288,7 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
   router.post('/social/link/new', (req, res) => {
     const pending = livePending(req, res, 'prove');
     if (!pending) return;
-    if (req.realm.signup.policy !== 'open') throw new FlowError(403, 'social.signupClosed');
+    if (req.realm.signup.policy !== 'open') throw new FlowError(403, 'social.signupClosed', { provider: service.nameOf(req.realm, pending.profile.provider) });
     const missing: MissingField[] = req.realm.fields.usernames === 'separate' ? ['email', 'username'] : ['email'];
     req.session.socialPending = { ...pending, step: { kind: 'complete', missing } };
     res.redirect(303, '/social/complete');

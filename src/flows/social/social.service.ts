@@ -99,7 +99,7 @@ export class SocialService {
    * address counts as verified when the provider verified that very one.
    */
   async signUp(realm: RealmConfig, profile: SocialProfile, completion: Completion, ctx: SocialContext): Promise<SocialOutcome> {
-    if (realm.signup.policy !== 'open') throw new FlowError(403, 'social.signupClosed');
+    if (realm.signup.policy !== 'open') throw new FlowError(403, 'social.signupClosed', { provider: this.nameOf(realm, profile.provider) });
     const email = completion.email ?? profile.emails[0]?.address ?? null;
     const typedUsername = realm.fields.usernames === 'email' ? email : (completion.username ?? null);
     const missing: MissingField[] = [];

@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { request as httpRequest } from 'node:http';
 import type { Request, Response } from 'express';
 import passport from 'passport';
 import type { Strategy as OAuth2Strategy, StateStore } from 'passport-oauth2';
@@ -217,7 +218,7 @@ export class SocialStrategies {
           { ...common, authorizationURL: e.authorization, tokenURL: e.token, userProfileURL: e.user, userEmailURL: e.emails, allRawEmails: true } as never,
           (_at: string, _rt: string, profile: object, done: (err: Error | null, p?: SocialProfile) => void) => settle(() => githubProfile(provider.id, profile), done),
         );
-        guardEmailsResponse(strategy as unknown as OAuth2Strategy, e.emails);
+        hardenOAuth2(strategy as unknown as OAuth2Strategy, e.emails);
         this.passport.use(name, strategy as unknown as passport.Strategy);
         return name;
       }
@@ -227,6 +228,7 @@ export class SocialStrategies {
           { ...common, authorizationURL: e.authorization, tokenURL: e.token, userProfileURL: e.userinfo } as never,
           (_at: string, _rt: string, profile: { _json?: unknown }, done: (err: Error | null, p?: SocialProfile) => void) => settle(() => oidcProfile(provider.id, profile._json), done),
         );
+        hardenOAuth2(strategy as unknown as OAuth2Strategy);
         this.passport.use(name, strategy as unknown as passport.Strategy);
         return name;
       }
@@ -285,13 +287,37 @@ function settle(parse: () => SocialProfile, done: (err: Error | null, p?: Social
   done(null, profile);
 }
 
+/** How long one request to a GitHub or Google endpoint may take (openid-client has its own, set above). */
+const PROVIDER_TIMEOUT_MS = 10_000;
+
+type OAuth2Client = {
+  get(url: string, token: string, cb: (err: unknown, body?: string, res?: unknown) => void): void;
+  _chooseHttpLibrary(url: URL): { request: typeof httpRequest };
+};
+
 /**
- * passport-github2 parses /user/emails with a bare JSON.parse inside the
- * HTTP callback: a body that is not JSON would throw out of it and take the
- * process down. Such a body becomes an ordinary fetch error here.
+ * Two gaps of the `oauth` package under passport-oauth2, closed here:
+ * - its requests have no timeout: a provider that accepts the connection and
+ *   never answers would hold the sign-in forever; each request now ends with
+ *   an error after PROVIDER_TIMEOUT_MS;
+ * - passport-github2 parses /user/emails with a bare JSON.parse inside the
+ *   HTTP callback: a body that is not JSON would throw out of it and take the
+ *   process down; such a body becomes an ordinary fetch error.
  */
-function guardEmailsResponse(strategy: OAuth2Strategy, emailsUrl: string): void {
-  const oauth2 = (strategy as unknown as { _oauth2: { get(url: string, token: string, cb: (err: unknown, body?: string, res?: unknown) => void): void } })._oauth2;
+function hardenOAuth2(strategy: OAuth2Strategy, emailsUrl?: string): void {
+  const oauth2 = (strategy as unknown as { _oauth2: OAuth2Client })._oauth2;
+  const choose = oauth2._chooseHttpLibrary.bind(oauth2);
+  oauth2._chooseHttpLibrary = (url) => {
+    const library = choose(url);
+    return {
+      request: ((options: object) => {
+        const req = library.request(options);
+        req.setTimeout(PROVIDER_TIMEOUT_MS, () => req.destroy(new Error(`no answer from ${url.host} within ${PROVIDER_TIMEOUT_MS} ms`)));
+        return req;
+      }) as typeof httpRequest,
+    };
+  };
+  if (!emailsUrl) return;
   const get = oauth2.get.bind(oauth2);
   oauth2.get = (url, token, cb) =>
     get(url, token, (err, body, res) => {
