@@ -218,7 +218,7 @@ export class SocialStrategies {
           { ...common, authorizationURL: e.authorization, tokenURL: e.token, userProfileURL: e.user, userEmailURL: e.emails, allRawEmails: true } as never,
           (_at: string, _rt: string, profile: object, done: (err: Error | null, p?: SocialProfile) => void) => settle(() => githubProfile(provider.id, profile), done),
         );
-        hardenOAuth2(strategy as unknown as OAuth2Strategy, e.emails);
+        hardenOAuth2(strategy as unknown as OAuth2Strategy, { profile: e.user, emails: e.emails });
         this.passport.use(name, strategy as unknown as passport.Strategy);
         return name;
       }
@@ -228,7 +228,7 @@ export class SocialStrategies {
           { ...common, authorizationURL: e.authorization, tokenURL: e.token, userProfileURL: e.userinfo } as never,
           (_at: string, _rt: string, profile: { _json?: unknown }, done: (err: Error | null, p?: SocialProfile) => void) => settle(() => oidcProfile(provider.id, profile._json), done),
         );
-        hardenOAuth2(strategy as unknown as OAuth2Strategy);
+        hardenOAuth2(strategy as unknown as OAuth2Strategy, { profile: e.userinfo });
         this.passport.use(name, strategy as unknown as passport.Strategy);
         return name;
       }
@@ -290,21 +290,43 @@ function settle(parse: () => SocialProfile, done: (err: Error | null, p?: Social
 /** How long one request to a GitHub or Google endpoint may take (openid-client has its own, set above). */
 const PROVIDER_TIMEOUT_MS = 10_000;
 
+/** The provider's profile endpoint (and GitHub's emails endpoint): their answers must be JSON. */
+interface ProviderApi {
+  profile: string;
+  emails?: string;
+}
+
+type OAuth2Callback = (err: unknown, body?: string, res?: unknown) => void;
 type OAuth2Client = {
-  get(url: string, token: string, cb: (err: unknown, body?: string, res?: unknown) => void): void;
+  _request(method: string, url: string, headers: object, body: string | null, token: string | null, cb: OAuth2Callback): void;
   _chooseHttpLibrary(url: URL): { request: typeof httpRequest };
 };
 
+/** What a JSON body must be for the code that parses it next not to throw: the emails list an array of objects, the rest an object. */
+function usableBody(body: string | undefined, url: string, api: ProviderApi): boolean {
+  let json: unknown;
+  try {
+    json = JSON.parse(String(body));
+  } catch {
+    // Not JSON: only the token endpoint may answer form-encoded (GitHub without Accept), and the oauth package parses that itself.
+    return url !== api.emails && url !== api.profile;
+  }
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  return url === api.emails ? Array.isArray(json) && json.length > 0 && json.every(isObject) : isObject(json);
+}
+
 /**
- * Two gaps of the `oauth` package under passport-oauth2, closed here:
+ * Gaps of the `oauth` package and the strategies on it, closed here:
  * - its requests have no timeout: a provider that accepts the connection and
  *   never answers would hold the sign-in forever; each request now ends with
  *   an error after PROVIDER_TIMEOUT_MS;
- * - passport-github2 parses /user/emails with a bare JSON.parse inside the
- *   HTTP callback: a body that is not JSON would throw out of it and take the
- *   process down; such a body becomes an ordinary fetch error.
+ * - answers are parsed inside HTTP callbacks without a guard (the token
+ *   response read as an object, passport-github2's bare JSON.parse of
+ *   /user/emails and its loop over it): a `null`, a string, a non-array
+ *   emails list would throw out of the callback and take the process down.
+ *   Such a body becomes an ordinary fetch error before any of them sees it.
  */
-function hardenOAuth2(strategy: OAuth2Strategy, emailsUrl?: string): void {
+function hardenOAuth2(strategy: OAuth2Strategy, api: ProviderApi): void {
   const oauth2 = (strategy as unknown as { _oauth2: OAuth2Client })._oauth2;
   const choose = oauth2._chooseHttpLibrary.bind(oauth2);
   oauth2._chooseHttpLibrary = (url) => {
@@ -317,17 +339,10 @@ function hardenOAuth2(strategy: OAuth2Strategy, emailsUrl?: string): void {
       }) as typeof httpRequest,
     };
   };
-  if (!emailsUrl) return;
-  const get = oauth2.get.bind(oauth2);
-  oauth2.get = (url, token, cb) =>
-    get(url, token, (err, body, res) => {
-      if (!err && url === emailsUrl) {
-        try {
-          JSON.parse(String(body));
-        } catch {
-          return cb({ statusCode: 502, data: 'the emails response is not JSON' });
-        }
-      }
-      cb(err, body, res);
+  const request = oauth2._request.bind(oauth2);
+  oauth2._request = (method, url, headers, body, token, cb) =>
+    request(method, url, headers, body, token, (err, data, res) => {
+      if (!err && !usableBody(data, url, api)) return cb({ statusCode: 502, data: 'the provider sent an answer Gatehouse cannot read' });
+      cb(err, data, res);
     });
 }
