@@ -135,7 +135,7 @@ export function createApp(deps: Deps): Gatehouse {
   const emailService = new EmailService(store, secrets, mailer, deps.limiters, sessions, clock);
   const sms = deps.sms;
   const phoneService = new PhoneService(store, secrets, sms, i18n.t, deps.limiters, logger, clock);
-  const socialService = new SocialService(store, sessions, secrets, verificationService, deps.limiters, clock);
+  const socialService = new SocialService(store, sessions, secrets, mailer, deps.limiters, clock);
   const socialStrategies = new SocialStrategies(config.providerSecrets, logger);
   const cookiePrefix = config.secureCookies ? '__Host-' : '';
 

@@ -112,7 +112,7 @@ export type AccountAttribute = z.infer<typeof accountAttributeSchema>;
 const AMR_VALUES = new Set(['face', 'fpt', 'geo', 'hwk', 'iris', 'kba', 'mca', 'mfa', 'otp', 'pin', 'pwd', 'rba', 'retina', 'sc', 'sms', 'swk', 'tel', 'user', 'vbm', 'wia']);
 
 /** Pages under /social/ that a provider id would shadow. */
-const SOCIAL_PAGES = new Set(['complete', 'link']);
+const SOCIAL_PAGES = new Set(['complete', 'confirm', 'link']);
 
 /** An endpoint of a provider: https, or http on loopback (the tests' servers). */
 const providerUrl = z

@@ -31,7 +31,7 @@ declare module 'express-session' {
      * Signed up or logged in, but the realm wants the email verified first (no login session yet).
      * userId null: a signup with an address that already has an account (the page must not tell).
      */
-    pendingVerification: { realmId: string; userId: string | null; email?: string; ret: ReturnInfo | null };
+    pendingVerification: { realmId: string; userId: string | null; email?: string; ret: ReturnInfo | null; /** The first factor's methods (default ["pwd"]). */ amr?: string[] };
     /** After POST /forgot: who may type a reset code in this browser (never shown to it). */
     recovery: { realmId: string; userIds: string[]; ret: ReturnInfo | null };
     /** A message for the next page (post-redirect-get). */

@@ -220,7 +220,12 @@ export interface Store {
   findExternalIdentity(realmId: string, provider: string, subject: string): Promise<ExternalIdentity | null>;
   /** UniqueViolation('identity') when (provider, subject) is linked already or the user has an identity of that provider. */
   linkExternalIdentity(identity: ExternalIdentity): Promise<void>;
-  unlinkExternalIdentity(realmId: string, userId: string, provider: string): Promise<boolean>;
+  /**
+   * Removes the user's identity of `provider`; false when there was none. With `unlessLast`, only while
+   * the user keeps a way in — a password, or an identity of one of those providers — decided in the same
+   * atomic step as the delete (two parallel unlinks cannot both take the last way in).
+   */
+  unlinkExternalIdentity(realmId: string, userId: string, provider: string, unlessLast?: { providers: string[] }): Promise<boolean>;
 
   createLoginSession(session: LoginSession): Promise<void>;
   findLoginSession(realmId: string, id: string): Promise<LoginSession | null>;

@@ -918,6 +918,25 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         await store.linkExternalIdentity(identity({ realmId: 'beta' }));
       });
 
+      it('unlinks unless it is the last way in: a password or an identity of the named providers keeps one', async () => {
+        const withPassword = await store.createUser(newUser(), T0);
+        const bare = await store.createUser(newUser({ username: 'bare', email: 'bare@example.com', passwordHash: null }), T0);
+        await store.linkExternalIdentity(identity({ userId: withPassword.id }));
+        await store.linkExternalIdentity(identity({ userId: bare.id, subject: '2' }));
+        await store.linkExternalIdentity(identity({ userId: bare.id, provider: 'google', subject: 'g-2' }));
+        await store.linkExternalIdentity(identity({ userId: bare.id, provider: 'retired', subject: 'r-2' }));
+        const enabled = { providers: ['github', 'google'] };
+        expect(await store.unlinkExternalIdentity('alpha', withPassword.id, 'github', enabled)).toBe(true);
+        expect(await store.unlinkExternalIdentity('alpha', bare.id, 'github', enabled)).toBe(true);
+        // Only google (enabled) and retired (not among the providers) are left: google is the last way in.
+        expect(await store.unlinkExternalIdentity('alpha', bare.id, 'google', enabled)).toBe(false);
+        expect((await store.listExternalIdentities('alpha', bare.id)).map((i) => i.provider).sort()).toEqual(['google', 'retired']);
+        // Parallel unlinks of the last two: one at most succeeds.
+        await store.linkExternalIdentity(identity({ userId: bare.id, subject: '3' }));
+        const both = await Promise.all([store.unlinkExternalIdentity('alpha', bare.id, 'github', enabled), store.unlinkExternalIdentity('alpha', bare.id, 'google', enabled)]);
+        expect(both.filter(Boolean)).toHaveLength(1);
+      });
+
       it('creates a user with an identity in one step, or neither when the identity is linked already', async () => {
         const user = await store.createUser(newUser({ passwordHash: null, photo: 'https://img.example/a.png', identity: { provider: 'github', subject: '7', displayName: 'al', email: null } }), T0);
         expect(user.photo).toBe('https://img.example/a.png');

@@ -179,3 +179,40 @@ describe('confirm it\'s you through a provider', () => {
     expect((await b.get(NEXT)).status).toBe(200);
   });
 });
+
+describe('which accounts confirm through a provider', () => {
+  it('offers a user who has a password no provider button, and refuses one posted anyway', async () => {
+    const email = uniqueEmail('pw');
+    const b = browser(rig.gh);
+    expect((await b.submit('/signup', { email, password: 'violet-harbor-lantern-42' })).status).toBe(303);
+    // GitHub linked from the personal center (the sign-up is recent).
+    const account = githubAccount();
+    rig.fake.setAccount('github', account);
+    const connected = await b.get('/account/connected');
+    const start = await b.post('/account/connected/github', { _csrf: csrfOf(connected.text) });
+    expect(start.status).toBe(302);
+    expect((await b.get(pathOf(await rig.fake.authorize(start.headers.location as string)))).headers.location).toBe('/account/connected');
+    letAuthExpire();
+    const page = await b.get(REAUTH_PAGE);
+    expect(page.text).toContain('name="password"');
+    expect(page.text).not.toContain('/account/reauth/github');
+    expect((await b.post(REAUTH_GITHUB, { _csrf: csrfOf(page.text) })).status).toBe(404);
+  });
+
+  it('asks an OpenID provider to authenticate the user afresh (prompt=login, max_age=0) and accepts its answer', async () => {
+    rig.oidc.setAccount({ sub: `acme-${nextId}`, email: uniqueEmail('acme'), email_verified: true });
+    const b = browser(rig.gh);
+    expect((await signInWith(rig, b, 'acme')).headers.location).toBe('/account');
+    letAuthExpire();
+    const page = await b.get(REAUTH_PAGE);
+    const start = await b.post(`/account/reauth/acme?next=${encodeURIComponent(NEXT)}`, { _csrf: csrfOf(page.text) });
+    expect(start.status).toBe(302);
+    const authorize = new URL(start.headers.location as string);
+    expect(authorize.searchParams.get('prompt')).toBe('login');
+    expect(authorize.searchParams.get('max_age')).toBe('0');
+    const back = await b.get(pathOf(await rig.oidc.authorize(authorize.href)));
+    expect(back.status, back.text).toBe(303);
+    expect(back.headers.location).toBe(NEXT);
+    expect((await b.get(NEXT)).status).toBe(200);
+  });
+});

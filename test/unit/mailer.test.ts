@@ -37,10 +37,11 @@ const MODELS: Record<MailKind, Record<string, unknown>> = {
   'account-exists': { loginLink: 'https://login.alpha.example/login?a=1&b=2' },
   'bind-email': { code: CODE, codeMinutes: 10, linkHours: 24 },
   'email-changed': { newEmail: 'new-alice@example.com', username: 'alice@example.com', usernameChanged: true, forgotLink: 'https://login.alpha.example/forgot' },
+  'social-code': { code: CODE, codeMinutes: 10 },
 };
 
 /** What each kind must say, per locale: subject, and phrases of the body (text and HTML alike). */
-const EXPECTED: Record<MailKind, Record<'en' | 'zh-CN', { subject: string; phrases: string[]; code: boolean }>> = {
+const EXPECTED: Record<MailKind, Record<'en' | 'zh-CN', { subject: string; phrases: string[]; code: boolean; noLink?: true }>> = {
   'verify-email': {
     en: { subject: 'Verify your email for Alpha & Co', phrases: ['Verify your email address', 'valid for 10 minutes', 'for 24 hours'], code: true },
     'zh-CN': { subject: '验证你在 Alpha & Co 的邮箱', phrases: ['验证你的邮箱地址', '10 分钟内有效', '24 小时内有效'], code: true },
@@ -64,6 +65,11 @@ const EXPECTED: Record<MailKind, Record<'en' | 'zh-CN', { subject: string; phras
   'email-changed': {
     en: { subject: 'The email address of your Alpha & Co account was changed', phrases: ['was changed to new-alice@example.com', 'You now sign in with alice@example.com', 'https://login.alpha.example/forgot'], code: false },
     'zh-CN': { subject: '你的 Alpha & Co 账号邮箱已更换', phrases: ['已更换为 new-alice@example.com', '今后请使用 alice@example.com 登录', 'https://login.alpha.example/forgot'], code: false },
+  },
+  'social-code': {
+    // No link: the code must be typed in the browser that started the sign-in.
+    en: { subject: 'Your Alpha & Co sign-in code', phrases: ['Confirm your email address', 'valid for 10 minutes', 'nothing will use this address'], code: true, noLink: true },
+    'zh-CN': { subject: '你的 Alpha & Co 登录验证码', phrases: ['确认你的邮箱地址', '10 分钟内有效', '此地址不会被使用'], code: true, noLink: true },
   },
 };
 
@@ -93,7 +99,7 @@ describe('Mailer with the EJS templates', () => {
 
   for (const kind of Object.keys(MODELS) as MailKind[]) {
     for (const locale of ['en', 'zh-CN'] as const) {
-      it(`renders ${kind} in ${locale}: subject, text and HTML with the realm name, the link${EXPECTED[kind][locale].code ? ' and the code' : ''}`, async () => {
+      it(`renders ${kind} in ${locale}: subject, text and HTML with the realm name${EXPECTED[kind][locale].noLink ? '' : ', the link'}${EXPECTED[kind][locale].code ? ' and the code' : ''}`, async () => {
         const expected = EXPECTED[kind][locale];
         const id = await mailer.send(request({ kind, locale, model: MODELS[kind] }));
         const mail = await store.getMail(id);
@@ -103,7 +109,8 @@ describe('Mailer with the EJS templates', () => {
 
         // Text: plain, nothing escaped.
         expect(mail!.text).toContain('Alpha & Co');
-        expect(mail!.text).toContain(LINK);
+        if (expected.noLink) expect(mail!.text).not.toContain('http');
+        else expect(mail!.text).toContain(LINK);
         expect(mail!.text).not.toContain('&amp;');
         expect(mail!.text).not.toMatch(/<[a-z/]/i);
         expect(mail!.text.endsWith('\n')).toBe(true);
@@ -114,7 +121,8 @@ describe('Mailer with the EJS templates', () => {
         expect(mail!.html).toContain(`<html lang="${locale}">`);
         expect(mail!.html).toContain('Alpha &amp; Co');
         expect(mail!.html).not.toContain('Alpha & Co');
-        expect(mail!.html).toContain(`href="${LINK.replaceAll('&', '&amp;')}"`);
+        if (expected.noLink) expect(mail!.html).not.toContain(LINK.replaceAll('&', '&amp;'));
+        else expect(mail!.html).toContain(`href="${LINK.replaceAll('&', '&amp;')}"`);
         expect(mail!.html).toContain(`<title>${expected.subject.replaceAll('&', '&amp;')}</title>`);
         for (const phrase of expected.phrases) expect(mail!.html).toContain(phrase);
 

@@ -45,8 +45,10 @@ export function accountRoutes(reauth: ReauthService, social: SocialService, over
   async function showReauth(res: import('express').Response, next: string, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
     const { realm, signedIn } = res.req;
     const user = signedIn!.user;
-    const [askCode, hasPassword, providers] = await Promise.all([reauth.asksForCode(realm, user), reauth.hasPassword(realm, user), social.reauthProviders(realm, user)]);
-    // A provider the user signed up with confirms it's them as well as a password does (with the code, where they have an authenticator).
+    const [askCode, hasPassword] = await Promise.all([reauth.asksForCode(realm, user), reauth.hasPassword(realm, user)]);
+    // Without a password, a linked provider confirms it's them (with the code, where they have an authenticator). Not
+    // with one: most providers sign an open session in again without asking, which proves less than the password.
+    const providers = hasPassword ? [] : await social.reauthProviders(realm, user);
     const buttons = providerButtons(realm, (id) => `/account/reauth/${id}?next=${encodeURIComponent(next)}`, (id) => providers.includes(id));
     allowProviderForms(res, realm, buttons);
     renderPage(res, 'account/reauth', { title: res.locals.t('reauth.title'), next, username: user.username, askCode, hasPassword, providers: buttons, cancelHref: '/account', error: null, ...extra }, status);

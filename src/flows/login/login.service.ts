@@ -5,7 +5,8 @@ import type { PasswordHasher } from '../../identity/password.ts';
 import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store, type UserWithPassword } from '../../store/port.ts';
-import { linkIdentity, type SocialProfile } from '../../identity/external-identity.ts';
+import { linkIdentity } from '../../identity/external-identity.ts';
+import type { PendingLink } from '../social/social.service.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
 import { recordEvent } from '../../identity/events.ts';
 import { passwordTag, secondFactorOwed, type SecondFactorMethod, type SecondFactorOwed } from '../../identity/totp.ts';
@@ -46,8 +47,14 @@ export interface PendingSecondFactor {
   enrolment?: string;
   /** Enrolled: the new recovery codes, shown once before the sign-in completes. */
   codes?: string[];
-  /** A provider identity the user proved this account for: linked when the sign-in completes. */
-  link?: SocialProfile;
+  /** A provider identity to link when the sign-in completes (never before the second factor). */
+  link?: PendingLink;
+  /**
+   * A provider identity proved the first factor: the sign-in goes on only
+   * while it is still linked to this user (an account taken over by its
+   * address's owner meanwhile unlinks it).
+   */
+  identity?: { provider: string; subject: string };
 }
 
 export type PendingState = 'live' | 'expired' | 'exhausted';
@@ -92,9 +99,11 @@ export class LoginService {
     realm: RealmConfig,
     input: LoginInput,
     origin: SessionOrigin,
+    /** linking: the "this address has an account" page of social login, open in social-only realms too. */
+    options: { linking?: boolean } = {},
   ): Promise<{ user: User; session: LoginSession } | { verify: User } | { secondFactor: SecondFactorOwed }> {
     // "Social logins only": the hidden form is refused too, not just hidden.
-    if (realm.social.only) throw new FlowError(403, 'login.socialOnly');
+    if (realm.social.only && !options.linking) throw new FlowError(403, 'login.socialOnly');
     const ip = origin.ip ?? 'unknown';
     const idIpKey = `${normalizeLogin(input.identifier)}|${ip}`;
     const { perIdIp, perIp } = this.limitersFor(realm);
@@ -155,8 +164,13 @@ export class LoginService {
   /** The pending sign-in's user, while the first factor it proved still holds. */
   private async provedUser(realm: RealmConfig, pending: PendingSecondFactor): Promise<User | null> {
     if (pending.realmId !== realm.id) return null;
-    const [user, hash] = await Promise.all([this.store.findUserById(realm.id, pending.userId), this.store.passwordHashOf(realm.id, pending.userId)]);
+    const [user, hash, identity] = await Promise.all([
+      this.store.findUserById(realm.id, pending.userId),
+      this.store.passwordHashOf(realm.id, pending.userId),
+      pending.identity ? this.store.findExternalIdentity(realm.id, pending.identity.provider, pending.identity.subject) : null,
+    ]);
     if (!user || user.state !== 'active') return null;
+    if (pending.identity && identity?.userId !== user.id) return null;
     // A pending sign-in from before tags were kept has none: it is over too.
     const kept = Buffer.from(typeof pending.passwordTag === 'string' ? pending.passwordTag : '');
     const now = Buffer.from(passwordTag(hash));
@@ -246,7 +260,7 @@ export class LoginService {
     const amr = [...new Set([...pending.amr, 'otp'])];
     if (pending.link) {
       try {
-        await linkIdentity(this.store, realm, user.id, pending.link, 'password', { ...origin, clientId: pending.ret?.clientId ?? null }, this.clock());
+        await linkIdentity(this.store, realm, user.id, pending.link.profile, pending.link.by, { ...origin, clientId: pending.ret?.clientId ?? null }, this.clock());
       } catch (err) {
         // Linked elsewhere meanwhile, or the account got one of that provider: the sign-in itself still stands.
         if (!(err instanceof UniqueViolation)) throw err;

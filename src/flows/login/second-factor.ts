@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { regenerateBrowserSession } from '../../http/session.ts';
-import type { SocialProfile } from '../../identity/external-identity.ts';
+import type { PendingLink } from '../social/social.service.ts';
 import type { SecondFactorOwed } from '../../identity/totp.ts';
 import type { ReturnTarget } from '../handoff/handoff.service.ts';
 import { toReturnInfo } from '../handoff/handoff.service.ts';
@@ -15,8 +15,10 @@ export interface FirstFactorProved extends SecondFactorOwed {
   next?: string | null;
   /** Added to the login.succeeded event (e.g. { after: 'email.verified' }). */
   context?: Record<string, string>;
-  /** A provider identity to link once the second factor is proved (the "prove it's your account" page). */
-  link?: SocialProfile;
+  /** A provider identity to link once the second factor is proved. */
+  link?: PendingLink;
+  /** The provider identity that proved the first factor: it must still be the user's when the second is typed. */
+  identity?: { provider: string; subject: string };
 }
 
 /**
@@ -39,6 +41,7 @@ export async function startSecondFactor(req: Request, res: Response, proved: Fir
     tries: 0,
     ...(proved.context ? { context: proved.context } : {}),
     ...(proved.link ? { link: proved.link } : {}),
+    ...(proved.identity ? { identity: proved.identity } : {}),
   };
   req.session.mfaPending = pending;
   res.redirect(303, '/login/mfa');

@@ -116,6 +116,8 @@ export class RecoveryService {
     // The one place a link is spent: of many submissions racing with it, one gets here.
     if (!(await this.secrets.consume(realm.id, 'reset-password', by.token))) throw new FlowError(400, 'recovery.invalidLink');
     const from = { ...origin, clientId: ret?.clientId ?? null };
+    // The reset came through the mailbox: the address is proved, as a verification link would have.
+    if (user.email && user.emailVerification !== 'verified') await this.store.setEmailVerification(realm.id, user.id, 'verified', this.clock());
     const { endedSessions, at } = await setNewPassword({ store: this.store, hasher: this.hasher, secrets: this.secrets, sessions: this.sessions, mailer: this.mailer, clock: this.clock }, realm, user, password, { reason: 'password_reset', origin: from, locale });
     await recordEvent(this.store, { realm, type: 'password.reset', userId: user.id, origin: from, at, data: { endedSessions } });
     return { user, ret };

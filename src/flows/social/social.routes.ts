@@ -14,7 +14,7 @@ import { continueAfterLogin } from '../handoff/deliver.ts';
 import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo, type ReturnInfo } from '../handoff/handoff.service.ts';
 import type { LoginService } from '../login/login.service.ts';
 import { startSecondFactor } from '../login/second-factor.ts';
-import type { MissingField, SocialOutcome, SocialService } from './social.service.ts';
+import { withVerifiedAddress, type AddressCheck, type MissingField, type SocialOutcome, type SocialService } from './social.service.ts';
 import { newState, takeFlow, type SocialFlow, type SocialStrategies } from './strategies.ts';
 
 /** How long a provider sign-in waits on the completion or "prove it's your account" page. */
@@ -27,9 +27,14 @@ export interface PendingSocial {
   ret: ReturnInfo | null;
   next: string | null;
   startedAt: number;
-  /** complete: fields for a new account. prove: an account has the address; its password links it. */
-  step: { kind: 'complete'; missing: MissingField[] } | { kind: 'prove'; email: string };
+  /**
+   * complete: fields for a new account. prove: an account has the address; its password links it.
+   * confirm: a code went to an address the provider did not verify; nothing goes on before it comes back.
+   */
+  step: { kind: 'complete'; missing: MissingField[] } | { kind: 'prove'; email: string } | { kind: 'confirm'; check: AddressCheck };
 }
+
+const PENDING_PAGES: Record<PendingSocial['step']['kind'], string> = { complete: '/social/complete', prove: '/social/link', confirm: '/social/confirm' };
 
 /** A provider's answer on its callback: strings only, each bounded (arrays or oversized values are a bad callback). */
 const callbackQuery = z.object({
@@ -39,6 +44,7 @@ const callbackQuery = z.object({
   error_description: z.string().max(1000).optional(),
 });
 
+const confirmForm = z.object({ code: field.code() });
 const completeForm = z.object({ username: field.username().optional(), email: field.email().optional() });
 const proveForm = z.object({ identifier: field.requiredText(320), password: field.password() });
 /** The reauth button of a user with an authenticator carries its code (checked before the round trip). */
@@ -95,7 +101,10 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
     const next = safeNext(req.query.next) ?? '/account';
     const back = `/account/reauth?next=${encodeURIComponent(next)}`;
     const form = parseForm(reauthStartForm, req.body, []);
-    if (!(await service.reauthProviders(req.realm, user)).includes(provider.id)) throw new FlowError(404, 'social.unknownProvider');
+    // Only for accounts without a password (see the reauth page).
+    if ((await deps.reauth.hasPassword(req.realm, user)) || !(await service.reauthProviders(req.realm, user)).includes(provider.id)) {
+      throw new FlowError(404, 'social.unknownProvider');
+    }
     // With an authenticator, the provider alone is one factor: the code is checked now, the provider on return.
     let secondFactorDone = false;
     if (await deps.reauth.asksForCode(req.realm, user)) {
@@ -161,17 +170,26 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
   /** Where a provider sign-in goes once the service has decided. */
   async function proceed(req: Request, res: Response, outcome: SocialOutcome, profile: SocialProfile, ret: ReturnInfo | null, next: string | null): Promise<void> {
     const target = fromReturnInfo(req.realm, ret);
-    if ('complete' in outcome || 'prove' in outcome) {
-      const step = 'complete' in outcome ? ({ kind: 'complete', ...outcome.complete } as const) : ({ kind: 'prove', ...outcome.prove } as const);
+    if ('complete' in outcome || 'prove' in outcome || 'confirm' in outcome) {
+      const step: PendingSocial['step'] =
+        'complete' in outcome
+          ? { kind: 'complete', ...outcome.complete }
+          : 'prove' in outcome
+            ? { kind: 'prove', ...outcome.prove }
+            : { kind: 'confirm', check: await service.sendAddressCode(req.realm, outcome.confirm.email, req.locale) };
       req.session.socialPending = { realmId: req.realm.id, profile, ret, next, startedAt: clock().getTime(), step };
-      return res.redirect(303, step.kind === 'complete' ? '/social/complete' : '/social/link');
+      return res.redirect(303, PENDING_PAGES[step.kind]);
     }
     delete req.session.socialPending;
     if ('verify' in outcome) {
-      req.session.pendingVerification = { realmId: req.realm.id, userId: outcome.verify.id, ret };
+      req.session.pendingVerification = { realmId: req.realm.id, userId: outcome.verify.id, ret, amr: [profile.provider] };
       return res.redirect(303, '/verify-email');
     }
-    if ('secondFactor' in outcome) return startSecondFactor(req, res, { ...outcome.secondFactor, amr: [profile.provider], target, next });
+    if ('secondFactor' in outcome) {
+      // Bound to the identity that proved the first factor (linked already) or to the link still to make.
+      const bound = outcome.link ? { link: outcome.link } : { identity: { provider: profile.provider, subject: profile.subject } };
+      return startSecondFactor(req, res, { ...outcome.secondFactor, amr: [profile.provider], target, next, ...bound });
+    }
     await bindBrowserSession(req, outcome.session);
     await continueAfterLogin(req, res, deps.issuer, target, outcome.user, outcome.session, next);
   }
@@ -232,6 +250,53 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
     }
   });
 
+  function showConfirm(req: Request, res: Response, pending: PendingSocial & { step: { kind: 'confirm' } }, extra: Record<string, unknown> = {}, status = 200): void {
+    renderPage(
+      res,
+      'social/confirm',
+      {
+        title: res.locals.t('social.confirm.title'),
+        provider: service.nameOf(req.realm, pending.profile.provider),
+        email: pending.step.check.email,
+        error: null,
+        cancelHref: `/login${returnQuery(fromReturnInfo(req.realm, pending.ret))}`,
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  /** GET /social/confirm — the code mailed to an address the provider did not verify. */
+  router.get('/social/confirm', (req, res) => {
+    const pending = livePending(req, res, 'confirm');
+    if (pending) showConfirm(req, res, pending);
+  });
+
+  /** POST /social/confirm */
+  router.post('/social/confirm', async (req, res) => {
+    const pending = livePending(req, res, 'confirm');
+    if (!pending) return;
+    const form = parseForm(confirmForm, req.body, []);
+    if (!form.ok) return showConfirm(req, res, pending, { error: { field: 'code', message: form.messageKey } }, 400);
+    const checked = service.checkAddressCode(req.realm, pending.step.check, form.data.code);
+    if (checked === 'over') {
+      delete req.session.socialPending;
+      return showEnded(req, res, { message: 'social.confirm.over' }, 400, `/login${returnQuery(fromReturnInfo(req.realm, pending.ret))}`);
+    }
+    if (checked === 'wrong') return showConfirm(req, res, pending, { error: { field: 'code', message: 'social.confirm.wrongCode' } }, 401);
+    const email = pending.step.check.email;
+    const proved = withVerifiedAddress(pending.profile, email);
+    try {
+      const outcome = await service.addressProved(req.realm, proved, email, { origin: originOf(req), locale: req.locale, ret: pending.ret });
+      await proceed(req, res, outcome, proved, pending.ret, pending.next);
+    } catch (err) {
+      rerenderOnFlowError(res, err, (error, status) => {
+        delete req.session.socialPending;
+        showEnded(req, res, error, status, `/login${returnQuery(fromReturnInfo(req.realm, pending.ret))}`);
+      });
+    }
+  });
+
   function showProve(req: Request, res: Response, pending: PendingSocial & { step: { kind: 'prove' } }, extra: Record<string, unknown> = {}, status = 200): void {
     const target = fromReturnInfo(req.realm, pending.ret);
     renderPage(
@@ -266,7 +331,8 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
     if (!form.ok) return showProve(req, res, pending, { values: form.values, error: { field: form.field, message: form.messageKey } }, 400);
     const target = fromReturnInfo(req.realm, pending.ret);
     try {
-      const outcome = await deps.login.login(req.realm, { ...form.data, clientId: target?.app.clientId ?? null }, originOf(req));
+      // Also in a realm of social logins only: accounts from before may have a password, and this page is how they link.
+      const outcome = await deps.login.login(req.realm, { ...form.data, clientId: target?.app.clientId ?? null }, originOf(req), { linking: true });
       delete req.session.socialPending;
       if ('verify' in outcome) {
         req.session.pendingVerification = { realmId: req.realm.id, userId: outcome.verify.id, ret: pending.ret };
@@ -274,9 +340,9 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
       }
       // With an authenticator, the identity is linked once the second factor is proved too.
       if ('secondFactor' in outcome) {
-        return await startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target, next: pending.next, link: pending.profile });
+        return await startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target, next: pending.next, link: { profile: pending.profile, by: 'password' } });
       }
-      await service.linkProved(req.realm, outcome.user, pending.profile, originOf(req));
+      await service.linkProved(req.realm, outcome.user, outcome.session, pending.profile, originOf(req));
       await bindBrowserSession(req, outcome.session);
       await continueAfterLogin(req, res, deps.issuer, target, outcome.user, outcome.session, pending.next);
     } catch (err) {

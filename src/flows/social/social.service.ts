@@ -1,17 +1,19 @@
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import type { RealmConfig } from '../../config/index.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
 import { recordEvent, type EventOrigin } from '../../identity/events.ts';
-import { linkIdentity, verifiedEmails, type SocialProfile } from '../../identity/external-identity.ts';
+import { linkIdentity, verifiedEmails, type LinkedBy, type SocialProfile } from '../../identity/external-identity.ts';
 import type { LoginSessions } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
+import { randomId } from '../../identity/random.ts';
 import type { LimiterFactory } from '../../identity/throttle.ts';
-import { secondFactorOwed, type SecondFactorOwed } from '../../identity/totp.ts';
-import type { User } from '../../identity/user.ts';
+import { activeTotp, secondFactorOwed, type SecondFactorOwed } from '../../identity/totp.ts';
+import { normalizeLogin, type User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
 import { providerName } from './buttons.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
-import type { VerificationService } from '../verification/verification.service.ts';
+import type { Mailer } from '../../mail/mailer.ts';
 
 /** A field a new account needs that the provider did not send: asked on the completion page. */
 export type MissingField = 'username' | 'email';
@@ -24,10 +26,34 @@ export type MissingField = 'username' | 'email';
  */
 export type SocialOutcome =
   | { user: User; session: LoginSession }
-  | { secondFactor: SecondFactorOwed }
+  /** `link`: the identity is linked once the second factor is proved too (never before). */
+  | { secondFactor: SecondFactorOwed; link?: PendingLink }
   | { verify: User }
   | { complete: { missing: MissingField[] } }
-  | { prove: { email: string } };
+  | { prove: { email: string } }
+  /** The provider did not verify the address (or the user typed it): a code to it proves the mailbox first. */
+  | { confirm: { email: string } };
+
+/**
+ * The code mailed to an address a provider sign-in wants to use but the
+ * provider did not verify. Kept in the browser's session (hashed, salted):
+ * no account exists yet, and none is made before the code comes back.
+ */
+export interface AddressCheck {
+  email: string;
+  salt: string;
+  codeHash: string;
+  expiresAt: number;
+  tries: number;
+}
+
+const codeHash = (salt: string, code: string) => createHash('sha256').update(`${salt}:${code}`).digest('base64url');
+
+/** The profile once its owner proved `email` with a code: that address first, and verified. */
+export function withVerifiedAddress(profile: SocialProfile, email: string): SocialProfile {
+  const others = profile.emails.filter((e) => e.address.toLowerCase() !== email.toLowerCase());
+  return { ...profile, emails: [{ address: email, verified: true }, ...others] };
+}
 
 export interface SocialContext {
   origin: EventOrigin;
@@ -40,6 +66,12 @@ export interface SocialContext {
 export interface Completion {
   username?: string;
   email?: string;
+}
+
+/** An identity to link when a pending sign-in completes, and why it may be. */
+export interface PendingLink {
+  profile: SocialProfile;
+  by: LinkedBy;
 }
 
 /** The one-time secrets a reclaimed account loses with its password. */
@@ -57,7 +89,7 @@ export class SocialService {
     private readonly store: Store,
     private readonly sessions: LoginSessions,
     private readonly secrets: OneTimeSecrets,
-    private readonly verification: VerificationService,
+    private readonly mailer: Mailer,
     private readonly makeLimiter: LimiterFactory,
     private readonly clock: () => Date,
   ) {}
@@ -78,17 +110,15 @@ export class SocialService {
     const match = await this.accountByEmail(realm, profile);
     if (match.kind === 'prove') return { prove: { email: match.email } };
     if (match.kind === 'link') {
-      if (match.user.state !== 'active') throw new FlowError(403, 'social.inactive');
-      if (match.user.emailVerification !== 'verified') await this.reclaim(realm, match.user, profile, ctx.origin);
-      try {
-        await linkIdentity(this.store, realm, match.user.id, profile, 'email', ctx.origin, this.clock());
-      } catch (err) {
-        // The account has another identity of this provider: it is not this person's to take.
-        if (err instanceof UniqueViolation) throw new FlowError(409, 'social.otherIdentityLinked', { provider: this.nameOf(realm, profile.provider) });
-        throw err;
-      }
-      const user = await this.activeUser(realm, match.user.id);
-      return this.logIn(realm, user, profile, ctx);
+      const user = match.user;
+      if (user.state !== 'active') throw new FlowError(403, 'social.inactive');
+      if (user.emailVerification === 'verified') return this.logIn(realm, user, profile, ctx, { link: 'email' });
+      // Taken over only where "unverified" means something (the realm verifies addresses) and nothing
+      // stronger than the address protects the account: an authenticator's holder proves the account instead.
+      if (realm.emailVerification.policy === 'off' || (await activeTotp(this.store, realm.id, user.id))) return { prove: { email: match.email } };
+      await this.reclaim(realm, user, profile, ctx.origin);
+      await this.linkOrRefuse(realm, user.id, profile, 'email', ctx.origin);
+      return this.logIn(realm, await this.activeUser(realm, user.id), profile, ctx);
     }
     return this.signUp(realm, profile, {}, ctx);
   }
@@ -100,19 +130,21 @@ export class SocialService {
    */
   async signUp(realm: RealmConfig, profile: SocialProfile, completion: Completion, ctx: SocialContext): Promise<SocialOutcome> {
     if (realm.signup.policy !== 'open') throw new FlowError(403, 'social.signupClosed', { provider: this.nameOf(realm, profile.provider) });
-    const email = completion.email ?? profile.emails[0]?.address ?? null;
+    const email = completion.email ?? verifiedEmails(profile)[0] ?? profile.emails[0]?.address ?? null;
     const typedUsername = realm.fields.usernames === 'email' ? email : (completion.username ?? null);
     const missing: MissingField[] = [];
     if (!email) missing.push('email');
     if (realm.fields.usernames === 'separate' && !typedUsername) missing.push('username');
     if (missing.length > 0 || !email || !typedUsername) return { complete: { missing } };
+    // Every account made here has a proved address: the provider's word, or a code to the mailbox. An
+    // unproved one would let whoever typed it hold an account with someone else's address (pre-hijacking).
+    if (!verifiedEmails(profile).some((v) => v.toLowerCase() === email.toLowerCase())) return { confirm: { email } };
 
     const ip = ctx.origin.ip ?? 'unknown';
     const wait = await this.makeLimiter(`${realm.id}:signup-ip`, realm.rateLimits.signupPerIp).take(ip);
     if (wait > 0) throw tooManyAttempts(wait);
 
     const now = this.clock();
-    const verified = verifiedEmails(profile).some((v) => v.toLowerCase() === email.toLowerCase());
     let user: User;
     try {
       user = await this.store.createUser(
@@ -122,7 +154,7 @@ export class SocialService {
           username: realm.fields.lowercaseUsernames ? typedUsername.toLowerCase() : typedUsername,
           email,
           emailUnique: realm.fields.emails === 'unique',
-          emailVerification: verified ? 'verified' : 'none',
+          emailVerification: 'verified',
           firstName: profile.firstName,
           lastName: profile.lastName,
           locale: ctx.locale,
@@ -141,11 +173,43 @@ export class SocialService {
     }
     await recordEvent(this.store, { realm, userId: user.id, type: 'signup', origin: ctx.origin, at: now, data: { method: profile.provider } });
     await recordEvent(this.store, { realm, userId: user.id, type: 'identity.linked', origin: ctx.origin, at: now, data: { provider: profile.provider, by: 'signup' } });
-    if (!verified && realm.emailVerification.policy !== 'off') {
-      await this.verification.send(realm, user, ctx.locale, ctx.ret);
-      user = { ...user, emailVerification: 'requested' };
-    }
-    return this.logIn(realm, user, profile, ctx, true);
+    return this.logIn(realm, user, profile, ctx, { newUser: true });
+  }
+
+  /**
+   * Mails a 6-digit code to `email` (at most `rateLimits.verificationResendPerUser` per address: nobody
+   * floods a mailbox through provider sign-ins). The same step whether or not an account has the address.
+   */
+  async sendAddressCode(realm: RealmConfig, email: string, locale: string): Promise<AddressCheck> {
+    const wait = await this.makeLimiter(`${realm.id}:social-address-code`, realm.rateLimits.verificationResendPerUser).take(normalizeLogin(email));
+    if (wait > 0) throw tooManyAttempts(wait);
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const salt = randomId(16);
+    const minutes = realm.emailVerification.codeTtlMinutes;
+    await this.mailer.send({ realm, kind: 'social-code', to: { address: email, name: null }, userId: null, locale, model: { code, codeMinutes: minutes } });
+    return { email, salt, codeHash: codeHash(salt, code), expiresAt: this.clock().getTime() + minutes * 60_000, tries: 0 };
+  }
+
+  /** Checks a typed code against the mailed one; a wrong one counts in `check` (the realm's `emailVerification.codeAttempts`). */
+  checkAddressCode(realm: RealmConfig, check: AddressCheck, code: string): 'ok' | 'wrong' | 'over' {
+    if (this.clock().getTime() > check.expiresAt || check.tries >= realm.emailVerification.codeAttempts) return 'over';
+    const a = Buffer.from(codeHash(check.salt, code));
+    const b = Buffer.from(check.codeHash);
+    if (a.length === b.length && timingSafeEqual(a, b)) return 'ok';
+    check.tries += 1;
+    return check.tries >= realm.emailVerification.codeAttempts ? 'over' : 'wrong';
+  }
+
+  /**
+   * The mailbox is proved (`profile` is `withVerifiedAddress`'s). An account
+   * that has the address is still not linked by it — the provider did not
+   * vouch for it: its owner signs in with its password to link. Otherwise
+   * the new account is made with the proved address.
+   */
+  async addressProved(realm: RealmConfig, profile: SocialProfile, email: string, ctx: SocialContext): Promise<SocialOutcome> {
+    const accounts = await this.store.findUsersByEmail(realm.id, email);
+    if (accounts.length > 0) return { prove: { email } };
+    return this.signUp(realm, profile, { email }, ctx);
   }
 
   /**
@@ -154,6 +218,9 @@ export class SocialService {
    */
   async link(realm: RealmConfig, user: User, profile: SocialProfile, origin: EventOrigin): Promise<void> {
     this.provider(realm, profile.provider);
+    // An account whose address is not proved may be someone else's pre-hijack: no identity rides on it
+    // until the address is verified (then its owner, who can reset the password, is the one linking).
+    if (realm.emailVerification.policy !== 'off' && user.email && user.emailVerification !== 'verified') throw new FlowError(409, 'connected.verifyFirst');
     const known = await this.store.findExternalIdentity(realm.id, profile.provider, profile.subject);
     const name = { provider: this.nameOf(realm, profile.provider) };
     if (known) throw new FlowError(409, known.userId === user.id ? 'connected.alreadyYours' : 'connected.linkedElsewhere', name);
@@ -166,14 +233,16 @@ export class SocialService {
   }
 
   /**
-   * The user proved the account with its password (and second factor) on
-   * the "this address has an account" page: the identity is linked to it.
+   * The user proved the account with its password on the "this address has
+   * an account" page: the identity is linked to it. Refused (the account has
+   * another identity of this provider), the login session just made for it
+   * ends again: the browser is not signed in.
    */
-  async linkProved(realm: RealmConfig, user: User, profile: SocialProfile, origin: EventOrigin): Promise<void> {
+  async linkProved(realm: RealmConfig, user: User, session: LoginSession, profile: SocialProfile, origin: EventOrigin): Promise<void> {
     try {
-      await linkIdentity(this.store, realm, user.id, profile, 'password', origin, this.clock());
+      await this.linkOrRefuse(realm, user.id, profile, 'password', origin);
     } catch (err) {
-      if (err instanceof UniqueViolation) throw new FlowError(409, 'social.otherIdentityLinked', { provider: this.nameOf(realm, profile.provider) });
+      await this.sessions.end(realm, session, 'link.refused', { ...origin, clientId: origin.clientId ?? null });
       throw err;
     }
   }
@@ -185,12 +254,12 @@ export class SocialService {
   async unlink(realm: RealmConfig, user: User, provider: string, origin: EventOrigin): Promise<void> {
     const [identities, hash] = await Promise.all([this.store.listExternalIdentities(realm.id, user.id), this.store.passwordHashOf(realm.id, user.id)]);
     if (!identities.some((i) => i.provider === provider)) throw new FlowError(404, 'connected.notLinked');
-    const enabled = new Set(realm.social.providers.filter((p) => p.enabled).map((p) => p.id));
-    const others = identities.filter((i) => i.provider !== provider && enabled.has(i.provider));
+    const enabled = realm.social.providers.filter((p) => p.enabled).map((p) => p.id);
+    const others = identities.filter((i) => i.provider !== provider && enabled.includes(i.provider));
     if (hash === null && others.length === 0) throw new FlowError(409, 'connected.lastMethod');
-    if (await this.store.unlinkExternalIdentity(realm.id, user.id, provider)) {
-      await recordEvent(this.store, { realm, userId: user.id, type: 'identity.unlinked', origin, at: this.clock(), data: { provider } });
-    }
+    // Checked above for the message, and again by the store in the same step as the delete (parallel unlinks).
+    if (!(await this.store.unlinkExternalIdentity(realm.id, user.id, provider, { providers: enabled }))) throw new FlowError(409, 'connected.lastMethod');
+    await recordEvent(this.store, { realm, userId: user.id, type: 'identity.unlinked', origin, at: this.clock(), data: { provider } });
   }
 
   /** "Confirm it's you" through a provider: the identity must be one linked to this very user. */
@@ -223,19 +292,18 @@ export class SocialService {
   }
 
   /**
-   * The local account an unknown identity may be linked to by address.
-   * "link": the realm links by email, the provider verified the address and
-   * exactly one account has it. "prove": an account has one of the
-   * profile's addresses, but that is not enough to link (the provider did
-   * not verify it, linking by email is off, or several accounts share it).
+   * The local account an unknown identity may be linked to by address —
+   * only by addresses the provider verified (the others go through a code
+   * first, `signUp`). "link": the realm links by email and exactly one
+   * account has the address. "prove": one has it, but that is not enough
+   * (linking by email is off, or several accounts share the address).
    */
-  private async accountByEmail(realm: RealmConfig, profile: SocialProfile): Promise<{ kind: 'none' } | { kind: 'link'; user: User } | { kind: 'prove'; email: string }> {
-    const verified = new Set(verifiedEmails(profile).map((e) => e.toLowerCase()));
+  private async accountByEmail(realm: RealmConfig, profile: SocialProfile): Promise<{ kind: 'none' } | { kind: 'link'; user: User; email: string } | { kind: 'prove'; email: string }> {
     let prove: string | null = null;
-    for (const { address } of profile.emails) {
+    for (const address of verifiedEmails(profile)) {
       const accounts = await this.store.findUsersByEmail(realm.id, address);
       if (accounts.length === 0) continue;
-      if (realm.social.linkByEmail && verified.has(address.toLowerCase()) && accounts.length === 1) return { kind: 'link', user: accounts[0]!.user };
+      if (realm.social.linkByEmail && accounts.length === 1) return { kind: 'link', user: accounts[0]!.user, email: address };
       prove ??= address;
     }
     return prove ? { kind: 'prove', email: prove } : { kind: 'none' };
@@ -247,7 +315,7 @@ export class SocialService {
    * waiting for the owner to link): the provider-verified owner takes it
    * over. Everything the unproved side could still sign in or recover with
    * goes: password, authenticator, recovery codes, other identities,
-   * sessions, pending links and codes. The address becomes verified.
+   * sessions, pending links and codes, the phone. The address becomes verified.
    */
   private async reclaim(realm: RealmConfig, user: User, profile: SocialProfile, origin: EventOrigin): Promise<void> {
     const at = this.clock();
@@ -259,6 +327,8 @@ export class SocialService {
     for (const purpose of RECLAIM_REVOKES) await this.secrets.revoke(realm.id, user.id, purpose);
     const sids = await this.sessions.endAllOf(realm, user.id, 'account.reclaimed', origin);
     await this.store.setEmailVerification(realm.id, user.id, 'verified', at);
+    // A phone the unproved side bound would reach apps as phone_number_verified.
+    if (user.phone) await this.store.setPhone(realm.id, user.id, null, false, at);
     await recordEvent(this.store, {
       realm,
       userId: user.id,
@@ -269,18 +339,33 @@ export class SocialService {
     });
   }
 
-  /** A login through the provider: the address first where the realm requires it, the second factor where one is owed. */
-  private async logIn(realm: RealmConfig, user: User, profile: SocialProfile, ctx: SocialContext, newUser = false): Promise<SocialOutcome> {
+  /**
+   * A login through the provider: the address first where the realm
+   * requires it, the second factor where one is owed. `link`: the identity
+   * is not linked yet and is linked only once the login is complete.
+   */
+  private async logIn(realm: RealmConfig, user: User, profile: SocialProfile, ctx: SocialContext, options: { newUser?: boolean; link?: LinkedBy } = {}): Promise<SocialOutcome> {
     const event = { realm, userId: user.id, origin: ctx.origin, at: this.clock() };
     if (mustVerifyFirst(realm, user)) {
       await recordEvent(this.store, { ...event, type: 'login.unverified', data: { method: profile.provider } });
       return { verify: user };
     }
     // Social login never skips MFA.
-    const owed = await secondFactorOwed(this.store, realm, user, this.clock(), newUser ? { newUser, passwordHash: null } : {});
-    if (owed) return { secondFactor: owed };
+    const owed = await secondFactorOwed(this.store, realm, user, this.clock(), options.newUser ? { newUser: true, passwordHash: null } : {});
+    if (owed) return options.link ? { secondFactor: owed, link: { profile, by: options.link } } : { secondFactor: owed };
+    if (options.link) await this.linkOrRefuse(realm, user.id, profile, options.link, ctx.origin);
     const session = await this.sessions.start(realm, user, ctx.origin, [profile.provider]);
     await recordEvent(this.store, { ...event, type: 'login.succeeded', data: { method: profile.provider, sid: session.id } });
     return { user, session };
+  }
+
+  /** Links, or refuses with a page when the account has another identity of this provider. */
+  private async linkOrRefuse(realm: RealmConfig, userId: string, profile: SocialProfile, by: LinkedBy, origin: EventOrigin): Promise<void> {
+    try {
+      await linkIdentity(this.store, realm, userId, profile, by, origin, this.clock());
+    } catch (err) {
+      if (err instanceof UniqueViolation) throw new FlowError(409, 'social.otherIdentityLinked', { provider: this.nameOf(realm, profile.provider) });
+      throw err;
+    }
   }
 }

@@ -245,8 +245,14 @@ export class SocialStrategies {
         class FlowBoundStrategy extends Strategy {
           override authorizationRequestParams<T extends import('openid-client/passport').AuthenticateOptions>(req: Request, options: T) {
             const params = new URLSearchParams(super.authorizationRequestParams(req, options));
-            params.set('state', req.session.socialFlow!.state);
+            const flow = req.session.socialFlow!;
+            params.set('state', flow.state);
             params.set('nonce', client.randomNonce());
+            // "Confirm it's you": the provider must authenticate the user now, not reuse its session (openid-client then checks auth_time).
+            if (flow.intent === 'reauth') {
+              params.set('prompt', 'login');
+              params.set('max_age', '0');
+            }
             return params;
           }
           override shouldInitiateAuthRequest(req: Request): boolean {

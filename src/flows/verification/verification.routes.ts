@@ -54,10 +54,11 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
     const pending = pendingOf(req);
     const target = fromReturnInfo(req.realm, pending?.ret ?? ret);
     if (pending && pending.userId === userId) {
-      const outcome = await service.loginAfterVerification(req.realm, userId, originOf(req), target?.app.clientId ?? null);
+      const amr = pending.amr ?? ['pwd'];
+      const outcome = await service.loginAfterVerification(req.realm, userId, originOf(req), target?.app.clientId ?? null, amr);
       delete req.session.pendingVerification;
       if ('secondFactor' in outcome) {
-        return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target, context: { after: 'email.verified' } });
+        return startSecondFactor(req, res, { ...outcome.secondFactor, amr, target, context: { after: 'email.verified' } });
       }
       await bindBrowserSession(req, outcome.session);
       return continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);

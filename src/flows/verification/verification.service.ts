@@ -44,14 +44,16 @@ export class VerificationService {
     userId: string,
     origin: SessionOrigin,
     clientId: string | null,
+    /** The first factor proved before the address (a password, or a social provider's id). */
+    amr: string[] = ['pwd'],
   ): Promise<{ user: User; session: LoginSession } | { secondFactor: SecondFactorOwed }> {
     const user = await this.store.findUserById(realm.id, userId);
     if (!user || user.state !== 'active' || mustVerifyFirst(realm, user)) throw new FlowError(400, 'verify.noPending');
     // Tagged from the hash now: a password change or reset from here on ends the sign-in at the second factor.
     const owed = await secondFactorOwed(this.store, realm, user, this.clock());
     if (owed) return { secondFactor: owed };
-    const session = await this.sessions.start(realm, user, origin, ['pwd']);
-    await recordEvent(this.store, { realm, type: 'login.succeeded', userId: user.id, origin: { ...origin, clientId }, at: this.clock(), data: { method: 'pwd', sid: session.id, after: 'email.verified' } });
+    const session = await this.sessions.start(realm, user, origin, amr);
+    await recordEvent(this.store, { realm, type: 'login.succeeded', userId: user.id, origin: { ...origin, clientId }, at: this.clock(), data: { method: amr[0], sid: session.id, after: 'email.verified' } });
     return { user, session };
   }
 

@@ -269,6 +269,10 @@ export class SqliteStore implements Store {
       insertIdentity: db.prepare(`INSERT INTO external_identities (realm_id, provider, subject, user_id, display_name, email, created_at)
         VALUES (@realmId, @provider, @subject, @userId, @displayName, @email, @at)`),
       deleteIdentity: db.prepare('DELETE FROM external_identities WHERE realm_id = ? AND user_id = ? AND provider = ?'),
+      deleteIdentityUnlessLast: db.prepare(`DELETE FROM external_identities WHERE realm_id = @realmId AND user_id = @userId AND provider = @provider
+        AND (EXISTS (SELECT 1 FROM users WHERE realm_id = @realmId AND id = @userId AND password_hash IS NOT NULL)
+          OR EXISTS (SELECT 1 FROM external_identities o WHERE o.realm_id = @realmId AND o.user_id = @userId AND o.provider <> @provider
+            AND o.provider IN (SELECT value FROM json_each(@others))))`),
       eventsPage: db.prepare(`SELECT * FROM events WHERE realm_id = @realmId AND user_id = @userId
         AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
         ORDER BY at DESC, id DESC LIMIT @limit OFFSET @offset`),
@@ -461,8 +465,9 @@ export class SqliteStore implements Store {
     }
   }
 
-  async unlinkExternalIdentity(realmId: string, userId: string, provider: string): Promise<boolean> {
-    return this.stmts.deleteIdentity.run(realmId, userId, provider).changes > 0;
+  async unlinkExternalIdentity(realmId: string, userId: string, provider: string, unlessLast?: { providers: string[] }): Promise<boolean> {
+    if (!unlessLast) return this.stmts.deleteIdentity.run(realmId, userId, provider).changes > 0;
+    return this.stmts.deleteIdentityUnlessLast.run({ realmId, userId, provider, others: JSON.stringify(unlessLast.providers) }).changes > 0;
   }
 
   async endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string): Promise<string[]> {
