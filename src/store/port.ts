@@ -9,8 +9,8 @@ import type { AttributeValue, EmailVerification, User } from '../identity/user.t
 
 export class UniqueViolation extends Error {
   override name = 'UniqueViolation';
-  /** identity: the (provider, subject) is linked already, or the user has one of that provider. */
-  constructor(readonly field: 'username' | 'email' | 'phone' | 'identity') {
+  /** identity: the (provider, subject) is linked already, or the user has one of that provider. id: a user id of another realm. */
+  constructor(readonly field: 'username' | 'email' | 'phone' | 'identity' | 'id') {
     super(`${field} is already taken in this realm`);
   }
 }
@@ -169,6 +169,19 @@ export interface ExternalIdentity {
   createdAt: Date;
 }
 
+/**
+ * A user as the export writes it and the import reads it (AuthRocket's data
+ * export): the account, its password hash (argon2id, or bcrypt from an
+ * import: upgraded at the next login) and its linked identities. Sessions,
+ * events, one-time tokens and authenticator secrets (sealed under this
+ * installation's SESSION_SECRET) stay behind.
+ */
+export interface UserRecord {
+  user: User;
+  passwordHash: string | null;
+  identities: ExternalIdentity[];
+}
+
 export interface EventQuery {
   limit: number;
   offset?: number;
@@ -217,6 +230,16 @@ export interface Store {
   countRecoveryCodes(realmId: string, userId: string): Promise<number>;
 
   listExternalIdentities(realmId: string, userId: string): Promise<ExternalIdentity[]>;
+
+  /** The realm's users in id order, after `afterId` (null: from the first), at most `limit`: the export reads them page by page. */
+  listUsers(realmId: string, afterId: string | null, limit: number): Promise<UserRecord[]>;
+  countUsers(realmId: string): Promise<number>;
+  /**
+   * Writes a user with its own id (and its identities, replacing the stored ones) in one transaction:
+   * "created", or "updated" when that id exists (re-running an import changes nothing else). A username,
+   * email (with `emailUnique`), phone or identity of *another* user → UniqueViolation, and nothing is written.
+   */
+  putUser(record: UserRecord, emailUnique: boolean): Promise<'created' | 'updated'>;
   findExternalIdentity(realmId: string, provider: string, subject: string): Promise<ExternalIdentity | null>;
   /** UniqueViolation('identity') when (provider, subject) is linked already or the user has an identity of that provider. */
   linkExternalIdentity(identity: ExternalIdentity): Promise<void>;

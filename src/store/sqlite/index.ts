@@ -14,6 +14,7 @@ import {
   type ExternalIdentity,
   type ProfilePatch,
   type TotpCredential,
+  type UserRecord,
   type LoginSession,
   type NewOneTimeToken,
   type NewOutboxMail,
@@ -265,6 +266,24 @@ export class SqliteStore implements Store {
         WHERE realm_id = ? AND user_id = ? AND code_hash = ? AND used_at IS NULL`),
       countRecoveryCodes: db.prepare('SELECT COUNT(*) AS n FROM recovery_codes WHERE realm_id = ? AND user_id = ? AND used_at IS NULL'),
       identitiesOfUser: db.prepare('SELECT * FROM external_identities WHERE realm_id = ? AND user_id = ? ORDER BY created_at, provider'),
+      usersPage: db.prepare('SELECT * FROM users WHERE realm_id = ? AND id > ? ORDER BY id LIMIT ?'),
+      identitiesOfUsers: db.prepare('SELECT * FROM external_identities WHERE realm_id = ? AND user_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, provider'),
+      countUsers: db.prepare('SELECT COUNT(*) AS n FROM users WHERE realm_id = ?'),
+      realmOfUser: db.prepare('SELECT realm_id FROM users WHERE id = ?'),
+      putUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm, email_unique_key, email_verification,
+          phone, phone_verified, first_name, last_name, nickname, photo, locale, state, reference, custom_attributes, password_hash,
+          logins_count, last_login_at, last_login_ip, created_at, updated_at)
+        VALUES (@id, @realmId, @userType, @username, @usernameNorm, @email, @emailNorm, @emailUniqueKey, @emailVerification,
+          @phone, @phoneVerified, @firstName, @lastName, @nickname, @photo, @locale, @state, @reference, @customAttributes, @passwordHash,
+          @loginsCount, @lastLoginAt, @lastLoginIp, @createdAt, @updatedAt)
+        ON CONFLICT (id) DO UPDATE SET user_type = excluded.user_type, username = excluded.username, username_norm = excluded.username_norm,
+          email = excluded.email, email_norm = excluded.email_norm, email_unique_key = excluded.email_unique_key,
+          email_verification = excluded.email_verification, phone = excluded.phone, phone_verified = excluded.phone_verified,
+          first_name = excluded.first_name, last_name = excluded.last_name, nickname = excluded.nickname, photo = excluded.photo,
+          locale = excluded.locale, state = excluded.state, reference = excluded.reference, custom_attributes = excluded.custom_attributes,
+          password_hash = excluded.password_hash, logins_count = excluded.logins_count, last_login_at = excluded.last_login_at,
+          last_login_ip = excluded.last_login_ip, created_at = excluded.created_at, updated_at = excluded.updated_at`),
+      deleteIdentitiesOfUser: db.prepare('DELETE FROM external_identities WHERE realm_id = ? AND user_id = ?'),
       identityBySubject: db.prepare('SELECT * FROM external_identities WHERE realm_id = ? AND provider = ? AND subject = ?'),
       insertIdentity: db.prepare(`INSERT INTO external_identities (realm_id, provider, subject, user_id, display_name, email, created_at)
         VALUES (@realmId, @provider, @subject, @userId, @displayName, @email, @at)`),
@@ -450,6 +469,67 @@ export class SqliteStore implements Store {
 
   async listExternalIdentities(realmId: string, userId: string): Promise<ExternalIdentity[]> {
     return (this.stmts.identitiesOfUser.all(realmId, userId) as Row[]).map(rowToIdentity);
+  }
+
+  async listUsers(realmId: string, afterId: string | null, limit: number): Promise<UserRecord[]> {
+    const rows = this.stmts.usersPage.all(realmId, afterId ?? '', limit) as Row[];
+    if (rows.length === 0) return [];
+    const identities = new Map<string, ExternalIdentity[]>();
+    for (const r of this.stmts.identitiesOfUsers.all(realmId, JSON.stringify(rows.map((u) => u.id))) as Row[]) {
+      const identity = rowToIdentity(r);
+      identities.set(identity.userId, [...(identities.get(identity.userId) ?? []), identity]);
+    }
+    return rows.map((r) => ({ user: rowToUser(r), passwordHash: str(r.password_hash), identities: identities.get(String(r.id)) ?? [] }));
+  }
+
+  async countUsers(realmId: string): Promise<number> {
+    return Number((this.stmts.countUsers.get(realmId) as Row).n);
+  }
+
+  async putUser(record: UserRecord, emailUnique: boolean): Promise<'created' | 'updated'> {
+    const u = record.user;
+    const emailNorm = u.email == null ? null : normalizeLogin(u.email);
+    const put = this.db.transaction((): 'created' | 'updated' => {
+      const owner = this.stmts.realmOfUser.get(u.id) as Row | undefined;
+      // Ids are global: an id of another realm's user is not this record's to overwrite.
+      if (owner && owner.realm_id !== u.realmId) throw new UniqueViolation('id');
+      this.stmts.putUser.run({
+        id: u.id,
+        realmId: u.realmId,
+        userType: u.userType,
+        username: u.username,
+        usernameNorm: normalizeLogin(u.username),
+        email: u.email,
+        emailNorm,
+        emailUniqueKey: emailUnique ? emailNorm : null,
+        emailVerification: u.emailVerification,
+        phone: u.phone,
+        phoneVerified: u.phoneVerified ? 1 : 0,
+        firstName: u.firstName,
+        lastName: u.lastName,
+        nickname: u.nickname,
+        photo: u.photo,
+        locale: u.locale,
+        state: u.state,
+        reference: u.reference,
+        customAttributes: JSON.stringify(u.customAttributes ?? {}),
+        passwordHash: record.passwordHash,
+        loginsCount: u.loginsCount,
+        lastLoginAt: u.lastLoginAt?.getTime() ?? null,
+        lastLoginIp: u.lastLoginIp,
+        createdAt: u.createdAt.getTime(),
+        updatedAt: u.updatedAt.getTime(),
+      });
+      this.stmts.deleteIdentitiesOfUser.run(u.realmId, u.id);
+      for (const i of record.identities) this.stmts.insertIdentity.run({ ...i, realmId: u.realmId, userId: u.id, at: i.createdAt.getTime() });
+      return owner ? 'updated' : 'created';
+    });
+    try {
+      return put();
+    } catch (err) {
+      if (err instanceof UniqueViolation) throw err;
+      uniqueViolation(err);
+    }
   }
 
   async findExternalIdentity(realmId: string, provider: string, subject: string): Promise<ExternalIdentity | null> {
