@@ -97,3 +97,20 @@ export async function signInWith(rig: SocialRig, b: Browser, provider: 'github' 
   const callback = await (provider === 'acme' ? rig.oidc : rig.fake).authorize(authorizeUrl);
   return b.get(pathOf(callback));
 }
+
+/** The code of the newest 'social-code' mail to `email` in the outbox (it stands alone after the intro, no link around it). */
+export async function socialCodeOf(rig: SocialRig, email: string): Promise<string> {
+  const mail = (await rig.gh.store.listMail(1000)).find((m) => m.kind === 'social-code' && m.to.address.toLowerCase() === email.toLowerCase());
+  if (!mail) throw new Error(`no social-code mail to ${email}`);
+  const code = /(?<=\s)(\d{6})(?=\s|$)/m.exec(mail.text)?.[1];
+  if (!code) throw new Error(`no code in the social-code mail to ${email}: ${mail.text}`);
+  return code;
+}
+
+/**
+ * Types the code of the newest 'social-code' mail to `email` on /social/confirm
+ * in `b` (the browser that started the sign-in) and returns the answer.
+ */
+export async function confirmAddress(rig: SocialRig, b: Browser, email: string) {
+  return b.submit('/social/confirm', { code: await socialCodeOf(rig, email) });
+}

@@ -5,15 +5,23 @@
  * so a recent authentication can run out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browser, csrfOf, GOOD_PASSWORD, uniqueEmail } from '../helpers/gatehouse.ts';
-import { pathOf, signInWith, socialRig, type Browser, type SocialRig } from '../helpers/social.ts';
+import { browser, csrfOf, GOOD_PASSWORD, TEST_CONFIG, uniqueEmail } from '../helpers/gatehouse.ts';
+import { pathOf, signInWith, socialRealm, socialRig, type Browser, type SocialRig } from '../helpers/social.ts';
 import type { FakeAccount, FakeProvider } from '../helpers/providers.ts';
 
 let rig: SocialRig;
 /** The app's clock; it only moves forward. */
 let now = Date.now();
 beforeAll(async () => {
-  rig = await socialRig({ clock: () => new Date(now) });
+  // alpha verifies addresses (optional policy); never does not ask for verification at all.
+  rig = await socialRig({
+    clock: () => new Date(now),
+    realms: (fake, oidc) => [
+      socialRealm(fake, oidc),
+      TEST_CONFIG.realms[1],
+      socialRealm(fake, oidc, { id: 'never', name: 'Never', publicUrl: 'http://never.test', emailVerification: { policy: 'off' } }),
+    ],
+  });
 });
 afterAll(async () => {
   await rig?.close();
@@ -61,6 +69,16 @@ async function link(b: Browser, provider: FakeProvider, account: FakeAccount) {
   const start = await pressLink(b, provider);
   expect(start.status, start.text).toBe(302);
   return b.get(pathOf(await rig.fake.authorize(start.headers.location as string)));
+}
+
+/** A password user of `host`'s realm, signed up (and signed in, just now) in the returned browser; the address is not verified. */
+async function passwordUser(host = 'alpha.test') {
+  const email = uniqueEmail('pwd');
+  const b = browser(rig.gh, host);
+  const signup = await b.submit('/signup', { email, password: GOOD_PASSWORD });
+  expect(signup.status, signup.text).toBe(303);
+  const user = (await rig.gh.store.findUsersByEmail(host.split('.')[0]!, email))[0]!.user;
+  return { b, email, userId: user.id, user };
 }
 
 async function pressUnlink(b: Browser, provider: string) {
@@ -182,13 +200,50 @@ describe('linking', () => {
   });
 });
 
+describe('linking before the address is verified', () => {
+  it('refuses to link a provider to a password user whose address is not verified, and links it once the mailed link verified it', async () => {
+    const { b, email, userId } = await passwordUser();
+    const account = githubAccount();
+    const refused = await link(b, 'github', account);
+    expect(refused.status).toBe(409);
+    expect(refused.text).toContain('Verify your email address first: accounts can be linked once it is confirmed.');
+    expect(refused.text).toContain('href="/account/connected"');
+    expect(await identityOf('github', account.id)).toBeNull();
+    expect(await eventsOf(userId, 'identity.linked')).toHaveLength(0);
+
+    // The verification mail of the sign-up, opened in another browser: only the mailbox is needed.
+    const mail = (await rig.gh.store.listMail(1000)).find((m) => m.kind === 'verify-email' && m.to.address === email);
+    expect(mail?.link).toBeTruthy();
+    const url = new URL(mail!.link!);
+    expect((await browser(rig.gh).get(url.pathname + url.search)).status).toBe(200);
+    expect((await rig.gh.store.findUserById('alpha', userId))?.emailVerification).toBe('verified');
+
+    const linked = await link(b, 'github', account);
+    expect(linked.status, linked.text).toBe(303);
+    expect(linked.headers.location).toBe('/account/connected');
+    expect(await identityOf('github', account.id)).toMatchObject({ userId });
+  });
+
+  it('links for an unverified user where the realm does not verify addresses', async () => {
+    const { b, userId, user } = await passwordUser('never.test');
+    expect(user.emailVerification).not.toBe('verified');
+    const account = githubAccount();
+    rig.fake.setAccount('github', account);
+    const page = await b.get('/account/connected');
+    const start = await b.post('/account/connected/github', { _csrf: csrfOf(page.text) });
+    expect(start.status, start.text).toBe(302);
+    const back = await b.get(pathOf(await rig.fake.authorize(start.headers.location as string)));
+    expect(back.status, back.text).toBe(303);
+    expect(back.headers.location).toBe('/account/connected');
+    expect(await rig.gh.store.findExternalIdentity('never', 'github', account.id)).toMatchObject({ userId });
+  });
+});
+
 describe('unlinking', () => {
   it('unlinks GitHub from a user who also has a password, and records it', async () => {
-    const email = uniqueEmail('pwd');
-    const b = browser(rig.gh);
-    const signup = await b.submit('/signup', { email, password: GOOD_PASSWORD });
-    expect(signup.status, signup.text).toBe(303);
-    const userId = (await rig.gh.store.findUsersByEmail('alpha', email))[0]!.user.id;
+    const { b, email, userId } = await passwordUser();
+    // Linking waits for a verified address ('linking' above); not what this test is about.
+    await rig.gh.store.setEmailVerification('alpha', userId, 'verified', new Date(now));
     const account = githubAccount();
     expect((await link(b, 'github', account)).status).toBe(303);
     const page = await b.get('/account/connected');

@@ -201,6 +201,19 @@ describe('password recovery', () => {
       expect(await canLogIn(email, 'another-fine-password-9')).toBe(false);
     });
 
+    it('marks the address verified once a password is reset through the mail, and not before', async () => {
+      const { email } = await signUp();
+      const userOf = async () => (await gh.store.findUserByLogin('alpha', email))!.user;
+      expect((await userOf()).emailVerification).not.toBe('verified');
+      const { mail } = await resetMail(email);
+      const { b, form } = await openLink(mail);
+      // Anyone may ask for a reset: only a reset done through the mailed link proves the mailbox.
+      expect((await userOf()).emailVerification).not.toBe('verified');
+      const done = await b.post('/reset-password', { _csrf: csrfOf(form.text), password: NEW_PASSWORD });
+      expect(done.status).toBe(200);
+      expect((await userOf()).emailVerification).toBe('verified');
+    });
+
     it('works for the configured hour and not after it (injected clock)', async () => {
       const { email } = await signUp();
       const { mail } = await resetMail(email);

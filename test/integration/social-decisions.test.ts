@@ -11,7 +11,17 @@ import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, csrfOf, formPostOf, GOOD_PASSWORD, uniqueEmail } from '../helpers/gatehouse.ts';
 import type { FakeFailure, FakeOAuth, FakeProvider, OidcHarness } from '../helpers/providers.ts';
-import { pathOf, pressProviderButton, signInWith, socialRealm, socialRig, type Browser, type SocialRig } from '../helpers/social.ts';
+import {
+  confirmAddress,
+  pathOf,
+  pressProviderButton,
+  signInWith,
+  socialCodeOf,
+  socialRealm,
+  socialRig,
+  type Browser,
+  type SocialRig,
+} from '../helpers/social.ts';
 
 const APP = 'https://app.example.com/cb';
 const APP_QUERY = `?redirect_uri=${APP}&state=st-social`;
@@ -21,6 +31,7 @@ const APP_BACK = `/login?${new URLSearchParams({ redirect_uri: APP, client_id: '
 /**
  * alpha (the defaults) and one realm per switch under test, each on its own
  * host. gamma closes signup (gamma.test: the OIDC harness knows its callback).
+ * req requires a verified address before a JWT; never does not verify addresses.
  */
 function realms(fake: FakeOAuth, oidc: OidcHarness): unknown[] {
   const realm = (id: string, patch: Record<string, unknown> = {}, social: Record<string, unknown> = {}) =>
@@ -36,6 +47,8 @@ function realms(fake: FakeOAuth, oidc: OidcHarness): unknown[] {
     realm('nolink', {}, { linkByEmail: false }),
     realm('only', {}, { only: true }),
     { ...off, social: { ...off.social, providers } },
+    realm('req', { emailVerification: { policy: 'required' } }),
+    realm('never', { emailVerification: { policy: 'off' } }),
   ];
 }
 
@@ -93,27 +106,107 @@ async function mailsTo(rig: SocialRig, address: string) {
   return (await rig.gh.store.listMail(1000)).filter((m) => m.to.address.toLowerCase() === address.toLowerCase());
 }
 
+/** A 6-digit code that is not `code`. */
+const otherThan = (code: string, n = 1) => String((Number(code) + n) % 1_000_000).padStart(6, '0');
+
+/** The page without its CSRF token and the address it names (they differ per browser and per sign-in by design). */
+const anonymised = (html: string, email: string) => html.replace(/name="_csrf" value="[^"]*"/g, '').replaceAll(email, 'EMAIL');
+
 describe('signing up through a provider', () => {
   const rig = useRig();
 
-  it('creates an unverified account from an address the provider did not verify, mails a verification and links the identity', async () => {
+  // Pre-hijacking: whoever holds a GitHub account showing the victim's address (GitHub did not verify it) must not get
+  // an account with it. Nothing exists before the mailbox answers, in the browser that started the sign-in.
+  it('mails a code to an address the provider did not verify and creates nothing before it comes back, then a verified account', async () => {
     const email = uniqueEmail('unverified-gh');
     const account = githubAccount([{ email, verified: false }]);
     rig().fake.setAccount('github', account);
-    const res = await signInWith(rig(), browser(rig().gh), 'github');
+    const b = browser(rig().gh);
+    const res = await signInWith(rig(), b, 'github');
     expect(res.status, res.text).toBe(303);
-    expect(res.headers.location).toBe('/account');
+    expect(res.headers.location).toBe('/social/confirm');
+    expect(await rig().gh.store.findUsersByEmail('alpha', email)).toEqual([]);
+    expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toBeNull();
+    expect((await b.get('/account')).status).toBe(303);
 
+    const page = await b.get('/social/confirm');
+    expect(page.status).toBe(200);
+    expect(unescapeHtml(page.text)).toContain(`GitHub has not confirmed that ${email} is yours. We sent a 6-digit code to it`);
+    expect(page.text).toMatch(/name="code"/);
+    // A code to type in this browser, and no link: a link would work in any browser, the attacker's too.
+    const [mail, ...more] = await mailsTo(rig(), email);
+    expect(more).toEqual([]);
+    expect(mail).toMatchObject({ kind: 'social-code', userId: null, link: null, subject: 'Your Alpha sign-in code' });
+    expect(mail!.text).not.toContain('http');
+    expect(mail!.html).not.toContain('href=');
+    const code = await socialCodeOf(rig(), email);
+
+    const wrong = await b.submit('/social/confirm', { code: otherThan(code) });
+    expect(wrong.status).toBe(401);
+    expect(alertOf(wrong.text)).toBe('That code is not right. Check the newest email and try again.');
+    expect(await rig().gh.store.findUsersByEmail('alpha', email)).toEqual([]);
+
+    const done = await b.submit('/social/confirm', { code });
+    expect(done.status, alertOf(done.text)).toBe(303);
+    expect(done.headers.location).toBe('/account');
+    expect((await b.get('/account')).status).toBe(200);
     const found = await rig().gh.store.findUsersByEmail('alpha', email);
     expect(found).toHaveLength(1);
     const user = found[0]!.user;
-    expect(user.emailVerification).not.toBe('verified');
+    expect(user.emailVerification).toBe('verified');
     expect(found[0]!.passwordHash).toBeNull();
     expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: user.id });
-    const mails = await mailsTo(rig(), email);
-    expect(mails.map((m) => m.kind)).toEqual(['verify-email']);
+    // The code proved the address: no verification mail follows.
+    expect((await mailsTo(rig(), email)).map((m) => m.kind)).toEqual(['social-code']);
     const types = (await rig().gh.store.listEvents('alpha', user.id, 50)).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['signup', 'identity.linked', 'login.succeeded']));
+  });
+
+  it('ends the code step after emailVerification.codeAttempts wrong codes: the right one creates nothing then', async () => {
+    const email = uniqueEmail('guessed');
+    const account = githubAccount([{ email, verified: false }]);
+    rig().fake.setAccount('github', account);
+    const b = browser(rig().gh);
+    expect((await signInWith(rig(), b, 'github', APP_QUERY)).headers.location).toBe('/social/confirm');
+    const code = await socialCodeOf(rig(), email);
+    const attempts = rig().gh.config.realms[0]!.emailVerification.codeAttempts;
+    expect(attempts).toBe(5);
+    for (let i = 1; i < attempts; i += 1) expect((await b.submit('/social/confirm', { code: otherThan(code, i) })).status).toBe(401);
+    const last = await b.submit('/social/confirm', { code: otherThan(code, attempts) });
+    expect(last.status).toBe(400);
+    expect(endedPage(last.text)).toEqual({ message: 'This code has expired or was typed wrong too often. Start again from the sign-in page.', back: APP_BACK });
+
+    // The step is gone from the browser: the page is over, and so is a post of the right code.
+    expect((await b.get('/social/confirm')).status).toBe(400);
+    const late = await b.post('/social/confirm', { _csrf: csrfOf((await b.get('/login')).text), code });
+    expect(late.status).toBe(400);
+    expect(endedPage(late.text).message).toBe('This step has timed out. Start again from the sign-in page.');
+    expect(await rig().gh.store.findUsersByEmail('alpha', email)).toEqual([]);
+    expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toBeNull();
+  });
+
+  it('answers an address the provider did not verify the same whether or not an account has it, and links none by it', async () => {
+    const taken = await localAccount(rig(), 'alpha.test');
+    const owner = (await rig().gh.store.findUsersByEmail('alpha', taken))[0]!.user;
+    await rig().gh.store.setEmailVerification('alpha', owner.id, 'verified', new Date());
+    const free = uniqueEmail('free');
+    const answers = [];
+    for (const email of [taken, free]) {
+      const account = githubAccount([{ email, verified: false }]);
+      rig().fake.setAccount('github', account);
+      const b = browser(rig().gh);
+      const res = await signInWith(rig(), b, 'github');
+      const page = await b.get('/social/confirm');
+      const mail = (await mailsTo(rig(), email)).find((m) => m.kind === 'social-code')!;
+      const code = await socialCodeOf(rig(), email);
+      const text = mail.text.replace(code, 'CODE');
+      answers.push({ status: res.status, location: res.headers.location, page: anonymised(page.text, email), subject: mail.subject, text });
+      expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toBeNull();
+    }
+    expect(answers[0]).toMatchObject({ status: 303, location: '/social/confirm' });
+    expect(answers[1]).toEqual(answers[0]);
+    // The account is not linked by the proved address either: its owner proves it with the password (social-login.test.ts).
+    expect(await rig().gh.store.listExternalIdentities('alpha', owner.id)).toEqual([]);
   });
 
   it('refuses an unknown identity with a translated 403 where signup is closed, and creates no user', async () => {
@@ -201,7 +294,7 @@ describe('the completion page', () => {
     expect(await rig().gh.store.findExternalIdentity('sep', 'github', account.id)).toBeNull();
   });
 
-  it('asks for the address when the provider sent none, refuses a CRLF or repeated one with 400, and mails a verification for a good one', async () => {
+  it('asks for the address when the provider sent none, refuses a CRLF or repeated one with 400, and proves a good one with a code first', async () => {
     // Google (not GitHub): passport-github2 itself refuses a GitHub account without addresses, which github.com never has.
     const account = { id: `g-nomail-${(nextId += 1)}`, name: 'No Mail', emails: [] };
     rig().fake.setAccount('google', account);
@@ -231,13 +324,18 @@ describe('the completion page', () => {
     expect(await rig().gh.store.findExternalIdentity('alpha', 'google', account.id)).toBeNull();
 
     const email = uniqueEmail('typed');
-    const done = await b.submit('/social/complete', { email });
+    const typed = await b.submit('/social/complete', { email });
+    expect(typed.status, alertOf(typed.text)).toBe(303);
+    // The provider never vouched for a typed address: its mailbox does, first.
+    expect(typed.headers.location).toBe('/social/confirm');
+    expect(await rig().gh.store.findUsersByEmail('alpha', email)).toEqual([]);
+    expect(await rig().gh.store.findExternalIdentity('alpha', 'google', account.id)).toBeNull();
+    const done = await confirmAddress(rig(), b, email);
     expect(done.status, alertOf(done.text)).toBe(303);
+    expect(done.headers.location).toBe('/account');
     const user = (await rig().gh.store.findUsersByEmail('alpha', email))[0]?.user;
-    expect(user).toBeDefined();
-    // The provider never vouched for a typed address.
-    expect(user!.emailVerification).not.toBe('verified');
-    expect((await mailsTo(rig(), email)).map((m) => m.kind)).toEqual(['verify-email']);
+    expect(user).toMatchObject({ email, emailVerification: 'verified' });
+    expect((await mailsTo(rig(), email)).map((m) => m.kind)).toEqual(['social-code']);
     expect(await rig().gh.store.findExternalIdentity('alpha', 'google', account.id)).toMatchObject({ userId: user!.id });
   });
 });
@@ -313,7 +411,12 @@ describe('the second factor after a provider', () => {
 
     const b = browser(rig().gh);
     const res = await signInWith(rig(), b, 'github');
-    expect(res.headers.location).toBe('/social/link');
+    // GitHub did not verify the address: the code first, then the password (the proved mailbox alone does not link).
+    expect(res.headers.location).toBe('/social/confirm');
+    const confirmed = await confirmAddress(rig(), b, email);
+    expect(confirmed.status, alertOf(confirmed.text)).toBe(303);
+    expect(confirmed.headers.location).toBe('/social/link');
+    expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toBeNull();
     const proved = await b.submit('/social/link', { identifier: email, password: GOOD_PASSWORD });
     expect(proved.status, alertOf(proved.text)).toBe(303);
     expect(proved.headers.location).toBe('/login/mfa');
@@ -327,6 +430,103 @@ describe('the second factor after a provider', () => {
     expect(ok.status, ok.text).toBe(303);
     expect(ok.headers.location).toBe('/account');
     expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: user.id });
+  });
+
+  it('links a provider-verified address to a verified account with an authenticator only once the second factor is proved', async () => {
+    const email = await localAccount(rig(), 'alpha.test');
+    const user = (await rig().gh.store.findUsersByEmail('alpha', email))[0]!.user;
+    await rig().gh.store.setEmailVerification('alpha', user.id, 'verified', new Date(now));
+    const local = browser(rig().gh);
+    expect((await local.submit('/login', { identifier: email, password: GOOD_PASSWORD })).status).toBe(303);
+    const secret = await enrolTotp(local);
+    const account = githubAccount([{ email, verified: true }]);
+    rig().fake.setAccount('github', account);
+
+    const b = browser(rig().gh);
+    const res = await signInWith(rig(), b, 'github');
+    expect(res.status, res.text).toBe(303);
+    expect(res.headers.location).toBe('/login/mfa');
+    // Whoever controls a GitHub account with the address is not in yet, and neither is the identity.
+    expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toBeNull();
+    expect((await submitCode(b, otherThan(codeAt(secret), 7))).status).toBe(401);
+    expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toBeNull();
+
+    const ok = await submitCode(b, codeAt(secret));
+    expect(ok.status, ok.text).toBe(303);
+    expect(ok.headers.location).toBe('/account');
+    expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: user.id });
+    const linked = (await rig().gh.store.listEvents('alpha', user.id, 100)).filter((e) => e.type === 'identity.linked');
+    expect(linked.map((e) => e.data)).toEqual([{ provider: 'github', by: 'email' }]);
+  });
+
+  it('does not hand an unverified account with an authenticator to the provider-verified owner: the password proves it, the authenticator stays', async () => {
+    const email = await localAccount(rig(), 'alpha.test');
+    const user = (await rig().gh.store.findUsersByEmail('alpha', email))[0]!.user;
+    expect(user.emailVerification).not.toBe('verified');
+    const local = browser(rig().gh);
+    expect((await local.submit('/login', { identifier: email, password: GOOD_PASSWORD })).status).toBe(303);
+    await enrolTotp(local);
+    const totp = await rig().gh.store.getTotp('alpha', user.id);
+    expect(totp?.confirmedAt).not.toBeNull();
+
+    rig().fake.setAccount('google', { id: `g-${email}`, name: 'Owner', emails: [{ email, primary: true, verified: true }] });
+    const b = browser(rig().gh);
+    const res = await signInWith(rig(), b, 'google');
+    expect(res.status, res.text).toBe(303);
+    expect(res.headers.location).toBe('/social/link');
+    expect(await rig().gh.store.findExternalIdentity('alpha', 'google', `g-${email}`)).toBeNull();
+    expect(await rig().gh.store.getTotp('alpha', user.id)).toEqual(totp);
+    expect(await rig().gh.store.passwordHashOf('alpha', user.id)).not.toBeNull();
+    expect((await rig().gh.store.findUserById('alpha', user.id))?.emailVerification).toBe(user.emailVerification);
+    const types = (await rig().gh.store.listEvents('alpha', user.id, 100)).map((e) => e.type);
+    expect(types).not.toContain('account.reclaimed');
+    // The holder of the password and the authenticator still signs in with them.
+    expect((await local.get('/account')).status).toBe(200);
+    expect((await browser(rig().gh).submit('/login', { identifier: email, password: GOOD_PASSWORD })).headers.location).toBe('/login/mfa');
+  });
+
+  it('ends a pending second factor whose provider identity was unlinked meanwhile: the right code no longer signs in', async () => {
+    const email = uniqueEmail('gh-unlinked');
+    const account = githubAccount([{ email, verified: true }]);
+    rig().fake.setAccount('github', account);
+    const first = browser(rig().gh);
+    expect((await signInWith(rig(), first, 'github')).headers.location).toBe('/account');
+    const secret = await enrolTotp(first);
+    const user = (await rig().gh.store.findUsersByEmail('alpha', email))[0]!.user;
+
+    const b = browser(rig().gh);
+    expect((await signInWith(rig(), b, 'github', APP_QUERY)).headers.location).toBe('/login/mfa');
+    const form = await b.get('/login/mfa');
+    expect(form.status).toBe(200);
+    const sessionsBefore = (await rig().gh.store.listLoginSessions('alpha', user.id)).length;
+    // As a take-over of the account by its address's owner would (reclaim unlinks every identity).
+    expect(await rig().gh.store.unlinkExternalIdentity('alpha', user.id, 'github')).toBe(true);
+
+    // The form still open in the browser: the right code is refused, the sign-in is over.
+    const res = await b.post('/login/mfa', { _csrf: csrfOf(form.text), method: 'otp', code: codeAt(secret) });
+    expect(res.status).toBe(400);
+    expect(res.text).not.toContain('name="token"');
+    expect(endedPage(res.text)).toEqual({ message: 'This sign-in has expired. Sign in again.', back: APP_BACK });
+    expect((await rig().gh.store.listLoginSessions('alpha', user.id)).length).toBe(sessionsBefore);
+    expect((await b.get('/account')).status).toBe(303);
+    // Over for good: the identity linked again does not revive it.
+    const again = { provider: 'github', subject: account.id, userId: user.id, displayName: account.login, email, createdAt: new Date(now) };
+    await rig().gh.store.linkExternalIdentity({ realmId: 'alpha', ...again });
+    expect((await b.get('/login/mfa')).status).toBe(400);
+  });
+
+  it('ends the code step once the code is older than emailVerification.codeTtlMinutes', async () => {
+    const email = uniqueEmail('late');
+    const account = githubAccount([{ email, verified: false }]);
+    rig().fake.setAccount('github', account);
+    const b = browser(rig().gh);
+    expect((await signInWith(rig(), b, 'github')).headers.location).toBe('/social/confirm');
+    now += (rig().gh.config.realms[0]!.emailVerification.codeTtlMinutes + 1) * 60_000;
+    const late = await confirmAddress(rig(), b, email);
+    expect(late.status).toBe(400);
+    expect(endedPage(late.text)).toEqual({ message: 'This code has expired or was typed wrong too often. Start again from the sign-in page.', back: '/login' });
+    expect(await rig().gh.store.findUsersByEmail('alpha', email)).toEqual([]);
+    expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toBeNull();
   });
 });
 
@@ -485,6 +685,102 @@ describe('when an address is not enough to link', () => {
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/social/link');
     expect(await rig().gh.store.findExternalIdentity('dup', 'github', account.id)).toBeNull();
+  });
+
+  it('never takes over an account in a realm that does not verify addresses: its password proves it', async () => {
+    const email = await localAccount(rig(), 'never.test');
+    const user = (await rig().gh.store.findUsersByEmail('never', email))[0]!.user;
+    expect(user.emailVerification).not.toBe('verified');
+    const account = githubAccount([{ email, verified: true }]);
+    rig().fake.setAccount('github', account);
+    const b = browser(rig().gh, 'never.test');
+    const res = await signInWith(rig(), b, 'github');
+    expect(res.status, res.text).toBe(303);
+    expect(res.headers.location).toBe('/social/link');
+    expect(await rig().gh.store.findExternalIdentity('never', 'github', account.id)).toBeNull();
+    expect(await rig().gh.store.passwordHashOf('never', user.id)).not.toBeNull();
+    expect((await rig().gh.store.listEvents('never', user.id, 50)).map((e) => e.type)).not.toContain('account.reclaimed');
+
+    const proved = await b.submit('/social/link', { identifier: email, password: GOOD_PASSWORD });
+    expect(proved.status, alertOf(proved.text)).toBe(303);
+    expect(await rig().gh.store.findExternalIdentity('never', 'github', account.id)).toMatchObject({ userId: user.id });
+  });
+
+  it('ends the session the prove page made when the account already has an identity of that provider', async () => {
+    const email = await localAccount(rig(), 'nolink.test');
+    const user = (await rig().gh.store.findUsersByEmail('nolink', email))[0]!.user;
+    await rig().gh.store.setEmailVerification('nolink', user.id, 'verified', new Date());
+    const linked = githubAccount([{ email, verified: true }]);
+    const identity = { provider: 'github', subject: linked.id, userId: user.id, displayName: linked.login, email, createdAt: new Date() };
+    await rig().gh.store.linkExternalIdentity({ realmId: 'nolink', ...identity });
+    const other = githubAccount([{ email, verified: true }]);
+    rig().fake.setAccount('github', other);
+    const b = browser(rig().gh, 'nolink.test');
+    expect((await signInWith(rig(), b, 'github')).headers.location).toBe('/social/link');
+    const live = async () => (await rig().gh.store.listLoginSessions('nolink', user.id)).filter((s) => s.endedAt === null).map((s) => s.id);
+    const liveBefore = await live();
+
+    const refused = await b.submit('/social/link', { identifier: email, password: GOOD_PASSWORD });
+    expect(refused.status).toBe(409);
+    expect(alertOf(refused.text)).toBe(
+      'The account with this email address is connected to another GitHub account. Sign in with that one, or with the account\'s password.',
+    );
+    expect(await rig().gh.store.findExternalIdentity('nolink', 'github', other.id)).toBeNull();
+    // The password was right and made a session; the refusal ended it: nothing is left signed in.
+    expect(await live()).toEqual(liveBefore);
+    const ended = (await rig().gh.store.listEvents('nolink', user.id, 50)).filter((e) => e.type === 'session.ended');
+    expect(ended.map((e) => e.data?.reason)).toEqual(['link.refused']);
+    expect((await b.get('/account')).status).toBe(303);
+  });
+});
+
+describe('a realm that requires a verified address', () => {
+  const rig = useRig();
+
+  it('keeps the provider in the JWT\'s amr after a sign-in through it stopped at "verify your email first"', async () => {
+    const email = uniqueEmail('req');
+    const account = githubAccount([{ email, verified: true }]);
+    // An account with the identity and an address not verified yet, as an administrator would make one.
+    const user = await rig().gh.store.createUser(
+      {
+        realmId: 'req',
+        userType: 'human',
+        username: email,
+        email,
+        emailUnique: true,
+        emailVerification: 'none',
+        firstName: null,
+        lastName: null,
+        locale: null,
+        passwordHash: null,
+        identity: { provider: 'github', subject: account.id, displayName: account.login, email },
+      },
+      new Date(),
+    );
+    rig().fake.setAccount('github', account);
+    const b = browser(rig().gh, 'req.test');
+    const res = await signInWith(rig(), b, 'github', APP_QUERY);
+    expect(res.status, res.text).toBe(303);
+    expect(res.headers.location).toBe('/verify-email');
+    expect(res.text).not.toContain('name="token"');
+
+    const page = await b.get('/verify-email');
+    expect(page.status).toBe(200);
+    expect((await b.post('/verify-email/resend', { _csrf: csrfOf(page.text) })).status).toBe(200);
+    const mail = (await mailsTo(rig(), email)).find((m) => m.kind === 'verify-email');
+    const code = /(?<=\s)(\d{6})(?=\s|$)/m.exec(mail?.text ?? '')?.[1];
+    expect(code).toMatch(/^\d{6}$/);
+    const done = await b.post('/verify-email/code', { _csrf: csrfOf(page.text), code: code! });
+    expect(done.status, done.text).toBe(200);
+    const handoff = formPostOf(done.text);
+    expect(handoff.action).toBe(APP);
+    const claims = decodeJwt(handoff.token);
+    expect(claims.sub).toBe(user.id);
+    expect(claims.amr).toEqual(['github']);
+    expect(claims.email_verified).toBe(true);
+    expect(await rig().gh.store.findLoginSession('req', claims.sid as string)).toMatchObject({ amr: ['github'] });
+    const succeeded = (await rig().gh.store.listEvents('req', user.id, 50)).filter((e) => e.type === 'login.succeeded');
+    expect(succeeded.map((e) => e.data)).toEqual([expect.objectContaining({ method: 'github', after: 'email.verified' })]);
   });
 });
 

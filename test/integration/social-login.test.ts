@@ -7,8 +7,8 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { partAvailable } from '../helpers/parts.ts';
-import { browser, formPostOf, GOOD_PASSWORD, uniqueEmail } from '../helpers/gatehouse.ts';
-import { pathOf, pressProviderButton, signInWith, socialRig, type SocialRig } from '../helpers/social.ts';
+import { browser, csrfOf, formPostOf, GOOD_PASSWORD, uniqueEmail } from '../helpers/gatehouse.ts';
+import { confirmAddress, pathOf, pressProviderButton, signInWith, socialCodeOf, socialRig, type SocialRig } from '../helpers/social.ts';
 
 let rig: SocialRig;
 beforeAll(async () => {
@@ -109,6 +109,8 @@ describe('linking by email', () => {
     await attacker.submit('/signup', { email: victim, password: GOOD_PASSWORD });
     const user = (await rig.gh.store.findUsersByEmail('alpha', victim))[0]!.user;
     expect(user.emailVerification).not.toBe('verified');
+    // A phone the attacker bound would reach apps as phone_number_verified.
+    await rig.gh.store.setPhone('alpha', user.id, '+14155550123', true, new Date());
 
     rig.fake.setAccount('google', { id: `g-${victim}`, name: 'Victim', emails: [{ email: victim, primary: true, verified: true }] });
     const res = await signInWith(rig, browser(rig.gh), 'google');
@@ -123,9 +125,10 @@ describe('linking by email', () => {
     expect(account.headers.location).toMatch(/^\/login/);
     const events = await rig.gh.store.listEvents('alpha', user.id, 50);
     expect(events.map((e) => e.type)).toContain('account.reclaimed');
+    expect(await rig.gh.store.findUserById('alpha', user.id)).toMatchObject({ emailVerification: 'verified', phone: null, phoneVerified: false });
   });
 
-  it('never links by an address the provider did not verify: the user proves the account with its password', async () => {
+  it('never links by an address the provider did not verify: a code to it first, then the user proves the account with its password', async () => {
     const email = uniqueEmail('unverified');
     await browser(rig.gh).submit('/signup', { email, password: GOOD_PASSWORD });
     const user = (await rig.gh.store.findUsersByEmail('alpha', email))[0]!.user;
@@ -134,8 +137,17 @@ describe('linking by email', () => {
     const b = browser(rig.gh);
     const res = await signInWith(rig, b, 'github');
     expect(res.status).toBe(303);
-    expect(res.headers.location).toBe('/social/link');
+    // The same first answer as for an address no account has: nothing tells that this one exists.
+    expect(res.headers.location).toBe('/social/confirm');
+    const confirmed = await confirmAddress(rig, b, email);
+    expect(confirmed.status).toBe(303);
+    // A proved mailbox is still not the account's password: no link, no take-over.
+    expect(confirmed.headers.location).toBe('/social/link');
     expect(await rig.gh.store.findExternalIdentity('alpha', 'github', account.id)).toBeNull();
+    expect(await rig.gh.store.passwordHashOf('alpha', user.id)).not.toBeNull();
+    const page = await b.get('/social/link');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`An account with ${email} exists.`);
     const proved = await b.submit('/social/link', { identifier: email, password: GOOD_PASSWORD });
     expect(proved.status, proved.text.match(/role="alert"[^<]*<[^<]*<[^<]*/)?.[0]).toBe(303);
     expect(await rig.gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: user.id });
@@ -161,5 +173,22 @@ describe.skipIf(!partAvailable('Redis', Boolean(inject('redisUrl')), 'install re
     redisRig.oidc.setAccount({ sub: `acme-redis-${account.id}`, email: uniqueEmail('or'), email_verified: true });
     const o = await signInWith(redisRig, browser(redisRig.gh), 'acme');
     expect(o.status, o.text).toBe(303);
+  });
+
+  it('counts parallel guesses of the address code atomically: 30 at once buy no more than the realm\'s tries', async () => {
+    const email = uniqueEmail('guess');
+    redisRig.fake.setAccount('github', githubAccount([{ email, verified: false }]));
+    const b = browser(redisRig.gh);
+    const res = await signInWith(redisRig, b, 'github');
+    expect(res.headers.location).toBe('/social/confirm');
+    const page = await b.get('/social/confirm');
+    const right = await socialCodeOf(redisRig, email);
+    const wrong = right === '000000' ? '111111' : '000000';
+    // The session is in Redis: parallel requests each load the same try count; the limiter does not.
+    const answers = await Promise.all(Array.from({ length: 30 }, () => b.post('/social/confirm', { _csrf: csrfOf(page.text), code: wrong })));
+    expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(redisRig.gh.config.realms[0]!.emailVerification.codeAttempts);
+    const late = await b.post('/social/confirm', { _csrf: csrfOf(page.text), code: right });
+    expect(late.status).toBe(400);
+    expect(await redisRig.gh.store.findUsersByEmail('alpha', email)).toEqual([]);
   });
 });

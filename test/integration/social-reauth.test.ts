@@ -185,6 +185,9 @@ describe('which accounts confirm through a provider', () => {
     const email = uniqueEmail('pw');
     const b = browser(rig.gh);
     expect((await b.submit('/signup', { email, password: 'violet-harbor-lantern-42' })).status).toBe(303);
+    // Linking waits for a verified address (connected-accounts.test.ts); not what this test is about.
+    const userId = (await rig.gh.store.findUsersByEmail('alpha', email))[0]!.user.id;
+    await rig.gh.store.setEmailVerification('alpha', userId, 'verified', new Date(now));
     // GitHub linked from the personal center (the sign-up is recent).
     const account = githubAccount();
     rig.fake.setAccount('github', account);
@@ -196,7 +199,11 @@ describe('which accounts confirm through a provider', () => {
     const page = await b.get(REAUTH_PAGE);
     expect(page.text).toContain('name="password"');
     expect(page.text).not.toContain('/account/reauth/github');
+    expect(await rig.gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId });
+    const tokens = rig.fake.tokenRequests('github');
     expect((await b.post(REAUTH_GITHUB, { _csrf: csrfOf(page.text) })).status).toBe(404);
+    expect(rig.fake.tokenRequests('github')).toBe(tokens);
+    await expectDetour(b);
   });
 
   it('asks an OpenID provider to authenticate the user afresh (prompt=login, max_age=0) and accepts its answer', async () => {

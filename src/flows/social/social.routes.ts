@@ -278,7 +278,7 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
     if (!pending) return;
     const form = parseForm(confirmForm, req.body, []);
     if (!form.ok) return showConfirm(req, res, pending, { error: { field: 'code', message: form.messageKey } }, 400);
-    const checked = service.checkAddressCode(req.realm, pending.step.check, form.data.code);
+    const checked = await service.checkAddressCode(req.realm, pending.step.check, form.data.code);
     if (checked === 'over') {
       delete req.session.socialPending;
       return showEnded(req, res, { message: 'social.confirm.over' }, 400, `/login${returnQuery(fromReturnInfo(req.realm, pending.ret))}`);
@@ -333,16 +333,19 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
     try {
       // Also in a realm of social logins only: accounts from before may have a password, and this page is how they link.
       const outcome = await deps.login.login(req.realm, { ...form.data, clientId: target?.app.clientId ?? null }, originOf(req), { linking: true });
-      delete req.session.socialPending;
       if ('verify' in outcome) {
+        delete req.session.socialPending;
         req.session.pendingVerification = { realmId: req.realm.id, userId: outcome.verify.id, ret: pending.ret };
         return res.redirect(303, '/verify-email');
       }
       // With an authenticator, the identity is linked once the second factor is proved too.
       if ('secondFactor' in outcome) {
+        delete req.session.socialPending;
         return await startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target, next: pending.next, link: { profile: pending.profile, by: 'password' } });
       }
+      // Refused (the account has another identity of this provider): the page stays usable, e.g. for a new account.
       await service.linkProved(req.realm, outcome.user, outcome.session, pending.profile, originOf(req));
+      delete req.session.socialPending;
       await bindBrowserSession(req, outcome.session);
       await continueAfterLogin(req, res, deps.issuer, target, outcome.user, outcome.session, pending.next);
     } catch (err) {

@@ -129,16 +129,19 @@ export class SocialService {
    * address counts as verified when the provider verified that very one.
    */
   async signUp(realm: RealmConfig, profile: SocialProfile, completion: Completion, ctx: SocialContext): Promise<SocialOutcome> {
-    if (realm.signup.policy !== 'open') throw new FlowError(403, 'social.signupClosed', { provider: this.nameOf(realm, profile.provider) });
     const email = completion.email ?? verifiedEmails(profile)[0] ?? profile.emails[0]?.address ?? null;
+    const proved = (address: string) => verifiedEmails(profile).some((v) => v.toLowerCase() === address.toLowerCase());
+    // An unproved address goes to its code first, also where sign-up is closed: an account that has it may be linked
+    // after (addressProved), and the first answer is the same whether or not one does.
+    if (email && !proved(email)) return { confirm: { email } };
+    if (realm.signup.policy !== 'open') throw new FlowError(403, 'social.signupClosed', { provider: this.nameOf(realm, profile.provider) });
     const typedUsername = realm.fields.usernames === 'email' ? email : (completion.username ?? null);
     const missing: MissingField[] = [];
     if (!email) missing.push('email');
     if (realm.fields.usernames === 'separate' && !typedUsername) missing.push('username');
-    if (missing.length > 0 || !email || !typedUsername) return { complete: { missing } };
-    // Every account made here has a proved address: the provider's word, or a code to the mailbox. An
+    // Every account made here has a proved address (above): the provider's word, or a code to the mailbox. An
     // unproved one would let whoever typed it hold an account with someone else's address (pre-hijacking).
-    if (!verifiedEmails(profile).some((v) => v.toLowerCase() === email.toLowerCase())) return { confirm: { email } };
+    if (missing.length > 0 || !email || !typedUsername) return { complete: { missing } };
 
     const ip = ctx.origin.ip ?? 'unknown';
     const wait = await this.makeLimiter(`${realm.id}:signup-ip`, realm.rateLimits.signupPerIp).take(ip);
@@ -190,14 +193,22 @@ export class SocialService {
     return { email, salt, codeHash: codeHash(salt, code), expiresAt: this.clock().getTime() + minutes * 60_000, tries: 0 };
   }
 
-  /** Checks a typed code against the mailed one; a wrong one counts in `check` (the realm's `emailVerification.codeAttempts`). */
-  checkAddressCode(realm: RealmConfig, check: AddressCheck, code: string): 'ok' | 'wrong' | 'over' {
-    if (this.clock().getTime() > check.expiresAt || check.tries >= realm.emailVerification.codeAttempts) return 'over';
+  /**
+   * Checks a typed code against the mailed one. Wrong guesses are counted per
+   * code in the rate limiter, before the check and atomically (the session's
+   * own count could be outrun by parallel requests, each loading the same
+   * session): the realm's `emailVerification.codeAttempts` in all.
+   */
+  async checkAddressCode(realm: RealmConfig, check: AddressCheck, code: string): Promise<'ok' | 'wrong' | 'over'> {
+    const attempts = realm.emailVerification.codeAttempts;
+    if (this.clock().getTime() > check.expiresAt || check.tries >= attempts) return 'over';
+    const guesses = this.makeLimiter(`${realm.id}:social-address-guess`, { points: attempts, durationSeconds: realm.emailVerification.codeTtlMinutes * 60 });
+    if ((await guesses.take(check.salt)) > 0) return 'over';
     const a = Buffer.from(codeHash(check.salt, code));
     const b = Buffer.from(check.codeHash);
     if (a.length === b.length && timingSafeEqual(a, b)) return 'ok';
     check.tries += 1;
-    return check.tries >= realm.emailVerification.codeAttempts ? 'over' : 'wrong';
+    return check.tries >= attempts ? 'over' : 'wrong';
   }
 
   /**
