@@ -12,6 +12,8 @@ export interface Config {
   host: string;
   configPath: string;
   dataDir: string;
+  /** Set: the MongoDB store instead of SQLite (REDIS_URL is then set too). */
+  mongodbUrl?: string;
   redisUrl?: string;
   sessionSecret?: string;
   trustProxy: boolean | number | string[];
@@ -137,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     configPath,
     dataDir: path.resolve(cwd, e.DATA_DIR),
+    mongodbUrl: e.MONGODB_URL,
     redisUrl: e.REDIS_URL,
     sessionSecret: e.SESSION_SECRET,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),

@@ -413,6 +413,11 @@ const envObject = z.object({
   GATEHOUSE_CONFIG: z.string().min(1).default('gatehouse.config.json'),
   /** Folder of the embedded SQLite database. */
   DATA_DIR: z.string().min(1).default('data'),
+  /**
+   * With it, users and everything else of the store live in MongoDB (mongoose) instead of the SQLite file:
+   * instances become stateless. Needs REDIS_URL (sessions and rate limits) and a replica set (transactions).
+   */
+  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').refine((v) => URL.canParse(v), 'must be a URL').optional(),
   /** With it, sessions and rate limits live in Redis (connect-redis + ioredis). */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   /** Cookie-signing secret (≥ 32 characters); generated and kept in the store when absent. */
@@ -438,9 +443,15 @@ const envObject = z.object({
   SMS_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
+/** Every environment variable Gatehouse reads (deployment files are checked against it). */
+export const ENV_KEYS: readonly string[] = Object.keys(envObject.shape);
+
 export const envSchema = z.preprocess(
   (env) => (env && typeof env === 'object' ? Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')) : env),
   envObject.superRefine((env, ctx) => {
+    if (env.MONGODB_URL && !env.REDIS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance)' });
+    }
     if (env.SMS_WEBHOOK_URL && !env.SMS_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['SMS_WEBHOOK_SECRET'], message: 'is required when SMS_WEBHOOK_URL is set (the webhook requests are signed with it)' });
     }
