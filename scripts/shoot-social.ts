@@ -2,8 +2,8 @@
  * `npx tsx scripts/shoot-social.ts [--docs]`: the social-login pages in
  * Chromium, against the loopback GitHub/Google of test/helpers/providers.ts,
  * at desktop (1280 wide) and phone (390 wide) sizes, in English and Chinese:
- * the sign-in page with provider buttons, the completion page, "you already
- * have an account", a cancelled sign-in, and connected accounts. To
+ * the sign-in page with provider buttons, the completion page, the address
+ * code, "you already have an account", a cancelled sign-in, and connected accounts. To
  * /tmp/gatehouse-shots/ (or docs/screenshots/social-*.png with --docs).
  */
 import { mkdirSync } from 'node:fs';
@@ -67,7 +67,16 @@ async function walk(browser: Browser, fake: FakeOAuth, stack: Stack, separate: S
   await shoot(page, 'connected', device, lang);
   await context.clearCookies();
 
-  // An account with a password has the address GitHub reports unverified: prove it.
+  // An address GitHub did not verify: a code to it first.
+  fake.setAccount('github', { id: `${700 + n}`, login: `lin${n}`, name: 'Lin Wei', emails: [{ email: `lin.${n}@example.com`, primary: true, verified: false }] });
+  await go(stack.gatehouseUrl, '/login');
+  await page.locator('button[data-provider="github"]').click();
+  await page.waitForURL(`${stack.gatehouseUrl}/social/confirm`);
+  await go(stack.gatehouseUrl, '/social/confirm');
+  await shoot(page, 'confirm', device, lang);
+  await context.clearCookies();
+
+  // An account with a password has the address (this realm does not link by email): prove it.
   const local = `ada.${n}@example.com`;
   await go(stack.gatehouseUrl, '/signup');
   await page.locator('input[name="email"]').fill(local);
@@ -75,7 +84,7 @@ async function walk(browser: Browser, fake: FakeOAuth, stack: Stack, separate: S
   await page.locator('input[name="password"]').press('Enter');
   await page.waitForURL(`${stack.gatehouseUrl}/account`);
   await context.clearCookies();
-  fake.setAccount('github', { id: `${500 + n}`, login: `ada${n}`, name: 'Ada Lovelace', emails: [{ email: local, primary: true, verified: false }] });
+  fake.setAccount('github', { id: `${500 + n}`, login: `ada${n}`, name: 'Ada Lovelace', emails: [{ email: local, primary: true, verified: true }] });
   await go(stack.gatehouseUrl, '/login');
   await page.locator('button[data-provider="github"]').click();
   await page.waitForURL(`${stack.gatehouseUrl}/social/link`);
@@ -95,7 +104,7 @@ async function walk(browser: Browser, fake: FakeOAuth, stack: Stack, separate: S
 
 const fake = await startFakeOAuth(CLIENT);
 const env = { SHOTS_SOCIAL_SECRET: CLIENT.clientSecret };
-const stack = await startStack({ realm: { social: providers(fake) }, env });
+const stack = await startStack({ realm: { social: { ...providers(fake), linkByEmail: false } }, env });
 const separate = await startStack({ realm: { social: providers(fake), fields: { usernames: 'separate' } }, env });
 const browser = await launchChromium();
 try {
