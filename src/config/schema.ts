@@ -417,7 +417,8 @@ const envObject = z.object({
    * With it, users and everything else of the store live in MongoDB (mongoose) instead of the SQLite file:
    * instances become stateless. Needs REDIS_URL (sessions and rate limits) and a replica set (transactions).
    */
-  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').refine((v) => URL.canParse(v), 'must be a URL').optional(),
+  // Not checked with URL.canParse: a replica set's seed list (mongodb://h1:27017,h2:27017/…) is no WHATWG URL. The driver reads it.
+  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must start with mongodb:// or mongodb+srv://').optional(),
   /** With it, sessions and rate limits live in Redis (connect-redis + ioredis). */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   /** Cookie-signing secret (≥ 32 characters); generated and kept in the store when absent. */

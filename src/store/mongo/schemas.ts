@@ -1,0 +1,364 @@
+import { Schema, type Connection, type Model, type SchemaDefinition } from 'mongoose';
+import type { AttributeValue, EmailVerification } from '../../identity/user.ts';
+
+/**
+ * One schema per collection, its indexes beside it. The collections mirror the
+ * SQLite tables (src/store/sqlite/migrations); uniqueness is an index's job.
+ * No `required` validators: a required String refuses '', and the port's
+ * types already say what is present. Nullable fields are written as null.
+ */
+
+const nullableString = { type: String, default: null };
+const nullableDate = { type: Date, default: null };
+
+function schema<T>(definition: SchemaDefinition<T>): Schema<T> {
+  // minimize: false keeps an empty customAttributes / data object instead of dropping the field.
+  return new Schema<T>(definition, { versionKey: false, minimize: false, strict: true });
+}
+
+/** Only strings are indexed: a null key (email not unique in the realm, no phone) never collides. */
+const onlyStrings = (field: string) => ({ partialFilterExpression: { [field]: { $type: 'string' } } });
+
+export interface UserDoc {
+  _id: string;
+  realmId: string;
+  userType: 'human' | 'api';
+  username: string;
+  usernameNorm: string;
+  email: string | null;
+  emailNorm: string | null;
+  /** emailNorm when the realm requires unique emails, null otherwise. */
+  emailUniqueKey: string | null;
+  emailVerification: EmailVerification;
+  phone: string | null;
+  phoneVerified: boolean;
+  firstName: string | null;
+  lastName: string | null;
+  nickname: string | null;
+  photo: string | null;
+  locale: string | null;
+  state: 'active' | 'inactive';
+  reference: string | null;
+  customAttributes: Record<string, AttributeValue>;
+  passwordHash: string | null;
+  loginsCount: number;
+  lastLoginAt: Date | null;
+  lastLoginIp: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /**
+   * Written by unlinkExternalIdentity(unlessLast) in its transaction: two unlinks of one user then write the
+   * same document and conflict. Snapshot isolation alone would let both commit, each seeing the other's identity.
+   */
+  identityRev?: number;
+}
+
+const userSchema = schema<UserDoc>({
+  _id: String,
+  realmId: String,
+  userType: String,
+  username: String,
+  usernameNorm: String,
+  email: nullableString,
+  emailNorm: nullableString,
+  emailUniqueKey: nullableString,
+  emailVerification: String,
+  phone: nullableString,
+  phoneVerified: Boolean,
+  firstName: nullableString,
+  lastName: nullableString,
+  nickname: nullableString,
+  photo: nullableString,
+  locale: nullableString,
+  state: String,
+  reference: nullableString,
+  customAttributes: { type: Schema.Types.Mixed, default: () => ({}) },
+  passwordHash: nullableString,
+  loginsCount: Number,
+  lastLoginAt: nullableDate,
+  lastLoginIp: nullableString,
+  createdAt: Date,
+  updatedAt: Date,
+  identityRev: Number,
+});
+userSchema.index({ realmId: 1, usernameNorm: 1 }, { unique: true, name: 'users_realm_username' });
+userSchema.index({ realmId: 1, emailUniqueKey: 1 }, { unique: true, name: 'users_realm_email_unique', ...onlyStrings('emailUniqueKey') });
+userSchema.index({ realmId: 1, emailNorm: 1 }, { name: 'users_realm_email' });
+userSchema.index({ realmId: 1, phone: 1 }, { unique: true, name: 'users_realm_phone', ...onlyStrings('phone') });
+userSchema.index({ realmId: 1, reference: 1 }, { name: 'users_realm_reference' });
+
+export interface LoginSessionDoc {
+  _id: string;
+  realmId: string;
+  userId: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+  amr: string[];
+  aal: number;
+  endedAt: Date | null;
+}
+
+const loginSessionSchema = schema<LoginSessionDoc>({
+  _id: String,
+  realmId: String,
+  userId: String,
+  createdAt: Date,
+  lastSeenAt: Date,
+  ip: nullableString,
+  userAgent: nullableString,
+  amr: [String],
+  aal: Number,
+  endedAt: nullableDate,
+});
+loginSessionSchema.index({ realmId: 1, userId: 1 }, { name: 'login_sessions_user' });
+
+export interface SigningKeyDoc {
+  realmId: string;
+  kid: string;
+  alg: string;
+  publicJwk: string;
+  privateJwk: string;
+  createdAt: Date;
+  retiredAt: Date | null;
+}
+
+const signingKeySchema = schema<SigningKeyDoc>({
+  realmId: String,
+  kid: String,
+  alg: String,
+  publicJwk: String,
+  privateJwk: String,
+  createdAt: Date,
+  retiredAt: nullableDate,
+});
+signingKeySchema.index({ realmId: 1, kid: 1 }, { unique: true, name: 'signing_keys_realm_kid' });
+
+export interface OneTimeTokenDoc {
+  realmId: string;
+  purpose: string;
+  tokenHash: string;
+  userId: string;
+  expiresAt: Date;
+  consumedAt: Date | null;
+  createdAt: Date;
+  attempts: number;
+  data: Record<string, unknown> | null;
+}
+
+const oneTimeTokenSchema = schema<OneTimeTokenDoc>({
+  realmId: String,
+  purpose: String,
+  tokenHash: String,
+  userId: String,
+  expiresAt: Date,
+  consumedAt: nullableDate,
+  createdAt: Date,
+  attempts: { type: Number, default: 0 },
+  data: { type: Schema.Types.Mixed, default: null },
+});
+oneTimeTokenSchema.index({ realmId: 1, purpose: 1, tokenHash: 1 }, { unique: true, name: 'one_time_tokens_hash' });
+// checkOneTimeCode's "newest live code of the user" and revokeOneTimeTokens.
+oneTimeTokenSchema.index({ realmId: 1, userId: 1, purpose: 1, createdAt: -1 }, { name: 'one_time_tokens_user' });
+
+export interface EventDoc {
+  realmId: string;
+  type: string;
+  userId: string | null;
+  clientId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  at: Date;
+  data?: Record<string, unknown>;
+}
+
+// _id stays an ObjectId: made in order by this process, it breaks ties between events of the same time.
+const eventSchema = schema<EventDoc>({
+  realmId: String,
+  // Spelled out: a bare `type: String` reads as the type of the whole object in mongoose.
+  type: { type: String },
+  userId: nullableString,
+  clientId: nullableString,
+  ip: nullableString,
+  userAgent: nullableString,
+  at: Date,
+  data: Schema.Types.Mixed,
+});
+eventSchema.index({ realmId: 1, userId: 1, at: -1, _id: -1 }, { name: 'events_user' });
+
+export interface MailDoc {
+  /** A new ObjectId as hex: a string id like the other stores', and in creation order for listMail's ties. */
+  _id: string;
+  realmId: string;
+  kind: string;
+  userId: string | null;
+  to: { address: string; name: string | null };
+  from: string;
+  subject: string;
+  text: string;
+  html: string;
+  link: string | null;
+  status: 'queued' | 'sent' | 'failed';
+  attempts: number;
+  nextAttemptAt: Date;
+  /** A worker that claimed the mail owns it until then. */
+  leaseUntil: Date | null;
+  lastError: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+}
+
+const mailSchema = schema<MailDoc>({
+  _id: String,
+  realmId: String,
+  kind: String,
+  userId: nullableString,
+  to: { address: String, name: nullableString },
+  from: String,
+  subject: String,
+  text: String,
+  html: String,
+  link: nullableString,
+  status: String,
+  attempts: Number,
+  nextAttemptAt: Date,
+  leaseUntil: nullableDate,
+  lastError: nullableString,
+  createdAt: Date,
+  sentAt: nullableDate,
+});
+mailSchema.index({ status: 1, nextAttemptAt: 1 }, { name: 'outbox_due' });
+mailSchema.index({ createdAt: -1, _id: -1 }, { name: 'outbox_recent' });
+
+export interface SmsDoc {
+  /** As MailDoc's. */
+  _id: string;
+  realmId: string;
+  kind: string;
+  userId: string | null;
+  to: string;
+  text: string;
+  createdAt: Date;
+}
+
+const smsSchema = schema<SmsDoc>({
+  _id: String,
+  realmId: String,
+  kind: String,
+  userId: nullableString,
+  to: String,
+  text: String,
+  createdAt: Date,
+});
+smsSchema.index({ createdAt: -1, _id: -1 }, { name: 'sms_outbox_created' });
+
+export interface RealmStateDoc {
+  realmId: string;
+  key: string;
+  value: string;
+}
+
+const realmStateSchema = schema<RealmStateDoc>({ realmId: String, key: String, value: String });
+realmStateSchema.index({ realmId: 1, key: 1 }, { unique: true, name: 'realm_state_key' });
+
+export interface SecretDoc {
+  /** The secret's name. */
+  _id: string;
+  value: string;
+}
+
+const secretSchema = schema<SecretDoc>({ _id: String, value: String });
+
+export interface TotpDoc {
+  realmId: string;
+  userId: string;
+  /** Encrypted by identity/totp, never stored in the clear. */
+  secret: string;
+  confirmedAt: Date | null;
+  lastStep: number;
+  createdAt: Date;
+}
+
+const totpSchema = schema<TotpDoc>({
+  realmId: String,
+  userId: String,
+  secret: String,
+  confirmedAt: nullableDate,
+  lastStep: { type: Number, default: 0 },
+  createdAt: Date,
+});
+totpSchema.index({ realmId: 1, userId: 1 }, { unique: true, name: 'totp_credentials_user' });
+
+export interface RecoveryCodeDoc {
+  realmId: string;
+  userId: string;
+  codeHash: string;
+  usedAt: Date | null;
+  createdAt: Date;
+}
+
+const recoveryCodeSchema = schema<RecoveryCodeDoc>({
+  realmId: String,
+  userId: String,
+  codeHash: String,
+  usedAt: nullableDate,
+  createdAt: Date,
+});
+recoveryCodeSchema.index({ realmId: 1, userId: 1, codeHash: 1 }, { unique: true, name: 'recovery_codes_code' });
+
+export interface IdentityDoc {
+  realmId: string;
+  provider: string;
+  subject: string;
+  userId: string;
+  displayName: string | null;
+  email: string | null;
+  createdAt: Date;
+}
+
+const identitySchema = schema<IdentityDoc>({
+  realmId: String,
+  provider: String,
+  subject: String,
+  userId: String,
+  displayName: nullableString,
+  email: nullableString,
+  createdAt: Date,
+});
+identitySchema.index({ realmId: 1, provider: 1, subject: 1 }, { unique: true, name: 'external_identities_subject' });
+// One identity per provider per user; also serves "the identities of a user".
+identitySchema.index({ realmId: 1, userId: 1, provider: 1 }, { unique: true, name: 'external_identities_user_provider' });
+
+export interface Models {
+  users: Model<UserDoc>;
+  loginSessions: Model<LoginSessionDoc>;
+  signingKeys: Model<SigningKeyDoc>;
+  oneTimeTokens: Model<OneTimeTokenDoc>;
+  events: Model<EventDoc>;
+  outbox: Model<MailDoc>;
+  sms: Model<SmsDoc>;
+  realmState: Model<RealmStateDoc>;
+  secrets: Model<SecretDoc>;
+  totp: Model<TotpDoc>;
+  recoveryCodes: Model<RecoveryCodeDoc>;
+  identities: Model<IdentityDoc>;
+}
+
+/** The models on `connection` (its own registry: several stores never share a model). */
+export function createModels(connection: Connection): Models {
+  return {
+    users: connection.model<UserDoc>('User', userSchema, 'users'),
+    loginSessions: connection.model<LoginSessionDoc>('LoginSession', loginSessionSchema, 'login_sessions'),
+    signingKeys: connection.model<SigningKeyDoc>('SigningKey', signingKeySchema, 'signing_keys'),
+    oneTimeTokens: connection.model<OneTimeTokenDoc>('OneTimeToken', oneTimeTokenSchema, 'one_time_tokens'),
+    events: connection.model<EventDoc>('Event', eventSchema, 'events'),
+    outbox: connection.model<MailDoc>('OutboxMail', mailSchema, 'outbox'),
+    sms: connection.model<SmsDoc>('Sms', smsSchema, 'sms_outbox'),
+    realmState: connection.model<RealmStateDoc>('RealmState', realmStateSchema, 'realm_state'),
+    secrets: connection.model<SecretDoc>('Secret', secretSchema, 'secrets'),
+    totp: connection.model<TotpDoc>('TotpCredential', totpSchema, 'totp_credentials'),
+    recoveryCodes: connection.model<RecoveryCodeDoc>('RecoveryCode', recoveryCodeSchema, 'recovery_codes'),
+    identities: connection.model<IdentityDoc>('ExternalIdentity', identitySchema, 'external_identities'),
+  };
+}
