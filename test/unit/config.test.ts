@@ -459,3 +459,20 @@ describe('social providers', () => {
     expect(parseFileConfig(fileConfig()).realms[0]!.social).toEqual({ providers: [], linkByEmail: true, only: false });
   });
 });
+
+describe('MONGODB_URL', () => {
+  it('accepts a replica set seed list and an SRV URL, with REDIS_URL beside it', async () => {
+    const { envSchema } = await import('../../src/config/schema.ts');
+    for (const url of ['mongodb://h1:27017,h2:27017,h3:27017/gatehouse?replicaSet=rs0', 'mongodb+srv://user:pw@cluster0.example.net/gatehouse']) {
+      const parsed = envSchema.safeParse({ MONGODB_URL: url, REDIS_URL: 'redis://127.0.0.1:6379' });
+      expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    }
+  });
+
+  it('refuses another scheme, and MONGODB_URL without REDIS_URL', async () => {
+    const { envSchema } = await import('../../src/config/schema.ts');
+    expect(envSchema.safeParse({ MONGODB_URL: 'postgres://db/x', REDIS_URL: 'redis://r' }).error?.issues[0]?.message).toBe('must start with mongodb:// or mongodb+srv://');
+    const alone = envSchema.safeParse({ MONGODB_URL: 'mongodb://db/x' });
+    expect(alone.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['REDIS_URL', 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance)']]);
+  });
+});
