@@ -1,7 +1,7 @@
 // First: sizes the thread pool before anything uses it.
 import './config/runtime.ts';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -58,7 +58,15 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   if (config.redisUrl) {
     // Loaded only when configured: the embedded setup does not carry the Redis client in memory.
     const [{ Redis }, { default: RedisStore }] = await Promise.all([import('ioredis'), import('connect-redis')]);
-    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true });
+    const redis = new Redis(config.redisUrl, {
+      // While Redis is away, commands fail at once (no offline queue): pages answer 503 instead of hanging.
+      maxRetriesPerRequest: 2,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      // Reconnect forever, at most a second apart: ioredis's default backs off to 5 s, and every page
+      // that needs a session would stay 503 that long after Redis is back.
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    });
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
     try {
       await redis.connect();
@@ -70,7 +78,8 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
     sessionStore = new RedisStore({ client: redis, prefix: 'gh:sess:' });
     limiters = redisLimiters(redis);
     readiness.redis = () => redis.ping();
-    closers.unshift(() => redis.quit());
+    // QUIT needs a connection: with Redis unreachable it is refused, and the store must still be closed after it.
+    closers.unshift(() => redis.quit().then(() => undefined, () => redis.disconnect()));
   } else {
     const sqliteSessions = store.sessionStore();
     sessionStore = sqliteSessions;
@@ -107,6 +116,9 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   };
 }
 
+/** How long stop() waits for requests in flight before it cuts their connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface Running {
   gatehouse: Gatehouse;
   server: Server;
@@ -123,6 +135,19 @@ export async function start(config: Config, logger: Logger, tuning: Tuning = {})
     const s = gatehouse.app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  // Keep-alive connections outlive server.close(): it closes the idle ones, but one whose answer is under way
+  // (even one only finishing, like express-session saving to Redis after the headers went out) stays open for
+  // the client's next request until keepAliveTimeout, and holds the exit that long. Once stopping, answers not
+  // yet started say Connection: close, and each answer that ends lets its connection go at once.
+  let stopping = false;
+  const answering = new Set<ServerResponse>();
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) res.setHeader('Connection', 'close');
+    answering.add(res);
+    res.once('close', () => answering.delete(res));
+    // On the next turn: Node lets go of the answer (the connection becomes idle) in its own 'finish' listener.
+    res.once('finish', () => stopping && setImmediate(() => server.closeIdleConnections()));
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
@@ -131,8 +156,13 @@ export async function start(config: Config, logger: Logger, tuning: Tuning = {})
     server,
     url,
     async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      stopping = true;
+      for (const res of answering) if (!res.headersSent) res.setHeader('Connection', 'close');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // An answer already streaming on a keep-alive connection, or a client that never finishes its request: cut after a grace period.
+      const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(grace);
       await composition.close();
     },
   };
