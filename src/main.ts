@@ -13,6 +13,7 @@ import { devOutboxTransport, smtpTransport } from './infra/mail/transports.ts';
 import { redisLimiters, sqliteLimiters } from './infra/rate-limit.ts';
 import { devOutboxSms } from './infra/sms/dev-outbox.ts';
 import { webhookSms } from './infra/sms/webhook.ts';
+import type { Store } from './store/port.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
 
 /** A dependency that is configured but unusable at start: reported in one line, exit 1. */
@@ -48,7 +49,20 @@ export interface Tuning {
  * limits move to Redis.
  */
 export async function compose(config: Config, logger: Logger, overrides: Partial<Deps> = {}, tuning: Tuning = {}): Promise<Composition> {
-  const store = new SqliteStore(path.join(config.dataDir, 'gatehouse.sqlite'));
+  // MONGODB_URL: the MongoDB store (loaded only then), and the schema made sure REDIS_URL is set too. Else the SQLite file.
+  let store: Store;
+  let sqlite: SqliteStore | null = null;
+  if (config.mongodbUrl) {
+    const { openMongoStore } = await import('./store/mongo/index.ts');
+    try {
+      store = await openMongoStore(config.mongodbUrl);
+    } catch (err) {
+      throw new StartupError((err as Error).message);
+    }
+  } else {
+    sqlite = new SqliteStore(path.join(config.dataDir, 'gatehouse.sqlite'));
+    store = sqlite;
+  }
   const closers: Array<() => Promise<unknown> | void> = [() => store.close()];
   const secret = config.sessionSecret ?? (await store.getOrCreateSecret('session', () => randomBytes(32).toString('base64url')));
 
@@ -81,9 +95,11 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
     // QUIT needs a connection: with Redis unreachable it is refused, and the store must still be closed after it.
     closers.unshift(() => redis.quit().then(() => undefined, () => redis.disconnect()));
   } else {
-    const sqliteSessions = store.sessionStore();
+    // Without Redis there is no MongoDB either (the schema requires it): the store is SQLite's.
+    const embedded = sqlite!;
+    const sqliteSessions = embedded.sessionStore();
     sessionStore = sqliteSessions;
-    limiters = sqliteLimiters(store.db);
+    limiters = sqliteLimiters(embedded.db);
     closers.unshift(() => sqliteSessions.close());
   }
 
