@@ -121,16 +121,30 @@ export class LoginService {
     }
 
     await Promise.all([perIdIp.reset(idIpKey), perIp.refund(ip)]);
+    const passwordHash = this.hasher.needsRehash(found.passwordHash) ? await this.upgradeHash(realm, found, input.password) : found.passwordHash;
     if (mustVerifyFirst(realm, found.user)) {
       await recordEvent(this.store, { ...event, type: 'login.unverified', userId: found.user.id, data: { method: 'pwd' } });
       return { verify: found.user };
     }
-    // Tagged from the hash just verified, not one read again: a reset meanwhile must not pass as this password.
-    const owed = await secondFactorOwed(this.store, realm, found.user, this.clock(), { passwordHash: found.passwordHash });
+    // Tagged from the hash just verified (or its upgrade), not one read again: a reset meanwhile must not pass as this password.
+    const owed = await secondFactorOwed(this.store, realm, found.user, this.clock(), { passwordHash });
     if (owed) return { secondFactor: owed };
     const session = await this.sessions.start(realm, found.user, origin, ['pwd']);
     await recordEvent(this.store, { ...event, type: 'login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: session.id } });
     return { user: found.user, session };
+  }
+
+  /**
+   * The password just verified, hashed afresh with argon2id in place of an
+   * imported bcrypt (or older argon2) hash; the hash now stored is returned.
+   * Written only while the stored hash is still the one verified: a password
+   * changed or reset meanwhile is not overwritten with the old one.
+   */
+  private async upgradeHash(realm: RealmConfig, found: UserWithPassword, password: string): Promise<string | null> {
+    const fresh = await this.hasher.hash(password);
+    if ((await this.store.passwordHashOf(realm.id, found.user.id)) !== found.passwordHash) return found.passwordHash;
+    await this.store.setPasswordHash(realm.id, found.user.id, fresh, this.clock());
+    return fresh;
   }
 
   /**

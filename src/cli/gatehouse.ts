@@ -1,0 +1,14 @@
+import { usersCommand } from './users.ts';
+
+const USAGE = `Usage: gatehouse users export|import … (gatehouse users --help)`;
+
+/** `gatehouse <command> …`: the administration commands, run beside (or instead of) the server on its configuration. */
+export async function gatehouse(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  const [command, ...rest] = args;
+  if (command === 'users') return usersCommand(rest, env, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+  process.stderr.write(`${command ? `unknown command ${command}\n` : ''}${USAGE}\n`);
+  return command === '--help' || command === '-h' ? 0 : 1;
+}
+
+// The exit code is set, not forced: standard output and the store get to finish and close first.
+process.exitCode = await gatehouse(process.argv.slice(2));
