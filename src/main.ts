@@ -69,25 +69,31 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   let sessionStore: Deps['sessionStore'];
   let limiters: Deps['limiters'];
   const readiness: NonNullable<Deps['readiness']> = {};
-  if (config.redisUrl) {
+  if (config.redisUrl || config.redisSentinel) {
     // Loaded only when configured: the embedded setup does not carry the Redis client in memory.
     const [{ Redis }, { default: RedisStore }] = await Promise.all([import('ioredis'), import('connect-redis')]);
-    const redis = new Redis(config.redisUrl, {
+    const target = config.redisSentinel
+      ? { sentinels: config.redisSentinel.sentinels, name: config.redisSentinel.master, password: config.redisSentinel.password }
+      : {};
+    const where = config.redisUrl ? redactUrl(config.redisUrl) : `the master "${config.redisSentinel!.master}" of the sentinels ${config.redisSentinel!.sentinels.map((s) => `${s.host}:${s.port}`).join(', ')}`;
+    const options = {
+      ...target,
       // While Redis is away, commands fail at once (no offline queue): pages answer 503 instead of hanging.
       maxRetriesPerRequest: 2,
       enableOfflineQueue: false,
       lazyConnect: true,
       // Reconnect forever, at most a second apart: ioredis's default backs off to 5 s, and every page
       // that needs a session would stay 503 that long after Redis is back.
-      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    });
+      retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
+    };
+    const redis = config.redisUrl ? new Redis(config.redisUrl, options) : new Redis(options);
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
     try {
       await redis.connect();
     } catch (err) {
       redis.disconnect();
       await store.close();
-      throw new StartupError(`Cannot reach Redis at ${redactUrl(config.redisUrl)}: ${(err as Error).message || 'connection refused'}`);
+      throw new StartupError(`Cannot reach Redis at ${where}: ${(err as Error).message || 'connection refused'}`);
     }
     sessionStore = new RedisStore({ client: redis, prefix: 'gh:sess:' });
     limiters = redisLimiters(redis);
@@ -207,7 +213,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     }
     throw err;
   }
-  logger.info({ url: running.url, realms: config.realms.map((r) => r.id), redis: Boolean(config.redisUrl) }, 'Gatehouse is listening');
+  logger.info({ url: running.url, realms: config.realms.map((r) => r.id), redis: Boolean(config.redisUrl || config.redisSentinel) }, 'Gatehouse is listening');
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     running.stop().then(

@@ -15,6 +15,8 @@ export interface Config {
   /** Set: the MongoDB store instead of SQLite (REDIS_URL is then set too). */
   mongodbUrl?: string;
   redisUrl?: string;
+  /** Redis through Sentinel (instead of redisUrl). */
+  redisSentinel?: { sentinels: { host: string; port: number }[]; master: string; password?: string };
   sessionSecret?: string;
   trustProxy: boolean | number | string[];
   secureCookies: boolean;
@@ -141,6 +143,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: path.resolve(cwd, e.DATA_DIR),
     mongodbUrl: e.MONGODB_URL,
     redisUrl: e.REDIS_URL,
+    redisSentinel: e.REDIS_SENTINELS
+      ? {
+          sentinels: e.REDIS_SENTINELS.split(',').map((pair) => {
+            const [host, port] = pair.split(':');
+            return { host: host!, port: Number(port) };
+          }),
+          master: e.REDIS_SENTINEL_MASTER!,
+          password: e.REDIS_PASSWORD,
+        }
+      : undefined,
     sessionSecret: e.SESSION_SECRET,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     secureCookies: e.COOKIE_SECURE === 'auto' ? allHttps : e.COOKIE_SECURE === 'true',

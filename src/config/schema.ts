@@ -421,6 +421,18 @@ const envObject = z.object({
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must start with mongodb:// or mongodb+srv://').optional(),
   /** With it, sessions and rate limits live in Redis (connect-redis + ioredis). */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /**
+   * Redis Sentinel instead of REDIS_URL: the sentinels as host:port, comma-separated; ioredis asks them for the
+   * current master of REDIS_SENTINEL_MASTER and follows a failover.
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'must be host:port pairs separated by commas, like sentinel-1:26379,sentinel-2:26379')
+    .optional(),
+  /** The master's name the sentinels monitor (`sentinel monitor <name> …`). Required with REDIS_SENTINELS. */
+  REDIS_SENTINEL_MASTER: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'a name like mymaster').optional(),
+  /** The master's password in Sentinel mode (with REDIS_URL, the password is in the URL). */
+  REDIS_PASSWORD: z.string().min(1).optional(),
   /** Cookie-signing secret (≥ 32 characters); generated and kept in the store when absent. */
   SESSION_SECRET: z.string().min(32).optional(),
   /** Express "trust proxy": false, true, a hop count, or a comma-separated list of subnets. */
@@ -450,8 +462,14 @@ export const ENV_KEYS: readonly string[] = Object.keys(envObject.shape);
 export const envSchema = z.preprocess(
   (env) => (env && typeof env === 'object' ? Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')) : env),
   envObject.superRefine((env, ctx) => {
-    if (env.MONGODB_URL && !env.REDIS_URL) {
-      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance)' });
+    if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_MASTER) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_MASTER'], message: 'is required with REDIS_SENTINELS (the name of the master they monitor)' });
+    }
+    if (env.REDIS_SENTINELS && env.REDIS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'set either REDIS_URL or REDIS_SENTINELS, not both' });
+    }
+    if (env.MONGODB_URL && !env.REDIS_URL && !env.REDIS_SENTINELS) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance), or REDIS_SENTINELS' });
     }
     if (env.SMS_WEBHOOK_URL && !env.SMS_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['SMS_WEBHOOK_SECRET'], message: 'is required when SMS_WEBHOOK_URL is set (the webhook requests are signed with it)' });

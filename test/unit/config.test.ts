@@ -476,3 +476,16 @@ describe('MONGODB_URL', () => {
     expect(alone.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['REDIS_URL', 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance)']]);
   });
 });
+
+describe('REDIS_SENTINELS', () => {
+  it('reads the sentinels and the master name, and needs both', async () => {
+    const { loadConfig } = await import('../../src/config/index.ts');
+    const { envSchema } = await import('../../src/config/schema.ts');
+    expect(envSchema.safeParse({ REDIS_SENTINELS: 's1:26379' }).error?.issues[0]?.path).toEqual(['REDIS_SENTINEL_MASTER']);
+    expect(envSchema.safeParse({ REDIS_SENTINELS: 's1', REDIS_SENTINEL_MASTER: 'm' }).success).toBe(false);
+    expect(envSchema.safeParse({ REDIS_SENTINELS: 's1:1', REDIS_SENTINEL_MASTER: 'm', REDIS_URL: 'redis://r' }).error?.issues[0]?.message).toBe('set either REDIS_URL or REDIS_SENTINELS, not both');
+    expect(envSchema.safeParse({ MONGODB_URL: 'mongodb://db/x', REDIS_SENTINELS: 's1:1', REDIS_SENTINEL_MASTER: 'm' }).success).toBe(true);
+    const config = loadConfig({ GATEHOUSE_CONFIG: 'gatehouse.config.json', REDIS_SENTINELS: 's1:26379,s2.example.com:26380', REDIS_SENTINEL_MASTER: 'mymaster', REDIS_PASSWORD: 'pw' });
+    expect(config.redisSentinel).toEqual({ sentinels: [{ host: 's1', port: 26379 }, { host: 's2.example.com', port: 26380 }], master: 'mymaster', password: 'pw' });
+  });
+});
