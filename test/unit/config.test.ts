@@ -473,7 +473,7 @@ describe('MONGODB_URL', () => {
     const { envSchema } = await import('../../src/config/schema.ts');
     expect(envSchema.safeParse({ MONGODB_URL: 'postgres://db/x', REDIS_URL: 'redis://r' }).error?.issues[0]?.message).toBe('must start with mongodb:// or mongodb+srv://');
     const alone = envSchema.safeParse({ MONGODB_URL: 'mongodb://db/x' });
-    expect(alone.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['REDIS_URL', 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance)']]);
+    expect(alone.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['REDIS_URL', 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance), or REDIS_SENTINELS']]);
   });
 });
 
