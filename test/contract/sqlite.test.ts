@@ -69,6 +69,35 @@ describe('SQLite file shared by two store instances', () => {
     }
   });
 
+  it('migrates a new file once when four processes open it at the same moment', async () => {
+    const file = freshFile();
+    const script = path.join(dir, 'migrate-racer.mts');
+    // Each process waits for the same instant, then opens (and migrates) the file.
+    writeFileSync(
+      script,
+      `import { SqliteStore } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/store/sqlite/index.ts')).href)};
+const at = Number(process.argv[3]);
+while (Date.now() < at) await new Promise((r) => setTimeout(r, 1));
+const store = new SqliteStore(process.argv[2]);
+console.log(store.db.pragma('user_version', { simple: true }));
+await store.close();
+`,
+    );
+    const at = Date.now() + 3000;
+    const run = () =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', script, file, String(at)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`opener exited ${code}: ${err}`))));
+      });
+    const versions = await Promise.all([run(), run(), run(), run()]);
+    expect(new Set(versions).size).toBe(1);
+    expect(Number(versions[0])).toBeGreaterThan(0);
+  });
+
   it('creates exactly one user when four processes sign up the same email at once', async () => {
     // Separate processes really run at the same time, unlike two connections in one thread.
     const file = freshFile();

@@ -149,19 +149,20 @@ function uniqueViolation(err: unknown): never {
 
 /** Applies the numbered .sql files newer than the database's user_version, each in a transaction. */
 function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
   const files = readdirSync(MIGRATIONS_DIR)
     .filter((f) => /^\d+_.*\.sql$/.test(f))
     .sort();
-  for (const file of files) {
-    const version = Number.parseInt(file, 10);
-    if (version <= current) continue;
-    const sql = readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');
-    db.transaction(() => {
-      db.exec(sql);
+  // One write transaction (BEGIN IMMEDIATE) reads the version and applies what is missing: two processes
+  // starting on one new file at once run each migration once (the second waits, then finds nothing to do).
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    for (const file of files) {
+      const version = Number.parseInt(file, 10);
+      if (version <= current) continue;
+      db.exec(readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8'));
       db.pragma(`user_version = ${version}`);
-    })();
-  }
+    }
+  }).immediate();
 }
 
 /**
