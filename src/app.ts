@@ -47,6 +47,7 @@ import { errorHandler, notFound } from './http/errors.ts';
 import { createI18n, SUPPORTED_LOCALES } from './http/i18n.ts';
 import { requireRecentAuth, takeFlash } from './http/account.ts';
 import { PageCache } from './http/page-cache.ts';
+import { AfterResponse } from './http/after-response.ts';
 import { loadLogin } from './http/session.ts';
 import { KeyRing } from './identity/keys.ts';
 import { LoginSessions } from './identity/login-sessions.ts';
@@ -86,6 +87,8 @@ export interface Gatehouse {
   app: Express;
   keys: KeyRing;
   realms: Realms;
+  /** Waits for the work routes started after their answers (shutdown calls it before closing the store). */
+  drain(): Promise<void>;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -138,6 +141,7 @@ export function createApp(deps: Deps): Gatehouse {
   const socialService = new SocialService(store, sessions, secrets, mailer, deps.limiters, clock);
   const socialStrategies = new SocialStrategies(config.providerSecrets, logger);
   const cookiePrefix = config.secureCookies ? '__Host-' : '';
+  const afterResponse = new AfterResponse();
 
   const app = express();
   app.disable('x-powered-by');
@@ -295,7 +299,7 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(loginRoutes(loginService, issuer, pages));
   app.use(signupRoutes(signupService, issuer, pages));
   app.use(verificationRoutes(verificationService, issuer));
-  app.use(recoveryRoutes(recoveryService, logger));
+  app.use(recoveryRoutes(recoveryService, logger, afterResponse));
   app.use(logoutRoutes(sessions, issuer));
   // The development outbox: every mail, readable in the browser. Absent (404) outside development.
   if (config.env === 'development') app.use(devMailRoutes(store));
@@ -313,5 +317,5 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(notFound);
   app.use(errorHandler(logger));
 
-  return { app, keys, realms };
+  return { app, keys, realms, drain: () => afterResponse.drain() };
 }

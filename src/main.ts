@@ -185,6 +185,8 @@ export async function start(config: Config, logger: Logger, tuning: Tuning = {})
       const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(grace);
+      // A reset mail queued just after its answer left: in the store before the store closes.
+      await gatehouse.drain();
       await composition.close();
     },
   };

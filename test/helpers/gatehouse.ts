@@ -79,6 +79,7 @@ export async function testGatehouse(
     store: composition.deps.store,
     outbox: composition.outbox,
     async close() {
+      await gatehouse.drain();
       await composition.close();
       rmSync(dir, { recursive: true, force: true });
     },

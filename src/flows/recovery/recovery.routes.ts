@@ -1,3 +1,4 @@
+import type { AfterResponse } from '../../http/after-response.ts';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -17,7 +18,7 @@ const resetForm = z.object({ password: field.password() });
  * choose a new password (/reset-password). The reset token never stays in the
  * address bar: it moves into the session and the page reloads without it.
  */
-export function recoveryRoutes(service: RecoveryService, logger: Logger): Router {
+export function recoveryRoutes(service: RecoveryService, logger: Logger, afterResponse: AfterResponse): Router {
   const router = Router();
 
   function showForgot(req: Request, res: Response, target: ReturnTarget | null, extra: Record<string, unknown> = {}, status = 200): void {
@@ -80,7 +81,7 @@ export function recoveryRoutes(service: RecoveryService, logger: Logger): Router
     const realm = req.realm;
     const locale = req.locale;
     res.once('finish', () => {
-      service.mailResetLinks(realm, users, locale, ret, origin).catch((err: unknown) => logger.error({ err }, 'recovery: could not queue the reset mail'));
+      afterResponse.run(() => service.mailResetLinks(realm, users, locale, ret, origin).catch((err: unknown) => logger.error({ err }, 'recovery: could not queue the reset mail')));
     });
   });
 
