@@ -24,7 +24,9 @@
  * BENCH_WARMUP (seconds of warm-up per scenario, default 5, at most the duration),
  * BENCH_CONNECTIONS (page scenarios, default 16), BENCH_LOGIN_CONNECTIONS (default 8),
  * BENCH_RETRIES (default 1), BENCH_MAX_OTHER_CPU (% of a core, default 25),
- * BENCH_ONLY (comma list of scenario ids to run: bare,page,redirect,jwks,argon2,login),
+ * BENCH_ONLY (comma list of scenario ids to run: bare,page,redirect,jwks,argon2,login, and scale, which only runs
+ * when named: its first run seeds a million users, ≈ 30 s, and its export alone takes longer than the rest of the bench),
+ * BENCH_SCALE_EXPORT_TIMEOUT (seconds the scale export may run before it is stopped and measured so far, default 60),
  * BENCH_CPU_PROF=1 (start Gatehouse with --cpu-prof into bench/results/profiles/),
  * BENCH_NODE_ARGS (extra node flags for the Gatehouse process, after PRODUCTION_NODE_FLAGS
  * from src/config/runtime.ts, which both children get), BENCH_RUNTIME
@@ -34,7 +36,7 @@
 // Raw argon2 runs in this process: on a thread pool sized as Gatehouse sizes its own.
 import { PRODUCTION_NODE_FLAGS } from '../src/config/runtime.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -43,6 +45,7 @@ import { fileURLToPath } from 'node:url';
 import argon2 from 'argon2';
 import autocannon from 'autocannon';
 import { ARGON2_OPTIONS } from '../src/identity/password.ts';
+import { SCALE_CACHE_DIR, SCALE_PASSWORD, SCALE_REALM, scaleDataDir, scaleLogin } from './scale.ts';
 import type { FromChild, ToChild } from './child-ipc.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -82,13 +85,19 @@ const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolea
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1' || process.env.BENCH_CPU_PROF === 'true';
 const SCENARIO_IDS = ['bare', 'page', 'redirect', 'jwks', 'argon2', 'login'] as const;
 type ScenarioId = (typeof SCENARIO_IDS)[number];
-const ONLY = new Set<ScenarioId>(
+/** Run only when BENCH_ONLY names them. */
+const OPT_IN_IDS = ['scale'] as const;
+type BenchId = ScenarioId | (typeof OPT_IN_IDS)[number];
+const ONLY = new Set<BenchId>(
   process.env.BENCH_ONLY
-    ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter((s): s is ScenarioId => (SCENARIO_IDS as readonly string[]).includes(s))
+    ? process.env.BENCH_ONLY.split(',')
+        .map((s) => s.trim())
+        .filter((s): s is BenchId => ([...SCENARIO_IDS, ...OPT_IN_IDS] as readonly string[]).includes(s))
     : SCENARIO_IDS,
 );
+const SCALE_EXPORT_TIMEOUT = envNumber('BENCH_SCALE_EXPORT_TIMEOUT', 60, 1);
 if (ONLY.size === 0) {
-  process.stderr.write(`BENCH_ONLY names none of: ${SCENARIO_IDS.join(', ')}\n`);
+  process.stderr.write(`BENCH_ONLY names none of: ${[...SCENARIO_IDS, ...OPT_IN_IDS].join(', ')}\n`);
   process.exit(2);
 }
 
@@ -613,12 +622,279 @@ interface Ratio {
   detail: string;
 }
 
+// ----------------------------------------------------------------- scale
+
+interface ScaleLogin {
+  users: number;
+  durationS: number;
+  requests: number;
+  reqPerSec: number;
+  latencyMs: { p50: number; p99: number };
+  statusCodes: Record<string, number>;
+  errors: number;
+  unexpected: number;
+  /** Seconds spent seeding the cache this run (0 when it was reused), copying included. */
+  seedS: number;
+  seededNow: boolean;
+}
+
+interface ScaleResult {
+  connections: number;
+  logins: ScaleLogin[];
+  ratio: { reqPerSec: number; p50: number; p99: number };
+  export: {
+    users: number;
+    /** Users the export wrote (lines of its JSONL file). */
+    exported: number;
+    seconds: number;
+    usersPerSec: number;
+    /** Stopped at BENCH_SCALE_EXPORT_TIMEOUT before the last user. */
+    timedOut: boolean;
+    exitCode: number | null;
+    peakRssMB: number;
+    rssSource: 'resourceUsage().maxRSS' | 'VmHWM (last sample)';
+    command: string;
+  };
+  problems: string[];
+}
+
+const SCALE_SIZES = [1000, 1_000_000] as const;
+
+/** Counts the lines of a file without holding it in memory. */
+async function countLines(file: string): Promise<number> {
+  if (!existsSync(file)) return 0;
+  let n = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+  }
+  return n;
+}
+
+/**
+ * Login latency against stores of 1 000 and 1 000 000 users (each request signs
+ * a different seeded user in; the two servers are measured interleaved, A B B A),
+ * then the `gatehouse users export` CLI over the million.
+ */
+async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: string): Promise<ScaleResult> {
+  const problems: string[] = [];
+  const servers: Array<{ users: number; child: Child; dataDir: string; seedS: number; seededNow: boolean; headers: Record<string, string>; token: string }> = [];
+  for (const users of SCALE_SIZES) {
+    const dir = path.join(tmp, `scale-${users}`);
+    log(`bench: scale: data folder of ${users} users (cache ${SCALE_CACHE_DIR})`);
+    const { dataDir, seedS, seededNow } = await scaleDataDir(users, dir);
+    if (seededNow) log(`  seeded ${users} users in ${fmt(seedS, 1)} s`);
+    const port = await freePort();
+    const configPath = path.join(dir, 'gatehouse.config.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        defaultRealm: SCALE_REALM,
+        realms: [
+          {
+            id: SCALE_REALM,
+            name: 'Gatehouse Bench',
+            publicUrl: `http://127.0.0.1:${port}`,
+            // Every login comes from one IP: the per-IP rule would otherwise answer 429 within seconds.
+            rateLimits: { loginPerIdentifierAndIp: { points: 1_000_000, durationSeconds: 60 }, loginPerIp: { points: 1_000_000, durationSeconds: 60 } },
+            apps: [{ clientId: 'bench-app', name: 'Bench app', redirectUris: [CALLBACK], delivery: 'form_post' }],
+          },
+        ],
+      }),
+    );
+    const child = await spawnChild(
+      `gatehouse-${users}`,
+      serverScript,
+      { ...childEnv, PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_CONFIG: configPath, DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', COOKIE_SECURE: 'false' },
+      [...PRODUCTION_NODE_FLAGS],
+    );
+    const csrf = await csrfPair(`${child.url}/login`);
+    const headers = { 'content-type': FORM, cookie: csrf.cookie };
+    const body = new URLSearchParams({ _csrf: csrf.token, identifier: scaleLogin(users - 1), password: SCALE_PASSWORD }).toString();
+    const check = await fetch(`${child.url}/login`, { method: 'POST', redirect: 'manual', headers, body });
+    await expectStatus(check, 303, `POST /login (${users} users)`);
+    if (check.headers.get('location') !== '/account') throw new Error(`POST /login (${users} users) went to ${check.headers.get('location')}, not /account`);
+    servers.push({ users, child, dataDir, seedS, seededNow, headers, token: csrf.token });
+  }
+
+  /** autocannon against one server; every request carries the next user of a shuffled order, so consecutive logins differ. */
+  const run = (s: (typeof servers)[number], seconds: number, tally?: { latencies: number[]; requests: number; durationS: number; errors: number; codes: Record<string, number> }) => {
+    const order = Uint32Array.from({ length: s.users }, (_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    let next = 0;
+    const options = {
+      url: `${s.child.url}/login`,
+      connections: LOGIN_CONNECTIONS,
+      duration: seconds,
+      timeout: 10,
+      requests: [
+        {
+          method: 'POST',
+          headers: s.headers,
+          setupRequest: (req: Record<string, unknown>) => ({
+            ...req,
+            body: new URLSearchParams({ _csrf: s.token, identifier: scaleLogin(order[next++ % order.length]!), password: SCALE_PASSWORD }).toString(),
+          }),
+        },
+      ],
+    };
+    return new Promise<void>((resolve, reject) => {
+      const instance = autocannon(options as autocannon.Options, (err, r) => {
+        if (err) return reject(err);
+        if (tally) {
+          tally.requests += r.requests.total;
+          tally.durationS += r.duration;
+          tally.errors += r.errors;
+          for (const [code, { count }] of Object.entries(r.statusCodeStats)) tally.codes[code] = (tally.codes[code] ?? 0) + count;
+        }
+        resolve();
+      });
+      if (tally) instance.on('response', (_c: unknown, _status: number, _bytes: number, ms: number) => tally.latencies.push(ms));
+    });
+  };
+
+  for (const s of servers) {
+    if (WARMUP > 0) {
+      log(`  POST /login, ${s.users} users: warm-up ${WARMUP} s`);
+      await run(s, WARMUP);
+    }
+  }
+  const tallies = servers.map(() => ({ latencies: [] as number[], requests: 0, durationS: 0, errors: 0, codes: {} as Record<string, number> }));
+  const rounds = 2;
+  log(`  POST /login, ${servers.map((s) => s.users).join(' | ')} users: measuring ${DURATION} s each, ${rounds} slices of ${DURATION / rounds} s, ${LOGIN_CONNECTIONS} connections`);
+  for (let round = 0; round < rounds; round++) {
+    const order = servers.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) await run(servers[i]!, DURATION / rounds, tallies[i]);
+  }
+  const logins: ScaleLogin[] = servers.map((s, i) => {
+    const t = tallies[i]!;
+    const sorted = Float64Array.from(t.latencies).sort();
+    const unexpected = t.requests - (t.codes['303'] ?? 0);
+    if (unexpected || t.errors) problems.push(`POST /login, ${s.users} users: ${unexpected} unexpected responses ${JSON.stringify(t.codes)}, ${t.errors} errors`);
+    return {
+      users: s.users,
+      durationS: t.durationS,
+      requests: t.requests,
+      reqPerSec: t.requests / t.durationS,
+      latencyMs: { p50: percentile(sorted, 50), p99: percentile(sorted, 99) },
+      statusCodes: t.codes,
+      errors: t.errors,
+      unexpected,
+      seedS: s.seedS,
+      seededNow: s.seededNow,
+    };
+  });
+  for (const l of logins) log(`  → ${l.users} users: ${fmt(l.reqPerSec, 1)} req/s, p50 ${fmt(l.latencyMs.p50, 1)} ms, p99 ${fmt(l.latencyMs.p99, 1)} ms`);
+  const [small, big] = logins as [ScaleLogin, ScaleLogin];
+  await Promise.all(servers.map((s) => s.child.stop()));
+
+  // The CLI as an operator runs it, through tsx, on the million-user folder (the stopped server's copy).
+  const million = servers[servers.length - 1]!;
+  const out = path.join(tmp, 'scale-export.jsonl');
+  const rssFile = path.join(tmp, 'scale-export.maxrss');
+  const preload = `data:text/javascript,import{writeFileSync}from'node:fs';process.on('exit',()=>writeFileSync(${JSON.stringify(rssFile)},String(process.resourceUsage().maxRSS)))`;
+  const cliArgs = ['users', 'export', '--realm', SCALE_REALM, '--format', 'jsonl', '--out', out];
+  const cli = path.join(ROOT, 'src', 'cli', 'gatehouse.ts');
+  if (!existsSync(cli)) throw new Error('src/cli/gatehouse.ts is missing: the scale export runs the CLI');
+  log(`bench: scale: exporting ${million.users} users with the CLI (stopped after ${SCALE_EXPORT_TIMEOUT} s)`);
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--import', preload, cli, ...cliArgs], {
+    cwd: ROOT,
+    env: { ...childEnv, GATEHOUSE_CONFIG: path.join(path.dirname(million.dataDir), 'gatehouse.config.json'), DATA_DIR: million.dataDir, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.add(proc);
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  let hwm = 0;
+  // maxRSS comes from the child at exit; a child stopped at the deadline never gets there, so VmHWM is sampled meanwhile.
+  const sampler = setInterval(() => {
+    try {
+      hwm = Math.max(hwm, procMemory(proc.pid!).hwm);
+    } catch {
+      // exited
+    }
+  }, 200);
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    try {
+      hwm = Math.max(hwm, procMemory(proc.pid!).hwm);
+    } catch {
+      // exited just now
+    }
+    proc.kill('SIGKILL');
+  }, SCALE_EXPORT_TIMEOUT * 1000);
+  const exitCode = await new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  clearTimeout(deadline);
+  children.delete(proc);
+  const exported = await countLines(out);
+  rmSync(out, { force: true });
+  const maxRss = existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8')) * 1024 : NaN;
+  if (!timedOut && exitCode !== 0) problems.push(`export exited with ${exitCode}: ${stderr.trim().slice(0, 500)}`);
+  if (!timedOut && exported !== million.users) problems.push(`export wrote ${exported} users, not ${million.users}`);
+  const exportResult: ScaleResult['export'] = {
+    users: million.users,
+    exported,
+    seconds,
+    usersPerSec: exported / seconds,
+    timedOut,
+    exitCode,
+    peakRssMB: (Number.isFinite(maxRss) ? maxRss : hwm) / MB,
+    rssSource: Number.isFinite(maxRss) ? 'resourceUsage().maxRSS' : 'VmHWM (last sample)',
+    command: `GATEHOUSE_CONFIG=… DATA_DIR=… node --import tsx src/cli/gatehouse.ts ${cliArgs.slice(0, -1).join(' ')} <tmp file>`,
+  };
+  log(`  → exported ${exported} of ${million.users} in ${fmt(seconds, 1)} s${timedOut ? ' (stopped at the deadline)' : ''}, peak RSS ${fmt(exportResult.peakRssMB, 1)} MB`);
+
+  return {
+    connections: LOGIN_CONNECTIONS,
+    logins,
+    ratio: { reqPerSec: big.reqPerSec / small.reqPerSec, p50: big.latencyMs.p50 / small.latencyMs.p50, p99: big.latencyMs.p99 / small.latencyMs.p99 },
+    export: exportResult,
+    problems,
+  };
+}
+
+function scaleReport(s: ScaleResult): string[] {
+  const rows = [['scale', 'users', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'bad']];
+  for (const l of s.logins) {
+    rows.push(['POST /login (valid, a different user each)', String(l.users), String(s.connections), fmt(l.reqPerSec, 1), fmt(l.latencyMs.p50, 1), fmt(l.latencyMs.p99, 1), String(l.requests), String(l.unexpected + l.errors)]);
+  }
+  const [small, big] = s.logins as [ScaleLogin, ScaleLogin];
+  const e = s.export;
+  const ratioRows = [
+    ['scale ratio', 'value', 'target', 'detail'],
+    ['req/s 1M ÷ 1k', fmt(s.ratio.reqPerSec, 2), '(target ≈ 1)', `${fmt(big.reqPerSec, 1)} / ${fmt(small.reqPerSec, 1)} req/s`],
+    ['p50 1M ÷ 1k', fmt(s.ratio.p50, 2), '(target ≈ 1)', `${fmt(big.latencyMs.p50, 1)} / ${fmt(small.latencyMs.p50, 1)} ms`],
+    ['p99 1M ÷ 1k', fmt(s.ratio.p99, 2), '(target ≈ 1)', `${fmt(big.latencyMs.p99, 1)} / ${fmt(small.latencyMs.p99, 1)} ms`],
+    [
+      'export users/s',
+      fmt(e.usersPerSec, 0),
+      '(info)',
+      `${e.exported} of ${e.users} users in ${fmt(e.seconds, 1)} s${e.timedOut ? ` — STOPPED at BENCH_SCALE_EXPORT_TIMEOUT=${SCALE_EXPORT_TIMEOUT} s, not finished` : ''}, tsx start-up included`,
+    ],
+    ['export peak RSS (MB)', fmt(e.peakRssMB, 1), '(info)', e.rssSource],
+  ];
+  return [
+    table(rows),
+    '',
+    table(ratioRows),
+    `scale: seeded stores cached in ${SCALE_CACHE_DIR}; ${s.logins.map((l) => `${l.users}: ${l.seededNow ? `seeded now in ${fmt(l.seedS, 1)} s` : 'from cache'}`).join(', ')}.`,
+    ...s.problems.map((p) => `WARNING: scale: ${p}`),
+  ];
+}
+
 // ------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
   const started = Date.now();
   // Hard stop: the bench is bounded whatever happens to a child or a socket.
-  const budget = (ONLY.size * (WARMUP + DURATION * (1 + RETRIES) + 20) + 90) * 1000;
+  const budget = (ONLY.size * (WARMUP + DURATION * (1 + RETRIES) + 20) + 90 + (ONLY.has('scale') ? 2 * WARMUP + SCALE_EXPORT_TIMEOUT + 180 : 0)) * 1000;
   setTimeout(() => {
     process.stderr.write(`bench: did not finish within ${budget / 1000} s, giving up\n`);
     process.exit(3);
@@ -658,6 +934,17 @@ async function main(): Promise<void> {
     const outDir = path.join(tmpDir, 'build');
     compile(outDir);
     scripts = { server: path.join(outDir, 'bench', 'server.js'), bare: path.join(outDir, 'bench', 'bare.js') };
+  }
+  // Before the other scenarios' servers start, so neither disturbs the other.
+  const scale = ONLY.has('scale') ? await runScale(scripts.server, childEnv, tmpDir) : undefined;
+  if (!SCENARIO_IDS.some((id) => ONLY.has(id))) {
+    process.stdout.write(['', `Gatehouse bench — ${new Date().toISOString()} — ${os.cpus().length} CPU, node ${process.version}, ${RUNTIME}, ${DURATION} s/scenario`, '', ...scaleReport(scale!), ''].join('\n'));
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const json = { at: new Date().toISOString(), elapsedS: (Date.now() - started) / 1000, settings: { runtime: RUNTIME, durationS: DURATION, warmupS: WARMUP, loginConnections: LOGIN_CONNECTIONS }, scale };
+    writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+    log(`bench: wrote bench/results/latest.json (${fmt(json.elapsedS)} s)`);
+    if (scale!.problems.length) process.exitCode = 1;
+    return;
   }
   log(`bench: starting Gatehouse and the bare Express app (${RUNTIME})`);
   const [gatehouse, bare] = await Promise.all([
@@ -863,6 +1150,7 @@ async function main(): Promise<void> {
     'other: every other process on the machine meanwhile. 100% = one core. Memory in MB.',
     ...noisy.map((r) => `NOISY: ${r.label}: other processes used ${fmt(r.otherCpuPct)}% CPU during the measurement (limit ${MAX_OTHER_CPU}%); its numbers are not reliable.`),
     ...broken.map((r) => `WARNING: ${r.label}: ${r.unexpected} unexpected responses ${JSON.stringify(r.statusCodes)}, ${r.errors} errors`),
+    ...(scale ? ['', ...scaleReport(scale)] : []),
     '',
   ].join('\n');
   process.stdout.write(out);
@@ -896,6 +1184,7 @@ async function main(): Promise<void> {
     scenarios: results,
     ratios: Object.fromEntries(ratios.map((r) => [r.name, { value: r.value, target: r.target, met: r.met, detail: r.detail }])),
     memory,
+    ...(scale ? { scale } : {}),
     problems: broken.map((r) => ({ scenario: r.id, unexpected: r.unexpected, errors: r.errors, statusCodes: r.statusCodes })),
     noisy: noisy.map((r) => ({ scenario: r.id, otherCpuPct: r.otherCpuPct })),
     /** Attempts replaced by a quieter repeat, kept for the record. */
@@ -903,7 +1192,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
   log(`bench: wrote bench/results/latest.json (${fmt(json.elapsedS)} s)${CPU_PROF ? `; CPU profile in ${path.relative(ROOT, profileDir)}/` : ''}`);
-  if (broken.length) process.exitCode = 1;
+  if (broken.length || scale?.problems.length) process.exitCode = 1;
 }
 
 try {
