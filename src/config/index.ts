@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { envSchema, fileSchema, type AppConfig, type FileConfig, type RealmConfig } from './schema.ts';
+import { envSchema, fileSchema, type FileConfig, type RealmConfig } from './schema.ts';
 
 export type { AppConfig, ProviderConfig, RealmConfig } from './schema.ts';
 export { fileSchema, envSchema } from './schema.ts';
