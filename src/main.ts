@@ -69,13 +69,18 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   let sessionStore: Deps['sessionStore'];
   let limiters: Deps['limiters'];
   const readiness: NonNullable<Deps['readiness']> = {};
-  if (config.redisUrl || config.redisSentinel) {
+  if (config.redisUrl || config.redisSentinel || config.redisCluster) {
     // Loaded only when configured: the embedded setup does not carry the Redis client in memory.
-    const [{ Redis }, { default: RedisStore }] = await Promise.all([import('ioredis'), import('connect-redis')]);
+    const [{ Redis, Cluster }, { default: RedisStore }] = await Promise.all([import('ioredis'), import('connect-redis')]);
     const target = config.redisSentinel
       ? { sentinels: config.redisSentinel.sentinels, name: config.redisSentinel.master, password: config.redisSentinel.password }
       : {};
-    const where = config.redisUrl ? redactUrl(config.redisUrl) : `the master "${config.redisSentinel!.master}" of the sentinels ${config.redisSentinel!.sentinels.map((s) => `${s.host}:${s.port}`).join(', ')}`;
+    const list = (nodes: { host: string; port: number }[]) => nodes.map((n) => `${n.host}:${n.port}`).join(', ');
+    const where = config.redisUrl
+      ? redactUrl(config.redisUrl)
+      : config.redisCluster
+        ? `the cluster nodes ${list(config.redisCluster.nodes)}`
+        : `the master "${config.redisSentinel!.master}" of the sentinels ${list(config.redisSentinel!.sentinels)}`;
     const options = {
       ...target,
       // While Redis is away, commands fail at once (no offline queue): pages answer 503 instead of hanging.
@@ -86,7 +91,16 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
       // that needs a session would stay 503 that long after Redis is back.
       retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
     };
-    const redis = config.redisUrl ? new Redis(config.redisUrl, options) : new Redis(options);
+    const redis = config.redisCluster
+      ? new Cluster(config.redisCluster.nodes, {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          clusterRetryStrategy: options.retryStrategy,
+          redisOptions: { password: config.redisCluster.password, maxRetriesPerRequest: options.maxRetriesPerRequest },
+        })
+      : config.redisUrl
+        ? new Redis(config.redisUrl, options)
+        : new Redis(options);
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
     try {
       await redis.connect();
@@ -215,7 +229,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     }
     throw err;
   }
-  logger.info({ url: running.url, realms: config.realms.map((r) => r.id), redis: Boolean(config.redisUrl || config.redisSentinel) }, 'Gatehouse is listening');
+  logger.info({ url: running.url, realms: config.realms.map((r) => r.id), redis: Boolean(config.redisUrl || config.redisSentinel || config.redisCluster) }, 'Gatehouse is listening');
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     running.stop().then(

@@ -15,6 +15,8 @@ export interface Config {
   /** Set: the MongoDB store instead of SQLite (REDIS_URL is then set too). */
   mongodbUrl?: string;
   redisUrl?: string;
+  /** Redis Cluster (instead of redisUrl): some of its nodes. */
+  redisCluster?: { nodes: { host: string; port: number }[]; password?: string };
   /** Redis through Sentinel (instead of redisUrl). */
   redisSentinel?: { sentinels: { host: string; port: number }[]; master: string; password?: string };
   sessionSecret?: string;
@@ -103,6 +105,14 @@ export function parseFileConfig(raw: unknown, source = 'config file'): FileConfi
   return result.data;
 }
 
+/** "h1:26379,h2:26380" (already checked by the schema) → [{ host, port }]. */
+function hostPorts(list: string): { host: string; port: number }[] {
+  return list.split(',').map((pair) => {
+    const [host, port] = pair.split(':');
+    return { host: host!, port: Number(port) };
+  });
+}
+
 function parseTrustProxy(value: string): boolean | number | string[] {
   if (value === 'true') return true;
   if (value === 'false') return false;
@@ -143,16 +153,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: path.resolve(cwd, e.DATA_DIR),
     mongodbUrl: e.MONGODB_URL,
     redisUrl: e.REDIS_URL,
-    redisSentinel: e.REDIS_SENTINELS
-      ? {
-          sentinels: e.REDIS_SENTINELS.split(',').map((pair) => {
-            const [host, port] = pair.split(':');
-            return { host: host!, port: Number(port) };
-          }),
-          master: e.REDIS_SENTINEL_MASTER!,
-          password: e.REDIS_PASSWORD,
-        }
-      : undefined,
+    redisSentinel: e.REDIS_SENTINELS ? { sentinels: hostPorts(e.REDIS_SENTINELS), master: e.REDIS_SENTINEL_MASTER!, password: e.REDIS_PASSWORD } : undefined,
+    redisCluster: e.REDIS_CLUSTER_NODES ? { nodes: hostPorts(e.REDIS_CLUSTER_NODES), password: e.REDIS_PASSWORD } : undefined,
     sessionSecret: e.SESSION_SECRET,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     secureCookies: e.COOKIE_SECURE === 'auto' ? allHttps : e.COOKIE_SECURE === 'true',

@@ -429,9 +429,14 @@ const envObject = z.object({
     .string()
     .regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'must be host:port pairs separated by commas, like sentinel-1:26379,sentinel-2:26379')
     .optional(),
+  /** Redis Cluster instead of REDIS_URL: some of its nodes as host:port, comma-separated; ioredis finds the rest. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'must be host:port pairs separated by commas, like redis-1:6379,redis-2:6379')
+    .optional(),
   /** The master's name the sentinels monitor (`sentinel monitor <name> …`). Required with REDIS_SENTINELS. */
   REDIS_SENTINEL_MASTER: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'a name like mymaster').optional(),
-  /** The master's password in Sentinel mode (with REDIS_URL, the password is in the URL). */
+  /** The password of the master (Sentinel) or of the nodes (Cluster); with REDIS_URL, the password is in the URL. */
   REDIS_PASSWORD: z.string().min(1).optional(),
   /** Cookie-signing secret (≥ 32 characters); generated and kept in the store when absent. */
   SESSION_SECRET: z.string().min(32).optional(),
@@ -465,11 +470,11 @@ export const envSchema = z.preprocess(
     if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_MASTER) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_MASTER'], message: 'is required with REDIS_SENTINELS (the name of the master they monitor)' });
     }
-    if (env.REDIS_SENTINELS && env.REDIS_URL) {
-      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'set either REDIS_URL or REDIS_SENTINELS, not both' });
+    if ([env.REDIS_URL, env.REDIS_SENTINELS, env.REDIS_CLUSTER_NODES].filter(Boolean).length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'set one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES, not several' });
     }
-    if (env.MONGODB_URL && !env.REDIS_URL && !env.REDIS_SENTINELS) {
-      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance), or REDIS_SENTINELS' });
+    if (env.MONGODB_URL && !env.REDIS_URL && !env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance), or REDIS_SENTINELS or REDIS_CLUSTER_NODES' });
     }
     if (env.SMS_WEBHOOK_URL && !env.SMS_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['SMS_WEBHOOK_SECRET'], message: 'is required when SMS_WEBHOOK_URL is set (the webhook requests are signed with it)' });

@@ -18,12 +18,17 @@ function statusOf(err: unknown): number {
  * does not wrap it), and so does rate-limiter-flexible without an insurance limiter. Matched exactly:
  * any other error stays a 500, so a bug never hides behind "try again later".
  */
-const STORE_UNAVAILABLE_MESSAGES = new Set(['Connection is closed.', "Stream isn't writeable and enableOfflineQueue options is false"]);
+const STORE_UNAVAILABLE_MESSAGES = new Set([
+  'Connection is closed.',
+  "Stream isn't writeable and enableOfflineQueue options is false",
+  // The same for a Redis Cluster client (REDIS_CLUSTER_NODES).
+  "Cluster isn't ready and enableOfflineQueue options is false",
+]);
 
 /** Whether `err` says the session store or the rate limiter (Redis) is out of reach: worth a 503 and a retry, not a bug. */
 export function isStoreUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return err.name === 'MaxRetriesPerRequestError' || STORE_UNAVAILABLE_MESSAGES.has(err.message);
+  return err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError' || STORE_UNAVAILABLE_MESSAGES.has(err.message);
 }
 
 /** Seconds a client is told to wait (Retry-After) while Redis is away: ioredis tries to reconnect at least every second. */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { reusing, type Limiter, type LimiterFactory, type LimitRule } from '../identity/throttle.ts';
 
@@ -27,7 +27,7 @@ class FlexibleLimiter implements Limiter {
 }
 
 /** Shared counters in Redis: every instance behind the load balancer sees the same numbers. */
-export function redisLimiters(client: Redis): LimiterFactory {
+export function redisLimiters(client: Redis | Cluster): LimiterFactory {
   return reusing((name: string, rule: LimitRule) =>
     new FlexibleLimiter(
       new RateLimiterRedis({ storeClient: client, keyPrefix: `gh:rl:${name}`, points: rule.points, duration: rule.durationSeconds }),

@@ -473,7 +473,7 @@ describe('MONGODB_URL', () => {
     const { envSchema } = await import('../../src/config/schema.ts');
     expect(envSchema.safeParse({ MONGODB_URL: 'postgres://db/x', REDIS_URL: 'redis://r' }).error?.issues[0]?.message).toBe('must start with mongodb:// or mongodb+srv://');
     const alone = envSchema.safeParse({ MONGODB_URL: 'mongodb://db/x' });
-    expect(alone.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['REDIS_URL', 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance), or REDIS_SENTINELS']]);
+    expect(alone.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['REDIS_URL', 'is required with MONGODB_URL (sessions and rate limits must be shared by every instance), or REDIS_SENTINELS or REDIS_CLUSTER_NODES']]);
   });
 });
 
@@ -483,7 +483,10 @@ describe('REDIS_SENTINELS', () => {
     const { envSchema } = await import('../../src/config/schema.ts');
     expect(envSchema.safeParse({ REDIS_SENTINELS: 's1:26379' }).error?.issues[0]?.path).toEqual(['REDIS_SENTINEL_MASTER']);
     expect(envSchema.safeParse({ REDIS_SENTINELS: 's1', REDIS_SENTINEL_MASTER: 'm' }).success).toBe(false);
-    expect(envSchema.safeParse({ REDIS_SENTINELS: 's1:1', REDIS_SENTINEL_MASTER: 'm', REDIS_URL: 'redis://r' }).error?.issues[0]?.message).toBe('set either REDIS_URL or REDIS_SENTINELS, not both');
+    expect(envSchema.safeParse({ REDIS_SENTINELS: 's1:1', REDIS_SENTINEL_MASTER: 'm', REDIS_URL: 'redis://r' }).error?.issues[0]?.message).toBe('set one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES, not several');
+    expect(envSchema.safeParse({ REDIS_CLUSTER_NODES: 'n1:7000', REDIS_URL: 'redis://r' }).success).toBe(false);
+    expect(envSchema.safeParse({ MONGODB_URL: 'mongodb://db/x', REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' }).success).toBe(true);
+    expect(loadConfig({ GATEHOUSE_CONFIG: 'gatehouse.config.json', REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' }).redisCluster).toEqual({ nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }], password: undefined });
     expect(envSchema.safeParse({ MONGODB_URL: 'mongodb://db/x', REDIS_SENTINELS: 's1:1', REDIS_SENTINEL_MASTER: 'm' }).success).toBe(true);
     const config = loadConfig({ GATEHOUSE_CONFIG: 'gatehouse.config.json', REDIS_SENTINELS: 's1:26379,s2.example.com:26380', REDIS_SENTINEL_MASTER: 'mymaster', REDIS_PASSWORD: 'pw' });
     expect(config.redisSentinel).toEqual({ sentinels: [{ host: 's1', port: 26379 }, { host: 's2.example.com', port: 26380 }], master: 'mymaster', password: 'pw' });
