@@ -23,6 +23,8 @@ export interface ExportedUser {
   phoneVerified: boolean;
   firstName: string | null;
   lastName: string | null;
+  /** An API user's own name; null for humans (theirs is derived from firstName and lastName). */
+  name: string | null;
   nickname: string | null;
   photo: string | null;
   locale: string | null;
@@ -58,6 +60,7 @@ export const CSV_COLUMNS = [
   'phoneVerified',
   'firstName',
   'lastName',
+  'name',
   'nickname',
   'photo',
   'locale',
@@ -88,6 +91,7 @@ export function toExported(record: UserRecord): ExportedUser {
     phoneVerified: u.phoneVerified,
     firstName: u.firstName,
     lastName: u.lastName,
+    name: u.name,
     nickname: u.nickname,
     photo: u.photo,
     locale: u.locale,
@@ -233,6 +237,7 @@ export const importRowSchema = z
       phoneVerified: z.boolean('true or false').default(false),
       firstName: optionalText(100),
       lastName: optionalText(100),
+      name: optionalText(100),
       nickname: optionalText(100),
       photo: photo.nullish().transform((v) => v ?? null),
       locale: z
@@ -309,6 +314,7 @@ export function toUserRecord(row: ImportRow, realmId: string, now: Date, storedC
       phoneVerified: row.phoneVerified,
       firstName: row.firstName,
       lastName: row.lastName,
+      name: row.userType === 'api' ? row.name : null,
       nickname: row.nickname,
       photo: row.photo,
       locale: row.locale,

@@ -200,6 +200,15 @@ export const realmSchema = z.strictObject({
       emails: z.enum(['unique', 'duplicates']).default('unique'),
       /** Fold usernames to lower case at signup and login. Uniqueness is case-insensitive either way. */
       lowercaseUsernames: z.boolean().default(false),
+      /** API users' keys (AuthRocket "Settings: Fields"). */
+      apiKeys: z
+        .strictObject({
+          /** hash: kept as a keyed one-way hash (fast; never shown again). encrypt: sealed with AES-256-GCM, so it can be shown again. */
+          policy: z.enum(['hash', 'encrypt']).default('hash'),
+          /** Put before every generated key (not before a key a caller gives), e.g. "acme_". */
+          prefix: z.string().regex(/^[A-Za-z0-9_-]{1,16}$/, 'letters, digits, dash and underscore, at most 16').optional(),
+        })
+        .prefault({}),
     })
     .prefault({}),
   emailVerification: z

@@ -13,6 +13,8 @@ export interface User {
   phoneVerified: boolean;
   firstName: string | null;
   lastName: string | null;
+  /** An API user's own name (editable); null for humans, whose name is derived (displayName). */
+  name: string | null;
   nickname: string | null;
   photo: string | null;
   locale: string | null;
@@ -33,7 +35,8 @@ const HAN_HANGUL_KANA = /^[\p{Script=Han}\p{Script=Hangul}\p{Script=Hiragana}\p{
  * in Chinese, Japanese or Korean scripts put the family name first, without a
  * space (李晓明); others are "given family" (Ada Lovelace).
  */
-export function displayName(user: Pick<User, 'userType' | 'firstName' | 'lastName' | 'username'>): string {
+export function displayName(user: Pick<User, 'userType' | 'firstName' | 'lastName' | 'username'> & { name?: string | null }): string {
+  if (user.userType === 'api' && user.name) return user.name;
   const parts = [user.firstName, user.lastName].filter((p): p is string => Boolean(p));
   if (parts.length === 0) return user.username;
   if (parts.length === 2 && parts.every((p) => HAN_HANGUL_KANA.test(p))) return `${user.lastName}${user.firstName}`;

@@ -25,6 +25,9 @@ export interface NewUser {
   emailVerification: EmailVerification;
   firstName: string | null;
   lastName: string | null;
+  /** An API user's name. */
+  name?: string | null;
+  reference?: string | null;
   locale: string | null;
   passwordHash: string | null;
   customAttributes?: Record<string, AttributeValue>;

@@ -98,6 +98,7 @@ function generatedUser(realmId: string, i: number, hashes: Array<string | null>)
       phoneVerified: i % 10 === 0,
       firstName: [null, 'Ada', '晓明', "O'Brien, \"Jr\""][i % 4]!,
       lastName: [null, 'Lovelace', '李', 'Ünal'][i % 4]!,
+      name: api ? `Robot ${i}` : null,
       nickname: i % 6 === 0 ? `nick ${i}` : null,
       photo: i % 17 === 0 ? `https://img.example.com/u/${i}.png?s=64&q="x"` : null,
       locale: [null, 'en', 'zh-CN'][i % 3]!,

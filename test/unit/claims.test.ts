@@ -25,6 +25,7 @@ function user(overrides: Partial<User> = {}): User {
     phoneVerified: false,
     firstName: null,
     lastName: null,
+    name: null,
     nickname: null,
     photo: null,
     locale: null,

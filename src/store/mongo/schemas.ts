@@ -34,6 +34,8 @@ export interface UserDoc {
   phoneVerified: boolean;
   firstName: string | null;
   lastName: string | null;
+  /** An API user's name (humans: null). */
+  name?: string | null;
   nickname: string | null;
   photo: string | null;
   locale: string | null;
@@ -67,6 +69,7 @@ const userSchema = schema<UserDoc>({
   phoneVerified: Boolean,
   firstName: nullableString,
   lastName: nullableString,
+  name: nullableString,
   nickname: nullableString,
   photo: nullableString,
   locale: nullableString,

@@ -31,11 +31,11 @@ import { SqliteSessionStore } from './session-store.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 const date = (v: unknown): Date | null => (v == null ? null : new Date(Number(v)));
 const str = (v: unknown): string | null => (v == null ? null : String(v));
 
-function rowToUser(r: Row): User {
+export function rowToUser(r: Row): User {
   return {
     id: String(r.id),
     realmId: String(r.realm_id),
@@ -47,6 +47,7 @@ function rowToUser(r: Row): User {
     phoneVerified: r.phone_verified === 1,
     firstName: str(r.first_name),
     lastName: str(r.last_name),
+    name: str(r.name),
     nickname: str(r.nickname),
     photo: str(r.photo),
     locale: str(r.locale),
@@ -136,7 +137,7 @@ function rowToMail(r: Row): OutboxMail {
   };
 }
 
-function uniqueViolation(err: unknown): never {
+export function uniqueViolation(err: unknown): never {
   const e = err as { code?: string; message: string };
   // An identity's (provider, subject) is its table's primary key.
   if (e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && e.message.includes('external_identities')) throw new UniqueViolation('identity');
@@ -187,9 +188,9 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.stmts = {
       insertUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm,
-        email_unique_key, email_verification, first_name, last_name, locale, photo, password_hash, custom_attributes, created_at, updated_at)
+        email_unique_key, email_verification, first_name, last_name, name, reference, locale, photo, password_hash, custom_attributes, created_at, updated_at)
         VALUES (@id, @realmId, @userType, @username, @usernameNorm, @email, @emailNorm, @emailUniqueKey, @emailVerification,
-        @firstName, @lastName, @locale, @photo, @passwordHash, @customAttributes, @at, @at)`),
+        @firstName, @lastName, @name, @reference, @locale, @photo, @passwordHash, @customAttributes, @at, @at)`),
       userById: db.prepare('SELECT * FROM users WHERE realm_id = ? AND id = ?'),
       passwordHashById: db.prepare('SELECT password_hash FROM users WHERE realm_id = ? AND id = ?'),
       userByLogin: db.prepare(`SELECT * FROM users WHERE realm_id = @realmId AND (username_norm = @login OR email_unique_key = @login)
@@ -272,15 +273,15 @@ export class SqliteStore implements Store {
       countUsers: db.prepare('SELECT COUNT(*) AS n FROM users WHERE realm_id = ?'),
       realmOfUser: db.prepare('SELECT realm_id FROM users WHERE id = ?'),
       putUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm, email_unique_key, email_verification,
-          phone, phone_verified, first_name, last_name, nickname, photo, locale, state, reference, custom_attributes, password_hash,
+          phone, phone_verified, first_name, last_name, name, nickname, photo, locale, state, reference, custom_attributes, password_hash,
           logins_count, last_login_at, last_login_ip, created_at, updated_at)
         VALUES (@id, @realmId, @userType, @username, @usernameNorm, @email, @emailNorm, @emailUniqueKey, @emailVerification,
-          @phone, @phoneVerified, @firstName, @lastName, @nickname, @photo, @locale, @state, @reference, @customAttributes, @passwordHash,
+          @phone, @phoneVerified, @firstName, @lastName, @name, @nickname, @photo, @locale, @state, @reference, @customAttributes, @passwordHash,
           @loginsCount, @lastLoginAt, @lastLoginIp, @createdAt, @updatedAt)
         ON CONFLICT (id) DO UPDATE SET user_type = excluded.user_type, username = excluded.username, username_norm = excluded.username_norm,
           email = excluded.email, email_norm = excluded.email_norm, email_unique_key = excluded.email_unique_key,
           email_verification = excluded.email_verification, phone = excluded.phone, phone_verified = excluded.phone_verified,
-          first_name = excluded.first_name, last_name = excluded.last_name, nickname = excluded.nickname, photo = excluded.photo,
+          first_name = excluded.first_name, last_name = excluded.last_name, name = excluded.name, nickname = excluded.nickname, photo = excluded.photo,
           locale = excluded.locale, state = excluded.state, reference = excluded.reference, custom_attributes = excluded.custom_attributes,
           password_hash = excluded.password_hash, logins_count = excluded.logins_count, last_login_at = excluded.last_login_at,
           last_login_ip = excluded.last_login_ip, created_at = excluded.created_at, updated_at = excluded.updated_at`),
@@ -317,6 +318,8 @@ export class SqliteStore implements Store {
         emailVerification: input.emailVerification,
         firstName: input.firstName,
         lastName: input.lastName,
+        name: input.name ?? null,
+        reference: input.reference ?? null,
         locale: input.locale,
         photo: input.photo ?? null,
         passwordHash: input.passwordHash,
@@ -508,6 +511,7 @@ export class SqliteStore implements Store {
         phoneVerified: u.phoneVerified ? 1 : 0,
         firstName: u.firstName,
         lastName: u.lastName,
+        name: u.name,
         nickname: u.nickname,
         photo: u.photo,
         locale: u.locale,

@@ -1,0 +1,106 @@
+import type Database from 'better-sqlite3';
+import type { ManagementKey } from '../../domain/management-key.ts';
+import type { AuditEntry, AuditPort, AuditQuery } from '../../ports/audit.ts';
+import type { ManagementKeysPort } from '../../ports/management-keys.ts';
+import type { Row } from './index.ts';
+
+const date = (v: unknown): Date | null => (v == null ? null : new Date(Number(v)));
+const json = (v: unknown): Record<string, unknown> | null => (v == null ? null : (JSON.parse(String(v)) as Record<string, unknown>));
+
+function rowToKey(r: Row): ManagementKey {
+  return {
+    id: String(r.id),
+    name: r.name == null ? null : String(r.name),
+    realmId: r.realm_id == null ? null : String(r.realm_id),
+    access: r.access as ManagementKey['access'],
+    lastFour: String(r.last_four),
+    createdAt: date(r.created_at)!,
+    createdBy: r.created_by == null ? null : String(r.created_by),
+    lastUsedAt: date(r.last_used_at),
+    revokedAt: date(r.revoked_at),
+  };
+}
+
+function rowToAudit(r: Row): AuditEntry {
+  return {
+    id: String(r.id),
+    realmId: r.realm_id == null ? null : String(r.realm_id),
+    at: date(r.at)!,
+    actor: { type: r.actor_type as AuditEntry['actor']['type'], id: r.actor_id == null ? null : String(r.actor_id) },
+    operation: String(r.operation),
+    target: { type: String(r.target_type), id: r.target_id == null ? null : String(r.target_id) },
+    requestId: r.request_id == null ? null : String(r.request_id),
+    ip: r.ip == null ? null : String(r.ip),
+    before: json(r.before),
+    after: json(r.after),
+  };
+}
+
+/** Management API keys and the audit log, on the SQLite file. */
+export class SqliteManagement implements ManagementKeysPort, AuditPort {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      insertKey: db.prepare(`INSERT INTO management_keys (id, name, realm_id, access, key_hash, last_four, created_at, created_by)
+        VALUES (@id, @name, @realmId, @access, @keyHash, @lastFour, @createdAt, @createdBy)`),
+      keyByHash: db.prepare('SELECT * FROM management_keys WHERE key_hash = ?'),
+      keyById: db.prepare('SELECT * FROM management_keys WHERE id = ?'),
+      keys: db.prepare('SELECT * FROM management_keys ORDER BY created_at DESC, id'),
+      revoke: db.prepare('UPDATE management_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      touch: db.prepare('UPDATE management_keys SET last_used_at = ? WHERE id = ?'),
+      insertAudit: db.prepare(`INSERT INTO audit_log (realm_id, at, actor_type, actor_id, operation, target_type, target_id, request_id, ip, before, after)
+        VALUES (@realmId, @at, @actorType, @actorId, @operation, @targetType, @targetId, @requestId, @ip, @before, @after)`),
+      audit: db.prepare(`SELECT * FROM audit_log
+        WHERE (@realmId IS NULL OR realm_id = @realmId) AND (@targetId IS NULL OR target_id = @targetId) AND (@before IS NULL OR id < @before)
+        ORDER BY id DESC LIMIT @limit`),
+    };
+  }
+
+  async createKey(key: ManagementKey, keyHash: string): Promise<void> {
+    this.s.insertKey.run({ ...key, keyHash, createdAt: key.createdAt.getTime() });
+  }
+
+  async findKeyByHash(keyHash: string): Promise<ManagementKey | null> {
+    const r = this.s.keyByHash.get(keyHash) as Row | undefined;
+    return r ? rowToKey(r) : null;
+  }
+
+  async getKey(id: string): Promise<ManagementKey | null> {
+    const r = this.s.keyById.get(id) as Row | undefined;
+    return r ? rowToKey(r) : null;
+  }
+
+  async listKeys(): Promise<ManagementKey[]> {
+    return (this.s.keys.all() as Row[]).map(rowToKey);
+  }
+
+  async revokeKey(id: string, at: Date): Promise<boolean> {
+    return this.s.revoke.run(at.getTime(), id).changes > 0;
+  }
+
+  async touchKey(id: string, at: Date): Promise<void> {
+    this.s.touch.run(at.getTime(), id);
+  }
+
+  async appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<void> {
+    this.s.insertAudit.run({
+      realmId: entry.realmId,
+      at: entry.at.getTime(),
+      actorType: entry.actor.type,
+      actorId: entry.actor.id,
+      operation: entry.operation,
+      targetType: entry.target.type,
+      targetId: entry.target.id,
+      requestId: entry.requestId,
+      ip: entry.ip,
+      before: entry.before ? JSON.stringify(entry.before) : null,
+      after: entry.after ? JSON.stringify(entry.after) : null,
+    });
+  }
+
+  async queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    const before = query.before !== undefined && /^\d{1,18}$/.test(query.before) ? Number(query.before) : null;
+    return (this.s.audit.all({ realmId: query.realmId ?? null, targetId: query.targetId ?? null, before, limit: query.limit }) as Row[]).map(rowToAudit);
+  }
+}

@@ -1,0 +1,217 @@
+import type Database from 'better-sqlite3';
+import { countableByCounters, type UserCursor, type UserFilter, type UserSort, type UserSortKey } from '../../domain/user-query.ts';
+import { normalizeLogin, type User } from '../../identity/user.ts';
+import type { AdminUserPatch, DeleteMatching, StoredApiKey, UsersAdminPort } from '../../ports/users-admin.ts';
+import { rowToUser, uniqueViolation, type Row } from './index.ts';
+
+/**
+ * Each sort key as the SQL expression its index (migration 008) is built on;
+ * NULLs are folded so that a (key, id) row-value comparison pages through them.
+ * `unique`: the key alone orders the rows (no id tie-breaker needed).
+ */
+const SORT_SQL: Record<UserSortKey, { expr: string; unique: boolean; numeric: boolean }> = {
+  username: { expr: 'username_norm', unique: true, numeric: false },
+  email: { expr: "coalesce(email_norm, '')", unique: false, numeric: false },
+  name: { expr: 'name_norm', unique: false, numeric: false },
+  createdAt: { expr: 'created_at', unique: false, numeric: true },
+  lastLoginAt: { expr: 'coalesce(last_login_at, 0)', unique: false, numeric: true },
+  state: { expr: 'state', unique: false, numeric: false },
+};
+
+/** The end of a prefix range: every string that starts with `prefix` sorts below it. */
+const prefixEnd = (prefix: string) => `${prefix}\u{10FFFF}`;
+
+/** The WHERE clause of a filter (fixed fragments; values bound as parameters). */
+function whereOf(filter: UserFilter): { sql: string; params: Record<string, unknown> } {
+  const parts = ['realm_id = @realmId'];
+  const params: Record<string, unknown> = {};
+  if (filter.userType) {
+    parts.push('user_type = @userType');
+    params.userType = filter.userType;
+  }
+  if (filter.state) {
+    parts.push('state = @state');
+    params.state = filter.state;
+  }
+  if (filter.emailVerification) {
+    parts.push('email_verification = @emailVerification');
+    params.emailVerification = filter.emailVerification;
+  }
+  if (filter.createdAfter) {
+    parts.push('created_at > @createdAfter');
+    params.createdAfter = filter.createdAfter.getTime();
+  }
+  if (filter.createdBefore) {
+    parts.push('created_at < @createdBefore');
+    params.createdBefore = filter.createdBefore.getTime();
+  }
+  if (filter.reference !== undefined) {
+    parts.push('reference = @reference');
+    params.reference = filter.reference;
+  }
+  if (filter.q !== undefined) {
+    // Ranges rather than LIKE: each uses its index, and no character of the prefix is a wildcard.
+    parts.push(`((username_norm >= @q AND username_norm < @qEnd) OR (email_norm >= @q AND email_norm < @qEnd) OR (name_norm >= @qName AND name_norm < @qNameEnd))`);
+    params.q = normalizeLogin(filter.q);
+    params.qEnd = prefixEnd(params.q as string);
+    // The name column is lower-cased by SQLite (ASCII only), the others by normalizeLogin.
+    params.qName = filter.q.trim().toLowerCase();
+    params.qNameEnd = prefixEnd(params.qName as string);
+  }
+  return { sql: parts.join(' AND '), params };
+}
+
+/** The users' rows and everything that hangs off them, deleted whole. */
+const DELETE_USER_SQL = [
+  'DELETE FROM login_sessions WHERE realm_id = @realmId AND user_id = @userId',
+  'DELETE FROM external_identities WHERE realm_id = @realmId AND user_id = @userId',
+  'DELETE FROM totp_credentials WHERE realm_id = @realmId AND user_id = @userId',
+  'DELETE FROM recovery_codes WHERE realm_id = @realmId AND user_id = @userId',
+  'DELETE FROM one_time_tokens WHERE realm_id = @realmId AND user_id = @userId',
+  'DELETE FROM user_api_keys WHERE realm_id = @realmId AND user_id = @userId',
+];
+
+/** The management side's queries on the users, on the SQLite file. */
+export class SqliteUsersAdmin implements UsersAdminPort {
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly deleteUserRow: Database.Statement;
+  private readonly deleteDependents: Database.Statement[];
+
+  constructor(private readonly db: Database.Database) {
+    this.deleteUserRow = db.prepare('DELETE FROM users WHERE realm_id = @realmId AND id = @userId RETURNING *');
+    this.deleteDependents = DELETE_USER_SQL.map((sql) => db.prepare(sql));
+  }
+
+  /** A statement prepared once per shape (the SQL varies only with which filters are present). */
+  private statement(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  async queryUsers(realmId: string, filter: UserFilter, sort: UserSort, after: UserCursor | null, limit: number): Promise<{ users: User[]; next: UserCursor | null }> {
+    const { sql: where, params } = whereOf(filter);
+    const key = SORT_SQL[sort.key];
+    const dir = sort.direction === 'desc' ? 'DESC' : 'ASC';
+    const cmp = sort.direction === 'desc' ? '<' : '>';
+    let seek = '';
+    if (after) {
+      seek = key.unique ? ` AND ${key.expr} ${cmp} @afterValue` : ` AND (${key.expr}, id) ${cmp} (@afterValue, @afterId)`;
+      params.afterValue = after.value;
+      params.afterId = after.id;
+    }
+    const order = key.unique ? `${key.expr} ${dir}` : `${key.expr} ${dir}, id ${dir}`;
+    const sql = `SELECT *, ${key.expr} AS sort_value FROM users WHERE ${where}${seek} ORDER BY ${order} LIMIT @limit`;
+    const rows = this.statement(sql).all({ ...params, realmId, limit: limit + 1 }) as Row[];
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const next = rows.length > limit && last ? { value: key.numeric ? Number(last.sort_value) : String(last.sort_value), id: String(last.id) } : null;
+    return { users: page.map(rowToUser), next };
+  }
+
+  async countUsers(realmId: string, filter: UserFilter): Promise<number> {
+    if (countableByCounters(filter)) {
+      // The trigger-kept counters (migration 008): a handful of rows, whatever the realm's size.
+      const { sql, params } = whereOf(filter);
+      const row = this.statement(`SELECT coalesce(sum(n), 0) AS n FROM user_counts WHERE ${sql}`).get({ ...params, realmId }) as Row;
+      return Number(row.n);
+    }
+    const { sql, params } = whereOf(filter);
+    const row = this.statement(`SELECT count(*) AS n FROM users WHERE ${sql}`).get({ ...params, realmId }) as Row;
+    return Number(row.n);
+  }
+
+  async patchUser(realmId: string, userId: string, patch: AdminUserPatch, at: Date): Promise<User | null> {
+    const columns: Record<string, unknown> = {};
+    const plain = {
+      firstName: 'first_name',
+      lastName: 'last_name',
+      name: 'name',
+      locale: 'locale',
+      state: 'state',
+      reference: 'reference',
+      emailVerification: 'email_verification',
+      passwordHash: 'password_hash',
+    } as const;
+    for (const [k, column] of Object.entries(plain)) {
+      const value = patch[k as keyof typeof plain];
+      if (value !== undefined) columns[column] = value;
+    }
+    if (patch.username !== undefined) {
+      columns.username = patch.username;
+      columns.username_norm = normalizeLogin(patch.username);
+    }
+    if (patch.email !== undefined) {
+      const norm = patch.email === null ? null : normalizeLogin(patch.email);
+      columns.email = patch.email;
+      columns.email_norm = norm;
+      columns.email_unique_key = patch.emailUnique ? norm : null;
+    }
+    if (patch.customAttributes !== undefined) columns.custom_attributes = JSON.stringify(patch.customAttributes);
+    columns.updated_at = at.getTime();
+    // Column names come from the fixed maps above, never from input.
+    const sets = Object.keys(columns).map((c) => `${c} = @${c}`).join(', ');
+    try {
+      const row = this.statement(`UPDATE users SET ${sets} WHERE realm_id = @realmId AND id = @userId RETURNING *`).get({ ...columns, realmId, userId }) as Row | undefined;
+      return row ? rowToUser(row) : null;
+    } catch (err) {
+      uniqueViolation(err);
+    }
+  }
+
+  /** Deletes one user and what hangs off it; inside the caller's transaction. */
+  private deleteOne(realmId: string, userId: string): User | null {
+    const row = this.deleteUserRow.get({ realmId, userId }) as Row | undefined;
+    if (!row) return null;
+    for (const s of this.deleteDependents) s.run({ realmId, userId });
+    return rowToUser(row);
+  }
+
+  async deleteUsers(realmId: string, userIds: string[]): Promise<User[]> {
+    return this.db.transaction(() => userIds.map((id) => this.deleteOne(realmId, id)).filter((u): u is User => u !== null))();
+  }
+
+  async deleteMatching(realmId: string, filter: UserFilter, expect: number): Promise<DeleteMatching> {
+    const { sql, params } = whereOf(filter);
+    const select = this.statement(`SELECT id FROM users WHERE ${sql} ORDER BY id`);
+    // IMMEDIATE: the count and the deletes see one state of the table; no user can be added in between.
+    return this.db
+      .transaction((): DeleteMatching => {
+        const ids = (select.all({ ...params, realmId }) as Row[]).map((r) => String(r.id));
+        if (ids.length !== expect) return { mismatch: ids.length };
+        return { deleted: ids.map((id) => this.deleteOne(realmId, id)!) };
+      })
+      .immediate();
+  }
+
+  async setApiKey(realmId: string, userId: string, key: Omit<StoredApiKey, 'createdAt'>, at: Date): Promise<void> {
+    try {
+      this.statement(
+        `INSERT INTO user_api_keys (realm_id, user_id, lookup_hash, sealed, created_at) VALUES (@realmId, @userId, @lookupHash, @sealed, @at)
+         ON CONFLICT (realm_id, user_id) DO UPDATE SET lookup_hash = excluded.lookup_hash, sealed = excluded.sealed, created_at = excluded.created_at`,
+      ).run({ realmId, userId, lookupHash: key.lookupHash, sealed: key.sealed, at: at.getTime() });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new Error('api key collision');
+      throw err;
+    }
+  }
+
+  async getApiKey(realmId: string, userId: string): Promise<StoredApiKey | null> {
+    const r = this.statement('SELECT * FROM user_api_keys WHERE realm_id = ? AND user_id = ?').get(realmId, userId) as Row | undefined;
+    return r ? { lookupHash: String(r.lookup_hash), sealed: r.sealed == null ? null : String(r.sealed), createdAt: new Date(Number(r.created_at)) } : null;
+  }
+
+  async deleteApiKey(realmId: string, userId: string): Promise<boolean> {
+    return this.statement('DELETE FROM user_api_keys WHERE realm_id = ? AND user_id = ?').run(realmId, userId).changes > 0;
+  }
+
+  async findUserByApiKey(realmId: string, lookupHash: string): Promise<User | null> {
+    const r = this.statement(
+      'SELECT u.* FROM user_api_keys k JOIN users u ON u.realm_id = k.realm_id AND u.id = k.user_id WHERE k.realm_id = ? AND k.lookup_hash = ?',
+    ).get(realmId, lookupHash) as Row | undefined;
+    return r ? rowToUser(r) : null;
+  }
+}
