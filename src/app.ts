@@ -61,6 +61,15 @@ import { Mailer } from './mail/mailer.ts';
 import { Realms } from './realms.ts';
 import type { SmsSender } from './sms/sms.ts';
 import type { Store } from './store/port.ts';
+import { managementApi } from './api/v1/index.ts';
+import type { AuditPort } from './ports/audit.ts';
+import type { ManagementKeysPort } from './ports/management-keys.ts';
+import type { UsersAdminPort } from './ports/users-admin.ts';
+import { ApiUserKeys } from './services/api-user-keys.ts';
+import { AuditLog } from './services/audit-log.ts';
+import { ManagementKeys } from './services/management-keys.ts';
+import { UserAccessService } from './services/user-access.ts';
+import { UsersService } from './services/users.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -81,14 +90,31 @@ export interface Deps {
   hasher?: PasswordHasher;
   /** Text messages: the signed webhook or the development outbox, chosen in main.ts. */
   sms: SmsSender;
+  /** The management side's ports (the store adapter's, chosen in main.ts); absent: no management API. */
+  management?: ManagementPorts;
+}
+
+export interface ManagementPorts {
+  usersAdmin: UsersAdminPort;
+  keys: ManagementKeysPort;
+  audit: AuditPort;
 }
 
 export interface Gatehouse {
   app: Express;
+  /** The management services (the CLI and the tests call them as the API does); null without management ports. */
+  management: ManagementServices | null;
   keys: KeyRing;
   realms: Realms;
   /** Waits for the work routes started after their answers (shutdown calls it before closing the store). */
   drain(): Promise<void>;
+}
+
+export interface ManagementServices {
+  keys: ManagementKeys;
+  audit: AuditLog;
+  users: UsersService;
+  access: UserAccessService;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -141,6 +167,7 @@ export function createApp(deps: Deps): Gatehouse {
   const socialService = new SocialService(store, sessions, secrets, mailer, deps.limiters, clock);
   const socialStrategies = new SocialStrategies(config.providerSecrets, logger);
   const cookiePrefix = config.secureCookies ? '__Host-' : '';
+  const management = deps.management ? managementServices(deps, deps.management, { store, hasher, secrets, sessions, mailer, verificationService, realms, clock }) : null;
   const afterResponse = new AfterResponse();
 
   const app = express();
@@ -220,6 +247,7 @@ export function createApp(deps: Deps): Gatehouse {
   // JWKS and the apps' back channel need neither cookies nor a session. Mounted under their prefixes, so
   // every other request passes them by a path comparison instead of walking their routers.
   app.use('/.well-known', jwksRoutes(keys));
+  if (management) app.use('/api/v1', managementApi({ ...management, realms, limiters: deps.limiters, logger }));
   app.use('/api', sessionsApiRoutes(sessionsService, config.appSecrets));
   app.use(cookieParser());
   app.use(i18n.middleware);
@@ -317,5 +345,31 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(notFound);
   app.use(errorHandler(logger));
 
-  return { app, keys, realms, drain: () => afterResponse.drain() };
+  return { app, keys, realms, management, drain: () => afterResponse.drain() };
+}
+
+/** The management services on their ports, sharing the end-user side's tools (one rule, one place). */
+function managementServices(
+  deps: Deps,
+  ports: ManagementPorts,
+  t: { store: Store; hasher: PasswordHasher; secrets: OneTimeSecrets; sessions: LoginSessions; mailer: Mailer; verificationService: VerificationService; realms: Realms; clock: () => Date },
+): ManagementServices {
+  const audit = new AuditLog(ports.audit, t.clock);
+  const derive = (label: string) => createHmac('sha256', deps.secret).update(label).digest();
+  const apiKeys = new ApiUserKeys(derive('gatehouse api user key lookup'), derive('gatehouse api user key encryption'));
+  const keys = new ManagementKeys(ports.keys, audit, (id) => t.realms.byIdOrNull(id) !== null, t.clock);
+  const users = new UsersService({
+    store: t.store,
+    admin: ports.usersAdmin,
+    hasher: t.hasher,
+    apiKeys,
+    audit,
+    sessions: t.sessions,
+    passwordTools: { store: t.store, hasher: t.hasher, secrets: t.secrets, sessions: t.sessions, mailer: t.mailer, clock: t.clock },
+    sendVerification: (realm, user) => t.verificationService.send(realm, user, user.locale ?? 'en', null),
+    revokeVerification: (realm, userId) => t.secrets.revoke(realm.id, userId, 'verify-email'),
+    clock: t.clock,
+  });
+  const access = new UserAccessService({ store: t.store, admin: ports.usersAdmin, apiKeys, audit, sessions: t.sessions, secrets: t.secrets, mailer: t.mailer, clock: t.clock });
+  return { keys, audit, users, access };
 }

@@ -15,6 +15,8 @@ import { devOutboxSms } from './infra/sms/dev-outbox.ts';
 import { webhookSms } from './infra/sms/webhook.ts';
 import type { Store } from './store/port.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
+import { SqliteManagement } from './store/sqlite/management.ts';
+import { SqliteUsersAdmin } from './store/sqlite/users-admin.ts';
 
 /** A dependency that is configured but unusable at start: reported in one line, exit 1. */
 export class StartupError extends Error {
@@ -64,6 +66,9 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
     store = sqlite;
   }
   const closers: Array<() => Promise<unknown> | void> = [() => store.close()];
+  // The management side's ports: SQLite's adapters on the same file (MongoDB's: src/store/mongo/management.ts, when written).
+  const sqliteManagement = sqlite ? new SqliteManagement(sqlite.db) : null;
+  const management: Deps['management'] = sqlite && sqliteManagement ? { usersAdmin: new SqliteUsersAdmin(sqlite.db), keys: sqliteManagement, audit: sqliteManagement } : undefined;
   const secret = config.sessionSecret ?? (await store.getOrCreateSecret('session', () => randomBytes(32).toString('base64url')));
 
   let sessionStore: Deps['sessionStore'];
@@ -144,7 +149,7 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   if (!config.smsWebhook && config.env === 'production') logger.warn('SMS_WEBHOOK_URL is not set: text messages are stored and logged, not sent');
 
   return {
-    deps: { config, store, sessionStore, limiters, logger, secret, readiness, onMailQueued: () => outbox.wake(), sms, ...overrides },
+    deps: { config, store, sessionStore, limiters, logger, secret, readiness, onMailQueued: () => outbox.wake(), sms, management, ...overrides },
     outbox,
     async close() {
       for (const close of closers) await close();

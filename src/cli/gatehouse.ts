@@ -1,10 +1,14 @@
+import { apiKeysCommand } from './api-keys.ts';
 import { usersCommand } from './users.ts';
 
-const USAGE = `Usage: gatehouse users export|import … (gatehouse users --help)`;
+const USAGE = `Usage: gatehouse users export|import … (gatehouse users --help)
+       gatehouse api-keys create|list|revoke … (gatehouse api-keys --help)`;
 
 /** `gatehouse <command> …`: the administration commands, run beside (or instead of) the server on its configuration. */
 export async function gatehouse(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   const [command, ...rest] = args;
+  const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  if (command === 'api-keys') return apiKeysCommand(rest, env, io);
   if (command === 'users') return usersCommand(rest, env, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
   process.stderr.write(`${command ? `unknown command ${command}\n` : ''}${USAGE}\n`);
   return command === '--help' || command === '-h' ? 0 : 1;

@@ -1,5 +1,6 @@
 import type { UserCursor, UserFilter, UserSort } from '../domain/user-query.ts';
 import type { AttributeValue, EmailVerification, User } from '../identity/user.ts';
+import type { UserRecord } from '../store/port.ts';
 
 /**
  * What the management side needs of the users beyond the end-user Store:
@@ -42,6 +43,8 @@ export interface UsersAdminPort {
   /** One page in `sort` order after `after`, at most `limit`; `next` is null on the last page. */
   queryUsers(realmId: string, filter: UserFilter, sort: UserSort, after: UserCursor | null, limit: number): Promise<{ users: User[]; next: UserCursor | null }>;
   countUsers(realmId: string, filter: UserFilter): Promise<number>;
+  /** The users with their password hashes and identities, in the order given (the export's rows). */
+  recordsOf(realmId: string, users: User[]): Promise<UserRecord[]>;
   /** Applies the patch in one statement and returns the user; null when there is none; UniqueViolation when taken. */
   patchUser(realmId: string, userId: string, patch: AdminUserPatch, at: Date): Promise<User | null>;
   /** Deletes each user whole (sessions, identities, authenticator, recovery codes, tokens, API key) in one transaction; returns those that existed. */

@@ -91,6 +91,11 @@ export class UsersService {
     return this.d.admin.queryUsers(realm.id, filter, sort, after, limit);
   }
 
+  /** The users with password hashes and identities: the export's rows. */
+  records(realm: RealmConfig, users: User[]) {
+    return this.d.admin.recordsOf(realm.id, users);
+  }
+
   count(realm: RealmConfig, filter: UserFilter): Promise<number> {
     return this.d.admin.countUsers(realm.id, filter);
   }

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { countableByCounters, type UserCursor, type UserFilter, type UserSort, type UserSortKey } from '../../domain/user-query.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
 import type { AdminUserPatch, DeleteMatching, StoredApiKey, UsersAdminPort } from '../../ports/users-admin.ts';
+import type { ExternalIdentity, UserRecord } from '../port.ts';
 import { rowToUser, uniqueViolation, type Row } from './index.ts';
 
 /**
@@ -122,6 +123,21 @@ export class SqliteUsersAdmin implements UsersAdminPort {
     const { sql, params } = whereOf(filter);
     const row = this.statement(`SELECT count(*) AS n FROM users WHERE ${sql}`).get({ ...params, realmId }) as Row;
     return Number(row.n);
+  }
+
+  async recordsOf(realmId: string, users: User[]): Promise<UserRecord[]> {
+    const ids = JSON.stringify(users.map((u) => u.id));
+    const hashes = new Map(
+      (this.statement('SELECT id, password_hash FROM users WHERE realm_id = ? AND id IN (SELECT value FROM json_each(?))').all(realmId, ids) as Row[]).map((r) => [String(r.id), r.password_hash == null ? null : String(r.password_hash)]),
+    );
+    const identities = new Map<string, ExternalIdentity[]>();
+    const rows = this.statement('SELECT * FROM external_identities WHERE realm_id = ? AND user_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, provider').all(realmId, ids) as Row[];
+    for (const r of rows) {
+      const list = identities.get(String(r.user_id)) ?? [];
+      list.push({ realmId, provider: String(r.provider), subject: String(r.subject), userId: String(r.user_id), displayName: r.display_name == null ? null : String(r.display_name), email: r.email == null ? null : String(r.email), createdAt: new Date(Number(r.created_at)) });
+      identities.set(String(r.user_id), list);
+    }
+    return users.map((user) => ({ user, passwordHash: hashes.get(user.id) ?? null, identities: identities.get(user.id) ?? [] }));
   }
 
   async patchUser(realmId: string, userId: string, patch: AdminUserPatch, at: Date): Promise<User | null> {

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { USER_SORT_KEYS, type UserCursor, type UserSort } from '../../domain/user-query.ts';
+import { InvalidRequest } from './problem.ts';
+
+/**
+ * Opaque cursors (DESIGN.md §8): base64url JSON of where the page ended and
+ * under which sort, so a cursor from one sort is refused under another rather
+ * than silently skipping rows.
+ */
+const userCursor = z.strictObject({
+  k: z.enum(USER_SORT_KEYS),
+  d: z.enum(['asc', 'desc']),
+  v: z.union([z.string().max(1000), z.number().finite()]),
+  i: z.string().min(1).max(100),
+});
+
+export function encodeUserCursor(sort: UserSort, at: UserCursor): string {
+  return Buffer.from(JSON.stringify({ k: sort.key, d: sort.direction, v: at.value, i: at.id })).toString('base64url');
+}
+
+function badCursor(message: string): never {
+  throw new InvalidRequest([{ field: 'after', code: 'invalid_cursor', message }]);
+}
+
+export function decodeUserCursor(cursor: string, sort: UserSort): UserCursor {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    badCursor('not a cursor this API issued');
+  }
+  const parsed = userCursor.safeParse(raw);
+  if (!parsed.success) badCursor('not a cursor this API issued');
+  if (parsed.data.k !== sort.key || parsed.data.d !== sort.direction) badCursor('the cursor belongs to another sort: start again without `after`');
+  return { value: parsed.data.v, id: parsed.data.i };
+}

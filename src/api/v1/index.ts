@@ -1,0 +1,93 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { NotFoundError } from '../../domain/errors.ts';
+import { keySeesRealm } from '../../domain/management-key.ts';
+import type { LimiterFactory } from '../../identity/throttle.ts';
+import type { Realms } from '../../realms.ts';
+import type { AuditLog } from '../../services/audit-log.ts';
+import type { ManagementKeys } from '../../services/management-keys.ts';
+import type { UserAccessService } from '../../services/user-access.ts';
+import type { UsersService } from '../../services/users.ts';
+import { accessRoutes } from './access.routes.ts';
+import { authenticate, type Authenticated } from './auth.ts';
+import { keyRoutes } from './keys.routes.ts';
+import { openApiDocument } from './openapi.ts';
+import { fieldIssues, InvalidRequest, problemHandler, sendProblem } from './problem.ts';
+import type { RouteSpec } from './route.ts';
+import { userRoutes } from './users.routes.ts';
+
+const emptyQuery = z.strictObject({});
+const noBody = z.undefined({ message: 'this endpoint takes no body' });
+
+export interface ManagementApiDeps {
+  realms: Realms;
+  keys: ManagementKeys;
+  audit: AuditLog;
+  users: UsersService;
+  access: UserAccessService;
+  limiters: LimiterFactory;
+  logger: Logger;
+}
+
+/** Every route of the API, in the order Express tries them (fixed paths before `:userId`). */
+export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access'>): RouteSpec[] {
+  return [...keyRoutes(d.keys, d.audit), ...accessRoutes(d.access), ...userRoutes(d.users)];
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (!result.success) throw new InvalidRequest(fieldIssues(result.error, where === 'body' ? '' : where));
+  return result.data;
+}
+
+/**
+ * The management API at /api/v1 (DESIGN.md §8): bearer-key auth, realm
+ * scoping (another realm's ids are 404), read keys refused on writes,
+ * JSON bodies ≤ 64 kB, problem+json errors, and the OpenAPI document.
+ */
+export function managementApi(d: ManagementApiDeps): Router {
+  const routes = managementRoutes(d);
+  const router = Router();
+  const document = openApiDocument(routes);
+
+  /** GET /api/v1/openapi.json — public: it describes, it grants nothing. */
+  router.get('/openapi.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json(document);
+  });
+
+  router.use(authenticate(d.keys, d.limiters));
+  // strict: only objects and arrays at the top; 64 kB is far above any request this API takes.
+  router.use(express.json({ limit: '64kb', strict: true, type: () => true }));
+
+  for (const r of routes) {
+    router[r.method](r.path, async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const { key, ctx } = res.locals.auth as Authenticated;
+        if (r.scope === 'all-realms' && key.realmId !== null) {
+          return sendProblem(res, 403, 'forbidden', 'Only a key for every realm manages keys');
+        }
+        const params = parse(r.params, req.params, 'path');
+        const realmId = (params as { realmId?: string } | undefined)?.realmId;
+        const realm = realmId !== undefined ? d.realms.byIdOrNull(realmId) : null;
+        if (realmId !== undefined && (!realm || !keySeesRealm(key, realmId))) throw new NotFoundError('realm');
+        if (r.access === 'write' && key.access !== 'write') return sendProblem(res, 403, 'forbidden', 'This key may only read');
+        const query = parse(r.query ?? emptyQuery, req.query, 'query');
+        // A body on a route that takes none is the caller's mistake (express.json leaves req.body undefined without one).
+        const body = r.body ? parse(r.body, req.body ?? {}, 'body') : parse(noBody, req.body, 'body');
+        const reply = await r.handler({ params, query, body, realm: realm!, key, ctx, req, res });
+        if (!reply) return;
+        for (const [h, v] of Object.entries(reply.headers ?? {})) res.setHeader(h, v);
+        if (reply.body === undefined) res.status(reply.status).end();
+        else res.status(reply.status).json(reply.body);
+      } catch (err) {
+        next(err);
+      }
+    });
+  }
+  router.use((_req, res) => sendProblem(res, 404, 'not_found', 'No such endpoint: see /api/v1/openapi.json'));
+  router.use(problemHandler(d.logger));
+  return router;
+}

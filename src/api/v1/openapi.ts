@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import type { RouteSpec } from './route.ts';
+import { problemOut } from './schemas.ts';
+
+/** Express's /a/:b → OpenAPI's /a/{b}. */
+export const openApiPath = (path: string) => `/api/v1${path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
+
+const schemaOf = (s: z.ZodType, io: 'input' | 'output') => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+
+/** The properties of an object schema, for parameters (path and query). */
+function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query') {
+  if (!schema) return [];
+  const json = schemaOf(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({ name, in: where, required: where === 'path' || (json.required ?? []).includes(name), schema: s }));
+}
+
+const PROBLEMS = {
+  400: 'The request does not fit its schema (errors[] names each field)',
+  401: 'No or no valid management key',
+  403: 'A read key writing, or a realm key managing keys',
+  404: 'Not found in this realm (other realms’ ids too)',
+  422: 'Breaks a rule of the realm (errors[])',
+  429: 'Too many failed authentications from this address',
+};
+
+/** The OpenAPI 3.1 document, generated from the route declarations and their zod schemas (DESIGN.md §8). */
+export function openApiDocument(routes: RouteSpec[], serverUrl = '/'): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const problem = { 'application/problem+json': { schema: schemaOf(problemOut, 'output') } };
+  for (const r of routes) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, spec] of Object.entries(r.responses)) {
+      responses[status] = {
+        description: spec.description,
+        ...(spec.schema ? { content: { [spec.contentType ?? 'application/json']: { schema: schemaOf(spec.schema, 'output') } } } : spec.contentType ? { content: { [spec.contentType]: {} } } : {}),
+      };
+    }
+    for (const [status, description] of Object.entries(PROBLEMS)) {
+      if (!responses[status] && (status !== '403' || r.access === 'write' || r.scope === 'all-realms')) responses[status] = { description, content: problem };
+    }
+    const op: Record<string, unknown> = {
+      operationId: r.operationId,
+      summary: r.summary,
+      tags: [r.tag],
+      'x-access': r.access,
+      parameters: [...parametersOf(r.params, 'path'), ...parametersOf(r.query, 'query')],
+      responses,
+    };
+    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input'), ...(r.example?.body !== undefined ? { example: r.example.body } : {}) } } };
+    (paths[openApiPath(r.path)] ??= {})[r.method] = op;
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Gatehouse management API', version: '1', description: 'Realms, apps, users, API keys, credentials, sessions, events and audit. README "Management API".' },
+    servers: [{ url: serverUrl }],
+    security: [{ managementKey: [] }],
+    components: { securitySchemes: { managementKey: { type: 'http', scheme: 'bearer', description: 'A management API key (ghmk_…): `npx gatehouse api-keys create`' } } },
+    paths,
+  };
+}

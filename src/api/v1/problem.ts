@@ -1,0 +1,83 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { ConflictError, ForbiddenError, NotFoundError, RuleViolation, type FieldIssue } from '../../domain/errors.ts';
+import { isStoreUnavailable } from '../../http/errors.ts';
+
+/**
+ * RFC 9457 problem details (DESIGN.md §8): every error of the management API
+ * is `application/problem+json` with a stable `type`, and validation errors
+ * carry `errors[]` of { field, code, message }. The types are relative URIs
+ * documented in README "Management API".
+ */
+export const PROBLEM_BASE = '/api/v1/problems/';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  errors?: FieldIssue[];
+  [extra: string]: unknown;
+}
+
+export function sendProblem(res: Response, status: number, code: string, title: string, extra: Omit<Partial<Problem>, 'type' | 'status' | 'title'> = {}): void {
+  res.status(status).type('application/problem+json').setHeader('Cache-Control', 'no-store');
+  res.send(JSON.stringify({ type: `${PROBLEM_BASE}${code}`, title, status, ...extra }));
+}
+
+/** A zod error's issues as field issues: dotted paths, zod's code, its message. */
+export function fieldIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : null;
+    return {
+      field: keys ? [prefix, path, keys.join(',')].filter(Boolean).join('.') : [prefix, path].filter(Boolean).join('.') || prefix || '(body)',
+      code: issue.code,
+      message: keys ? `unknown field${keys.length > 1 ? 's' : ''} ${keys.join(', ')}` : issue.message,
+    };
+  });
+}
+
+/** Thrown by the guards for a request that does not fit its schema: a 400 with every issue. */
+export class InvalidRequest extends Error {
+  constructor(readonly issues: FieldIssue[]) {
+    super('the request is not valid');
+  }
+}
+
+/** The body-parser errors that are the client's fault, as problems. */
+const PARSER_PROBLEMS: Record<string, [number, string, string]> = {
+  'entity.too.large': [413, 'too_large', 'The request body is too large'],
+  'entity.parse.failed': [400, 'malformed_json', 'The request body is not valid JSON'],
+  'encoding.unsupported': [415, 'unsupported_encoding', 'The request body’s encoding is not supported'],
+  'charset.unsupported': [415, 'unsupported_charset', 'The request body’s charset is not supported'],
+  'request.aborted': [400, 'aborted', 'The request was aborted'],
+  'parameters.too.many': [413, 'too_large', 'Too many parameters'],
+};
+
+/** The API's last handler: typed errors to their status, everything unexpected to a logged 500 without details. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (res.headersSent) {
+      logger.error({ err, url: req.originalUrl }, 'management API error after the headers were sent');
+      res.destroy();
+      return;
+    }
+    if (err instanceof InvalidRequest) return sendProblem(res, 400, 'validation', 'The request is not valid', { errors: err.issues });
+    if (err instanceof RuleViolation) return sendProblem(res, 422, 'rule_violation', err.message, { errors: err.issues });
+    if (err instanceof NotFoundError) return sendProblem(res, 404, 'not_found', `The ${err.what} was not found`);
+    if (err instanceof ConflictError) {
+      return sendProblem(res, 409, 'conflict', err.message, { code: err.code, ...(err.field ? { errors: [{ field: err.field, code: err.code, message: err.message }] } : {}) });
+    }
+    if (err instanceof ForbiddenError) return sendProblem(res, 403, 'forbidden', err.message);
+    const parser = PARSER_PROBLEMS[(err as { type?: string }).type ?? ''];
+    if (parser) return sendProblem(res, parser[0], parser[1], parser[2]);
+    if (isStoreUnavailable(err)) {
+      res.setHeader('Retry-After', '5');
+      return sendProblem(res, 503, 'unavailable', 'A backing service is unreachable; try again shortly');
+    }
+    logger.error({ err, url: req.originalUrl }, 'unexpected management API error');
+    sendProblem(res, 500, 'internal', 'Something went wrong on our side');
+  };
+}

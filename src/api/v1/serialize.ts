@@ -1,0 +1,61 @@
+import type { ManagementKey } from '../../domain/management-key.ts';
+import { displayName, type User } from '../../identity/user.ts';
+import type { AuditEntry } from '../../ports/audit.ts';
+import type { CredentialView } from '../../services/user-access.ts';
+import type { LoginSession } from '../../store/port.ts';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** A user as the API shows it: the export's field names, the name derived for humans, no credentials. */
+export function userJson(u: User) {
+  return {
+    id: u.id,
+    realmId: u.realmId,
+    userType: u.userType,
+    username: u.username,
+    email: u.email,
+    emailVerification: u.emailVerification,
+    phone: u.phone,
+    phoneVerified: u.phoneVerified,
+    firstName: u.firstName,
+    lastName: u.lastName,
+    name: displayName(u),
+    nickname: u.nickname,
+    photo: u.photo,
+    locale: u.locale,
+    state: u.state,
+    reference: u.reference,
+    customAttributes: u.customAttributes,
+    loginsCount: u.loginsCount,
+    lastLoginAt: iso(u.lastLoginAt),
+    lastLoginIp: u.lastLoginIp,
+    createdAt: u.createdAt.toISOString(),
+    updatedAt: u.updatedAt.toISOString(),
+  };
+}
+
+export function keyJson(k: ManagementKey) {
+  return {
+    id: k.id,
+    name: k.name,
+    realm: k.realmId ?? '*',
+    access: k.access,
+    lastFour: k.lastFour,
+    createdAt: k.createdAt.toISOString(),
+    createdBy: k.createdBy,
+    lastUsedAt: iso(k.lastUsedAt),
+    revokedAt: iso(k.revokedAt),
+  };
+}
+
+export function sessionJson(s: LoginSession) {
+  return { id: s.id, userId: s.userId, createdAt: s.createdAt.toISOString(), lastSeenAt: s.lastSeenAt.toISOString(), ip: s.ip, userAgent: s.userAgent, amr: s.amr, aal: s.aal };
+}
+
+export function credentialJson(c: CredentialView) {
+  return { ...c, createdAt: iso(c.createdAt) };
+}
+
+export function auditJson(a: AuditEntry) {
+  return { ...a, at: a.at.toISOString() };
+}
