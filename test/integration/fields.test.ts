@@ -291,7 +291,7 @@ describe('the one-way duplicate emails rule', () => {
     expect(() => parseFileConfig(bad, 'fields.json')).toThrow(/realms\[0\]\.fields\.emails: duplicate emails need separate usernames/);
     // The default for usernames is "email": leaving it out is the same mistake.
     expect(() => parseFileConfig({ defaultRealm: 'delta', realms: [realm('delta', { emails: 'duplicates' })] })).toThrow(/realms\[0\]\.fields\.emails/);
-    expect(parseFileConfig(config('duplicates')).realms[0]!.fields).toEqual({ usernames: 'separate', emails: 'duplicates', lowercaseUsernames: false });
+    expect(parseFileConfig(config('duplicates')).realms[0]!.fields).toEqual({ usernames: 'separate', emails: 'duplicates', lowercaseUsernames: false, apiKeys: { policy: 'hash' } });
   });
 
   it('makes the server process exit 1 with one clear line when it cannot go back', async () => {

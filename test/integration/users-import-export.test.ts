@@ -204,7 +204,7 @@ describe('gatehouse users export and import of 100 000 users', () => {
     const first = head.toString('utf8').split('\n')[0]!;
     const object = JSON.parse(first) as Record<string, unknown>;
     expect(Object.keys(object)).toEqual([
-      'id', 'realmId', 'userType', 'username', 'email', 'emailVerification', 'phone', 'phoneVerified', 'firstName', 'lastName', 'nickname', 'photo', 'locale',
+      'id', 'realmId', 'userType', 'username', 'email', 'emailVerification', 'phone', 'phoneVerified', 'firstName', 'lastName', 'name', 'nickname', 'photo', 'locale',
       'state', 'reference', 'customAttributes', 'loginsCount', 'lastLoginAt', 'lastLoginIp', 'createdAt', 'updatedAt', 'passwordHash', 'identities',
     ]);
     expect(object.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -452,7 +452,7 @@ describe('gatehouse users in CSV', () => {
     expect(exported.stderr).toBe('exported 300 users of realm alpha\n');
     const text = readFileSync(file, 'utf8');
     expect(text.split('\n')[0]).toBe(
-      'id,realmId,userType,username,email,emailVerification,phone,phoneVerified,firstName,lastName,nickname,photo,locale,state,reference,customAttributes,loginsCount,lastLoginAt,lastLoginIp,createdAt,updatedAt,passwordHash,identities',
+      'id,realmId,userType,username,email,emailVerification,phone,phoneVerified,firstName,lastName,name,nickname,photo,locale,state,reference,customAttributes,loginsCount,lastLoginAt,lastLoginIp,createdAt,updatedAt,passwordHash,identities',
     );
     expect(text).toContain('"O\'Brien, ""Jr"""');
     const imported = await cli(['import', '--realm', 'alpha', '--file', file], target);
