@@ -4,6 +4,8 @@ import { openMongoStore } from '../../src/store/mongo/index.ts';
 import { UniqueViolation, type Store } from '../../src/store/port.ts';
 import { freePort } from '../helpers/ports.ts';
 import { storeContract } from './store.contract.ts';
+import { MongoDirectory } from '../../src/store/mongo/directory.ts';
+import { directoryContract } from './directory.contract.ts';
 
 const url = process.env.MONGODB_URL;
 
@@ -25,6 +27,10 @@ async function makeStore(): Promise<Store> {
 
 if (url) {
   storeContract('MongoDB', makeStore);
+  directoryContract('MongoDB', async () => {
+    const store = await makeStore();
+    return { directory: await MongoDirectory.open(store.connection), store, close: () => store.close() };
+  });
 
   describe('MongoDB shared by two store instances', () => {
     /** Two stores (two connection pools, as two instances have) on one fresh database, dropped afterwards. */
