@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { openMongoStore } from '../../src/store/mongo/index.ts';
+import { openMongoStore, type MongoStore } from '../../src/store/mongo/index.ts';
 import { UniqueViolation, type Store } from '../../src/store/port.ts';
 import { freePort } from '../helpers/ports.ts';
 import { storeContract } from './store.contract.ts';
@@ -12,7 +12,7 @@ const url = process.env.MONGODB_URL;
 const freshDbName = () => `gatehouse_test_${randomBytes(6).toString('hex')}`;
 
 /** A store on a database of its own, dropped when the store is closed. */
-async function makeStore(): Promise<Store> {
+async function makeStore(): Promise<MongoStore> {
   const store = await openMongoStore(url!, { dbName: freshDbName() });
   const close = store.close.bind(store);
   store.close = async () => {
