@@ -4,6 +4,7 @@ import { lazyModule } from '../lazy-module.ts';
 /** Only a configuration that names a default phone country loads libphonenumber-js to check it. */
 const phoneNumbers = lazyModule<typeof import('libphonenumber-js')>('libphonenumber-js');
 import { z } from 'zod';
+import { crossRealmIssues, realmIssues } from '../domain/realm-rules.ts';
 
 /**
  * The configuration schema. Every key carries its default here, and README.md
@@ -367,44 +368,12 @@ export const fileSchema = z
     realms: z.array(realmSchema).min(1),
   })
   .superRefine((file, ctx) => {
-    const ids = new Set<string>();
-    const hosts = new Map<string, string>();
+    // The same rules the realms service applies to every write (src/domain/realm-rules.ts).
+    for (const issue of crossRealmIssues(file.realms)) ctx.addIssue({ code: 'custom', path: ['realms', ...issue.path], message: issue.message });
     file.realms.forEach((realm, i) => {
-      if (ids.has(realm.id)) ctx.addIssue({ code: 'custom', path: ['realms', i, 'id'], message: `duplicate realm id "${realm.id}"` });
-      ids.add(realm.id);
-      for (const host of [new URL(realm.publicUrl).host, ...realm.hosts]) {
-        const owner = hosts.get(host);
-        if (owner && owner !== realm.id) {
-          ctx.addIssue({ code: 'custom', path: ['realms', i, 'hosts'], message: `host "${host}" is already served by realm "${owner}"` });
-        }
-        hosts.set(host, realm.id);
-      }
-      if (realm.fields.emails === 'duplicates' && realm.fields.usernames === 'email') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['realms', i, 'fields', 'emails'],
-          message: 'duplicate emails need separate usernames (fields.usernames: "separate"): with emails as usernames every email is unique',
-        });
-      }
-      if (realm.account.usernameEditable && realm.fields.usernames === 'email') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['realms', i, 'account', 'usernameEditable'],
-          message: 'editable usernames need separate usernames (fields.usernames: "separate"): with emails as usernames the username is the email, changed on the email page',
-        });
-      }
-      if (realm.social.only && !realm.social.providers.some((p) => p.enabled)) {
-        ctx.addIssue({ code: 'custom', path: ['realms', i, 'social', 'only'], message: 'social logins only needs at least one enabled provider' });
-      }
-      const clientIds = new Set<string>();
-      realm.apps.forEach((app, j) => {
-        if (clientIds.has(app.clientId)) {
-          ctx.addIssue({ code: 'custom', path: ['realms', i, 'apps', j, 'clientId'], message: `duplicate clientId "${app.clientId}"` });
-        }
-        clientIds.add(app.clientId);
-      });
+      for (const issue of realmIssues(realm)) ctx.addIssue({ code: 'custom', path: ['realms', i, ...issue.path], message: issue.message });
     });
-    if (!ids.has(file.defaultRealm)) {
+    if (!file.realms.some((r) => r.id === file.defaultRealm)) {
       ctx.addIssue({ code: 'custom', path: ['defaultRealm'], message: `no realm has the id "${file.defaultRealm}"` });
     }
   });

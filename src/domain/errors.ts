@@ -48,3 +48,8 @@ export class RuleViolation extends DomainError {
 export class ForbiddenError extends DomainError {
   override name = 'ForbiddenError';
 }
+
+/** A zod-style path as one dotted string: ['hosts', 1] → "hosts[1]". */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}

@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { openMongoStore } from '../../src/store/mongo/index.ts';
+import { openMongoStore, type MongoStore } from '../../src/store/mongo/index.ts';
 import { UniqueViolation, type Store } from '../../src/store/port.ts';
 import { freePort } from '../helpers/ports.ts';
 import { storeContract } from './store.contract.ts';
+import { MongoDirectory } from '../../src/store/mongo/directory.ts';
+import { directoryContract } from './directory.contract.ts';
 
 const url = process.env.MONGODB_URL;
 
 const freshDbName = () => `gatehouse_test_${randomBytes(6).toString('hex')}`;
 
 /** A store on a database of its own, dropped when the store is closed. */
-async function makeStore(): Promise<Store> {
+async function makeStore(): Promise<MongoStore> {
   const store = await openMongoStore(url!, { dbName: freshDbName() });
   const close = store.close.bind(store);
   store.close = async () => {
@@ -25,6 +27,10 @@ async function makeStore(): Promise<Store> {
 
 if (url) {
   storeContract('MongoDB', makeStore);
+  directoryContract('MongoDB', async () => {
+    const store = await makeStore();
+    return { directory: await MongoDirectory.open(store.connection), store, close: () => store.close() };
+  });
 
   describe('MongoDB shared by two store instances', () => {
     /** Two stores (two connection pools, as two instances have) on one fresh database, dropped afterwards. */
