@@ -71,7 +71,7 @@ export const customAttributes = z
   .refine((r) => Object.keys(r).length <= 100, 'at most 100 attributes');
 
 const username = line(254).min(1).refine((v) => v.trim() === v, 'no spaces at either end');
-const email = line(254).min(3);
+const email = line(254);
 const name = line(100);
 const locale = z.string().regex(/^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}$/, 'a language tag like en or zh-CN');
 const password = z.string().min(1).max(1024);
