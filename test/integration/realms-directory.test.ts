@@ -243,3 +243,54 @@ describe('a realm and app created through the service', () => {
     expect((await request(gh.app).get('/login').set('Host', 'delta.test')).text).toContain('Delta Renamed');
   });
 });
+
+describe('provisioning at start', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-provision-'));
+  const dataDir = path.join(dir, 'data');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const fileWith = (...realms: Record<string, unknown>[]) => ({ defaultRealm: 'main', realms: [{ id: 'main', name: 'Main', publicUrl: 'http://main.test' }, ...realms] });
+  const side = { id: 'side', name: 'Side Realm', publicUrl: 'http://side.test', emailVerification: { policy: 'off' } };
+
+  it('retires a file realm the file drops (not served, users kept) and serves it again when it comes back', async () => {
+    let gh = await testGatehouse({ dataDir, file: fileWith(side) });
+    expect((await browser(gh, 'side.test').submit('/signup', { email: uniqueEmail('side'), password: GOOD_PASSWORD })).status).toBe(303);
+    await gh.close();
+
+    gh = await testGatehouse({ dataDir, file: fileWith() });
+    try {
+      expect(gh.realms.byIdOrNull('side')).toBeNull();
+      expect((await request(gh.app).get('/login').set('Host', 'side.test')).text).toContain('Main');
+      expect(await gh.realmsService.getRealm('side')).toMatchObject({ source: 'file', retired: true });
+      expect(await gh.store.countUsers('side')).toBe(1);
+      // Its id stays reserved; it stays read-only, except for deletion.
+      expect(await errorOf(gh.realmsService.createRealm({ id: 'side', name: 'Other', publicUrl: 'http://other.test' }))).toMatchObject({ reason: 'realm_exists' });
+      expect(await errorOf(gh.realmsService.updateRealm('side', { name: 'X' }))).toMatchObject({ reason: 'provisioned' });
+    } finally {
+      await gh.close();
+    }
+
+    gh = await testGatehouse({ dataDir, file: fileWith(side) });
+    try {
+      expect((await request(gh.app).get('/login').set('Host', 'side.test')).text).toContain('Side Realm');
+      expect(await gh.store.countUsers('side')).toBe(1);
+    } finally {
+      await gh.close();
+    }
+  });
+
+  it('stops the start with one line when the file declares a realm id created through the API', async () => {
+    const gh = await testGatehouse({ dataDir, file: fileWith() });
+    await gh.realmsService.createRealm({ id: 'mine', name: 'Mine', publicUrl: 'http://mine.test' });
+    await gh.close();
+    const err = await errorOf(testGatehouse({ dataDir, file: fileWith({ id: 'mine', name: 'Mine', publicUrl: 'http://mine2.test' }) }));
+    expect(err.name).toBe('StartupError');
+    expect(err.message).not.toContain('\n');
+    expect(err.message).toMatch(/gatehouse\.config\.json declares realm "mine", but a realm with that id was created through the management API/);
+  });
+
+  it('stops the start when the file declares a host an API realm serves', async () => {
+    const err = await errorOf(testGatehouse({ dataDir, file: fileWith({ id: 'thief', name: 'Thief', publicUrl: 'http://mine.test' }) }));
+    expect(err.name).toBe('StartupError');
+    expect(err.message).toMatch(/declares host "mine\.test", but realm "mine" \(created through the management API\) serves it/);
+  });
+});
