@@ -9,7 +9,7 @@ import session from 'express-session';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import type { Config } from './config/index.ts';
+import type { Config, RealmConfig } from './config/index.ts';
 import { accountRoutes } from './flows/account/account.routes.ts';
 import { OverviewService } from './flows/account/overview.service.ts';
 import { ReauthService } from './flows/account/reauth.service.ts';
@@ -58,7 +58,9 @@ import { TokenIssuer } from './identity/token-issuer.ts';
 import { Totp } from './identity/totp.ts';
 import { ejsMailRenderer } from './infra/mail/templates.ts';
 import { Mailer } from './mail/mailer.ts';
+import type { Directory } from './ports/directory.ts';
 import { Realms } from './realms.ts';
+import type { RealmsService } from './services/realms.ts';
 import type { SmsSender } from './sms/sms.ts';
 import type { Store } from './store/port.ts';
 import { managementApi } from './api/v1/index.ts';
@@ -92,6 +94,12 @@ export interface Deps {
   sms: SmsSender;
   /** The management side's ports (the store adapter's, chosen in main.ts); absent: no management API. */
   management?: ManagementPorts;
+  /** The served realms and apps, loaded from the directory and kept current by main.ts; else the file's, fixed. */
+  realms?: Realms;
+  /** The realms-and-apps directory the management API writes through realmsService (main.ts picks its adapter). */
+  directory?: Directory;
+  /** Realms and apps use cases (list/get/create/update/delete), for the management API. */
+  realmsService?: RealmsService;
 }
 
 export interface ManagementPorts {
@@ -130,7 +138,7 @@ function withLang(url: string, locale: string): string {
 export function createApp(deps: Deps): Gatehouse {
   const { config, store, logger } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const realms = new Realms(config.realms, config.defaultRealm);
+  const realms = deps.realms ?? new Realms(config.realms, config.defaultRealm, config.appSecrets);
   const keys = new KeyRing(store, clock);
   const issuer = new TokenIssuer(keys);
   const hasher = deps.hasher ?? new PasswordHasher();
@@ -236,11 +244,16 @@ export function createApp(deps: Deps): Gatehouse {
     }),
   );
 
-  // What pages show of a realm, made once per realm.
-  const realmViews = new Map(realms.all().map((r) => [r.id, { id: r.id, name: r.name, logoUrl: r.branding.logoUrl }]));
+  // What pages show of a realm, made once per realm object (a directory change makes new objects).
+  const realmViews = new WeakMap<object, { id: string; name: string; logoUrl?: string }>();
+  const realmView = (r: RealmConfig) => {
+    let view = realmViews.get(r);
+    if (!view) realmViews.set(r, (view = { id: r.id, name: r.name, logoUrl: r.branding.logoUrl }));
+    return view;
+  };
   app.use((req, res, next) => {
     req.realm = realms.forHost(req.host);
-    res.locals.realm = realmViews.get(req.realm.id);
+    res.locals.realm = realmView(req.realm);
     next();
   });
 
@@ -248,7 +261,7 @@ export function createApp(deps: Deps): Gatehouse {
   // every other request passes them by a path comparison instead of walking their routers.
   app.use('/.well-known', jwksRoutes(keys));
   if (management) app.use('/api/v1', managementApi({ ...management, realms, limiters: deps.limiters, logger }));
-  app.use('/api', sessionsApiRoutes(sessionsService, config.appSecrets));
+  app.use('/api', sessionsApiRoutes(sessionsService, (realmId, clientId, secret) => realms.appSecretMatches(realmId, clientId, secret)));
   app.use(cookieParser());
   app.use(i18n.middleware);
 
@@ -324,6 +337,12 @@ export function createApp(deps: Deps): Gatehouse {
   app.get('/', (req, res) => res.redirect(302, req.signedIn ? '/account' : '/login'));
   // Rendered login/signup forms are kept only when templates are (not in development).
   const pages = viewCache ? new PageCache() : undefined;
+  // A directory change: pages rendered from the old settings go, and a realm created at run time (or given
+  // another algorithm) gets its signing key before its first login.
+  realms.onChange((current) => {
+    pages?.clear();
+    for (const r of current.all()) keys.ensure(r.id, r.tokens.algorithm).catch((err: unknown) => logger.error({ err, realm: r.id }, 'signing key not ready'));
+  });
   app.use(loginRoutes(loginService, issuer, pages));
   app.use(signupRoutes(signupService, issuer, pages));
   app.use(verificationRoutes(verificationService, issuer));

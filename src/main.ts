@@ -13,7 +13,12 @@ import { devOutboxTransport, smtpTransport } from './infra/mail/transports.ts';
 import { redisLimiters, sqliteLimiters } from './infra/rate-limit.ts';
 import { devOutboxSms } from './infra/sms/dev-outbox.ts';
 import { webhookSms } from './infra/sms/webhook.ts';
+import type { Directory } from './ports/directory.ts';
+import { Realms } from './realms.ts';
+import { provisionFromFile, ProvisioningError } from './services/provisioning.ts';
+import { RealmsService } from './services/realms.ts';
 import type { Store } from './store/port.ts';
+import { SqliteDirectory } from './store/sqlite/directory.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
 import { SqliteManagement } from './store/sqlite/management.ts';
 import { SqliteUsersAdmin } from './store/sqlite/users-admin.ts';
@@ -53,17 +58,24 @@ export interface Tuning {
 export async function compose(config: Config, logger: Logger, overrides: Partial<Deps> = {}, tuning: Tuning = {}): Promise<Composition> {
   // MONGODB_URL: the MongoDB store (loaded only then), and the schema made sure REDIS_URL is set too. Else the SQLite file.
   let store: Store;
+  let directory: Directory;
   let sqlite: SqliteStore | null = null;
   if (config.mongodbUrl) {
-    const { openMongoStore } = await import('./store/mongo/index.ts');
+    const [{ openMongoStore }, { MongoDirectory }] = await Promise.all([import('./store/mongo/index.ts'), import('./store/mongo/directory.ts')]);
     try {
-      store = await openMongoStore(config.mongodbUrl);
+      const mongo = await openMongoStore(config.mongodbUrl);
+      store = mongo;
+      directory = await MongoDirectory.open(mongo.connection).catch(async (err: unknown) => {
+        await mongo.close();
+        throw err;
+      });
     } catch (err) {
       throw new StartupError((err as Error).message);
     }
   } else {
     sqlite = new SqliteStore(path.join(config.dataDir, 'gatehouse.sqlite'));
     store = sqlite;
+    directory = new SqliteDirectory(sqlite.db);
   }
   const closers: Array<() => Promise<unknown> | void> = [() => store.close()];
   // The management side's ports: SQLite's adapters on the same file (MongoDB's: src/store/mongo/management.ts, when written).
@@ -128,13 +140,28 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
     closers.unshift(() => sqliteSessions.close());
   }
 
+  // The directory: the file's realms and apps provisioned, then served from memory and followed (every
+  // instance polls the directory's version; a write on this one reloads at once through afterWrite).
+  const realms = new Realms(config.realms, config.defaultRealm, config.appSecrets);
   try {
     await enforceOneWaySettings(store, config.realms);
+    const provisioned = await provisionFromFile(directory, config, overrides.clock?.() ?? new Date());
+    if (provisioned.retired.length > 0) logger.warn({ realms: provisioned.retired, file: config.configPath }, 'realms no longer in the configuration file are retired (not served; their data is kept)');
+    await realms.refresh(directory, true);
   } catch (err) {
     for (const close of closers) await close();
-    if (err instanceof OneWaySettingError) throw new StartupError(err.message);
+    if (err instanceof OneWaySettingError || err instanceof ProvisioningError) throw new StartupError(err.message);
     throw err;
   }
+  closers.unshift(realms.watch(directory, (err) => logger.warn({ err }, 'reading the realms directory failed')));
+  const realmsService = new RealmsService({
+    directory,
+    realmState: store,
+    configPath: config.configPath,
+    defaultRealmId: config.defaultRealm,
+    afterWrite: () => realms.refresh(directory),
+    clock: overrides.clock,
+  });
 
   // Mail: SMTP when SMTP_URL is set, else the development outbox (stored, logged, shown at /dev/mail).
   const transport = config.smtpUrl ? smtpTransport(config.smtpUrl) : devOutboxTransport(logger, config.env === 'development');
@@ -149,7 +176,7 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   if (!config.smsWebhook && config.env === 'production') logger.warn('SMS_WEBHOOK_URL is not set: text messages are stored and logged, not sent');
 
   return {
-    deps: { config, store, sessionStore, limiters, logger, secret, readiness, onMailQueued: () => outbox.wake(), sms, management, ...overrides },
+    deps: { config, store, sessionStore, limiters, logger, secret, readiness, onMailQueued: () => outbox.wake(), sms, realms, directory, realmsService, management, ...overrides },
     outbox,
     async close() {
       for (const close of closers) await close();

@@ -16,18 +16,41 @@ export abstract class DomainError extends Error {}
 /** No such thing in this realm (another realm's ids are "not found" too, never "forbidden"). */
 export class NotFoundError extends DomainError {
   override name = 'NotFoundError';
-  constructor(readonly what: string) {
-    super(`${what} not found`);
+  constructor(
+    readonly resource: string,
+    readonly id: string | null = null,
+  ) {
+    super(id === null ? `${resource} not found` : `${resource} "${id}" not found`);
   }
 }
+
+/** Why a change collides with what exists (a stable code in the 409 problem). */
+export type ConflictReason =
+  /** A realm or app provisioned from the configuration file: read-only to the API (`details.file` names the file). */
+  | 'provisioned'
+  | 'realm_exists'
+  | 'app_exists'
+  | 'host_taken'
+  | 'realm_has_users'
+  | 'default_realm'
+  | 'username.taken'
+  | 'email.taken'
+  | 'phone.taken'
+  | 'identity.taken'
+  | 'id.taken'
+  | 'expect.mismatch'
+  | 'user.not_api'
+  | 'user.not_human'
+  | 'api_key.hashed'
+  | 'api_key.not_sealed';
 
 /** The change collides with what exists: a taken username, a provisioned (read-only) realm, a stale expectation. */
 export class ConflictError extends DomainError {
   override name = 'ConflictError';
   constructor(
+    readonly reason: ConflictReason,
     message: string,
-    readonly code: string,
-    readonly field: string | null = null,
+    readonly details: { file?: string; field?: string } = {},
   ) {
     super(message);
   }
@@ -36,13 +59,13 @@ export class ConflictError extends DomainError {
 /** The input is well-formed but breaks a rule of the realm (password policy, username rules, one-way settings). */
 export class RuleViolation extends DomainError {
   override name = 'RuleViolation';
-  constructor(
-    message: string,
-    readonly issues: FieldIssue[],
-  ) {
-    super(message);
+  constructor(readonly issues: FieldIssue[]) {
+    super(issues.map((i) => `${i.field || '(root)'}: ${i.message}`).join('; '));
   }
 }
+
+/** The realms service's name for a field issue. */
+export type RuleIssue = FieldIssue;
 
 /** The caller may not do this (a read-only key writing, a realm-locked key managing keys). */
 export class ForbiddenError extends DomainError {

@@ -11,6 +11,8 @@ export class PageCache {
   /** Unguessable, so nothing a visitor puts in a URL can stand for the token. */
   readonly tokenPlaceholder = `csrf-${randomBytes(16).toString('hex')}`;
   private readonly pages = new Map<string, string>();
+  /** Moves on clear(): a page whose rendering began before is not stored after it. */
+  generation = 0;
 
   constructor(private readonly maxEntries = 256) {}
 
@@ -23,9 +25,17 @@ export class PageCache {
     return html.replaceAll(this.tokenPlaceholder, csrfToken);
   }
 
-  set(key: string, html: string): void {
+  /** Stores a page rendered in `generation` (default: the current one), unless the cache was cleared since. */
+  set(key: string, html: string, generation = this.generation): void {
+    if (generation !== this.generation) return;
     this.pages.set(key, html);
     if (this.pages.size > this.maxEntries) this.pages.delete(this.pages.keys().next().value!);
+  }
+
+  /** Forgets every page (the realms they were rendered from changed). */
+  clear(): void {
+    this.pages.clear();
+    this.generation++;
   }
 
   get size(): number {

@@ -5,13 +5,15 @@ import type { PageCache } from './page-cache.ts';
 export interface Cacheable {
   cache: PageCache;
   key: string;
+  /** The cache's generation when this request began: a page rendered across a clear() is not stored. */
+  generation: number;
 }
 
 /** The cache entry of `view` for this request's realm, language and URL. */
 export function anonymousPage(cache: PageCache | undefined, req: Request, view: string): Cacheable | undefined {
   // A page carrying a one-shot message (flash) is this visitor's alone.
   if (!cache || req.signedIn || req.res?.locals.flash) return undefined;
-  return { cache, key: `${req.realm.id}\n${req.locale}\n${view}\n${req.originalUrl}` };
+  return { cache, key: `${req.realm.id}\n${req.locale}\n${view}\n${req.originalUrl}`, generation: cache.generation };
 }
 
 /**
@@ -50,7 +52,7 @@ export function renderPage(res: Response, view: string, model: Record<string, un
         return;
       }
       if (cacheable) {
-        cacheable.cache.set(cacheable.key, html);
+        cacheable.cache.set(cacheable.key, html, cacheable.generation);
         html = html.replaceAll(cacheable.cache.tokenPlaceholder, res.locals.csrfToken());
       }
       sendHtml(res, html);

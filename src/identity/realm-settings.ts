@@ -5,23 +5,39 @@ export class OneWaySettingError extends Error {
   override name = 'OneWaySettingError';
 }
 
+/** The store's memory of one-way settings: what enforceOneWaySettings and the realms service read and write. */
+export type RealmStateStore = Pick<Store, 'getRealmState' | 'setRealmState'>;
+
+/**
+ * Why `fields` cannot become what it asks, given what the realm has allowed (`allowed`, the stored
+ * `fields.emails`), or null when it may. The one rule of start-up and of every realms-service write.
+ */
+export function oneWayEmailsProblem(realmId: string, allowed: string | null, fields: Pick<RealmConfig['fields'], 'emails'>): string | null {
+  if (allowed === 'duplicates' && fields.emails === 'unique') {
+    return `realm "${realmId}" has allowed duplicate email addresses; it cannot go back to "unique" (accounts may already share an address). Keep "duplicates".`;
+  }
+  return null;
+}
+
+/** Remembers the one-way settings `realm` has now taken (after it is written). */
+export async function recordOneWaySettings(store: RealmStateStore, realm: Pick<RealmConfig, 'id' | 'fields'>, allowed?: string | null): Promise<void> {
+  const stored = allowed === undefined ? await store.getRealmState(realm.id, 'fields.emails') : allowed;
+  if (realm.fields.emails === 'duplicates' && stored !== 'duplicates') await store.setRealmState(realm.id, 'fields.emails', 'duplicates');
+}
+
 /**
  * Settings that cannot be undone once data depends on them (AuthRocket: a
  * realm that has allowed duplicate emails may hold accounts sharing one, so
  * it cannot require unique emails again). The store remembers; a
  * configuration that tries to go back is refused at start.
  */
-export async function enforceOneWaySettings(store: Store, realms: RealmConfig[]): Promise<void> {
+export async function enforceOneWaySettings(store: RealmStateStore, realms: RealmConfig[]): Promise<void> {
   const problems: string[] = [];
   for (const [i, realm] of realms.entries()) {
     const allowed = await store.getRealmState(realm.id, 'fields.emails');
-    if (allowed === 'duplicates' && realm.fields.emails === 'unique') {
-      problems.push(
-        `  realms[${i}].fields.emails: realm "${realm.id}" has allowed duplicate email addresses; it cannot go back to "unique" (accounts may already share an address). Keep "duplicates".`,
-      );
-    } else if (realm.fields.emails === 'duplicates' && allowed !== 'duplicates') {
-      await store.setRealmState(realm.id, 'fields.emails', 'duplicates');
-    }
+    const problem = oneWayEmailsProblem(realm.id, allowed, realm.fields);
+    if (problem) problems.push(`  realms[${i}].fields.emails: ${problem}`);
+    else await recordOneWaySettings(store, realm, allowed);
   }
   if (problems.length > 0) throw new OneWaySettingError(`Invalid configuration:\n${problems.join('\n')}`);
 }

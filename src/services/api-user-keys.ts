@@ -58,12 +58,12 @@ export class ApiUserKeys {
   /** A key the caller chose, checked: printable ASCII without spaces, long and random enough. */
   checkGiven(key: string): void {
     if (!GIVEN_KEY.test(key)) {
-      throw new RuleViolation('the API key is not acceptable', [
+      throw new RuleViolation([
         { field: 'apiKey', code: 'api_key.format', message: `${GIVEN_KEY_MIN_LENGTH} to 200 printable ASCII characters without spaces` },
       ]);
     }
     if (estimatedBits(key) < GIVEN_KEY_MIN_BITS) {
-      throw new RuleViolation('the API key is not acceptable', [{ field: 'apiKey', code: 'api_key.weak', message: `too predictable: give at least ${GIVEN_KEY_MIN_BITS} bits of randomness` }]);
+      throw new RuleViolation([{ field: 'apiKey', code: 'api_key.weak', message: `too predictable: give at least ${GIVEN_KEY_MIN_BITS} bits of randomness` }]);
     }
   }
 

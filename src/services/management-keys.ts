@@ -31,7 +31,7 @@ export class ManagementKeys {
     // Keys make keys only when they hold every realm with write access: a realm's key cannot mint a wider one.
     if (by && (by.realmId !== null || by.access !== 'write')) throw new ForbiddenError('only a write key for every realm manages keys');
     if (input.realmId !== null && !this.realmExists(input.realmId)) {
-      throw new RuleViolation('no such realm', [{ field: 'realmId', code: 'unknown_realm', message: `no realm has the id "${input.realmId}"` }]);
+      throw new RuleViolation([{ field: 'realmId', code: 'unknown_realm', message: `no realm has the id "${input.realmId}"` }]);
     }
     const secret = generateManagementKey();
     const key: ManagementKey = {

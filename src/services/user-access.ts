@@ -84,7 +84,7 @@ export class UserAccessService {
       type = 'user.identity.unlinked';
       removed = await this.d.store.unlinkExternalIdentity(realm.id, userId, credentialId.slice('identity:'.length));
     } else if (credentialId === 'password' || credentialId === 'api_key') {
-      throw new RuleViolation('not removable here', [{ field: 'credentialId', code: 'credential.not_removable', message: credentialId === 'password' ? 'set a new password with PATCH …/users/{id}' : 'regenerate it with POST …/users/{id}/api-key' }]);
+      throw new RuleViolation([{ field: 'credentialId', code: 'credential.not_removable', message: credentialId === 'password' ? 'set a new password with PATCH …/users/{id}' : 'regenerate it with POST …/users/{id}/api-key' }]);
     } else {
       throw new NotFoundError('credential');
     }
@@ -96,7 +96,7 @@ export class UserAccessService {
   /** A new key for an API user (generated, or the one given): the old one stops working in the same store step. */
   async regenerateApiKey(realm: RealmConfig, userId: string, given: string | undefined, ctx: RequestContext): Promise<string> {
     const user = await this.user(realm, userId);
-    if (user.userType !== 'api') throw new ConflictError('only API users have API keys', 'user.not_api', 'userType');
+    if (user.userType !== 'api') throw new ConflictError('user.not_api', 'only API users have API keys', { field: 'userType' });
     if (given !== undefined) this.d.apiKeys.checkGiven(given);
     const key = given ?? this.d.apiKeys.generate(realm);
     await this.d.admin.setApiKey(realm.id, userId, this.d.apiKeys.stored(realm, key), this.d.clock());
@@ -108,14 +108,14 @@ export class UserAccessService {
   /** The key again: only under the realm's "encrypt" policy (and only for a key sealed under it). */
   async revealApiKey(realm: RealmConfig, userId: string, ctx: RequestContext): Promise<string> {
     const user = await this.user(realm, userId);
-    if (user.userType !== 'api') throw new ConflictError('only API users have API keys', 'user.not_api', 'userType');
+    if (user.userType !== 'api') throw new ConflictError('user.not_api', 'only API users have API keys', { field: 'userType' });
     if (realm.fields.apiKeys.policy !== 'encrypt') {
-      throw new ConflictError('this realm keeps API keys hashed (fields.apiKeys.policy "hash"): they cannot be shown again; regenerate one instead', 'api_key.hashed');
+      throw new ConflictError('api_key.hashed', 'this realm keeps API keys hashed (fields.apiKeys.policy "hash"): they cannot be shown again; regenerate one instead');
     }
     const stored = await this.d.admin.getApiKey(realm.id, userId);
     if (!stored) throw new NotFoundError('api key');
     const key = stored.sealed ? this.d.apiKeys.open(realm.id, stored.sealed) : null;
-    if (!key) throw new ConflictError('this key was stored before the realm encrypted keys: it cannot be shown; regenerate one instead', 'api_key.not_sealed');
+    if (!key) throw new ConflictError('api_key.not_sealed', 'this key was stored before the realm encrypted keys: it cannot be shown; regenerate one instead');
     // Showing a secret is audited like a write.
     await this.d.audit.record(ctx, { realmId: realm.id, operation: 'user.api_key.reveal', target: { type: 'user', id: userId } });
     return key;
@@ -130,8 +130,8 @@ export class UserAccessService {
   /** A link for the user to set their own password (AuthRocket's password token), mailed when asked. */
   async passwordToken(realm: RealmConfig, userId: string, send: boolean, ctx: RequestContext): Promise<{ link: string; expiresAt: Date; mailed: boolean }> {
     const user = await this.user(realm, userId);
-    if (user.userType !== 'human') throw new ConflictError('API users have no password', 'user.not_human', 'userType');
-    if (send && !user.email) throw new RuleViolation('no email to send to', [{ field: 'send', code: 'email.missing', message: 'the user has no email' }]);
+    if (user.userType !== 'human') throw new ConflictError('user.not_human', 'API users have no password', { field: 'userType' });
+    if (send && !user.email) throw new RuleViolation([{ field: 'send', code: 'email.missing', message: 'the user has no email' }]);
     const ttlMs = realm.recovery.ttlMinutes * 60_000;
     const { token, code } = await this.d.secrets.issue(realm.id, userId, 'reset-password', { linkMs: ttlMs, codeMs: ttlMs }, { ret: null });
     const link = realmLink(realm, '/reset-password', { token });

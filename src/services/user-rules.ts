@@ -23,16 +23,16 @@ export function generatedUsername(): string {
 export function resolveUsername(realm: RealmConfig, userType: 'human' | 'api', username: string | undefined, email: string | null | undefined): string {
   let chosen = username;
   if (realm.fields.usernames === 'email' && userType === 'human') {
-    if (!email) throw new RuleViolation('an email is required', [{ field: 'email', code: 'required', message: 'this realm uses emails as usernames' }]);
+    if (!email) throw new RuleViolation([{ field: 'email', code: 'required', message: 'this realm uses emails as usernames' }]);
     if (username !== undefined && username.toLowerCase() !== email.toLowerCase()) {
-      throw new RuleViolation('the username is the email', [{ field: 'username', code: 'username.is_email', message: 'this realm uses emails as usernames: leave username out or equal to email' }]);
+      throw new RuleViolation([{ field: 'username', code: 'username.is_email', message: 'this realm uses emails as usernames: leave username out or equal to email' }]);
     }
     chosen = email;
   } else if (chosen === undefined || chosen === '') {
     if (userType === 'api') return generatedUsername();
-    throw new RuleViolation('a username is required', [{ field: 'username', code: 'required', message: 'this realm uses separate usernames' }]);
+    throw new RuleViolation([{ field: 'username', code: 'required', message: 'this realm uses separate usernames' }]);
   } else if (realm.fields.usernames === 'email' && !isEmail(chosen)) {
-    throw new RuleViolation('the username must be an email', [{ field: 'username', code: 'username.not_email', message: 'this realm uses emails as usernames' }]);
+    throw new RuleViolation([{ field: 'username', code: 'username.not_email', message: 'this realm uses emails as usernames' }]);
   }
   return realm.fields.lowercaseUsernames ? chosen!.toLowerCase() : chosen!;
 }
@@ -69,5 +69,5 @@ export function checkCustomAttributes(realm: RealmConfig, custom: Record<string,
         break;
     }
   }
-  if (issues.length > 0) throw new RuleViolation('custom attributes do not fit the realm’s definitions', issues);
+  if (issues.length > 0) throw new RuleViolation(issues);
 }

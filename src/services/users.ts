@@ -66,12 +66,12 @@ export interface UsersServiceDeps {
 /** A UniqueViolation as the 409 the API answers (with emails as usernames, a taken username is a taken email). */
 function conflictOf(err: UniqueViolation, realm: RealmConfig, userType: 'human' | 'api'): ConflictError {
   const field = err.field === 'username' && realm.fields.usernames === 'email' && userType === 'human' ? 'email' : err.field;
-  return new ConflictError(`${field} is already taken in this realm`, `${field}.taken`, field);
+  return new ConflictError(`${field}.taken`, `${field} is already taken in this realm`, { field });
 }
 
 function passwordRule(realm: RealmConfig, password: string, ids: Array<string | null | undefined>): void {
   const problem = checkPassword(password, realm.password, ids);
-  if (problem) throw new RuleViolation('the password does not meet the realm’s policy', [{ field: 'password', code: problem, message: `${problem} (length ${realm.password.minLength}–${realm.password.maxLength}${realm.password.rejectCommon ? ', not a common password' : ''}, not the username)` }]);
+  if (problem) throw new RuleViolation([{ field: 'password', code: problem, message: `${problem} (length ${realm.password.minLength}–${realm.password.maxLength}${realm.password.rejectCommon ? ', not a common password' : ''}, not the username)` }]);
 }
 
 /**
@@ -110,15 +110,15 @@ export class UsersService {
   async create(realm: RealmConfig, input: NewUserInput, ctx: RequestContext): Promise<{ user: User; apiKey: string | null }> {
     const human = input.userType === 'human';
     if (human && input.name !== undefined && input.name !== null) {
-      throw new RuleViolation('a human’s name is derived', [{ field: 'name', code: 'read_only', message: 'set firstName and lastName; name is their combination' }]);
+      throw new RuleViolation([{ field: 'name', code: 'read_only', message: 'set firstName and lastName; name is their combination' }]);
     }
-    if (human && input.apiKey !== undefined) throw new RuleViolation('only API users have keys', [{ field: 'apiKey', code: 'api_only', message: 'only for userType "api"' }]);
-    if (input.email && !isEmail(input.email)) throw new RuleViolation('not an email', [{ field: 'email', code: 'email.invalid', message: 'not an email address' }]);
+    if (human && input.apiKey !== undefined) throw new RuleViolation([{ field: 'apiKey', code: 'api_only', message: 'only for userType "api"' }]);
+    if (input.email && !isEmail(input.email)) throw new RuleViolation([{ field: 'email', code: 'email.invalid', message: 'not an email address' }]);
     const username = resolveUsername(realm, input.userType, input.username, input.email);
     if (input.password !== undefined) passwordRule(realm, input.password, [username, input.email]);
     if (input.custom) checkCustomAttributes(realm, input.custom);
     const verification = input.emailVerification ?? 'none';
-    if (verification !== 'none' && !input.email) throw new RuleViolation('no email to verify', [{ field: 'emailVerification', code: 'email.missing', message: `${verification} needs an email` }]);
+    if (verification !== 'none' && !input.email) throw new RuleViolation([{ field: 'emailVerification', code: 'email.missing', message: `${verification} needs an email` }]);
     let apiKey: string | null = null;
     if (!human) {
       apiKey = input.apiKey ?? this.d.apiKeys.generate(realm);
@@ -163,13 +163,13 @@ export class UsersService {
     const human = before.userType === 'human';
     const patch: AdminUserPatch = {};
     if (change.name !== undefined) {
-      if (human) throw new RuleViolation('a human’s name is derived', [{ field: 'name', code: 'read_only', message: 'set firstName and lastName; name is their combination' }]);
+      if (human) throw new RuleViolation([{ field: 'name', code: 'read_only', message: 'set firstName and lastName; name is their combination' }]);
       patch.name = change.name;
     }
     for (const k of ['firstName', 'lastName', 'locale', 'reference', 'state'] as const) if (change[k] !== undefined) (patch as Record<string, unknown>)[k] = change[k];
     const emailChanged = change.email !== undefined && (change.email === null ? before.email !== null : normalizeLogin(change.email) !== normalizeLogin(before.email ?? ''));
     if (change.email !== undefined) {
-      if (change.email !== null && !isEmail(change.email)) throw new RuleViolation('not an email', [{ field: 'email', code: 'email.invalid', message: 'not an email address' }]);
+      if (change.email !== null && !isEmail(change.email)) throw new RuleViolation([{ field: 'email', code: 'email.invalid', message: 'not an email address' }]);
       patch.email = change.email;
       patch.emailUnique = realm.fields.emails === 'unique';
       // A new address is not the verified one: unverified until it is verified again (unless the operator says so in this change).
@@ -182,7 +182,7 @@ export class UsersService {
       patch.username = resolveUsername(realm, before.userType, change.username, email);
     }
     if (change.emailVerification !== undefined) {
-      if (change.emailVerification !== 'none' && !email) throw new RuleViolation('no email to verify', [{ field: 'emailVerification', code: 'email.missing', message: `${change.emailVerification} needs an email` }]);
+      if (change.emailVerification !== 'none' && !email) throw new RuleViolation([{ field: 'emailVerification', code: 'email.missing', message: `${change.emailVerification} needs an email` }]);
       patch.emailVerification = change.emailVerification;
     }
     if (change.custom !== undefined) {
@@ -242,7 +242,7 @@ export class UsersService {
   async bulkDeleteFilter(realm: RealmConfig, filter: UserFilter, expect: number | undefined, ctx: RequestContext): Promise<{ count: number; deleted: boolean }> {
     if (expect === undefined) return { count: await this.count(realm, filter), deleted: false };
     const result = await this.d.admin.deleteMatching(realm.id, filter, expect);
-    if ('mismatch' in result) throw new ConflictError(`${result.mismatch} users match the filter now, not ${expect}: nothing was deleted`, 'expect.mismatch', 'expect');
+    if ('mismatch' in result) throw new ConflictError('expect.mismatch', `${result.mismatch} users match the filter now, not ${expect}: nothing was deleted`, { field: 'expect' });
     await this.deleted(realm, result.deleted, ctx);
     return { count: result.deleted.length, deleted: true };
   }

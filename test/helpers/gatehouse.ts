@@ -6,6 +6,7 @@ import request from 'supertest';
 import { createApp, type Gatehouse } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { compose, type Composition, type Tuning } from '../../src/main.ts';
+import type { RealmsService } from '../../src/services/realms.ts';
 import type { Store } from '../../src/store/port.ts';
 
 /** Every test signs up from 127.0.0.1: the per-IP signup limit has its own test. */
@@ -49,6 +50,8 @@ export interface TestGatehouse extends Gatehouse {
   store: Store;
   /** The mail outbox worker (stop it to play a crash; mails stay queued in the store). */
   outbox: Composition['outbox'];
+  /** Realms and apps of the directory (what the management API calls). */
+  realmsService: RealmsService;
   close(): Promise<void>;
 }
 
@@ -78,6 +81,7 @@ export async function testGatehouse(
     config,
     store: composition.deps.store,
     outbox: composition.outbox,
+    realmsService: composition.deps.realmsService!,
     async close() {
       await gatehouse.drain();
       await composition.close();

@@ -65,10 +65,11 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (err instanceof InvalidRequest) return sendProblem(res, 400, 'validation', 'The request is not valid', { errors: err.issues });
-    if (err instanceof RuleViolation) return sendProblem(res, 422, 'rule_violation', err.message, { errors: err.issues });
-    if (err instanceof NotFoundError) return sendProblem(res, 404, 'not_found', `The ${err.what} was not found`);
+    if (err instanceof RuleViolation) return sendProblem(res, 422, 'rule_violation', 'The change breaks a rule of the realm', { errors: err.issues });
+    if (err instanceof NotFoundError) return sendProblem(res, 404, 'not_found', `The ${err.resource} was not found`);
     if (err instanceof ConflictError) {
-      return sendProblem(res, 409, 'conflict', err.message, { code: err.code, ...(err.field ? { errors: [{ field: err.field, code: err.code, message: err.message }] } : {}) });
+      const { field, file } = err.details;
+      return sendProblem(res, 409, 'conflict', err.message, { code: err.reason, ...(file ? { file } : {}), ...(field ? { errors: [{ field, code: err.reason, message: err.message }] } : {}) });
     }
     if (err instanceof ForbiddenError) return sendProblem(res, 403, 'forbidden', err.message);
     const parser = PARSER_PROBLEMS[(err as { type?: string }).type ?? ''];

@@ -1,6 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router, type Request, type RequestHandler } from 'express';
-import { appSecretKey } from '../../config/index.ts';
 import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
 import { rerenderOnFlowError, type FormError } from '../../http/forms.ts';
 import { originOf } from '../../http/session.ts';
@@ -53,8 +51,11 @@ export function sessionsRoutes(service: SessionsService, recentAuth: RequestHand
   return router;
 }
 
-/** The app named by HTTP Basic `clientId:secret`, when the secret matches the one configured for it. */
-function authenticatedApp(req: Request, secrets: Map<string, string>): string | null {
+/** Whether `secret` is the secret of app `clientId` of realm `realmId` (Realms.appSecretMatches: env var or generated). */
+export type AppSecretCheck = (realmId: string, clientId: string, secret: string) => boolean;
+
+/** The app named by HTTP Basic `clientId:secret`, when the secret matches the app's. */
+function authenticatedApp(req: Request, secretMatches: AppSecretCheck): string | null {
   const header = req.get('authorization') ?? '';
   const match = /^Basic ([A-Za-z0-9+/=]{1,1024})$/.exec(header);
   if (!match) return null;
@@ -70,11 +71,8 @@ function authenticatedApp(req: Request, secrets: Map<string, string>): string | 
   } catch {
     return null;
   }
-  const expected = secrets.get(appSecretKey(req.realm.id, clientId));
   // Compared as digests: constant time whatever the lengths (ASVS 11.2.4-style timing safety).
-  const digest = (v: string) => createHash('sha256').update(v).digest();
-  const ok = expected !== undefined && timingSafeEqual(digest(expected), digest(secret));
-  return ok ? clientId : null;
+  return secretMatches(req.realm.id, clientId, secret) ? clientId : null;
 }
 
 /**
@@ -83,13 +81,13 @@ function authenticatedApp(req: Request, secrets: Map<string, string>): string | 
  * session when the user signs out elsewhere or ends it in the personal center.
  * Mounted at /api.
  */
-export function sessionsApiRoutes(service: SessionsService, appSecrets: Map<string, string>): Router {
+export function sessionsApiRoutes(service: SessionsService, secretMatches: AppSecretCheck): Router {
   const router = Router();
 
   /** GET /api/sessions/:sid */
   router.get('/sessions/:sid', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    const clientId = authenticatedApp(req, appSecrets);
+    const clientId = authenticatedApp(req, secretMatches);
     if (!clientId) {
       res.setHeader('WWW-Authenticate', `Basic realm="${req.realm.id}", charset="UTF-8"`);
       return res.status(401).json({ error: 'invalid_client', error_description: 'HTTP Basic authentication with the app’s client id and secret is required' });
