@@ -12,6 +12,8 @@ import type { UsersService } from '../../services/users.ts';
 import { accessRoutes } from './access.routes.ts';
 import { authenticate, type Authenticated } from './auth.ts';
 import { keyRoutes } from './keys.routes.ts';
+import { realmRoutes } from './realms.routes.ts';
+import type { RealmsService } from '../../services/realms.ts';
 import { openApiDocument } from './openapi.ts';
 import { fieldIssues, InvalidRequest, problemHandler, sendProblem } from './problem.ts';
 import type { RouteSpec } from './route.ts';
@@ -26,13 +28,15 @@ export interface ManagementApiDeps {
   audit: AuditLog;
   users: UsersService;
   access: UserAccessService;
+  /** Realms and apps at run time; absent: those routes are not served. */
+  realmsService?: RealmsService;
   limiters: LimiterFactory;
   logger: Logger;
 }
 
 /** Every route of the API, in the order Express tries them (fixed paths before `:userId`). */
-export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access'>): RouteSpec[] {
-  return [...keyRoutes(d.keys, d.audit), ...accessRoutes(d.access), ...userRoutes(d.users)];
+export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService'>): RouteSpec[] {
+  return [...keyRoutes(d.keys, d.audit), ...(d.realmsService ? realmRoutes(d.realmsService, d.audit) : []), ...accessRoutes(d.access), ...userRoutes(d.users)];
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
