@@ -260,7 +260,7 @@ export function createApp(deps: Deps): Gatehouse {
   // JWKS and the apps' back channel need neither cookies nor a session. Mounted under their prefixes, so
   // every other request passes them by a path comparison instead of walking their routers.
   app.use('/.well-known', jwksRoutes(keys));
-  if (management) app.use('/api/v1', managementApi({ ...management, realms, realmsService: deps.realmsService, limiters: deps.limiters, logger }));
+  if (management) app.use('/api/v1', managementApi({ ...management, realms, realmsService: deps.realmsService, events: store.events, limiters: deps.limiters, logger }));
   app.use('/api', sessionsApiRoutes(sessionsService, (realmId, clientId, secret) => realms.appSecretMatches(realmId, clientId, secret)));
   app.use(cookieParser());
   app.use(i18n.middleware);
@@ -358,7 +358,7 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(phoneRoutes(phoneService, recentAuth));
   app.use(mfaRoutes(mfaService, recentAuth));
   app.use(sessionsRoutes(sessionsService, recentAuth));
-  app.use(historyRoutes(new HistoryService(store)));
+  app.use(historyRoutes(new HistoryService(store.events)));
   app.use(connectedRoutes(new ConnectedAccountsService(store, (realm, id) => socialService.nameOf(realm, id)), socialService, recentAuth));
 
   app.use(notFound);

@@ -1,6 +1,6 @@
 import type { RealmConfig } from '../config/index.ts';
 import type { Store } from '../store/port.ts';
-import { recordEvent, type EventOrigin } from './events.ts';
+import { publish, type EventOrigin } from '../events/publish.ts';
 
 /**
  * What a social provider says about the person who just signed in there,
@@ -49,5 +49,5 @@ export async function linkIdentity(store: Store, realm: RealmConfig, userId: str
     email: profile.emails[0]?.address ?? null,
     createdAt: at,
   });
-  await recordEvent(store, { realm, userId, type: 'identity.linked', origin, at, data: { provider: profile.provider, by } });
+  await publish(store.events, { realm, userId, type: 'user.identity.linked', origin, at, data: { provider: profile.provider, by } });
 }

@@ -1,7 +1,7 @@
 import type { RealmConfig } from '../config/index.ts';
 import { realmLink, type Mailer } from '../mail/mailer.ts';
 import type { Store } from '../store/port.ts';
-import type { EventOrigin } from './events.ts';
+import type { EventOrigin } from '../events/publish.ts';
 import type { LoginSessions } from './login-sessions.ts';
 import type { OneTimeSecrets } from './one-time.ts';
 import type { PasswordHasher } from './password.ts';

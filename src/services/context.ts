@@ -11,5 +11,10 @@ export interface RequestContext {
   userAgent: string | null;
 }
 
+/** The event log's actor for a management change: the key or operator; a CLI command is the system's. */
+export function eventActor(ctx: RequestContext): { type: 'operator' | 'api_key' | 'system'; id: string | null } {
+  return ctx.actor.type === 'cli' ? { type: 'system', id: null } : { type: ctx.actor.type, id: ctx.actor.id };
+}
+
 /** A CLI command's context: no request behind it. */
 export const CLI_CONTEXT: RequestContext = { actor: { type: 'cli', id: null }, requestId: null, ip: null, userAgent: null };

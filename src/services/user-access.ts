@@ -1,6 +1,7 @@
 import type { RealmConfig } from '../config/index.ts';
 import { ConflictError, NotFoundError, RuleViolation } from '../domain/errors.ts';
-import { recordEvent } from '../identity/events.ts';
+import type { EventType } from '../domain/events.ts';
+import { publish } from '../events/publish.ts';
 import type { LoginSessions } from '../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../identity/one-time.ts';
 import { mailName, type User } from '../identity/user.ts';
@@ -9,7 +10,7 @@ import type { UsersAdminPort } from '../ports/users-admin.ts';
 import type { LoginSession, Store } from '../store/port.ts';
 import type { ApiUserKeys } from './api-user-keys.ts';
 import type { AuditLog } from './audit-log.ts';
-import type { RequestContext } from './context.ts';
+import { eventActor, type RequestContext } from './context.ts';
 
 /** A credential as the management API lists it: never the secret itself. */
 export interface CredentialView {
@@ -52,8 +53,8 @@ export class UserAccessService {
     return { ip: ctx.ip, userAgent: ctx.userAgent, clientId: null };
   }
 
-  private event(realm: RealmConfig, type: string, userId: string, ctx: RequestContext, data?: Record<string, unknown>): Promise<void> {
-    return recordEvent(this.d.store, { realm, userId, type, origin: this.origin(ctx), at: this.d.clock(), data: { ...data, actor: ctx.actor } });
+  private async event(realm: RealmConfig, type: EventType, userId: string, ctx: RequestContext, data?: Record<string, unknown>): Promise<void> {
+    await publish(this.d.store.events, { realm, userId, type, actor: eventActor(ctx), origin: { ...this.origin(ctx), requestId: ctx.requestId }, at: this.d.clock(), data: data as never });
   }
 
   async credentials(realm: RealmConfig, userId: string): Promise<CredentialView[]> {
@@ -76,7 +77,7 @@ export class UserAccessService {
   async deleteCredential(realm: RealmConfig, userId: string, credentialId: string, ctx: RequestContext): Promise<void> {
     await this.user(realm, userId);
     let removed = false;
-    let type: string;
+    let type: EventType;
     if (credentialId === 'totp') {
       type = 'user.mfa.removed';
       removed = await this.d.store.deleteTotp(realm.id, userId);

@@ -1,7 +1,8 @@
 import type { RealmConfig } from '../config/index.ts';
 import { ConflictError, NotFoundError, RuleViolation } from '../domain/errors.ts';
 import type { UserCursor, UserFilter, UserSort } from '../domain/user-query.ts';
-import { recordEvent } from '../identity/events.ts';
+import type { EventType } from '../domain/events.ts';
+import { publish } from '../events/publish.ts';
 import type { LoginSessions } from '../identity/login-sessions.ts';
 import { setNewPassword, type NewPasswordTools } from '../identity/new-password.ts';
 import type { PasswordHasher } from '../identity/password.ts';
@@ -11,7 +12,7 @@ import type { AdminUserPatch, UsersAdminPort } from '../ports/users-admin.ts';
 import { UniqueViolation, type Store } from '../store/port.ts';
 import type { ApiUserKeys } from './api-user-keys.ts';
 import type { AuditLog } from './audit-log.ts';
-import type { RequestContext } from './context.ts';
+import { eventActor, type RequestContext } from './context.ts';
 import { checkCustomAttributes, isEmail, resolveUsername } from './user-rules.ts';
 
 export interface NewUserInput {
@@ -83,8 +84,8 @@ function passwordRule(realm: RealmConfig, password: string, ids: Array<string | 
 export class UsersService {
   constructor(private readonly d: UsersServiceDeps) {}
 
-  private event(realm: RealmConfig, type: string, userId: string, ctx: RequestContext, data?: Record<string, unknown>): Promise<void> {
-    return recordEvent(this.d.store, { realm, userId, type, origin: { ip: ctx.ip, userAgent: ctx.userAgent, clientId: null }, at: this.d.clock(), data: { ...data, actor: ctx.actor } });
+  private async event(realm: RealmConfig, type: EventType, userId: string, ctx: RequestContext, data?: Record<string, unknown>): Promise<void> {
+    await publish(this.d.store.events, { realm, userId, type, actor: eventActor(ctx), origin: { ip: ctx.ip, userAgent: ctx.userAgent, clientId: null, requestId: ctx.requestId }, at: this.d.clock(), data: data as never });
   }
 
   list(realm: RealmConfig, filter: UserFilter, sort: UserSort, after: UserCursor | null, limit: number) {

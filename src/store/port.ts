@@ -1,4 +1,5 @@
 import type { AttributeValue, EmailVerification, User } from '../identity/user.ts';
+import type { EventsPort } from '../ports/events.ts';
 
 /**
  * The store port: what the flows need from persistence, and nothing else.
@@ -125,17 +126,6 @@ export interface SmsRecord extends NewSms {
   createdAt: Date;
 }
 
-export interface AuthEvent {
-  realmId: string;
-  type: string;
-  userId: string | null;
-  clientId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  at: Date;
-  data?: Record<string, unknown>;
-}
-
 /** What the personal center's profile page may change; absent keys stay as they are, null clears. */
 export interface ProfilePatch {
   firstName?: string | null;
@@ -183,13 +173,6 @@ export interface UserRecord {
   user: User;
   passwordHash: string | null;
   identities: ExternalIdentity[];
-}
-
-export interface EventQuery {
-  limit: number;
-  offset?: number;
-  /** Only events whose type is one of these. */
-  types?: string[];
 }
 
 export interface Store {
@@ -278,10 +261,8 @@ export interface Store {
   /** Ends every live token of the user for these purposes (a newer one replaces them, or the password changed). Returns how many. */
   revokeOneTimeTokens(realmId: string, userId: string, purposes: string[], at: Date): Promise<number>;
 
-  appendEvent(event: AuthEvent): Promise<void>;
-  listEvents(realmId: string, userId: string, limit: number): Promise<AuthEvent[]>;
-  /** The user's events, newest first, a page at a time. */
-  queryEvents(realmId: string, userId: string, query: EventQuery): Promise<AuthEvent[]>;
+  /** The realm's event log, on this same database; events/publish.ts is the way to write to it. */
+  readonly events: EventsPort;
 
   enqueueMail(mail: NewOutboxMail, at: Date): Promise<string>;
   /**

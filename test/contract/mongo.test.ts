@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openMongoStore, type MongoStore } from '../../src/store/mongo/index.ts';
 import { UniqueViolation, type Store } from '../../src/store/port.ts';
 import { freePort } from '../helpers/ports.ts';
+import { eventsContract } from './events.contract.ts';
 import { storeContract } from './store.contract.ts';
 import { MongoDirectory } from '../../src/store/mongo/directory.ts';
 import { directoryContract } from './directory.contract.ts';
@@ -31,6 +32,7 @@ if (url) {
     const store = await makeStore();
     return { directory: await MongoDirectory.open(store.connection), store, close: () => store.close() };
   });
+  eventsContract('MongoDB', makeStore);
 
   describe('MongoDB shared by two store instances', () => {
     /** Two stores (two connection pools, as two instances have) on one fresh database, dropped afterwards. */

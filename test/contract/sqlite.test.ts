@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isEventType, LEGACY_EVENT_TYPES } from '../../src/domain/events.ts';
 import { UniqueViolation, type NewOutboxMail, type NewUser } from '../../src/store/port.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { eventsContract } from './events.contract.ts';
 import { storeContract } from './store.contract.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,6 +20,7 @@ const freshFile = () => path.join(dir, `store-${++files}`, 'gatehouse.sqlite');
 
 storeContract('SQLite in memory', async () => new SqliteStore(':memory:'));
 storeContract('SQLite file', async () => new SqliteStore(freshFile()));
+eventsContract('SQLite in memory', async () => new SqliteStore(':memory:'));
 
 describe('SQLite file shared by two store instances', () => {
   const outboxMail = (i: number): NewOutboxMail => ({
@@ -263,6 +267,54 @@ console.log(JSON.stringify(ids));
       expect(reopened.db.pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(1);
     } finally {
       await reopened.close();
+    }
+  });
+});
+
+describe('SQLite migration 009 (the event catalogue)', () => {
+  it('renames the stored events to the catalogue’s names, with their actor and the password change’s reason', async () => {
+    const file = freshFile();
+    mkdirSync(path.dirname(file), { recursive: true });
+    // A database as the version before the catalogue left it: migrations up to 006, events under the old names.
+    const old = new Database(file);
+    const migrations = path.join(ROOT, 'src/store/sqlite/migrations');
+    for (const f of readdirSync(migrations).filter((f) => Number.parseInt(f, 10) <= 6).sort()) old.exec(readFileSync(path.join(migrations, f), 'utf8'));
+    old.pragma('user_version = 6');
+    const insert = old.prepare('INSERT INTO events (realm_id, type, user_id, client_id, ip, user_agent, at, data) VALUES (?, ?, ?, NULL, ?, NULL, ?, ?)');
+    const legacy = Object.keys(LEGACY_EVENT_TYPES);
+    legacy.forEach((type, i) => insert.run('alpha', type, 'user-1', '192.0.2.1', i, type === 'password.reset' ? '{"endedSessions":2}' : null));
+    insert.run('alpha', 'something.else', 'user-1', null, 1000, null);
+    old.close();
+
+    const store = new SqliteStore(file);
+    try {
+      const { data } = await store.events.query({ realmId: 'alpha', limit: 1000 });
+      const byOld = new Map(data.map((e) => [legacy[e.at.getTime()] ?? 'something.else', e]));
+      for (const [from, to] of Object.entries(LEGACY_EVENT_TYPES)) expect(byOld.get(from)?.type, from).toBe(to);
+      expect(byOld.get('something.else')?.type).toBe('something.else');
+      expect(data.every((e) => isEventType(e.type) || e.type === 'something.else')).toBe(true);
+      expect(byOld.get('login.succeeded')?.actor).toEqual({ type: 'user', id: 'user-1' });
+      expect(byOld.get('login.failed')?.actor).toEqual({ type: 'user', id: null });
+      expect(byOld.get('password.reset')?.data).toEqual({ endedSessions: 2, reason: 'password_reset' });
+      expect(byOld.get('password.changed')?.data).toEqual({ reason: 'password_changed' });
+      expect(byOld.get('login.succeeded')?.request).toEqual({ ip: '192.0.2.1', userAgent: null, clientId: null, requestId: null });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lists a realm’s events newest first from an index, not by sorting the table', () => {
+    const store = new SqliteStore(':memory:');
+    try {
+      const plan = (sql: string) => (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ r: 'alpha', u: 'u', a: 1, i: 1 }) as { detail: string }[]).map((p) => p.detail).join('; ');
+      const realm = plan('SELECT * FROM events WHERE realm_id = @r AND (at, id) < (@a, @i) ORDER BY at DESC, id DESC LIMIT 10');
+      expect(realm).toContain('events_realm');
+      expect(realm).not.toContain('TEMP B-TREE');
+      const user = plan('SELECT * FROM events WHERE realm_id = @r AND user_id = @u ORDER BY at DESC, id DESC LIMIT 10');
+      expect(user).toContain('events_user');
+      expect(user).not.toContain('TEMP B-TREE');
+    } finally {
+      void store.close();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UniqueViolation, type AuthEvent, type LoginSession, type NewOutboxMail, type NewSms, type NewUser, type SigningKeyRecord, type Store } from '../../src/store/port.ts';
+import { UniqueViolation, type LoginSession, type NewOutboxMail, type NewSms, type NewUser, type SigningKeyRecord, type Store } from '../../src/store/port.ts';
 
 /**
  * The store port's contract (src/store/port.ts): every adapter runs this same
@@ -753,60 +753,6 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
           await store.revokeOneTimeTokens('alpha', 'user-1', ['verify-email-code'], at(60));
           expect(await store.checkOneTimeCode('alpha', 'verify-email-code', 'user-1', 'right', at(61), 5)).toEqual({ result: 'none' });
         });
-      });
-    });
-
-    describe('events', () => {
-      function event(overrides: Partial<AuthEvent> = {}): AuthEvent {
-        return { realmId: 'alpha', type: 'login.succeeded', userId: 'user-1', clientId: 'app1', ip: '192.0.2.1', userAgent: 'UA', at: T0, ...overrides };
-      }
-
-      it("lists a user's events newest first, up to the limit, with every field", async () => {
-        await store.appendEvent(event({ type: 'signup', at: at(1), data: undefined }));
-        await store.appendEvent(event({ type: 'login.failed', at: at(2), data: { method: 'pwd' } }));
-        await store.appendEvent(event({ type: 'login.succeeded', at: at(3), data: { method: 'pwd', sid: 's1' } }));
-        const listed = await store.listEvents('alpha', 'user-1', 2);
-        expect(listed.map((e) => e.type)).toEqual(['login.succeeded', 'login.failed']);
-        expect(listed[0]).toEqual(event({ type: 'login.succeeded', at: at(3), data: { method: 'pwd', sid: 's1' } }));
-        const all = await store.listEvents('alpha', 'user-1', 10);
-        expect(all).toHaveLength(3);
-        expect(all[2]?.data).toBeUndefined();
-      });
-
-      it('lists the later-appended event first when two share a time', async () => {
-        // Signup appends 'signup' and 'login.succeeded' with the same timestamp.
-        await store.appendEvent(event({ type: 'signup', at: T0 }));
-        await store.appendEvent(event({ type: 'login.succeeded', at: T0 }));
-        expect((await store.listEvents('alpha', 'user-1', 10)).map((e) => e.type)).toEqual(['login.succeeded', 'signup']);
-      });
-
-      it("lists only the user's events in the realm", async () => {
-        await store.appendEvent(event());
-        await store.appendEvent(event({ userId: 'user-2' }));
-        await store.appendEvent(event({ realmId: 'beta' }));
-        await store.appendEvent(event({ userId: null, type: 'login.failed' }));
-        expect(await store.listEvents('alpha', 'user-1', 10)).toHaveLength(1);
-      });
-
-      it('keeps events with null user, client, ip and user agent', async () => {
-        await store.appendEvent(event({ userId: 'user-3', clientId: null, ip: null, userAgent: null }));
-        const [e] = await store.listEvents('alpha', 'user-3', 1);
-        expect(e).toMatchObject({ clientId: null, ip: null, userAgent: null });
-      });
-      it('pages events newest first, filtered by type', async () => {
-        for (let i = 1; i <= 5; i++) await store.appendEvent(event({ type: i % 2 ? 'login.succeeded' : 'password.changed', at: at(i) }));
-        await store.appendEvent(event({ type: 'login.failed', at: at(6) }));
-        const types = ['login.succeeded', 'login.failed'];
-        const first = await store.queryEvents('alpha', 'user-1', { limit: 2, types });
-        expect(first.map((e) => [e.type, e.at.getTime()])).toEqual([
-          ['login.failed', at(6).getTime()],
-          ['login.succeeded', at(5).getTime()],
-        ]);
-        const second = await store.queryEvents('alpha', 'user-1', { limit: 2, offset: 2, types });
-        expect(second.map((e) => e.at.getTime())).toEqual([at(3).getTime(), at(1).getTime()]);
-        expect(await store.queryEvents('alpha', 'user-1', { limit: 2, offset: 4, types })).toEqual([]);
-        expect(await store.queryEvents('alpha', 'user-1', { limit: 100 })).toHaveLength(6);
-        expect(await store.queryEvents('alpha', 'user-2', { limit: 100 })).toEqual([]);
       });
     });
 

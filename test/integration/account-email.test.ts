@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PasswordHasher } from '../../src/identity/password.ts';
 import { browser, csrfOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startSmtp, type ReceivedMail, type TestSmtp } from '../helpers/smtp.ts';
+import { listEvents } from '../helpers/events.ts';
 
 type Browser = ReturnType<typeof browser>;
 
@@ -101,7 +102,7 @@ describe('email page', () => {
   const typeCode = (b: Browser, code: string) => b.submit('/account/email/verify', { code });
 
   async function eventsOf(realm: string, userId: string, type: string) {
-    return (await gh.store.listEvents(realm, userId, 100)).filter((e) => e.type === type);
+    return (await listEvents(gh.store, realm, userId, 100)).filter((e) => e.type === type);
   }
 
   describe('the page', () => {
@@ -166,8 +167,8 @@ describe('email page', () => {
       expect(notice.text).toContain(`You now sign in with ${next}`);
       expect(notice.links).toContain('http://alpha.test/login?next=%2Faccount%2Femail');
       expect(notice.links).toContain('http://alpha.test/forgot');
-      expect(await eventsOf('alpha', id, 'email.change_requested')).toHaveLength(1);
-      const [changed] = await eventsOf('alpha', id, 'email.changed');
+      expect(await eventsOf('alpha', id, 'user.email.update_requested')).toHaveLength(1);
+      const [changed] = await eventsOf('alpha', id, 'user.email.updated');
       expect(changed?.data).toEqual({ from: email, to: next });
     });
 
@@ -199,8 +200,8 @@ describe('email page', () => {
       const { b, id } = await signUp();
       const mail = await requestChange(b, uniqueEmail('failed'));
       expect((await typeCode(b, otherCode(codeOf(mail)))).status).toBe(400);
-      expect(await eventsOf('alpha', id, 'email.change_failed')).toHaveLength(1);
-      expect(await eventsOf('alpha', id, 'email.changed')).toHaveLength(0);
+      expect(await eventsOf('alpha', id, 'user.email.update_failed')).toHaveLength(1);
+      expect(await eventsOf('alpha', id, 'user.email.updated')).toHaveLength(0);
     });
 
     it(`ends a code after ${CODE_ATTEMPTS} wrong tries: then even the right one fails (ASVS 6.6.3)`, async () => {

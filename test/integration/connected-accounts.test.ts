@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, csrfOf, GOOD_PASSWORD, TEST_CONFIG, uniqueEmail } from '../helpers/gatehouse.ts';
 import { pathOf, signInWith, socialRealm, socialRig, type Browser, type SocialRig } from '../helpers/social.ts';
 import type { FakeAccount, FakeProvider } from '../helpers/providers.ts';
+import { listEvents } from '../helpers/events.ts';
 
 let rig: SocialRig;
 /** The app's clock; it only moves forward. */
@@ -43,7 +44,7 @@ function googleAccount(): FakeAccount {
 
 const identityOf = (provider: string, subject: string) => rig.gh.store.findExternalIdentity('alpha', provider, subject);
 const identitiesOf = async (userId: string) => (await rig.gh.store.listExternalIdentities('alpha', userId)).map((i) => `${i.provider}:${i.subject}`).sort();
-const eventsOf = async (userId: string, type: string) => (await rig.gh.store.listEvents('alpha', userId, 200)).filter((e) => e.type === type);
+const eventsOf = async (userId: string, type: string) => (await listEvents(rig.gh.store, 'alpha', userId, 200)).filter((e) => e.type === type);
 
 /** A new passwordless user, signed up (and signed in, just now) through `provider` as `account`. */
 async function signUpWith(provider: 'github' | 'google', account: FakeAccount) {
@@ -124,7 +125,7 @@ describe('linking', () => {
     expect(page.text).toContain('Google is now linked: you can sign in with it.');
     expect(await identityOf('google', google.id)).toMatchObject({ userId });
     expect(await identitiesOf(userId)).toHaveLength(2);
-    expect((await eventsOf(userId, 'identity.linked')).map((e) => e.data)).toContainEqual(expect.objectContaining({ provider: 'google' }));
+    expect((await eventsOf(userId, 'user.identity.linked')).map((e) => e.data)).toContainEqual(expect.objectContaining({ provider: 'google' }));
     // The flash shows once.
     expect((await b.get('/account/connected')).text).not.toContain('Google is now linked');
   });
@@ -160,7 +161,7 @@ describe('linking', () => {
     expect(again.text).toContain('That Google account is already linked to your account.');
     expect(await identitiesOf(userId)).toEqual(before);
     expect(await identitiesOf(other.userId)).toEqual([`google:${taken.id}`]);
-    expect(await eventsOf(userId, 'identity.linked')).toHaveLength(2);
+    expect(await eventsOf(userId, 'user.identity.linked')).toHaveLength(2);
   });
 
   // Signing in regenerates the browser's session (ASVS 7.2.4), so the linking flow A started dies there:
@@ -209,7 +210,7 @@ describe('linking before the address is verified', () => {
     expect(refused.text).toContain('Verify your email address first: accounts can be linked once it is confirmed.');
     expect(refused.text).toContain('href="/account/connected"');
     expect(await identityOf('github', account.id)).toBeNull();
-    expect(await eventsOf(userId, 'identity.linked')).toHaveLength(0);
+    expect(await eventsOf(userId, 'user.identity.linked')).toHaveLength(0);
 
     // The verification mail of the sign-up, opened in another browser: only the mailbox is needed.
     const mail = (await rig.gh.store.listMail(1000)).find((m) => m.kind === 'verify-email' && m.to.address === email);
@@ -255,7 +256,7 @@ describe('unlinking', () => {
     expect(res.headers.location).toBe('/account/connected');
     expect((await b.get('/account/connected')).text).toContain('GitHub is unlinked.');
     expect(await identityOf('github', account.id)).toBeNull();
-    expect((await eventsOf(userId, 'identity.unlinked')).map((e) => e.data)).toEqual([{ provider: 'github' }]);
+    expect((await eventsOf(userId, 'user.identity.unlinked')).map((e) => e.data)).toEqual([{ provider: 'github' }]);
     // The password still signs in.
     expect((await browser(rig.gh).submit('/login', { identifier: email, password: GOOD_PASSWORD })).status).toBe(303);
   });
@@ -267,7 +268,7 @@ describe('unlinking', () => {
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('You cannot unlink your only way to sign in. Set a password or link another account first.');
     expect(await identityOf('github', github.id)).toMatchObject({ userId });
-    expect(await eventsOf(userId, 'identity.unlinked')).toHaveLength(0);
+    expect(await eventsOf(userId, 'user.identity.unlinked')).toHaveLength(0);
 
     const google = googleAccount();
     expect((await link(b, 'google', google)).status).toBe(303);
@@ -275,7 +276,7 @@ describe('unlinking', () => {
     const res = await pressUnlink(b, 'github');
     expect(res.status, res.text).toBe(303);
     expect(await identitiesOf(userId)).toEqual([`google:${google.id}`]);
-    expect(await eventsOf(userId, 'identity.unlinked')).toHaveLength(1);
+    expect(await eventsOf(userId, 'user.identity.unlinked')).toHaveLength(1);
     // Google is the only way in now.
     const page = await b.get('/account/connected');
     expect(page.text).toContain('Only way to sign in');

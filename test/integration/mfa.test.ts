@@ -13,6 +13,7 @@ import { PasswordHasher } from '../../src/identity/password.ts';
 import { browser, csrfOf, formPostOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { partAvailable } from '../helpers/parts.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
+import { listEvents } from '../helpers/events.ts';
 
 type Browser = ReturnType<typeof browser>;
 
@@ -82,7 +83,7 @@ describe('two-factor authentication (TOTP)', () => {
 
   const userOf = async (email: string, realm = 'alpha') => (await gh.store.findUsersByEmail(realm, email))[0]!.user;
   const eventsOf = async (email: string, type: string, realm = 'alpha') =>
-    (await gh.store.listEvents(realm, (await userOf(email, realm)).id, 200)).filter((e) => e.type === type);
+    (await listEvents(gh.store, realm, (await userOf(email, realm)).id, 200)).filter((e) => e.type === type);
 
   /** POSTs `form` to `action` with the CSRF token of `page`. */
   async function postFrom(b: Browser, page: string, action: string, form: Record<string, string> = {}) {
@@ -157,7 +158,7 @@ describe('two-factor authentication (TOTP)', () => {
       expect(refused.text).toContain('aria-invalid="true"');
       const user = await userOf(email);
       expect((await gh.store.getTotp('alpha', user.id))?.confirmedAt).toBeNull();
-      expect(await eventsOf(email, 'mfa.enrol_failed')).toHaveLength(1);
+      expect(await eventsOf(email, 'user.mfa.enrollment_failed')).toHaveLength(1);
       // Still off: the password alone signs in.
       const login = await browser(gh).submit('/login', { identifier: email, password: GOOD_PASSWORD });
       expect(login.headers.location).toBe('/account');
@@ -182,7 +183,7 @@ describe('two-factor authentication (TOTP)', () => {
           for (const group of code.split('-')) expect(row.code_hash).not.toContain(group);
         }
       }
-      expect(await eventsOf(email, 'mfa.enrolled')).toHaveLength(1);
+      expect(await eventsOf(email, 'user.mfa.enrolled')).toHaveLength(1);
     });
 
     it('shows the recovery codes until they are saved, downloadable only meanwhile, and never in another browser', async () => {
@@ -235,8 +236,8 @@ describe('two-factor authentication (TOTP)', () => {
       expect(page.text).toContain('Setup cancelled');
       expect(page.text).toContain('Set up an authenticator app');
       expect(await gh.store.getTotp('alpha', (await userOf(email)).id)).toBeNull();
-      expect((await eventsOf(email, 'mfa.enrol_started')).length).toBe(1);
-      expect((await eventsOf(email, 'mfa.enrol_cancelled')).length).toBe(1);
+      expect((await eventsOf(email, 'user.mfa.enrollment_started')).length).toBe(1);
+      expect((await eventsOf(email, 'user.mfa.enrollment_cancelled')).length).toBe(1);
     });
 
     it('refuses every change without the CSRF token (ASVS 3.5.1)', async () => {
@@ -288,7 +289,7 @@ describe('two-factor authentication (TOTP)', () => {
       const session = await gh.store.findLoginSession('alpha', claims.sid as string);
       expect(session).toMatchObject({ amr: ['pwd', 'otp'], aal: 2 });
       expect((await b.get('/account')).status).toBe(200);
-      const succeeded = await eventsOf(email, 'login.succeeded');
+      const succeeded = await eventsOf(email, 'user.login.succeeded');
       expect(succeeded.at(0)?.data).toMatchObject({ method: 'otp', sid: claims.sid });
     });
 
@@ -302,10 +303,10 @@ describe('two-factor authentication (TOTP)', () => {
       const zh = await b.submit('/login/mfa?lang=zh-CN', { method: 'otp', code: wrong });
       expect(zh.status).toBe(401);
       expect(zh.text).toContain('验证码不正确或已被使用');
-      const failed = await eventsOf(email, 'login.failed');
+      const failed = await eventsOf(email, 'user.login.failed');
       expect(failed).toHaveLength(2);
       expect(failed[0]!.data).toMatchObject({ method: 'otp' });
-      expect(failed[0]!.clientId).toBe('app1');
+      expect(failed[0]!.request.clientId).toBe('app1');
     });
 
     it('accepts each code once: the same code again is refused (ASVS 6.5.1)', async () => {
@@ -331,7 +332,7 @@ describe('two-factor authentication (TOTP)', () => {
         two.post('/login/mfa', { _csrf: csrfOf(p2.text), method: 'otp', code }),
       ]);
       expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
-      expect((await eventsOf(email, 'login.succeeded')).filter((e) => (e.data as { method?: string }).method === 'otp')).toHaveLength(1);
+      expect((await eventsOf(email, 'user.login.succeeded')).filter((e) => (e.data as { method?: string }).method === 'otp')).toHaveLength(1);
     });
 
     it('accepts a code one step early or late and refuses two steps off, by the server clock (ASVS 6.5.5, 6.5.8)', async () => {
@@ -356,7 +357,7 @@ describe('two-factor authentication (TOTP)', () => {
       const ok = await submitRecovery(b, typed);
       expect(ok.status, ok.text).toBe(200);
       expect((await claimsOf(formPostOf(ok.text).token)).amr).toEqual(['pwd', 'otp']);
-      expect((await eventsOf(email, 'login.succeeded')).at(0)?.data).toMatchObject({ method: 'recovery_code' });
+      expect((await eventsOf(email, 'user.login.succeeded')).at(0)?.data).toMatchObject({ method: 'recovery_code' });
 
       const again = await submitRecovery(await passwordStep(email), codes[3]!);
       expect(again.status).toBe(401);
@@ -432,7 +433,7 @@ describe('two-factor authentication (TOTP)', () => {
       expect((await b.get('/account')).status).toBe(303);
       expect((await b.get('/login/mfa')).status).toBe(400);
       expect((await gh.store.listLoginSessions('alpha', user.id)).length).toBe(sessionsBefore);
-      expect((await eventsOf(email, 'login.succeeded')).filter((e) => (e.data as { method?: string }).method === 'otp')).toHaveLength(0);
+      expect((await eventsOf(email, 'user.login.succeeded')).filter((e) => (e.data as { method?: string }).method === 'otp')).toHaveLength(0);
       // The code was never checked: the new password and the same code still sign in.
       const fresh = browser(gh);
       expect((await fresh.submit(loginUrl(), { identifier: email, password: 'a-brand-new-passphrase-77' })).headers.location).toBe('/login/mfa');
@@ -534,7 +535,7 @@ describe('two-factor authentication (TOTP)', () => {
       const fresh = recoveryCodesOf(page.text);
       expect(fresh).toHaveLength(10);
       expect(fresh.some((c) => codes.includes(c))).toBe(false);
-      expect(await eventsOf(email, 'mfa.recovery_codes_regenerated')).toHaveLength(1);
+      expect(await eventsOf(email, 'user.mfa.recovery_codes_regenerated')).toHaveLength(1);
 
       expect((await submitRecovery(await passwordStep(email), codes[0]!)).status).toBe(401);
       expect((await submitRecovery(await passwordStep(email), fresh[0]!)).status).toBe(200);
@@ -558,7 +559,7 @@ describe('two-factor authentication (TOTP)', () => {
       const user = await userOf(email);
       expect(await gh.store.getTotp('alpha', user.id)).toBeNull();
       expect(await gh.store.countRecoveryCodes('alpha', user.id)).toBe(0);
-      expect(await eventsOf(email, 'mfa.removed')).toHaveLength(1);
+      expect(await eventsOf(email, 'user.mfa.removed')).toHaveLength(1);
       const login = await browser(gh).submit('/login', { identifier: email, password: GOOD_PASSWORD });
       expect(login.headers.location).toBe('/account');
     });
@@ -567,10 +568,10 @@ describe('two-factor authentication (TOTP)', () => {
       const { b, email, secret } = await enrolledUser();
       const wrong = String((Number(codeAt(secret)) + 5) % 1_000_000).padStart(6, '0');
       expect((await postFrom(b, '/account/mfa', '/account/mfa/remove', { code: wrong })).status).toBe(401);
-      const failed = await eventsOf(email, 'mfa.remove_failed');
+      const failed = await eventsOf(email, 'user.mfa.removal_failed');
       expect(failed).toHaveLength(1);
       expect(failed[0]?.data).toEqual({ method: 'otp' });
-      expect(await eventsOf(email, 'mfa.removed')).toHaveLength(0);
+      expect(await eventsOf(email, 'user.mfa.removed')).toHaveLength(0);
       expect((await gh.store.getTotp('alpha', (await userOf(email)).id))?.confirmedAt).toBeInstanceOf(Date);
     });
 
@@ -650,7 +651,7 @@ describe('two-factor authentication (TOTP)', () => {
       expect((await gh.store.getTotp('gamma', user.id))?.confirmedAt ?? null).toBeNull();
       expect(await gh.store.countRecoveryCodes('gamma', user.id)).toBe(0);
       for (const b of [early, late]) expect((await b.get('/account')).status).toBe(303);
-      expect(await eventsOf(email, 'mfa.enrolled', 'gamma')).toHaveLength(0);
+      expect(await eventsOf(email, 'user.mfa.enrolled', 'gamma')).toHaveLength(0);
     });
 
     it('has a user without an authenticator set one up at the next sign-in, with a fresh secret', async () => {
@@ -714,7 +715,7 @@ describe('two-factor authentication (TOTP)', () => {
       expect(handoff.state).toBe(state);
       expect((await claimsOf(handoff.token, 'gamma.test')).amr).toEqual(['pwd', 'otp']);
       expect((await b.get('/login/mfa/recovery-codes.txt')).status).toBe(404);
-      expect((await eventsOf(email, 'mfa.enrolled', 'gamma'))[0]!.clientId).toBe('app1');
+      expect((await eventsOf(email, 'user.mfa.enrolled', 'gamma'))[0]!.request.clientId).toBe('app1');
 
       // From now on the sign-in asks for a code.
       nextStep();
@@ -758,7 +759,7 @@ describe('two-factor authentication (TOTP)', () => {
       const handoff = formPostOf(done.text);
       expect(handoff.state).toBe('st-mfa');
       expect((await claimsOf(handoff.token, 'delta.test')).amr).toEqual(['pwd', 'otp']);
-      expect((await eventsOf(email, 'login.succeeded', 'delta')).at(0)?.data).toMatchObject({ method: 'otp', after: 'email.verified' });
+      expect((await eventsOf(email, 'user.login.succeeded', 'delta')).at(0)?.data).toMatchObject({ method: 'otp', after: 'user.email.verified' });
     });
 
     it('an existing login session is not asked again', async () => {
@@ -825,7 +826,7 @@ describe.skipIf(!hasRedis)('second-factor guesses in parallel, on the shared Red
     );
     const statuses = answers.map((a) => a.status);
     expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
-    const checked = (await gh.store.listEvents('alpha', user.id, 500)).filter((e) => e.type === 'login.failed' && (e.data as { method?: string }).method === 'otp');
+    const checked = (await listEvents(gh.store, 'alpha', user.id, 500)).filter((e) => e.type === 'user.login.failed' && (e.data as { method?: string }).method === 'otp');
     expect(checked.length).toBeLessThanOrEqual(MFA_PER_USER.points);
     expect(statuses.filter((s) => s === 401)).toHaveLength(checked.length);
     expect(statuses.filter((s) => s === 429)).toHaveLength(SIGN_INS * GUESSES_EACH - checked.length);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { browser, csrfOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { partAvailable } from '../helpers/parts.ts';
+import { listEvents } from '../helpers/events.ts';
 
 const redisUrl = inject('redisUrl');
 const hasRedis = partAvailable('Redis', Boolean(redisUrl), 'install redis-server or set REDIS_URL');
@@ -26,7 +27,7 @@ describe.skipIf(!hasRedis)('brute-force limits under parallel attempts (Redis)',
     await gh.close();
   });
 
-  const failedEvents = async (userId: string, type: string) => (await gh.store.listEvents('alpha', userId, 500)).filter((e) => e.type === type).length;
+  const failedEvents = async (userId: string, type: string) => (await listEvents(gh.store, 'alpha', userId, 500)).filter((e) => e.type === type).length;
 
   it('checks no more passwords than the per-identifier rule allows when 25 wrong ones arrive at once', async () => {
     const email = uniqueEmail('burst');
@@ -43,7 +44,7 @@ describe.skipIf(!hasRedis)('brute-force limits under parallel attempts (Redis)',
     const statuses = answers.map((a) => a.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(LIMIT);
     expect(statuses.filter((s) => s === 429)).toHaveLength(25 - LIMIT);
-    expect(await failedEvents(user.id, 'login.failed')).toBe(LIMIT);
+    expect(await failedEvents(user.id, 'user.login.failed')).toBe(LIMIT);
     // The right password waits too, from this IP, until the window has passed.
     expect((await browser(gh).submit('/login', { identifier: email, password: GOOD_PASSWORD })).status).toBe(429);
   });
@@ -58,7 +59,7 @@ describe.skipIf(!hasRedis)('brute-force limits under parallel attempts (Redis)',
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => b.post('/account/reauth', { _csrf: csrf, password: `wrong-password-${i}` })));
     expect(answers.filter((a) => a.status === 401)).toHaveLength(LIMIT);
     expect(answers.filter((a) => a.status === 429)).toHaveLength(20 - LIMIT);
-    expect(await failedEvents(user.id, 'reauth.failed')).toBe(LIMIT);
+    expect(await failedEvents(user.id, 'user.reauth.failed')).toBe(LIMIT);
   });
 
   it('gives a successful login its attempt back: the per-IP rule counts failures only', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { browser, csrfOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startSmtp, type ReceivedMail, type TestSmtp } from '../helpers/smtp.ts';
+import { listEvents } from '../helpers/events.ts';
 
 type Browser = ReturnType<typeof browser>;
 
@@ -136,8 +137,8 @@ describe('password page', () => {
       const missing = await change(b, { password: NEW_PASSWORD, keepSession: 'true' });
       expect(missing.status).toBe(400);
       expect(missing.text).toContain('Fill in this field.');
-      const events = await gh.store.listEvents('alpha', (await user()).id, 20);
-      expect(events.filter((e) => e.type === 'password.change_failed')).toHaveLength(1);
+      const events = await listEvents(gh.store, 'alpha', (await user()).id, 20);
+      expect(events.filter((e) => e.type === 'user.password.update_failed')).toHaveLength(1);
       expect(await logIn(email, GOOD_PASSWORD)).not.toBeNull();
       expect(await logIn(email, NEW_PASSWORD)).toBeNull();
     });
@@ -210,9 +211,9 @@ describe('password page', () => {
       expect(await logIn(email, GOOD_PASSWORD)).toBeNull();
       expect(await logIn(email, NEW_PASSWORD)).not.toBeNull();
 
-      const events = await gh.store.listEvents('alpha', (await user()).id, 50);
-      const changed = events.find((e) => e.type === 'password.changed');
-      expect(changed?.data).toEqual({ endedSessions: 1, keptThisSession: true, firstPassword: false });
+      const events = await listEvents(gh.store, 'alpha', (await user()).id, 50);
+      const changed = events.find((e) => e.type === 'user.password.updated');
+      expect(changed?.data).toEqual({ reason: 'password_changed', endedSessions: 1, keptThisSession: true, firstPassword: false });
 
       const notice = await noticeTo(email);
       expect(notice.subject).toBe('Your Alpha password was changed');
@@ -238,8 +239,8 @@ describe('password page', () => {
 
       expect(await signedIn(b)).toBe(false);
       expect(await signedIn(other)).toBe(false);
-      const events = await gh.store.listEvents('alpha', (await user()).id, 50);
-      expect(events.find((e) => e.type === 'password.changed')?.data).toEqual({ endedSessions: 2, keptThisSession: false, firstPassword: false });
+      const events = await listEvents(gh.store, 'alpha', (await user()).id, 50);
+      expect(events.find((e) => e.type === 'user.password.updated')?.data).toEqual({ reason: 'password_changed', endedSessions: 2, keptThisSession: false, firstPassword: false });
       const notice = await noticeTo(email);
       expect(notice.text).toContain('Every device that was signed in has been signed out.');
       expect(await logIn(email, NEW_PASSWORD)).not.toBeNull();
@@ -256,7 +257,7 @@ describe('password page', () => {
       for (const other of others) expect(await signedIn(other)).toBe(false);
       const still = (await gh.store.listLoginSessions('alpha', id)).filter((s) => !s.endedAt).map((s) => s.id);
       expect(still).toHaveLength(1);
-      const ended = (await gh.store.listEvents('alpha', id, 50)).filter((e) => e.type === 'session.ended');
+      const ended = (await listEvents(gh.store, 'alpha', id, 50)).filter((e) => e.type === 'session.deleted');
       expect(ended).toHaveLength(1);
       expect(ended[0]?.data?.reason).toBe('password_changed');
       expect([...(ended[0]?.data?.sids as string[])].sort()).toEqual(live.filter((sid) => sid !== still[0]).sort());
@@ -303,8 +304,8 @@ describe('password page', () => {
       expect(res.status, res.text).toBe(303);
       expect((await b.get('/account/password')).text).toContain('Password set. Other devices were signed out.');
       expect(await logIn(email, NEW_PASSWORD)).not.toBeNull();
-      const events = await gh.store.listEvents('alpha', id, 50);
-      expect(events.find((e) => e.type === 'password.changed')?.data).toMatchObject({ firstPassword: true, keptThisSession: true });
+      const events = await listEvents(gh.store, 'alpha', id, 50);
+      expect(events.find((e) => e.type === 'user.password.updated')?.data).toMatchObject({ firstPassword: true, keptThisSession: true });
       // From now on the page asks for the current password.
       expect((await b.get('/account/password')).text).toContain('name="currentPassword"');
     });

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, csrfOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startSmsWebhook, type ReceivedSms, type TestSmsWebhook } from '../helpers/sms-webhook.ts';
+import { listEvents } from '../helpers/events.ts';
 
 type Browser = ReturnType<typeof browser>;
 
@@ -87,7 +88,7 @@ describe('phone page', () => {
   }
 
   async function eventsOf(userId: string, type: string) {
-    return (await gh.store.listEvents('alpha', userId, 100)).filter((e) => e.type === type);
+    return (await listEvents(gh.store, 'alpha', userId, 100)).filter((e) => e.type === type);
   }
 
   describe('the page', () => {
@@ -135,8 +136,8 @@ describe('phone page', () => {
       expect(after.text).toContain(`${shown(phone)} is now your phone number.`);
       expect(after.text).toContain('Verified');
       expect(await user()).toMatchObject({ phone, phoneVerified: true });
-      expect((await eventsOf(id, 'phone.code_sent'))[0]?.data).toEqual({ phone });
-      expect((await eventsOf(id, 'phone.bound'))[0]?.data).toEqual({ phone, previous: null });
+      expect((await eventsOf(id, 'user.phone.code_sent'))[0]?.data).toEqual({ phone });
+      expect((await eventsOf(id, 'user.phone.bound'))[0]?.data).toEqual({ phone, previous: null });
     });
 
     it('changes a bound number to another one the same way', async () => {
@@ -148,7 +149,7 @@ describe('phone page', () => {
       expect((await user()).phone).toBe(first);
       expect((await typeCode(b, sms.code!)).status).toBe(303);
       expect(await user()).toMatchObject({ phone: second, phoneVerified: true });
-      expect((await eventsOf(id, 'phone.bound'))[0]?.data).toEqual({ phone: second, previous: first });
+      expect((await eventsOf(id, 'user.phone.bound'))[0]?.data).toEqual({ phone: second, previous: first });
     });
 
     it('writes the SMS in the user\'s language', async () => {
@@ -173,10 +174,10 @@ describe('phone page', () => {
       const phone = freshNumber();
       const sms = await requestCode(b, phone);
       expect((await typeCode(b, otherCode(sms.code!))).status).toBe(400);
-      const failed = await eventsOf(id, 'phone.bind_failed');
+      const failed = await eventsOf(id, 'user.phone.bind_failed');
       expect(failed).toHaveLength(1);
       expect(failed[0]?.data).toEqual({ phone });
-      expect(await eventsOf(id, 'phone.bound')).toHaveLength(0);
+      expect(await eventsOf(id, 'user.phone.bound')).toHaveLength(0);
     });
 
     it('refuses an expired code (ASVS 6.5.5)', async () => {
@@ -198,7 +199,7 @@ describe('phone page', () => {
       const again = await typeCode(b, sms.code!);
       expect(again.status).toBe(303);
       expect(again.headers.location).toBe('/account/phone');
-      expect(await eventsOf(id, 'phone.bound')).toHaveLength(1);
+      expect(await eventsOf(id, 'user.phone.bound')).toHaveLength(1);
       const second = freshNumber();
       await requestCode(b, second);
       expect((await typeCode(b, sms.code!)).status).toBe(400);
@@ -226,7 +227,7 @@ describe('phone page', () => {
       const res = await typeCode(b, sms.code!, { phone: other });
       expect(res.status).toBe(303);
       expect((await user()).phone).toBe(texted);
-      expect((await eventsOf(id, 'phone.bound'))[0]?.data).toMatchObject({ phone: texted });
+      expect((await eventsOf(id, 'user.phone.bound'))[0]?.data).toMatchObject({ phone: texted });
       expect(webhook.to(other)).toHaveLength(0);
     });
 
@@ -302,7 +303,7 @@ describe('phone page', () => {
       expect(res.headers.location).toBe('/account/phone');
       expect((await b.get('/account/phone')).text).toContain(`${shown(phone)} was removed from your account.`);
       expect(await user()).toMatchObject({ phone: null, phoneVerified: false });
-      expect((await eventsOf(id, 'phone.removed'))[0]?.data).toEqual({ phone });
+      expect((await eventsOf(id, 'user.phone.removed'))[0]?.data).toEqual({ phone });
     });
 
     it('refuses a removal without the CSRF token (ASVS 3.5.1)', async () => {

@@ -7,6 +7,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, csrfOf, formPostOf, GOOD_PASSWORD, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { listEvents } from '../helpers/events.ts';
 
 const APP = 'https://app.example.com/cb';
 const ROOMY = { signupPerIp: { points: 100_000, durationSeconds: 60 } };
@@ -118,7 +119,7 @@ describe('profile page', () => {
       // The message is shown once.
       expect((await b.get('/account/profile')).text).not.toContain('Profile saved.');
 
-      const events = (await gh.store.listEvents(realmId, saved.id, 20)).filter((e) => e.type === 'profile.updated');
+      const events = (await listEvents(gh.store, realmId, saved.id, 20)).filter((e) => e.type === 'user.updated');
       expect(events).toHaveLength(1);
       // attr_company was new too.
       expect(events[0]!.data).toEqual({ fields: ['firstName', 'lastName', 'nickname', 'photo', 'attributes.company'] });
@@ -131,9 +132,9 @@ describe('profile page', () => {
       expect(await user()).toMatchObject({ nickname: null, photo: null });
       const page = await b.get('/account/profile');
       expect(page.text).toContain('<span class="avatar" aria-hidden="true">');
-      const before = (await gh.store.listEvents(realmId, (await user()).id, 50)).length;
+      const before = (await listEvents(gh.store, realmId, (await user()).id, 50)).length;
       expect((await save(b, fullForm())).status).toBe(303);
-      expect((await gh.store.listEvents(realmId, (await user()).id, 50)).length).toBe(before);
+      expect((await listEvents(gh.store, realmId, (await user()).id, 50)).length).toBe(before);
     });
 
     it('refuses a photo that is not an absolute https URL (javascript:, data:, http:, credentials, too long) (ASVS 1.2.2)', async () => {
@@ -304,7 +305,7 @@ describe('profile page', () => {
       expect(found?.user.username).toBe(wanted.toLowerCase());
       expect(found?.user.email).toBe(email);
       expect((await b.get('/account/profile')).text).toContain('Username changed.');
-      const events = (await gh.store.listEvents(realmId, found!.user.id, 20)).filter((e) => e.type === 'profile.updated');
+      const events = (await listEvents(gh.store, realmId, found!.user.id, 20)).filter((e) => e.type === 'user.updated');
       expect(events.map((e) => e.data)).toEqual([{ fields: ['username'] }]);
 
       const login = await browser(gh, 'beta.test').submit('/login', { identifier: wanted, password: GOOD_PASSWORD });

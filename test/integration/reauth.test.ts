@@ -5,6 +5,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, csrfOf, GOOD_PASSWORD, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { listEvents } from '../helpers/events.ts';
 
 const sessionCookieOf = (res: request.Response) =>
   ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith('gh.sid='))?.split(';')[0] ?? null;
@@ -91,7 +92,7 @@ describe('confirm it’s you (recent authentication)', () => {
     // Limited means limited: even the right password waits.
     expect((await b.submit(url, { password: GOOD_PASSWORD })).status).toBe(429);
     const user = (await gh.store.findUserByLogin('alpha', email))!.user;
-    const failed = (await gh.store.listEvents('alpha', user.id, 50)).filter((e) => e.type === 'reauth.failed');
+    const failed = (await listEvents(gh.store, 'alpha', user.id, 50)).filter((e) => e.type === 'user.reauth.failed');
     expect(failed.length).toBeGreaterThanOrEqual(5);
   });
 

@@ -7,6 +7,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, csrfOf, formPostOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startSmtp, type ReceivedMail, type TestSmtp } from '../helpers/smtp.ts';
+import { listEvents } from '../helpers/events.ts';
 
 type Browser = ReturnType<typeof browser>;
 
@@ -297,7 +298,7 @@ describe('password recovery', () => {
       expect(results.filter((r) => r.status === 400)).toHaveLength(19);
 
       const user = (await gh.store.findUserByLogin('alpha', email))!.user;
-      const resets = (await gh.store.listEvents('alpha', user.id, 100)).filter((e) => e.type === 'password.reset');
+      const resets = (await listEvents(gh.store, 'alpha', user.id, 100)).filter((e) => e.type === 'user.password.updated');
       expect(resets).toHaveLength(1);
       expect(await canLogIn(email, `${NEW_PASSWORD}-${winners[0]}`)).toBe(true);
       expect(await canLogIn(email, `${NEW_PASSWORD}-${(winners[0]! + 1) % 20}`)).toBe(false);
@@ -458,11 +459,12 @@ describe('password recovery', () => {
       expect(mine.headers.location).toBe('/login');
 
       const user = (await gh.store.findUserByLogin('alpha', email))!.user;
-      const events = await gh.store.listEvents('alpha', user.id, 100);
-      const reset = events.find((e) => e.type === 'password.reset');
+      const events = await listEvents(gh.store, 'alpha', user.id, 100);
+      const reset = events.find((e) => e.type === 'user.password.updated');
       expect(reset).toBeDefined();
-      expect(reset!.data).toMatchObject({ endedSessions: 2 });
-      expect(events.some((e) => e.type === 'password.reset_requested')).toBe(true);
+      expect(reset!.data).toMatchObject({ reason: 'password_reset', endedSessions: 2 });
+      expect(events.some((e) => e.type === 'user.password_token.created')).toBe(true);
+      expect(events.some((e) => e.type === 'user.password_token.consumed')).toBe(true);
 
       const [notice] = await mailsTo(smtp, email, CHANGED);
       expect(notice!.subject).toBe('Your Alpha password was changed');

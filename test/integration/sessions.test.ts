@@ -6,6 +6,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { browser, csrfOf, formPostOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { partAvailable } from '../helpers/parts.ts';
+import { ANONYMOUS, publish } from '../../src/events/publish.ts';
+import { listEvents } from '../helpers/events.ts';
 
 const APP = 'https://app.example.com/cb';
 const APP_SECRET = 'app-one-secret-0123456789-abcdefghijklmnop';
@@ -100,7 +102,7 @@ describe('personal center: devices', () => {
     expect(sidsOnPage(after.text)).toEqual([]);
     expect(after.text).toContain('You are signed in on this device only.');
     const user = (await gh.store.findUserByLogin('alpha', email))!.user;
-    const ended = (await gh.store.listEvents('alpha', user.id, 50)).find((e) => e.type === 'session.ended');
+    const ended = (await listEvents(gh.store, 'alpha', user.id, 50)).find((e) => e.type === 'session.deleted');
     expect(ended?.data).toMatchObject({ reason: 'ended_others_by_user', sids: expect.arrayContaining([expect.any(String)]) });
     expect((ended?.data?.sids as string[]).length).toBe(2);
   });
@@ -294,26 +296,32 @@ describe('personal center: sign-in history and connected accounts', () => {
     await b.submit('/signup', { email, password: GOOD_PASSWORD });
     const user = (await gh.store.findUserByLogin('alpha', email))!.user;
     for (let i = 0; i < 24; i++) {
-      await gh.store.appendEvent({ realmId: 'alpha', type: 'login.failed', userId: user.id, clientId: null, ip: `192.0.2.${i}`, userAgent: null, at: new Date(Date.now() - (i + 1) * 60_000), data: { method: 'pwd' } });
+      const at = new Date(Date.now() - (i + 1) * 60_000);
+      await publish(gh.store.events, { realm: { id: 'alpha' }, type: 'user.login.failed', userId: user.id, actor: ANONYMOUS, origin: { ip: `192.0.2.${i}`, userAgent: null }, at, data: { method: 'pwd' } });
     }
     const first = await b.get('/account/history');
     expect(first.text.split('<tr>').slice(2)).toHaveLength(20);
-    expect(first.text).toContain('href="/account/history?page=2"');
-    expect(first.text).not.toContain('rel="prev"');
-    const second = await b.get('/account/history?page=2');
-    expect(second.text.split('<tr>').slice(2)).toHaveLength(5);
-    expect(second.text).toContain('href="/account/history"');
+    const next = /href="(\/account\/history\?after=[A-Za-z0-9_-]+)" rel="next"/.exec(first.text)?.[1];
+    expect(next).toBeDefined();
+    expect(first.text).not.toContain('rel="first"');
+    const second = await b.get(next!);
+    // The sign-up's sign-in (newest) and 24 failures before it: the 5 oldest failures are left.
+    const rows = second.text.split('<tr>').slice(2);
+    expect(rows).toHaveLength(5);
+    expect(rows[0]).toContain('192.0.2.19');
+    expect(rows[4]).toContain('192.0.2.23');
+    expect(second.text).toContain('href="/account/history" rel="first"');
     expect(second.text).not.toContain('rel="next"');
-    expect((await b.get('/account/history?page=3')).text).toContain('No sign-ins yet.');
   });
 
-  it('answers a malformed page number with a 400 page, never a 500', async () => {
+  it('answers a malformed page link with a 400 page, never a 500', async () => {
     const b = browser(gh);
     await b.submit('/signup', { email: uniqueEmail('badpage'), password: GOOD_PASSWORD });
-    for (const q of ['page=0', 'page=abc', 'page=1&page=2', 'page=99999', 'page=-1', 'page=1e3']) {
+    const forged = Buffer.from(JSON.stringify([Date.now(), 'x'])).toString('base64url');
+    for (const q of ['after=', 'after=abc', 'after=a&after=b', 'after=%E2%9C%93', `after=${'A'.repeat(300)}`, `after=${forged}`]) {
       const res = await b.get(`/account/history?${q}`);
       expect(res.status, q).toBe(400);
-      expect(res.text).toContain('That page number is not valid.');
+      expect(res.text).toContain('That page link is not valid.');
     }
   });
 

@@ -22,6 +22,7 @@ import {
   type Browser,
   type SocialRig,
 } from '../helpers/social.ts';
+import { listEvents } from '../helpers/events.ts';
 
 const APP = 'https://app.example.com/cb';
 const APP_QUERY = `?redirect_uri=${APP}&state=st-social`;
@@ -158,8 +159,8 @@ describe('signing up through a provider', () => {
     expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: user.id });
     // The code proved the address: no verification mail follows.
     expect((await mailsTo(rig(), email)).map((m) => m.kind)).toEqual(['social-code']);
-    const types = (await rig().gh.store.listEvents('alpha', user.id, 50)).map((e) => e.type);
-    expect(types).toEqual(expect.arrayContaining(['signup', 'identity.linked', 'login.succeeded']));
+    const types = (await listEvents(rig().gh.store, 'alpha', user.id, 50)).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['user.created', 'user.identity.linked', 'user.login.succeeded']));
   });
 
   it('ends the code step after emailVerification.codeAttempts wrong codes: the right one creates nothing then', async () => {
@@ -244,8 +245,8 @@ describe('signing up through a provider', () => {
     const res = await signInWith(rig(), browser(rig().gh, 'gamma.test'), 'github');
     expect(res.status, res.text).toBe(303);
     expect(res.headers.location).toBe('/account');
-    const events = await rig().gh.store.listEvents('gamma', user.id, 50);
-    expect(events.find((e) => e.type === 'login.succeeded')?.data).toMatchObject({ method: 'github' });
+    const events = await listEvents(rig().gh.store, 'gamma', user.id, 50);
+    expect(events.find((e) => e.type === 'user.login.succeeded')?.data).toMatchObject({ method: 'github' });
   });
 });
 
@@ -455,7 +456,7 @@ describe('the second factor after a provider', () => {
     expect(ok.status, ok.text).toBe(303);
     expect(ok.headers.location).toBe('/account');
     expect(await rig().gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: user.id });
-    const linked = (await rig().gh.store.listEvents('alpha', user.id, 100)).filter((e) => e.type === 'identity.linked');
+    const linked = (await listEvents(rig().gh.store, 'alpha', user.id, 100)).filter((e) => e.type === 'user.identity.linked');
     expect(linked.map((e) => e.data)).toEqual([{ provider: 'github', by: 'email' }]);
   });
 
@@ -478,8 +479,8 @@ describe('the second factor after a provider', () => {
     expect(await rig().gh.store.getTotp('alpha', user.id)).toEqual(totp);
     expect(await rig().gh.store.passwordHashOf('alpha', user.id)).not.toBeNull();
     expect((await rig().gh.store.findUserById('alpha', user.id))?.emailVerification).toBe(user.emailVerification);
-    const types = (await rig().gh.store.listEvents('alpha', user.id, 100)).map((e) => e.type);
-    expect(types).not.toContain('account.reclaimed');
+    const types = (await listEvents(rig().gh.store, 'alpha', user.id, 100)).map((e) => e.type);
+    expect(types).not.toContain('user.reclaimed');
     // The holder of the password and the authenticator still signs in with them.
     expect((await local.get('/account')).status).toBe(200);
     expect((await browser(rig().gh).submit('/login', { identifier: email, password: GOOD_PASSWORD })).headers.location).toBe('/login/mfa');
@@ -699,7 +700,7 @@ describe('when an address is not enough to link', () => {
     expect(res.headers.location).toBe('/social/link');
     expect(await rig().gh.store.findExternalIdentity('never', 'github', account.id)).toBeNull();
     expect(await rig().gh.store.passwordHashOf('never', user.id)).not.toBeNull();
-    expect((await rig().gh.store.listEvents('never', user.id, 50)).map((e) => e.type)).not.toContain('account.reclaimed');
+    expect((await listEvents(rig().gh.store, 'never', user.id, 50)).map((e) => e.type)).not.toContain('user.reclaimed');
 
     const proved = await b.submit('/social/link', { identifier: email, password: GOOD_PASSWORD });
     expect(proved.status, alertOf(proved.text)).toBe(303);
@@ -728,7 +729,7 @@ describe('when an address is not enough to link', () => {
     expect(await rig().gh.store.findExternalIdentity('nolink', 'github', other.id)).toBeNull();
     // The password was right and made a session; the refusal ended it: nothing is left signed in.
     expect(await live()).toEqual(liveBefore);
-    const ended = (await rig().gh.store.listEvents('nolink', user.id, 50)).filter((e) => e.type === 'session.ended');
+    const ended = (await listEvents(rig().gh.store, 'nolink', user.id, 50)).filter((e) => e.type === 'session.deleted');
     expect(ended.map((e) => e.data?.reason)).toEqual(['link.refused']);
     expect((await b.get('/account')).status).toBe(303);
   });
@@ -779,8 +780,8 @@ describe('a realm that requires a verified address', () => {
     expect(claims.amr).toEqual(['github']);
     expect(claims.email_verified).toBe(true);
     expect(await rig().gh.store.findLoginSession('req', claims.sid as string)).toMatchObject({ amr: ['github'] });
-    const succeeded = (await rig().gh.store.listEvents('req', user.id, 50)).filter((e) => e.type === 'login.succeeded');
-    expect(succeeded.map((e) => e.data)).toEqual([expect.objectContaining({ method: 'github', after: 'email.verified' })]);
+    const succeeded = (await listEvents(rig().gh.store, 'req', user.id, 50)).filter((e) => e.type === 'user.login.succeeded');
+    expect(succeeded.map((e) => e.data)).toEqual([expect.objectContaining({ method: 'github', after: 'user.email.verified' })]);
   });
 });
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, csrfOf, uniqueEmail } from '../helpers/gatehouse.ts';
 import { pathOf, signInWith, socialRig, type Browser, type SocialRig } from '../helpers/social.ts';
 import type { FakeAccount } from '../helpers/providers.ts';
+import { listEvents } from '../helpers/events.ts';
 
 let rig: SocialRig;
 /** The middle of a 30-second step, so a code is unambiguous; the clock only moves forward. */
@@ -55,7 +56,7 @@ async function signUpWithGithub(account = githubAccount()) {
   return { b, account, userId };
 }
 
-const eventsOf = async (userId: string, type: string) => (await rig.gh.store.listEvents('alpha', userId, 200)).filter((e) => e.type === type);
+const eventsOf = async (userId: string, type: string) => (await listEvents(rig.gh.store, 'alpha', userId, 200)).filter((e) => e.type === type);
 
 const NEXT = '/account/password';
 const REAUTH_PAGE = `/account/reauth?next=${encodeURIComponent(NEXT)}`;
@@ -124,7 +125,7 @@ describe('confirm it\'s you through a provider', () => {
 
     const protectedPage = await b.get(NEXT);
     expect(protectedPage.status).toBe(200);
-    expect((await eventsOf(userId, 'reauth.succeeded')).map((e) => e.data)).toEqual([{ method: 'github' }]);
+    expect((await eventsOf(userId, 'user.reauth.succeeded')).map((e) => e.data)).toEqual([{ method: 'github' }]);
     // Whoever held the old cookie is a stranger now.
     const old = await request(rig.gh.app).get('/account').set('Host', 'alpha.test').set('Cookie', `gh.sid=${before}`);
     expect(old.status).toBe(303);
@@ -143,8 +144,8 @@ describe('confirm it\'s you through a provider', () => {
     expect(back.text).toContain('That GitHub account is not the one connected to your account.');
     expect(back.text).toContain(`href="${REAUTH_PAGE.replace(/&/g, '&amp;')}"`);
     await expectDetour(b);
-    expect((await eventsOf(userId, 'reauth.failed')).map((e) => e.data)).toEqual([{ method: 'github' }]);
-    expect(await eventsOf(userId, 'reauth.succeeded')).toHaveLength(0);
+    expect((await eventsOf(userId, 'user.reauth.failed')).map((e) => e.data)).toEqual([{ method: 'github' }]);
+    expect(await eventsOf(userId, 'user.reauth.succeeded')).toHaveLength(0);
   });
 
   it('asks a passwordless user with an authenticator for the code with the button, and checks it before the round trip', async () => {

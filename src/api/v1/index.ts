@@ -11,7 +11,9 @@ import type { UserAccessService } from '../../services/user-access.ts';
 import type { UsersService } from '../../services/users.ts';
 import { accessRoutes } from './access.routes.ts';
 import { authenticate, type Authenticated } from './auth.ts';
+import { eventRoutes } from './events.routes.ts';
 import { keyRoutes } from './keys.routes.ts';
+import type { EventsPort } from '../../ports/events.ts';
 import { realmRoutes } from './realms.routes.ts';
 import type { RealmsService } from '../../services/realms.ts';
 import { openApiDocument } from './openapi.ts';
@@ -30,13 +32,14 @@ export interface ManagementApiDeps {
   access: UserAccessService;
   /** Realms and apps at run time; absent: those routes are not served. */
   realmsService?: RealmsService;
+  events: EventsPort;
   limiters: LimiterFactory;
   logger: Logger;
 }
 
 /** Every route of the API, in the order Express tries them (fixed paths before `:userId`). */
-export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService'>): RouteSpec[] {
-  return [...keyRoutes(d.keys, d.audit), ...(d.realmsService ? realmRoutes(d.realmsService, d.audit) : []), ...accessRoutes(d.access), ...userRoutes(d.users)];
+export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events'>): RouteSpec[] {
+  return [...keyRoutes(d.keys, d.audit), ...(d.realmsService ? realmRoutes(d.realmsService, d.audit) : []), ...eventRoutes(d.events), ...accessRoutes(d.access), ...userRoutes(d.users)];
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {

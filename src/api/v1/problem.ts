@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError, RuleViolation, type FieldIssue } from '../../domain/errors.ts';
+import { InvalidEventCursor } from '../../domain/events.ts';
 import { isStoreUnavailable } from '../../http/errors.ts';
 
 /**
@@ -64,6 +65,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    if (err instanceof InvalidEventCursor) return sendProblem(res, 400, 'validation', 'The request is not valid', { errors: [{ field: 'after', code: 'invalid_cursor', message: 'not a cursor this API issued' }] });
     if (err instanceof InvalidRequest) return sendProblem(res, 400, 'validation', 'The request is not valid', { errors: err.issues });
     if (err instanceof RuleViolation) return sendProblem(res, 422, 'rule_violation', 'The change breaks a rule of the realm', { errors: err.issues });
     if (err instanceof NotFoundError) return sendProblem(res, 404, 'not_found', `The ${err.resource} was not found`);

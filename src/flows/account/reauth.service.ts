@@ -1,5 +1,5 @@
 import type { RealmConfig } from '../../config/index.ts';
-import { recordEvent } from '../../identity/events.ts';
+import { publish } from '../../events/publish.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
@@ -61,17 +61,17 @@ export class ReauthService {
     const ok = await this.passwordMatches(realm, user, await this.store.passwordHashOf(realm.id, user.id), password, origin);
     const event = { realm, userId: user.id, origin, at: this.clock() };
     if (!ok) {
-      await recordEvent(this.store, { ...event, type: 'reauth.failed', data: { method: 'pwd' } });
+      await publish(this.store.events, { ...event, type: 'user.reauth.failed', data: { method: 'pwd' } });
       throw new FlowError(401, 'reauth.wrongPassword', {}, 'password');
     }
     // Read once: whether a code is owed, and the authenticator it is checked against.
     const authenticator = await this.mfa.authenticator(realm, user);
     if (!authenticator) {
-      await recordEvent(this.store, { ...event, type: 'reauth.succeeded', data: { method: 'pwd' } });
+      await publish(this.store.events, { ...event, type: 'user.reauth.succeeded', data: { method: 'pwd' } });
       return;
     }
     const method = await this.checkCode(realm, user, code, origin, authenticator);
-    await recordEvent(this.store, { ...event, type: 'reauth.succeeded', data: { method } });
+    await publish(this.store.events, { ...event, type: 'user.reauth.succeeded', data: { method: method ?? 'pwd' } });
   }
 
   /**
@@ -99,7 +99,7 @@ export class ReauthService {
     try {
       await this.mfa.requireSecondFactor(realm, user, method, code, 'reauth.wrongCode', authenticator);
     } catch (err) {
-      if (err instanceof FlowError && err.status === 401) await recordEvent(this.store, { ...event, type: 'reauth.failed', data: { method } });
+      if (err instanceof FlowError && err.status === 401) await publish(this.store.events, { ...event, type: 'user.reauth.failed', data: { method } });
       throw err;
     }
     return method;

@@ -1,6 +1,6 @@
 import type { RealmConfig } from '../../config/index.ts';
 import { storeNewEmail } from '../../identity/email-change.ts';
-import { recordEvent } from '../../identity/events.ts';
+import { publish } from '../../events/publish.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
@@ -81,14 +81,14 @@ export class EmailService {
       link: realmLink(realm, '/account/email/confirm', { token }),
       model: { code, codeMinutes: policy.codeTtlMinutes, linkHours: policy.linkTtlHours },
     });
-    await recordEvent(this.store, { realm, userId: user.id, type: 'email.change_requested', origin, at: this.clock(), data: { to } });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.email.update_requested', origin, at: this.clock(), data: { to } });
   }
 
   /** The 6-digit code, typed by the signed-in user who asked. */
   async confirmCode(realm: RealmConfig, user: User, code: string, origin: SessionOrigin, locale: string): Promise<User> {
     const check = await this.secrets.checkCode(realm.id, 'bind-email', user.id, code, realm.emailVerification.codeAttempts);
     if (check.result === 'wrong') {
-      await recordEvent(this.store, { realm, userId: user.id, type: 'email.change_failed', origin, at: this.clock() });
+      await publish(this.store.events, { realm, userId: user.id, type: 'user.email.update_failed', origin, at: this.clock() });
       throw new FlowError(400, 'emailPage.wrongCode', {}, 'code');
     }
     if (check.result !== 'ok') throw new FlowError(400, 'emailPage.codeExpired', {}, 'code');
@@ -134,7 +134,7 @@ export class EmailService {
     // The code or the link, whichever was not used, dies with it; so do verification links of the old address.
     await this.secrets.revoke(realm.id, userId, 'bind-email');
     await this.secrets.revoke(realm.id, userId, 'verify-email');
-    await recordEvent(this.store, { realm, userId, type: 'email.changed', origin, at: this.clock(), data: { from: before.email, to: user.email } });
+    await publish(this.store.events, { realm, userId, type: 'user.email.updated', origin, at: this.clock(), data: { from: before.email, to: user.email } });
     if (before.email && normalizeLogin(before.email) !== normalizeLogin(email)) {
       await this.mailer.send({
         realm,

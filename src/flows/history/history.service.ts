@@ -1,9 +1,7 @@
 import type { RealmConfig } from '../../config/index.ts';
+import { SIGN_IN_EVENT_TYPES } from '../../domain/events.ts';
 import { describeUserAgent, type DeviceDescription } from '../../identity/user-agent.ts';
-import type { Store } from '../../store/port.ts';
-
-/** The events that are sign-in attempts (the personal center's history shows these). */
-const SIGN_IN_EVENTS = ['login.succeeded', 'login.failed', 'login.unverified'];
+import type { EventsPort } from '../../ports/events.ts';
 
 const HISTORY_PAGE_SIZE = 20;
 
@@ -17,24 +15,21 @@ export interface SignInView {
   device: DeviceDescription;
 }
 
-/** The user's recent sign-ins, newest first, a page at a time. */
+/** The user's recent sign-ins (the sign-in events of the realm's log), newest first, a page at a time. */
 export class HistoryService {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly events: EventsPort) {}
 
-  async page(realm: RealmConfig, userId: string, page: number): Promise<{ entries: SignInView[]; hasNext: boolean }> {
-    const rows = await this.store.queryEvents(realm.id, userId, {
-      types: SIGN_IN_EVENTS,
-      limit: HISTORY_PAGE_SIZE + 1,
-      offset: (page - 1) * HISTORY_PAGE_SIZE,
-    });
-    const entries = rows.slice(0, HISTORY_PAGE_SIZE).map((e) => ({
+  /** `after`: the `next` of the page before (InvalidEventCursor when it is not one). */
+  async page(realm: RealmConfig, userId: string, after?: string): Promise<{ entries: SignInView[]; next: string | null }> {
+    const { data, next } = await this.events.query({ realmId: realm.id, userId, types: SIGN_IN_EVENT_TYPES, after, limit: HISTORY_PAGE_SIZE });
+    const entries = data.map((e) => ({
       at: e.at,
-      ok: e.type === 'login.succeeded',
+      ok: e.type === 'user.login.succeeded',
       method: typeof e.data?.method === 'string' ? e.data.method : null,
-      appName: e.clientId ? (realm.apps.find((a) => a.clientId === e.clientId)?.name ?? e.clientId) : null,
-      ip: e.ip,
-      device: describeUserAgent(e.userAgent),
+      appName: e.request.clientId ? (realm.apps.find((a) => a.clientId === e.request.clientId)?.name ?? e.request.clientId) : null,
+      ip: e.request.ip,
+      device: describeUserAgent(e.request.userAgent),
     }));
-    return { entries, hasNext: rows.length > HISTORY_PAGE_SIZE };
+    return { entries, next };
   }
 }

@@ -8,7 +8,7 @@ import { UniqueViolation, type LoginSession, type Store, type UserWithPassword }
 import { linkIdentity } from '../../identity/external-identity.ts';
 import type { PendingLink } from '../social/social.service.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
-import { recordEvent } from '../../identity/events.ts';
+import { ANONYMOUS, publish } from '../../events/publish.ts';
 import { passwordTag, secondFactorOwed, type SecondFactorMethod, type SecondFactorOwed } from '../../identity/totp.ts';
 import { FlowError, tooManyAttempts } from '../flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
@@ -41,7 +41,7 @@ export interface PendingSecondFactor {
    */
   passwordTag: string;
   tries: number;
-  /** What the login.succeeded event adds (e.g. { after: 'email.verified' }). */
+  /** What the user.login.succeeded event adds (e.g. { after: 'user.email.verified' }). */
   context?: Record<string, string>;
   /** The enrolment this browser started: only its own secret is ever shown to it, or confirmed from it. */
   enrolment?: string;
@@ -116,21 +116,21 @@ export class LoginService {
     const event = { realm, origin: { ...origin, clientId: input.clientId }, at: this.clock() };
 
     if (!found || !passwordOk || found.user.state !== 'active') {
-      await recordEvent(this.store, { ...event, type: 'login.failed', userId: found?.user.id ?? null, data: { method: 'pwd' } });
+      await publish(this.store.events, { ...event, type: 'user.login.failed', userId: found?.user.id ?? null, actor: ANONYMOUS, data: { method: 'pwd' } });
       throw new FlowError(401, 'login.invalid');
     }
 
     await Promise.all([perIdIp.reset(idIpKey), perIp.refund(ip)]);
     const passwordHash = this.hasher.needsRehash(found.passwordHash) ? await this.upgradeHash(realm, found, input.password) : found.passwordHash;
     if (mustVerifyFirst(realm, found.user)) {
-      await recordEvent(this.store, { ...event, type: 'login.unverified', userId: found.user.id, data: { method: 'pwd' } });
+      await publish(this.store.events, { ...event, type: 'user.login.unverified', userId: found.user.id, data: { method: 'pwd' } });
       return { verify: found.user };
     }
     // Tagged from the hash just verified (or its upgrade), not one read again: a reset meanwhile must not pass as this password.
     const owed = await secondFactorOwed(this.store, realm, found.user, this.clock(), { passwordHash });
     if (owed) return { secondFactor: owed };
     const session = await this.sessions.start(realm, found.user, origin, ['pwd']);
-    await recordEvent(this.store, { ...event, type: 'login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: session.id } });
+    await publish(this.store.events, { ...event, type: 'user.login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: session.id } });
     return { user: found.user, session };
   }
 
@@ -224,7 +224,7 @@ export class LoginService {
     } catch (err) {
       if (err instanceof FlowError && err.status === 401) {
         pending.tries += 1;
-        await recordEvent(this.store, { ...this.eventOf(realm, pending, origin), type: 'login.failed', userId: user.id, data: { method } });
+        await publish(this.store.events, { ...this.eventOf(realm, pending, origin), type: 'user.login.failed', userId: user.id, actor: ANONYMOUS, data: { method } });
         if (pending.tries >= MFA_TRIES) throw new FlowError(401, 'mfa.login.tooManyTries');
       }
       throw err;
@@ -281,7 +281,7 @@ export class LoginService {
       }
     }
     const session = await this.sessions.start(realm, user, origin, amr);
-    await recordEvent(this.store, { ...this.eventOf(realm, pending, origin), type: 'login.succeeded', userId: user.id, data: { method, sid: session.id, ...pending.context } });
+    await publish(this.store.events, { ...this.eventOf(realm, pending, origin), type: 'user.login.succeeded', userId: user.id, data: { method, sid: session.id, ...pending.context } });
     return { user, session };
   }
 

@@ -13,7 +13,7 @@ export interface FirstFactorProved extends SecondFactorOwed {
   target: ReturnTarget | null;
   /** A personal-center page to return to (already checked with safeNext). */
   next?: string | null;
-  /** Added to the login.succeeded event (e.g. { after: 'email.verified' }). */
+  /** Added to the user.login.succeeded event (e.g. { after: 'user.email.verified' }). */
   context?: Record<string, string>;
   /** A provider identity to link once the second factor is proved. */
   link?: PendingLink;

@@ -1,6 +1,6 @@
 import { lazyModule } from '../../lazy-module.ts';
 import type { RealmConfig } from '../../config/index.ts';
-import { recordEvent, type EventOrigin } from '../../identity/events.ts';
+import { publish, type EventOrigin } from '../../events/publish.ts';
 import { groupSecret, otpauthUri, RECOVERY_CODE_COUNT, secondFactorMethodOf, type ActiveTotp, type SecondFactorMethod, type Totp } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import type { Store } from '../../store/port.ts';
@@ -61,7 +61,7 @@ export class MfaService {
   async begin(realm: RealmConfig, user: User, origin: EventOrigin): Promise<string> {
     const enrolment = await this.totp.begin(realm.id, user.id);
     if (!enrolment) throw new FlowError(409, 'mfa.alreadyOn');
-    await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.enrol_started', origin, at: this.clock() });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.enrollment_started', origin, at: this.clock() });
     return enrolment;
   }
 
@@ -69,7 +69,7 @@ export class MfaService {
   async cancel(realm: RealmConfig, user: User, origin: EventOrigin): Promise<void> {
     if ((await this.totp.state(realm.id, user.id)).state !== 'enrolling') return;
     await this.totp.remove(realm.id, user.id);
-    await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.enrol_cancelled', origin, at: this.clock() });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.enrollment_cancelled', origin, at: this.clock() });
   }
 
   /**
@@ -84,11 +84,11 @@ export class MfaService {
     }
     // The secret just read and decrypted is the one confirmed: neither happens twice.
     if (!(await this.totp.confirm(realm.id, user.id, state, code))) {
-      await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.enrol_failed', origin, at: this.clock() });
+      await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.enrollment_failed', origin, at: this.clock() });
       throw new FlowError(400, 'mfa.wrongCode', {}, 'code');
     }
     const codes = await this.totp.issueRecoveryCodes(realm.id, user.id);
-    await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.enrolled', origin, at: this.clock(), data: { method: 'totp' } });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.enrolled', origin, at: this.clock(), data: { method: 'totp' } });
     return codes;
   }
 
@@ -96,7 +96,7 @@ export class MfaService {
   async regenerateRecoveryCodes(realm: RealmConfig, user: User, origin: EventOrigin): Promise<string[]> {
     if (!(await this.isOn(realm, user))) throw new FlowError(409, 'mfa.notOn');
     const codes = await this.totp.issueRecoveryCodes(realm.id, user.id);
-    await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.recovery_codes_regenerated', origin, at: this.clock() });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.recovery_codes_regenerated', origin, at: this.clock() });
     return codes;
   }
 
@@ -108,11 +108,11 @@ export class MfaService {
     try {
       await this.requireSecondFactor(realm, user, method, code, 'mfa.wrongCodeOrRecovery', authenticator);
     } catch (err) {
-      if (err instanceof FlowError && err.status === 401) await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.remove_failed', origin, at: this.clock(), data: { method } });
+      if (err instanceof FlowError && err.status === 401) await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.removal_failed', origin, at: this.clock(), data: { method } });
       throw err;
     }
     await this.totp.remove(realm.id, user.id);
-    await recordEvent(this.store, { realm, userId: user.id, type: 'mfa.removed', origin, at: this.clock(), data: { method } });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.removed', origin, at: this.clock(), data: { method } });
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { RealmConfig } from '../../config/index.ts';
-import { recordEvent } from '../../identity/events.ts';
+import { publish } from '../../events/publish.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
@@ -63,7 +63,7 @@ export class PasswordService {
     if (hash !== null) {
       if (!change.current) throw new FlowError(400, 'validation.required', {}, 'currentPassword');
       if (!(await this.reauth.passwordMatches(realm, user, hash, change.current, origin))) {
-        await recordEvent(this.store, { realm, type: 'password.change_failed', userId: user.id, origin, at: this.clock() });
+        await publish(this.store.events, { realm, type: 'user.password.update_failed', userId: user.id, origin, at: this.clock() });
         throw new FlowError(400, 'changePassword.wrongCurrent', {}, 'currentPassword');
       }
     }
@@ -77,7 +77,7 @@ export class PasswordService {
       keepSid: change.keepThisSession ? sessionId : undefined,
     });
     const outcome: PasswordChanged = { endedSessions, keptThisSession: change.keepThisSession, firstPassword: hash === null };
-    await recordEvent(this.store, { realm, type: 'password.changed', userId: user.id, origin, at, data: { ...outcome } });
+    await publish(this.store.events, { realm, type: 'user.password.updated', userId: user.id, origin, at, data: { reason: 'password_changed', ...outcome } });
     return outcome;
   }
 }

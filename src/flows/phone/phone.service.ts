@@ -1,7 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
 import type { RealmConfig } from '../../config/index.ts';
-import { recordEvent } from '../../identity/events.ts';
+import { publish } from '../../events/publish.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
@@ -103,14 +103,14 @@ export class PhoneService {
       await this.secrets.revoke(realm.id, user.id, 'bind-phone');
       throw new FlowError(503, 'phonePage.sendFailed');
     }
-    await recordEvent(this.store, { realm, userId: user.id, type: 'phone.code_sent', origin, at: this.clock(), data: { phone } });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.phone.code_sent', origin, at: this.clock(), data: { phone } });
   }
 
   /** The code typed back, for the number it was sent to: binds the number, verified. */
   async confirm(realm: RealmConfig, user: User, phone: string, code: string, origin: SessionOrigin): Promise<User> {
     const check = await this.secrets.checkCode(realm.id, 'bind-phone', user.id, code, PHONE_CODE_ATTEMPTS, phone);
     if (check.result === 'wrong') {
-      await recordEvent(this.store, { realm, userId: user.id, type: 'phone.bind_failed', origin, at: this.clock(), data: { phone } });
+      await publish(this.store.events, { realm, userId: user.id, type: 'user.phone.bind_failed', origin, at: this.clock(), data: { phone } });
       throw new FlowError(400, 'phonePage.wrongCode', {}, 'code');
     }
     // The hash already binds the number; the token's own record says the same or nothing is bound.
@@ -122,7 +122,7 @@ export class PhoneService {
       if (err instanceof UniqueViolation) throw new FlowError(409, 'phonePage.taken');
       throw err;
     }
-    await recordEvent(this.store, { realm, userId: user.id, type: 'phone.bound', origin, at: this.clock(), data: { phone, previous: user.phone } });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.phone.bound', origin, at: this.clock(), data: { phone, previous: user.phone } });
     return bound;
   }
 
@@ -131,7 +131,7 @@ export class PhoneService {
     await this.secrets.revoke(realm.id, user.id, 'bind-phone');
     if (!user.phone) return;
     await this.store.setPhone(realm.id, user.id, null, false, this.clock());
-    await recordEvent(this.store, { realm, userId: user.id, type: 'phone.removed', origin, at: this.clock(), data: { phone: user.phone } });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.phone.removed', origin, at: this.clock(), data: { phone: user.phone } });
   }
 
 }

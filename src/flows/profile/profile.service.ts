@@ -1,5 +1,5 @@
 import type { RealmConfig } from '../../config/index.ts';
-import { recordEvent } from '../../identity/events.ts';
+import { publish } from '../../events/publish.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { AttributeValue, User } from '../../identity/user.ts';
 import { UniqueViolation, type ProfilePatch, type Store } from '../../store/port.ts';
@@ -80,7 +80,7 @@ export class ProfileService {
 
     const at = this.clock();
     const updated = await this.store.updateProfile(realm.id, user.id, patch, at);
-    await recordEvent(this.store, { realm, type: 'profile.updated', userId: user.id, origin, at, data: { fields } });
+    await publish(this.store.events, { realm, type: 'user.updated', userId: user.id, origin, at, data: { fields } });
     return { user: updated, fields };
   }
 
@@ -101,7 +101,7 @@ export class ProfileService {
       if (err instanceof UniqueViolation && err.field === 'username') throw new FlowError(409, 'profile.usernameTaken', {}, 'username');
       throw err;
     }
-    await recordEvent(this.store, { realm, type: 'profile.updated', userId: user.id, origin, at, data: { fields: ['username'] } });
+    await publish(this.store.events, { realm, type: 'user.updated', userId: user.id, origin, at, data: { fields: ['username'] } });
     return { user: updated, changed: true };
   }
 }

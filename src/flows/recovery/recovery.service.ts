@@ -1,5 +1,5 @@
 import type { RealmConfig } from '../../config/index.ts';
-import { recordEvent } from '../../identity/events.ts';
+import { publish } from '../../events/publish.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
@@ -69,7 +69,7 @@ export class RecoveryService {
         link: realmLink(realm, '/reset-password', { token }),
         model: { code, minutes: realm.recovery.ttlMinutes, username: user.username, ip: origin.ip },
       });
-      await recordEvent(this.store, { realm, type: 'password.reset_requested', userId: user.id, origin: { ...origin, clientId: ret?.clientId ?? null }, at: this.clock() });
+      await publish(this.store.events, { realm, type: 'user.password_token.created', userId: user.id, origin: { ...origin, clientId: ret?.clientId ?? null }, at: this.clock() });
     }
   }
 
@@ -119,7 +119,9 @@ export class RecoveryService {
     // The reset came through the mailbox: the address is proved, as a verification link would have.
     if (user.email && user.emailVerification !== 'verified') await this.store.setEmailVerification(realm.id, user.id, 'verified', this.clock());
     const { endedSessions, at } = await setNewPassword({ store: this.store, hasher: this.hasher, secrets: this.secrets, sessions: this.sessions, mailer: this.mailer, clock: this.clock }, realm, user, password, { reason: 'password_reset', origin: from, locale });
-    await recordEvent(this.store, { realm, type: 'password.reset', userId: user.id, origin: from, at, data: { endedSessions } });
+    // Two events, two subjects: the link is spent, the password is new (what a user.password.updated listener wants, however it came).
+    await publish(this.store.events, { realm, type: 'user.password_token.consumed', userId: user.id, origin: from, at });
+    await publish(this.store.events, { realm, type: 'user.password.updated', userId: user.id, origin: from, at, data: { reason: 'password_reset', endedSessions } });
     return { user, ret };
   }
 }

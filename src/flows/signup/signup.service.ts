@@ -4,7 +4,7 @@ import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
-import { recordEvent } from '../../identity/events.ts';
+import { publish } from '../../events/publish.ts';
 import { secondFactorOwed, type SecondFactorOwed } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
@@ -98,7 +98,8 @@ export class SignupService {
       throw err;
     }
     const event = { realm, userId: user.id, origin: { ...origin, clientId: input.clientId }, at: now };
-    await recordEvent(this.store, { ...event, type: 'signup' });
+    // Two writes, not one transaction (events/publish.ts): the user exists even when this append fails.
+    await publish(this.store.events, { ...event, type: 'user.created', data: { method: 'pwd' } });
     if (realm.emailVerification.policy !== 'off') {
       await this.verification.send(realm, user, input.locale, ret);
       user = { ...user, emailVerification: 'requested' };
@@ -108,7 +109,7 @@ export class SignupService {
     const owed = await secondFactorOwed(this.store, realm, user, now, { passwordHash, newUser: true });
     if (owed) return { secondFactor: owed };
     const session = await this.sessions.start(realm, user, origin, ['pwd']);
-    await recordEvent(this.store, { ...event, type: 'login.succeeded', data: { method: 'pwd', sid: session.id } });
+    await publish(this.store.events, { ...event, type: 'user.login.succeeded', data: { method: 'pwd', sid: session.id } });
     return { user, session };
   }
 }

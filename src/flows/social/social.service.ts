@@ -1,7 +1,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import type { RealmConfig } from '../../config/index.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
-import { recordEvent, type EventOrigin } from '../../identity/events.ts';
+import { publish, type EventOrigin } from '../../events/publish.ts';
 import { linkIdentity, verifiedEmails, type LinkedBy, type SocialProfile } from '../../identity/external-identity.ts';
 import type { LoginSessions } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
@@ -174,8 +174,9 @@ export class SocialService {
       if (err.field === 'username' && realm.fields.usernames === 'separate') throw new FlowError(409, 'signup.usernameTaken', {}, 'username');
       throw new FlowError(409, 'signup.emailTaken', {}, 'email');
     }
-    await recordEvent(this.store, { realm, userId: user.id, type: 'signup', origin: ctx.origin, at: now, data: { method: profile.provider } });
-    await recordEvent(this.store, { realm, userId: user.id, type: 'identity.linked', origin: ctx.origin, at: now, data: { provider: profile.provider, by: 'signup' } });
+    // The user and its identity are one store transaction (createUser); these two events are written after it, not in it.
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.created', origin: ctx.origin, at: now, data: { method: profile.provider } });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.identity.linked', origin: ctx.origin, at: now, data: { provider: profile.provider, by: 'signup' } });
     return this.logIn(realm, user, profile, ctx, { newUser: true });
   }
 
@@ -270,7 +271,7 @@ export class SocialService {
     if (hash === null && others.length === 0) throw new FlowError(409, 'connected.lastMethod');
     // Checked above for the message, and again by the store in the same step as the delete (parallel unlinks).
     if (!(await this.store.unlinkExternalIdentity(realm.id, user.id, provider, { providers: enabled }))) throw new FlowError(409, 'connected.lastMethod');
-    await recordEvent(this.store, { realm, userId: user.id, type: 'identity.unlinked', origin, at: this.clock(), data: { provider } });
+    await publish(this.store.events, { realm, userId: user.id, type: 'user.identity.unlinked', origin, at: this.clock(), data: { provider } });
   }
 
   /** "Confirm it's you" through a provider: the identity must be one linked to this very user. */
@@ -278,10 +279,10 @@ export class SocialService {
     const known = await this.store.findExternalIdentity(realm.id, profile.provider, profile.subject);
     const event = { realm, userId: user.id, origin, at: this.clock() };
     if (known?.userId !== user.id) {
-      await recordEvent(this.store, { ...event, type: 'reauth.failed', data: { method: profile.provider } });
+      await publish(this.store.events, { ...event, type: 'user.reauth.failed', data: { method: profile.provider } });
       throw new FlowError(403, 'social.reauthOtherAccount', { provider: this.nameOf(realm, profile.provider) });
     }
-    await recordEvent(this.store, { ...event, type: 'reauth.succeeded', data: { method: profile.provider } });
+    await publish(this.store.events, { ...event, type: 'user.reauth.succeeded', data: { method: profile.provider } });
   }
 
   /** The providers a user can confirm it's them with: their linked identities of enabled providers. */
@@ -336,14 +337,14 @@ export class SocialService {
     await this.store.replaceRecoveryCodes(realm.id, user.id, [], at);
     for (const i of identities) await this.store.unlinkExternalIdentity(realm.id, user.id, i.provider);
     for (const purpose of RECLAIM_REVOKES) await this.secrets.revoke(realm.id, user.id, purpose);
-    const sids = await this.sessions.endAllOf(realm, user.id, 'account.reclaimed', origin);
+    const sids = await this.sessions.endAllOf(realm, user.id, 'user.reclaimed', origin);
     await this.store.setEmailVerification(realm.id, user.id, 'verified', at);
     // A phone the unproved side bound would reach apps as phone_number_verified.
     if (user.phone) await this.store.setPhone(realm.id, user.id, null, false, at);
-    await recordEvent(this.store, {
+    await publish(this.store.events, {
       realm,
       userId: user.id,
-      type: 'account.reclaimed',
+      type: 'user.reclaimed',
       origin,
       at,
       data: { provider: profile.provider, password: hash !== null, totp: hadTotp, identities: identities.map((i) => i.provider), sessions: sids.length },
@@ -358,7 +359,7 @@ export class SocialService {
   private async logIn(realm: RealmConfig, user: User, profile: SocialProfile, ctx: SocialContext, options: { newUser?: boolean; link?: LinkedBy } = {}): Promise<SocialOutcome> {
     const event = { realm, userId: user.id, origin: ctx.origin, at: this.clock() };
     if (mustVerifyFirst(realm, user)) {
-      await recordEvent(this.store, { ...event, type: 'login.unverified', data: { method: profile.provider } });
+      await publish(this.store.events, { ...event, type: 'user.login.unverified', data: { method: profile.provider } });
       return { verify: user };
     }
     // Social login never skips MFA.
@@ -366,7 +367,7 @@ export class SocialService {
     if (owed) return options.link ? { secondFactor: owed, link: { profile, by: options.link } } : { secondFactor: owed };
     if (options.link) await this.linkOrRefuse(realm, user.id, profile, options.link, ctx.origin);
     const session = await this.sessions.start(realm, user, ctx.origin, [profile.provider]);
-    await recordEvent(this.store, { ...event, type: 'login.succeeded', data: { method: profile.provider, sid: session.id } });
+    await publish(this.store.events, { ...event, type: 'user.login.succeeded', data: { method: profile.provider, sid: session.id } });
     return { user, session };
   }
 

@@ -58,7 +58,7 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
       const outcome = await service.loginAfterVerification(req.realm, userId, originOf(req), target?.app.clientId ?? null, amr);
       delete req.session.pendingVerification;
       if ('secondFactor' in outcome) {
-        return startSecondFactor(req, res, { ...outcome.secondFactor, amr, target, context: { after: 'email.verified' } });
+        return startSecondFactor(req, res, { ...outcome.secondFactor, amr, target, context: { after: 'user.email.verified' } });
       }
       await bindBrowserSession(req, outcome.session);
       return continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);

@@ -1,7 +1,7 @@
 import type { RealmConfig } from '../../config/index.ts';
 import { storeNewEmail } from '../../identity/email-change.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
-import { recordEvent } from '../../identity/events.ts';
+import { publish } from '../../events/publish.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
@@ -53,7 +53,7 @@ export class VerificationService {
     const owed = await secondFactorOwed(this.store, realm, user, this.clock());
     if (owed) return { secondFactor: owed };
     const session = await this.sessions.start(realm, user, origin, amr);
-    await recordEvent(this.store, { realm, type: 'login.succeeded', userId: user.id, origin: { ...origin, clientId }, at: this.clock(), data: { method: amr[0], sid: session.id, after: 'email.verified' } });
+    await publish(this.store.events, { realm, type: 'user.login.succeeded', userId: user.id, origin: { ...origin, clientId }, at: this.clock(), data: { method: amr[0] ?? 'pwd', sid: session.id, after: 'user.email.verified' } });
     return { user, session };
   }
 
@@ -82,6 +82,8 @@ export class VerificationService {
       link: realmLink(realm, '/verify-email', { token }),
       model: { code, linkHours: policy.linkTtlHours, codeMinutes: policy.codeTtlMinutes },
     });
+    // No request here (signup, a resend, an email change all come through): recorded as the system's doing.
+    await publish(this.store.events, { realm, type: 'user.email.verification_requested', userId: user.id, origin: null, at: this.clock(), data: { email: user.email } });
   }
 
   /**
@@ -152,7 +154,7 @@ export class VerificationService {
     const now = this.clock();
     if (user.emailVerification !== 'verified') {
       await this.store.setEmailVerification(realm.id, user.id, 'verified', now);
-      await recordEvent(this.store, { realm, type: 'email.verified', userId: user.id, origin: null, at: now, data: { email: user.email } });
+      await publish(this.store.events, { realm, type: 'user.email.verified', userId: user.id, actor: { type: 'user', id: user.id }, origin: null, at: now, data: { email: user.email } });
     }
     return { user: { ...user, emailVerification: 'verified' }, ret: (data.ret as ReturnInfo | null) ?? null };
   }

@@ -4,9 +4,7 @@ import type { EmailVerification, User } from '../../identity/user.ts';
 import { normalizeLogin } from '../../identity/user.ts';
 import {
   UniqueViolation,
-  type AuthEvent,
   type CodeCheck,
-  type EventQuery,
   type ExternalIdentity,
   type LoginSession,
   type NewOneTimeToken,
@@ -25,7 +23,6 @@ import {
 } from '../port.ts';
 import {
   createModels,
-  type EventDoc,
   type IdentityDoc,
   type LoginSessionDoc,
   type MailDoc,
@@ -38,6 +35,10 @@ import {
   type TotpDoc,
   type UserDoc,
 } from './schemas.ts';
+import { MongoEvents } from './events.ts';
+
+/** Marks a database whose events carry the catalogue's names (SQLite: migration 009). */
+const EVENTS_RENAMED = 'migration:009_events';
 
 function toUser(d: UserDoc): User {
   return {
@@ -113,19 +114,6 @@ function toToken(d: OneTimeTokenDoc): OneTimeToken {
     createdAt: d.createdAt,
     attempts: d.attempts ?? 0,
     data: d.data ?? null,
-  };
-}
-
-function toEvent(d: EventDoc): AuthEvent {
-  return {
-    realmId: d.realmId,
-    type: d.type,
-    userId: d.userId ?? null,
-    clientId: d.clientId ?? null,
-    ip: d.ip ?? null,
-    userAgent: d.userAgent ?? null,
-    at: d.at,
-    data: d.data ?? undefined,
   };
 }
 
@@ -207,10 +195,12 @@ async function unique<T>(write: () => Promise<T>): Promise<T> {
  */
 export class MongoStore implements Store {
   private readonly m: Models;
+  readonly events: MongoEvents;
 
   /** `connection` is mongoose's, open or opening; openMongoStore is the way in. */
   constructor(readonly connection: Connection) {
     this.m = createModels(connection);
+    this.events = new MongoEvents(this.m.events);
   }
 
   /** Creates every collection (a transaction cannot create one on older servers) and the indexes that keep values unique. */
@@ -222,6 +212,13 @@ export class MongoStore implements Store {
         await model.createIndexes();
       }),
     );
+    // Once per database (the marker): the rename would otherwise scan a big log at every start. An older
+    // instance still writing old names mid-deploy leaves those behind; re-running the rename after
+    // removing the marker fixes them.
+    if (!(await this.m.secrets.exists({ _id: EVENTS_RENAMED }))) {
+      await this.events.renameLegacyTypes();
+      await this.getOrCreateSecret(EVENTS_RENAMED, () => new Date().toISOString());
+    }
   }
 
   async createUser(input: NewUser, at: Date): Promise<User> {
@@ -608,24 +605,6 @@ export class MongoStore implements Store {
   async revokeOneTimeTokens(realmId: string, userId: string, purposes: string[], at: Date): Promise<number> {
     const r = await this.m.oneTimeTokens.updateMany({ realmId, userId, purpose: { $in: purposes }, ...MongoStore.live(at) }, { $set: { consumedAt: at } });
     return r.modifiedCount;
-  }
-
-  async appendEvent(e: AuthEvent): Promise<void> {
-    const doc: EventDoc = { realmId: e.realmId, type: e.type, userId: e.userId, clientId: e.clientId, ip: e.ip, userAgent: e.userAgent, at: e.at };
-    if (e.data) doc.data = e.data;
-    await this.m.events.create(doc);
-  }
-
-  async listEvents(realmId: string, userId: string, limit: number): Promise<AuthEvent[]> {
-    return this.queryEvents(realmId, userId, { limit });
-  }
-
-  async queryEvents(realmId: string, userId: string, q: EventQuery): Promise<AuthEvent[]> {
-    if (q.limit < 1) return [];
-    const filter = { realmId, userId, ...(q.types ? { type: { $in: q.types } } : {}) };
-    // _id after `at`: the later-appended of two events of one time first.
-    const docs = await this.m.events.find(filter).sort({ at: -1, _id: -1 }).skip(q.offset ?? 0).limit(q.limit).lean<EventDoc[]>();
-    return docs.map(toEvent);
   }
 
   async enqueueMail(m: NewOutboxMail, at: Date): Promise<string> {

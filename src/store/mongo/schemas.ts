@@ -1,4 +1,4 @@
-import { Schema, type Connection, type Model, type SchemaDefinition } from 'mongoose';
+import { Schema, type Connection, type Model, type SchemaDefinition, type Types } from 'mongoose';
 import type { AttributeValue, EmailVerification } from '../../identity/user.ts';
 
 /**
@@ -166,12 +166,17 @@ oneTimeTokenSchema.index({ realmId: 1, purpose: 1, tokenHash: 1 }, { unique: tru
 oneTimeTokenSchema.index({ realmId: 1, userId: 1, purpose: 1, createdAt: -1 }, { name: 'one_time_tokens_user' });
 
 export interface EventDoc {
+  _id?: Types.ObjectId;
   realmId: string;
   type: string;
   userId: string | null;
+  /** Absent on events stored before the catalogue (read as the user themself). */
+  actorType?: 'user' | 'operator' | 'api_key' | 'system';
+  actorId?: string | null;
   clientId: string | null;
   ip: string | null;
   userAgent: string | null;
+  requestId?: string | null;
   at: Date;
   data?: Record<string, unknown>;
 }
@@ -182,13 +187,18 @@ const eventSchema = schema<EventDoc>({
   // Spelled out: a bare `type: String` reads as the type of the whole object in mongoose.
   type: { type: String },
   userId: nullableString,
+  actorType: String,
+  actorId: nullableString,
   clientId: nullableString,
   ip: nullableString,
   userAgent: nullableString,
+  requestId: nullableString,
   at: Date,
   data: Schema.Types.Mixed,
 });
 eventSchema.index({ realmId: 1, userId: 1, at: -1, _id: -1 }, { name: 'events_user' });
+// The events API lists a whole realm newest first, by (at, _id) keyset.
+eventSchema.index({ realmId: 1, at: -1, _id: -1 }, { name: 'events_realm' });
 
 export interface MailDoc {
   /** A new ObjectId as hex: a string id like the other stores', and in creation order for listMail's ties. */

@@ -8,9 +8,7 @@ import { normalizeLogin } from '../../identity/user.ts';
 import type { EmailVerification } from '../../identity/user.ts';
 import {
   UniqueViolation,
-  type AuthEvent,
   type CodeCheck,
-  type EventQuery,
   type ExternalIdentity,
   type ProfilePatch,
   type TotpCredential,
@@ -27,6 +25,7 @@ import {
   type Store,
   type UserWithPassword,
 } from '../port.ts';
+import { SqliteEvents } from './events.ts';
 import { SqliteSessionStore } from './session-store.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -103,19 +102,6 @@ function rowToToken(r: Row): OneTimeToken {
   };
 }
 
-function rowToEvent(r: Row): AuthEvent {
-  return {
-    realmId: String(r.realm_id),
-    type: String(r.type),
-    userId: str(r.user_id),
-    clientId: str(r.client_id),
-    ip: str(r.ip),
-    userAgent: str(r.user_agent),
-    at: date(r.at)!,
-    data: r.data == null ? undefined : (JSON.parse(String(r.data)) as Record<string, unknown>),
-  };
-}
-
 function rowToMail(r: Row): OutboxMail {
   return {
     id: String(r.id),
@@ -173,6 +159,7 @@ function migrate(db: Database.Database): void {
  */
 export class SqliteStore implements Store {
   readonly db: Database.Database;
+  readonly events: SqliteEvents;
   private readonly stmts;
   private readonly profileUpdates = new Map<string, Database.Statement>();
 
@@ -186,6 +173,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
     const db = this.db;
+    this.events = new SqliteEvents(db);
     this.stmts = {
       insertUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm,
         email_unique_key, email_verification, first_name, last_name, name, reference, locale, photo, password_hash, custom_attributes, created_at, updated_at)
@@ -212,9 +200,6 @@ export class SqliteStore implements Store {
       consumeToken: db.prepare(`UPDATE one_time_tokens SET consumed_at = @at
         WHERE realm_id = @realmId AND purpose = @purpose AND token_hash = @tokenHash AND consumed_at IS NULL AND expires_at > @at
         RETURNING *`),
-      insertEvent: db.prepare(`INSERT INTO events (realm_id, type, user_id, client_id, ip, user_agent, at, data)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-      eventsOfUser: db.prepare('SELECT * FROM events WHERE realm_id = ? AND user_id = ? ORDER BY at DESC, id DESC LIMIT ?'),
       usersByEmail: db.prepare('SELECT * FROM users WHERE realm_id = ? AND email_norm = ? ORDER BY created_at, id'),
       setVerification: db.prepare('UPDATE users SET email_verification = ?, updated_at = ? WHERE realm_id = ? AND id = ?'),
       changeEmail: db.prepare(`UPDATE users SET email = @email, email_norm = @emailNorm, email_unique_key = @emailUniqueKey,
@@ -294,9 +279,6 @@ export class SqliteStore implements Store {
         AND (EXISTS (SELECT 1 FROM users WHERE realm_id = @realmId AND id = @userId AND password_hash IS NOT NULL)
           OR EXISTS (SELECT 1 FROM external_identities o WHERE o.realm_id = @realmId AND o.user_id = @userId AND o.provider <> @provider
             AND o.provider IN (SELECT value FROM json_each(@others))))`),
-      eventsPage: db.prepare(`SELECT * FROM events WHERE realm_id = @realmId AND user_id = @userId
-        AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
-        ORDER BY at DESC, id DESC LIMIT @limit OFFSET @offset`),
       secretByName: db.prepare('SELECT value FROM secrets WHERE name = ?'),
       insertSecret: db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
     };
@@ -722,19 +704,6 @@ export class SqliteStore implements Store {
 
   async setRealmState(realmId: string, key: string, value: string): Promise<void> {
     this.stmts.setRealmState.run(realmId, key, value);
-  }
-
-  async appendEvent(e: AuthEvent): Promise<void> {
-    this.stmts.insertEvent.run(e.realmId, e.type, e.userId, e.clientId, e.ip, e.userAgent, e.at.getTime(), e.data ? JSON.stringify(e.data) : null);
-  }
-
-  async listEvents(realmId: string, userId: string, limit: number): Promise<AuthEvent[]> {
-    return (this.stmts.eventsOfUser.all(realmId, userId, limit) as Row[]).map(rowToEvent);
-  }
-
-  async queryEvents(realmId: string, userId: string, q: EventQuery): Promise<AuthEvent[]> {
-    const types = q.types ? JSON.stringify(q.types) : null;
-    return (this.stmts.eventsPage.all({ realmId, userId, types, limit: q.limit, offset: q.offset ?? 0 }) as Row[]).map(rowToEvent);
   }
 
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {

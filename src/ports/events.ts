@@ -1,0 +1,60 @@
+import { InvalidEventCursor, type EventType, type NewEvent, type StoredEvent } from '../domain/events.ts';
+
+/** Which events of a realm to list, newest first (DESIGN.md §8: `limit` and an opaque `after`). */
+export interface EventQuery {
+  realmId: string;
+  /** Only events about this user. */
+  userId?: string;
+  /** Only this type and the types under it: `user.login` → user.login.succeeded, user.login.failed, … */
+  typePrefix?: string;
+  /** Only events of one of these types (with typePrefix: both must hold). */
+  types?: readonly EventType[];
+  /** Only events strictly later than this. */
+  createdAfter?: Date;
+  /** The `next` of the previous page. InvalidEventCursor when it is not one. */
+  after?: string;
+  /** Page size, at least 1 (the API allows up to 1000). */
+  limit: number;
+}
+
+export interface EventPage {
+  data: StoredEvent[];
+  /** The cursor of the next (older) page; null on the last page. */
+  next: string | null;
+}
+
+/**
+ * The realm's event log (DESIGN.md §2). Appending is the job of
+ * events/publish.ts; every adapter passes test/contract/events.contract.ts.
+ * Order is newest first by (at, id): of two events of one time, the one
+ * appended later comes first; paging by cursor neither skips nor repeats an
+ * event, also across equal times.
+ */
+export interface EventsPort {
+  append(event: NewEvent): Promise<StoredEvent>;
+  query(query: EventQuery): Promise<EventPage>;
+}
+
+/**
+ * The position after `event` in the log's order, as the opaque cursor the
+ * API hands out: base64url of [at in ms, id]. Adapters share it, so a cursor
+ * means the same on SQLite and MongoDB (ids differ in shape: the adapter checks its own).
+ */
+export function encodeEventCursor(event: Pick<StoredEvent, 'at' | 'id'>): string {
+  return Buffer.from(JSON.stringify([event.at.getTime(), event.id])).toString('base64url');
+}
+
+/** The (at, id) a cursor stands for; InvalidEventCursor when it is not one encodeEventCursor made. */
+export function decodeEventCursor(cursor: string): { at: Date; id: string } {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw new InvalidEventCursor();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidEventCursor();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw new InvalidEventCursor();
+  const [ms, id] = parsed as unknown[];
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || typeof id !== 'string' || id.length === 0 || id.length > 64) throw new InvalidEventCursor();
+  return { at: new Date(ms), id };
+}

@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+
+/** Every relative import (type-only ones too) of every file under src/. */
+function importGraph(): Map<string, string[]> {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (full.endsWith('.ts')) files.push(full);
+    }
+  };
+  walk(SRC);
+  const known = new Set(files);
+  return new Map(
+    files.map((f) => {
+      const deps = [...readFileSync(f, 'utf8').matchAll(/^(?:import|export)[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => path.resolve(path.dirname(f), m[1]!));
+      return [f, deps.filter((d) => known.has(d))];
+    }),
+  );
+}
+
+describe('src/ imports', () => {
+  it('have no cycle (identity/events.ts ↔ identity/login-sessions.ts was the last)', () => {
+    const graph = importGraph();
+    const state = new Map<string, 'open' | 'done'>();
+    const stack: string[] = [];
+    const cycles: string[] = [];
+    const visit = (file: string) => {
+      state.set(file, 'open');
+      stack.push(file);
+      for (const dep of graph.get(file) ?? []) {
+        if (state.get(dep) === 'open') cycles.push(stack.slice(stack.indexOf(dep)).map((f) => path.relative(SRC, f)).join(' → '));
+        else if (!state.has(dep)) visit(dep);
+      }
+      stack.pop();
+      state.set(file, 'done');
+    };
+    for (const file of graph.keys()) if (!state.has(file)) visit(file);
+    expect(graph.size).toBeGreaterThan(50);
+    expect(cycles).toEqual([]);
+  });
+});
