@@ -1,4 +1,4 @@
-import type { AppConfig, RealmConfig } from '../config/schema.ts';
+import type { AppConfig, RealmConfig } from './realm-settings.ts';
 
 /**
  * The rules over a realm's settings that one key's schema cannot say alone, checked at start for the
