@@ -7,7 +7,9 @@
  *   (b) GET /login req/s and p99 against a bare Express hello-world → ratio (≥ 0.50);
  *   (c) GET /login?redirect_uri=…&state=… with a live session (JWT issued, form_post page);
  *   (d) GET /.well-known/jwks.json;
- *   (e) the Gatehouse process's RSS after the run and its peak during it (≤ 150 MB).
+ *   (e) POST /api/v1/realms/{id}/users/authenticate-key (an API user's key, the
+ *       realm's hash policy) req/s against the same bare handler → ratio (≥ 0.50);
+ *   (f) the Gatehouse process's RSS after the run and its peak during it (≤ 150 MB).
  *
  * Gatehouse (bench/server.ts) and the bare app (bench/bare.ts) each run in
  * their own child process, started the same way — compiled to JavaScript as
@@ -24,8 +26,9 @@
  * BENCH_WARMUP (seconds of warm-up per scenario, default 5, at most the duration),
  * BENCH_CONNECTIONS (page scenarios, default 16), BENCH_LOGIN_CONNECTIONS (default 8),
  * BENCH_RETRIES (default 1), BENCH_MAX_OTHER_CPU (% of a core, default 25),
- * BENCH_ONLY (comma list of scenario ids to run: bare,page,redirect,jwks,argon2,login, and scale, which only runs
- * when named: its first run seeds a million users, ≈ 30 s, and its export alone takes longer than the rest of the bench),
+ * BENCH_ONLY (comma list of scenario ids to run: bare,page,apikey,redirect,jwks,argon2,login, and scale, which only runs
+ * when named: its first run seeds a million users, ≈ 30 s, and its exports alone take longer than the rest of the bench;
+ * it also measures the management API's user list, count and export at 1k and 1M users),
  * BENCH_SCALE_EXPORT_TIMEOUT (seconds the scale export may run before it is stopped and measured so far, default 60),
  * BENCH_CPU_PROF=1 (start Gatehouse with --cpu-prof into bench/results/profiles/),
  * BENCH_NODE_ARGS (extra node flags for the Gatehouse process, after PRODUCTION_NODE_FLAGS
@@ -83,7 +86,7 @@ if (process.env.BENCH_RUNTIME && !['tsx', 'compiled'].includes(process.env.BENCH
 /** Extra node flags for the Gatehouse process only, e.g. "--max-semi-space-size=4". */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1' || process.env.BENCH_CPU_PROF === 'true';
-const SCENARIO_IDS = ['bare', 'page', 'redirect', 'jwks', 'argon2', 'login'] as const;
+const SCENARIO_IDS = ['bare', 'page', 'apikey', 'redirect', 'jwks', 'argon2', 'login'] as const;
 type ScenarioId = (typeof SCENARIO_IDS)[number];
 /** Run only when BENCH_ONLY names them. */
 const OPT_IN_IDS = ['scale'] as const;
@@ -564,10 +567,35 @@ interface Fixtures {
   login: { headers: Record<string, string>; body: string };
   sessionCookie: string;
   redirectPath: string;
+  /** POST authenticate-key with an API user's key: headers and body. */
+  apiKey: { headers: Record<string, string>; body: string };
+}
+
+/**
+ * A management API key for every realm, made as an operator makes one:
+ * `gatehouse api-keys create` on the data folder the server is about to open.
+ */
+function managementKey(env: NodeJS.ProcessEnv): string {
+  const cli = path.join(ROOT, 'src', 'cli', 'gatehouse.ts');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'api-keys', 'create', '--realm', '*', '--access', 'write', '--name', 'bench'], { cwd: ROOT, env, encoding: 'utf8' });
+  const key = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !key.startsWith('ghmk_')) throw new Error(`gatehouse api-keys create failed (${r.status}): ${r.stderr.trim().slice(0, 500)}`);
+  return key;
+}
+
+/** An API user of `realm`, made through the management API: the headers and body that authenticate its key. */
+async function apiUserKey(base: string, realm: string, key: string): Promise<Fixtures['apiKey']> {
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const made = await fetch(`${base}/api/v1/realms/${realm}/users`, { method: 'POST', headers, body: JSON.stringify({ userType: 'api', name: 'Bench robot' }) });
+  const { apiKey } = JSON.parse(await expectStatus(made, 201, 'POST /api/v1/realms/…/users (an API user)')) as { apiKey: string };
+  const body = JSON.stringify({ apiKey });
+  const check = await fetch(`${base}/api/v1/realms/${realm}/users/authenticate-key`, { method: 'POST', headers, body });
+  await expectStatus(check, 200, 'POST /api/v1/realms/…/users/authenticate-key');
+  return { headers, body };
 }
 
 /** Signs the bench user up, takes its session cookie, and checks each scenario's request once by hand. */
-async function prepare(base: string): Promise<Fixtures> {
+async function prepare(base: string, key: string): Promise<Fixtures> {
   const signupCsrf = await csrfPair(`${base}/signup`);
   const signup = await fetch(`${base}/signup`, {
     method: 'POST',
@@ -601,7 +629,7 @@ async function prepare(base: string): Promise<Fixtures> {
   const keys = JSON.parse(await expectStatus(jwks, 200, 'GET /.well-known/jwks.json')) as { keys?: unknown[] };
   if (!keys.keys?.length) throw new Error('the JWKS has no keys');
 
-  return { login, sessionCookie, redirectPath };
+  return { login, sessionCookie, redirectPath, apiKey: key ? await apiUserKey(base, 'bench', key) : { headers: {}, body: '' } };
 }
 
 // ---------------------------------------------------------------- report
@@ -655,7 +683,141 @@ interface ScaleResult {
     rssSource: 'resourceUsage().maxRSS' | 'VmHWM (last sample)';
     command: string;
   };
+  api: ScaleApi;
   problems: string[];
+}
+
+/** One management API request mix against one store size. */
+interface ApiLatency {
+  users: number;
+  requests: number;
+  reqPerSec: number;
+  latencyMs: { p50: number; p99: number };
+  unexpected: number;
+  errors: number;
+}
+
+/** The management API at 1k and 1M users: list pages, filtered counts, and the streamed export of the million. */
+interface ScaleApi {
+  connections: number;
+  paths: { list: string[]; count: string[] };
+  list: ApiLatency[];
+  count: ApiLatency[];
+  export: { users: number; exported: number; seconds: number; usersPerSec: number; timedOut: boolean; rssBeforeMB: number; peakRssMB: number; command: string };
+}
+
+const API_CONNECTIONS = 4;
+
+/**
+ * GET …/users?limit=100 (six sorts and filters, a page deep in the list among
+ * them) and GET …/users/count (filters served by the counters and by an
+ * index), each store size measured interleaved A B B A; then GET
+ * …/users/export?format=ndjson over the largest, the server's RSS sampled.
+ */
+async function measureApi(servers: Array<{ users: number; child: Child; key: string }>, problems: string[]): Promise<ScaleApi> {
+  const prefix = (users: number) => scaleLogin(Math.floor(users / 2)).slice(0, -'00@example.com'.length); // 100 users at any size
+  const paths = async (s: (typeof servers)[number]) => {
+    const auth = { authorization: `Bearer ${s.key}` };
+    const mid = await fetch(`${s.child.url}/api/v1/realms/${SCALE_REALM}/users?sort=username&limit=50&q=${prefix(s.users)}`, { headers: auth });
+    const { next } = JSON.parse(await expectStatus(mid, 200, `GET users?q= (${s.users} users)`)) as { next: string | null };
+    if (!next) throw new Error(`GET users?q=${prefix(s.users)}&limit=50 gave no next page (${s.users} users)`);
+    const base = `/api/v1/realms/${SCALE_REALM}/users`;
+    return {
+      list: [
+        `${base}?limit=100`,
+        `${base}?limit=100&sort=email&direction=desc`,
+        `${base}?limit=100&sort=email&q=${prefix(s.users)}`,
+        `${base}?limit=100&sort=username&after=${next}`,
+        `${base}?limit=100&state=active&sort=lastLoginAt&direction=desc`,
+        `${base}?limit=100&userType=human&sort=name`,
+      ],
+      count: [`${base}/count?userType=human`, `${base}/count?q=${prefix(s.users)}`, `${base}/count?state=active&emailVerification=none`, `${base}/count?reference=crm-42`],
+    };
+  };
+  const mixes = await Promise.all(servers.map(paths));
+  for (const [i, s] of servers.entries()) {
+    for (const p of [...mixes[i]!.list, ...mixes[i]!.count]) await expectStatus(await fetch(`${s.child.url}${p}`, { headers: { authorization: `Bearer ${s.key}` } }), 200, `GET ${p} (${s.users} users)`);
+  }
+  const measure = async (kind: 'list' | 'count'): Promise<ApiLatency[]> => {
+    const tallies = servers.map(() => ({ latencies: [] as number[], requests: 0, durationS: 0, errors: 0, ok: 0 }));
+    const once = (i: number, seconds: number, count: boolean) =>
+      new Promise<void>((resolve, reject) => {
+        const s = servers[i]!;
+        const t = tallies[i]!;
+        const instance = autocannon(
+          { url: s.child.url, connections: API_CONNECTIONS, duration: seconds, timeout: 10, headers: { authorization: `Bearer ${s.key}` }, requests: mixes[i]![kind].map((p) => ({ method: 'GET', path: p })) } as autocannon.Options,
+          (err, r) => {
+            if (err) return reject(err);
+            if (count) {
+              t.requests += r.requests.total;
+              t.durationS += r.duration;
+              t.errors += r.errors;
+              t.ok += r.statusCodeStats['200']?.count ?? 0;
+            }
+            resolve();
+          },
+        );
+        if (count) instance.on('response', (_c: unknown, _status: number, _bytes: number, ms: number) => t.latencies.push(ms));
+      });
+    if (WARMUP > 0) for (let i = 0; i < servers.length; i++) await once(i, Math.min(WARMUP, 3), false);
+    log(`  GET ${kind === 'list' ? 'users?limit=100' : 'users/count'}, ${servers.map((s) => s.users).join(' | ')} users: ${DURATION} s each, ${API_CONNECTIONS} connections`);
+    for (const round of [0, 1]) {
+      const order = servers.map((_, i) => i);
+      if (round === 1) order.reverse();
+      for (const i of order) await once(i, DURATION / 2, true);
+    }
+    return servers.map((s, i) => {
+      const t = tallies[i]!;
+      const sorted = Float64Array.from(t.latencies).sort();
+      const unexpected = t.requests - t.ok;
+      if (unexpected || t.errors) problems.push(`GET ${kind}, ${s.users} users: ${unexpected} unexpected responses, ${t.errors} errors`);
+      return { users: s.users, requests: t.requests, reqPerSec: t.requests / t.durationS, latencyMs: { p50: percentile(sorted, 50), p99: percentile(sorted, 99) }, unexpected, errors: t.errors };
+    });
+  };
+  const list = await measure('list');
+  const count = await measure('count');
+
+  const big = servers[servers.length - 1]!;
+  const url = `${big.child.url}/api/v1/realms/${SCALE_REALM}/users/export?format=ndjson&sort=createdAt`;
+  log(`bench: scale: GET …/users/export?format=ndjson of ${big.users} users (stopped after ${SCALE_EXPORT_TIMEOUT} s)`);
+  const rssBefore = procMemory(big.child.pid).rss;
+  let peak = rssBefore;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, procMemory(big.child.pid).rss);
+    } catch {
+      // exited; reported by the count below
+    }
+  }, 100);
+  const abort = new AbortController();
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, SCALE_EXPORT_TIMEOUT * 1000);
+  const t0 = performance.now();
+  let exported = 0;
+  try {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${big.key}` }, signal: abort.signal });
+    if (res.status !== 200) problems.push(`API export answered ${res.status}`);
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) exported++;
+    }
+  } catch (err) {
+    if (!timedOut) problems.push(`API export failed: ${(err as Error).message}`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  clearTimeout(deadline);
+  if (!timedOut && exported !== big.users) problems.push(`API export wrote ${exported} users, not ${big.users}`);
+  log(`  → exported ${exported} of ${big.users} in ${fmt(seconds, 1)} s${timedOut ? ' (stopped at the deadline)' : ''}, server RSS ${fmt(rssBefore / MB, 1)} → peak ${fmt(peak / MB, 1)} MB`);
+  return {
+    connections: API_CONNECTIONS,
+    paths: mixes[mixes.length - 1]!,
+    list,
+    count,
+    export: { users: big.users, exported, seconds, usersPerSec: exported / seconds, timedOut, rssBeforeMB: rssBefore / MB, peakRssMB: peak / MB, command: `curl -H "Authorization: Bearer …" '${url.replace(big.child.url, '')}'` },
+  };
 }
 
 const SCALE_SIZES = [1000, 1_000_000] as const;
@@ -677,7 +839,7 @@ async function countLines(file: string): Promise<number> {
  */
 async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: string): Promise<ScaleResult> {
   const problems: string[] = [];
-  const servers: Array<{ users: number; child: Child; dataDir: string; seedS: number; seededNow: boolean; headers: Record<string, string>; token: string }> = [];
+  const servers: Array<{ users: number; child: Child; dataDir: string; seedS: number; seededNow: boolean; headers: Record<string, string>; token: string; key: string }> = [];
   for (const users of SCALE_SIZES) {
     const dir = path.join(tmp, `scale-${users}`);
     log(`bench: scale: data folder of ${users} users (cache ${SCALE_CACHE_DIR})`);
@@ -701,6 +863,7 @@ async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: 
         ],
       }),
     );
+    const key = managementKey({ ...childEnv, GATEHOUSE_CONFIG: configPath, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
     const child = await spawnChild(
       `gatehouse-${users}`,
       serverScript,
@@ -713,7 +876,7 @@ async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: 
     const check = await fetch(`${child.url}/login`, { method: 'POST', redirect: 'manual', headers, body });
     await expectStatus(check, 303, `POST /login (${users} users)`);
     if (check.headers.get('location') !== '/account') throw new Error(`POST /login (${users} users) went to ${check.headers.get('location')}, not /account`);
-    servers.push({ users, child, dataDir, seedS, seededNow, headers, token: csrf.token });
+    servers.push({ users, child, dataDir, seedS, seededNow, headers, token: csrf.token, key });
   }
 
   /** autocannon against one server; every request carries the next user of a shuffled order, so consecutive logins differ. */
@@ -789,6 +952,7 @@ async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: 
   });
   for (const l of logins) log(`  → ${l.users} users: ${fmt(l.reqPerSec, 1)} req/s, p50 ${fmt(l.latencyMs.p50, 1)} ms, p99 ${fmt(l.latencyMs.p99, 1)} ms`);
   const [small, big] = logins as [ScaleLogin, ScaleLogin];
+  const api = await measureApi(servers, problems);
   await Promise.all(servers.map((s) => s.child.stop()));
 
   // The CLI as an operator runs it, through tsx, on the million-user folder (the stopped server's copy).
@@ -856,6 +1020,7 @@ async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: 
     logins,
     ratio: { reqPerSec: big.reqPerSec / small.reqPerSec, p50: big.latencyMs.p50 / small.latencyMs.p50, p99: big.latencyMs.p99 / small.latencyMs.p99 },
     export: exportResult,
+    api,
     problems,
   };
 }
@@ -880,8 +1045,23 @@ function scaleReport(s: ScaleResult): string[] {
     ],
     ['export peak RSS (MB)', fmt(e.peakRssMB, 1), '(info)', e.rssSource],
   ];
+  const a = s.api;
+  const apiRows = [['management API', 'users', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'bad']];
+  for (const [label, series] of [['GET users?limit=100 (6 sorts/filters)', a.list], ['GET users/count (4 filters)', a.count]] as const) {
+    for (const l of series) apiRows.push([label, String(l.users), String(a.connections), fmt(l.reqPerSec, 1), fmt(l.latencyMs.p50, 2), fmt(l.latencyMs.p99, 2), String(l.requests), String(l.unexpected + l.errors)]);
+  }
+  const ratioOf = (series: ApiLatency[]) => series[series.length - 1]!.latencyMs.p99 / series[0]!.latencyMs.p99;
+  const x = a.export;
+  ratioRows.push(
+    ['list p99 1M ÷ 1k', fmt(ratioOf(a.list), 2), '≤ 2', `${ratioOf(a.list) <= 2 ? 'met' : 'MISSED'}: ${fmt(a.list[a.list.length - 1]!.latencyMs.p99, 2)} / ${fmt(a.list[0]!.latencyMs.p99, 2)} ms`],
+    ['count p99 1M ÷ 1k', fmt(ratioOf(a.count), 2), '(info)', `${fmt(a.count[a.count.length - 1]!.latencyMs.p99, 2)} / ${fmt(a.count[0]!.latencyMs.p99, 2)} ms`],
+    ['API export users/s', fmt(x.usersPerSec, 0), '(info)', `${x.exported} of ${x.users} in ${fmt(x.seconds, 1)} s${x.timedOut ? ` — STOPPED at ${SCALE_EXPORT_TIMEOUT} s` : ''}`],
+    ['API export server peak RSS (MB)', fmt(x.peakRssMB, 1), '≤ 200', `${x.peakRssMB <= 200 ? 'met' : 'MISSED'}: ${fmt(x.rssBeforeMB, 1)} MB before, sampled every 100 ms`],
+  );
   return [
     table(rows),
+    '',
+    table(apiRows),
     '',
     table(ratioRows),
     `scale: seeded stores cached in ${SCALE_CACHE_DIR}; ${s.logins.map((l) => `${l.users}: ${l.seededNow ? `seeded now in ${fmt(l.seedS, 1)} s` : 'from cache'}`).join(', ')}.`,
@@ -946,6 +1126,8 @@ async function main(): Promise<void> {
     if (scale!.problems.length) process.exitCode = 1;
     return;
   }
+  const dataDir = path.join(tmpDir, 'data');
+  const key = ONLY.has('apikey') ? managementKey({ ...childEnv, GATEHOUSE_CONFIG: configPath, DATA_DIR: dataDir, LOG_LEVEL: 'warn' }) : '';
   log(`bench: starting Gatehouse and the bare Express app (${RUNTIME})`);
   const [gatehouse, bare] = await Promise.all([
     spawnChild(
@@ -956,7 +1138,7 @@ async function main(): Promise<void> {
         PORT: String(port),
         HOST: '127.0.0.1',
         GATEHOUSE_CONFIG: configPath,
-        DATA_DIR: path.join(tmpDir, 'data'),
+        DATA_DIR: dataDir,
         LOG_LEVEL: 'warn',
         LOG_REQUESTS: 'false',
         COOKIE_SECURE: 'false',
@@ -971,7 +1153,7 @@ async function main(): Promise<void> {
   if (base !== publicUrl) throw new Error(`Gatehouse listens on ${base}, expected ${publicUrl}`);
 
   log('bench: preparing the user, a session and a CSRF pair');
-  const fixtures = await prepare(base);
+  const fixtures = await prepare(base, key);
   const idle = procMemory(gatehouse.pid);
   const sampler = new RssSampler(gatehouse.pid);
 
@@ -988,6 +1170,17 @@ async function main(): Promise<void> {
       label: 'GET /login',
       connections: PAGE_CONNECTIONS,
       http: { load: { url: `${base}/login`, connections: PAGE_CONNECTIONS }, expectStatus: 200, server: gatehouse },
+      sampled: true,
+    },
+    apikey: {
+      id: 'apikey',
+      label: 'POST …/users/authenticate-key',
+      connections: PAGE_CONNECTIONS,
+      http: {
+        load: { url: `${base}/api/v1/realms/bench/users/authenticate-key`, connections: PAGE_CONNECTIONS, method: 'POST', ...fixtures.apiKey },
+        expectStatus: 200,
+        server: gatehouse,
+      },
       sampled: true,
     },
     redirect: {
@@ -1025,7 +1218,7 @@ async function main(): Promise<void> {
   // are short (requests take milliseconds); login slices are longer, so the
   // requests cut off at each slice's end (≈ 100 ms each) weigh little.
   const groups: Array<{ ids: ScenarioId[]; rounds: number }> = [
-    { ids: ['bare', 'page'], rounds: Math.max(1, Math.min(4, Math.round(DURATION / 2))) },
+    { ids: ['bare', 'page', 'apikey'], rounds: Math.max(1, Math.min(4, Math.round(DURATION / 2))) },
     { ids: ['redirect'], rounds: 1 },
     { ids: ['jwks'], rounds: 1 },
     { ids: ['argon2', 'login'], rounds: Math.max(1, Math.min(2, Math.round(DURATION / 4))) },
@@ -1084,7 +1277,7 @@ async function main(): Promise<void> {
 
   // ------------------------------------------------------------ ratios
   const ratios: Ratio[] = [];
-  const { login, argon2: raw, page, bare: hello } = results;
+  const { login, argon2: raw, page, bare: hello, apikey } = results;
   if (login && raw) {
     const value = login.reqPerSec / raw.reqPerSec;
     ratios.push({ name: 'login / raw argon2', value, target: '≥ 0.90', met: value >= 0.9, detail: `${fmt(login.reqPerSec, 1)} / ${fmt(raw.reqPerSec, 1)} per s at concurrency ${login.connections}` });
@@ -1098,6 +1291,10 @@ async function main(): Promise<void> {
     ratios.push({ name: 'p99 GET /login ÷ bare p99', value: p99, target: '(info)', met: true, detail: `${fmt(page.latencyMs.p99, 1)} / ${fmt(hello.latencyMs.p99, 1)} ms` });
     const cpu = hello.cpuMsPerRequest / page.cpuMsPerRequest;
     ratios.push({ name: 'CPU: bare ÷ GET /login', value: cpu, target: '(info)', met: true, detail: `${fmt(hello.cpuMsPerRequest, 3)} / ${fmt(page.cpuMsPerRequest, 3)} CPU ms per request` });
+  }
+  if (apikey && hello) {
+    const value = apikey.reqPerSec / hello.reqPerSec;
+    ratios.push({ name: 'authenticate-key / bare Express', value, target: '≥ 0.50', met: value >= 0.5, detail: `${fmt(apikey.reqPerSec)} / ${fmt(hello.reqPerSec)} req/s, p99 ${fmt(apikey.latencyMs.p99, 1)} ms` });
   }
   {
     const value = memory.peakRssDuringRunMB;

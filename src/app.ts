@@ -217,6 +217,9 @@ export function createApp(deps: Deps): Gatehouse {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks: Object.fromEntries(results) });
   });
 
+  // The management API is JSON only: it sets its own security headers and needs no page middleware (helmet's CSP, the realm by host).
+  if (management) app.use('/api/v1', managementApi({ ...management, realms, realmsService: deps.realmsService, events: store.events, limiters: deps.limiters, logger, hsts: config.secureCookies }));
+
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
 
   app.use(
@@ -260,7 +263,6 @@ export function createApp(deps: Deps): Gatehouse {
   // JWKS and the apps' back channel need neither cookies nor a session. Mounted under their prefixes, so
   // every other request passes them by a path comparison instead of walking their routers.
   app.use('/.well-known', jwksRoutes(keys));
-  if (management) app.use('/api/v1', managementApi({ ...management, realms, realmsService: deps.realmsService, events: store.events, limiters: deps.limiters, logger }));
   app.use('/api', sessionsApiRoutes(sessionsService, (realmId, clientId, secret) => realms.appSecretMatches(realmId, clientId, secret)));
   app.use(cookieParser());
   app.use(i18n.middleware);

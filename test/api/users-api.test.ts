@@ -22,6 +22,17 @@ describe('management API: users', () => {
     expect(wrong.status).toBe(401);
   });
 
+  it('answers with the API’s security headers, without the pages’ (ASVS 3.4.3, 3.4.4, 14.3.2)', async () => {
+    const res = await api.get('/realms/alpha/users?limit=1');
+    expect(res.status).toBe(200);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    const unauthenticated = await request(gh.app).get('/api/v1/realms/alpha/users');
+    expect(unauthenticated.headers['x-content-type-options']).toBe('nosniff');
+  });
+
   it('creates a human who can then log in with the password', async () => {
     const res = await api.post('/realms/alpha/users', { email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace', password: GOOD_PASSWORD, emailVerification: 'verified' });
     expect(res.status).toBe(201);

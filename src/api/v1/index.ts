@@ -35,6 +35,8 @@ export interface ManagementApiDeps {
   events: EventsPort;
   limiters: LimiterFactory;
   logger: Logger;
+  /** Send Strict-Transport-Security (served over HTTPS). */
+  hsts: boolean;
 }
 
 /** Every route of the API, in the order Express tries them (fixed paths before `:userId`). */
@@ -60,6 +62,19 @@ export function managementApi(d: ManagementApiDeps): Router {
   const document = openApiDocument(routes);
 
   /** GET /api/v1/openapi.json — public: it describes, it grants nothing. */
+  // What helmet gives the pages, for JSON: nothing here is ever a document to render, frame or sniff.
+  const securityHeaders: Record<string, string> = {
+    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    ...(d.hsts ? { 'Strict-Transport-Security': 'max-age=31536000' } : {}),
+  };
+  router.use((_req, res, next) => {
+    res.setHeaders(new Map(Object.entries(securityHeaders)));
+    next();
+  });
+
   router.get('/openapi.json', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.json(document);
