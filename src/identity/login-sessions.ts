@@ -22,7 +22,8 @@ export class LoginSessions {
     private readonly clock: () => Date,
   ) {}
 
-  async start(realm: RealmConfig, user: User, origin: SessionOrigin, amr: string[]): Promise<LoginSession> {
+  /** The new session; null when the user was deleted or deactivated while signing in (the store refused it). */
+  async start(realm: RealmConfig, user: User, origin: SessionOrigin, amr: string[]): Promise<LoginSession | null> {
     const now = this.clock();
     const session: LoginSession = {
       id: randomId(16),
@@ -36,7 +37,7 @@ export class LoginSessions {
       aal: amr.length > 1 ? 2 : 1,
       endedAt: null,
     };
-    await this.store.createLoginSession(session);
+    if (!(await this.store.createLoginSession(session))) return null;
     await this.store.recordLogin(realm.id, user.id, now, origin.ip);
     await publish(this.store.events, { realm, type: 'session.created', userId: user.id, origin, at: now, data: { sid: session.id, amr, aal: session.aal } });
     return session;

@@ -236,7 +236,11 @@ export interface Store {
    */
   unlinkExternalIdentity(realmId: string, userId: string, provider: string, unlessLast?: { providers: string[] }): Promise<boolean>;
 
-  createLoginSession(session: LoginSession): Promise<void>;
+  /**
+   * Starts a login session; false, and nothing written, when its user no longer
+   * exists or is not active at that moment (deleted or deactivated while signing in).
+   */
+  createLoginSession(session: LoginSession): Promise<boolean>;
   findLoginSession(realmId: string, id: string): Promise<LoginSession | null>;
   touchLoginSession(realmId: string, id: string, at: Date): Promise<void>;
   endLoginSession(realmId: string, id: string, at: Date): Promise<boolean>;

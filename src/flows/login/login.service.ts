@@ -130,6 +130,7 @@ export class LoginService {
     const owed = await secondFactorOwed(this.store, realm, found.user, this.clock(), { passwordHash });
     if (owed) return { secondFactor: owed };
     const session = await this.sessions.start(realm, found.user, origin, ['pwd']);
+    if (!session) throw new FlowError(401, 'login.invalid');
     await publish(this.store.events, { ...event, type: 'user.login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: session.id } });
     return { user: found.user, session };
   }
@@ -281,6 +282,7 @@ export class LoginService {
       }
     }
     const session = await this.sessions.start(realm, user, origin, amr);
+    if (!session) throw new FlowError(401, 'login.invalid');
     await publish(this.store.events, { ...this.eventOf(realm, pending, origin), type: 'user.login.succeeded', userId: user.id, data: { method, sid: session.id, ...pending.context } });
     return { user, session };
   }

@@ -109,6 +109,7 @@ export class SignupService {
     const owed = await secondFactorOwed(this.store, realm, user, now, { passwordHash, newUser: true });
     if (owed) return { secondFactor: owed };
     const session = await this.sessions.start(realm, user, origin, ['pwd']);
+    if (!session) throw new FlowError(401, 'login.invalid');
     await publish(this.store.events, { ...event, type: 'user.login.succeeded', data: { method: 'pwd', sid: session.id } });
     return { user, session };
   }

@@ -367,6 +367,7 @@ export class SocialService {
     if (owed) return options.link ? { secondFactor: owed, link: { profile, by: options.link } } : { secondFactor: owed };
     if (options.link) await this.linkOrRefuse(realm, user.id, profile, options.link, ctx.origin);
     const session = await this.sessions.start(realm, user, ctx.origin, [profile.provider]);
+    if (!session) throw new FlowError(401, 'login.invalid');
     await publish(this.store.events, { ...event, type: 'user.login.succeeded', data: { method: profile.provider, sid: session.id } });
     return { user, session };
   }

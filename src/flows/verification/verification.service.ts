@@ -53,6 +53,7 @@ export class VerificationService {
     const owed = await secondFactorOwed(this.store, realm, user, this.clock());
     if (owed) return { secondFactor: owed };
     const session = await this.sessions.start(realm, user, origin, amr);
+    if (!session) throw new FlowError(401, 'login.invalid');
     await publish(this.store.events, { realm, type: 'user.login.succeeded', userId: user.id, origin: { ...origin, clientId }, at: this.clock(), data: { method: amr[0] ?? 'pwd', sid: session.id, after: 'user.email.verified' } });
     return { user, session };
   }

@@ -484,7 +484,7 @@ export class MongoStore implements Store {
     });
   }
 
-  async createLoginSession(s: LoginSession): Promise<void> {
+  async createLoginSession(s: LoginSession): Promise<boolean> {
     await this.m.loginSessions.create({
       _id: s.id,
       realmId: s.realmId,
@@ -497,6 +497,12 @@ export class MongoStore implements Store {
       aal: s.aal,
       endedAt: s.endedAt,
     });
+    // Looked at after the write: a delete or deactivation that committed before it is seen here, and one after
+    // it removes or ends the session itself. (Only a delete whose transaction overlaps this write can miss
+    // the new row; resume() refuses it, since its user is gone.)
+    if (await this.m.users.exists({ _id: s.userId, realmId: s.realmId, state: 'active' })) return true;
+    await this.m.loginSessions.deleteOne({ _id: s.id, realmId: s.realmId });
+    return false;
   }
 
   async findLoginSession(realmId: string, id: string): Promise<LoginSession | null> {

@@ -185,8 +185,9 @@ export class SqliteStore implements Store {
         ORDER BY username_norm = @login DESC LIMIT 1`),
       recordLogin: db.prepare(`UPDATE users SET logins_count = logins_count + 1, last_login_at = ?, last_login_ip = ?
         WHERE realm_id = ? AND id = ?`),
+      // One statement: a user deleted or deactivated a moment before gets no session (writes are serialised).
       insertSession: db.prepare(`INSERT INTO login_sessions (id, realm_id, user_id, created_at, last_seen_at, ip, user_agent, amr, aal)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE realm_id = ? AND id = ? AND state = 'active')`),
       sessionById: db.prepare('SELECT * FROM login_sessions WHERE realm_id = ? AND id = ?'),
       touchSession: db.prepare('UPDATE login_sessions SET last_seen_at = ? WHERE realm_id = ? AND id = ? AND ended_at IS NULL'),
       endSession: db.prepare('UPDATE login_sessions SET ended_at = ? WHERE realm_id = ? AND id = ? AND ended_at IS NULL'),
@@ -560,8 +561,8 @@ export class SqliteStore implements Store {
     this.stmts.recordLogin.run(at.getTime(), ip, realmId, userId);
   }
 
-  async createLoginSession(s: LoginSession): Promise<void> {
-    this.stmts.insertSession.run(s.id, s.realmId, s.userId, s.createdAt.getTime(), s.lastSeenAt.getTime(), s.ip, s.userAgent, JSON.stringify(s.amr), s.aal);
+  async createLoginSession(s: LoginSession): Promise<boolean> {
+    return this.stmts.insertSession.run(s.id, s.realmId, s.userId, s.createdAt.getTime(), s.lastSeenAt.getTime(), s.ip, s.userAgent, JSON.stringify(s.amr), s.aal, s.realmId, s.userId).changes > 0;
   }
 
   async findLoginSession(realmId: string, id: string): Promise<LoginSession | null> {
