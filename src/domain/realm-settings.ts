@@ -42,21 +42,24 @@ const hostName = z
   .transform((v) => v.toLowerCase());
 
 export const appSchema = z.strictObject({
-  /** Public identifier of the app; the JWT's `aud`. */
-  clientId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash and underscore, at most 64'),
-  name: z.string().min(1).max(100),
-  /** Exact-match list of URIs the JWT may be delivered to. */
-  redirectUris: z.array(registeredUri).min(1),
-  /** Exact-match list of URIs /logout may send the user back to. */
-  logoutRedirectUris: z.array(registeredUri).default([]),
-  /** How the JWT reaches the app: form_post (default), fragment, or query (LoginRocket-compatible). */
-  delivery: z.enum(['form_post', 'fragment', 'query']).default('form_post'),
-  /**
-   * Name of the environment variable that holds the app's secret (≥ 32 characters). With one, the app may
-   * call Gatehouse's back channel (GET /api/sessions/:sid) with HTTP Basic `clientId:secret`. The secret
-   * itself never sits in this file.
-   */
-  secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'an environment variable name, like DEMO_APP_SECRET').optional(),
+  clientId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash and underscore, at most 64')
+    .describe('Public id: letters, digits, `.`, `_`, `-`, at most 64; unique in the realm (the same `clientId` may exist in several realms). The JWT’s `aud`; the `client_id` parameter.'),
+  name: z.string().min(1).max(100).describe('Shown to users (“to continue to …”).'),
+  redirectUris: z.array(registeredUri).min(1).describe('Exact URIs the JWT may be delivered to, at least one.'),
+  logoutRedirectUris: z.array(registeredUri).default([]).describe('Exact URIs `/logout` may send the user back to.'),
+  delivery: z
+    .enum(['form_post', 'fragment', 'query'])
+    .default('form_post')
+    .describe('How the JWT reaches the app: an auto-submitting form, the URI’s fragment, or its query (LoginRocket-compatible).'),
+  secretEnv: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'an environment variable name, like DEMO_APP_SECRET')
+    .optional()
+    .describe(
+      'Name of the environment variable holding the app’s secret (at least 32 characters), for the back channel `GET /api/sessions/:sid` (HTTP Basic `clientId:secret`). Gatehouse refuses to start when the variable is missing or short. The secret never sits in the file.',
+    ),
 });
 
 const rateLimitSchema = z.strictObject({
@@ -79,19 +82,23 @@ export const MAX_ACCOUNT_ATTRIBUTES = 30;
 /** A custom attribute shown on the profile page (see README "Realm keys", `account.attributes`). */
 export const accountAttributeSchema = z
   .strictObject({
-    /** The key in the user's custom attributes (and the JWT's `cs`), case-sensitive. */
-    key: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'a letter, then letters, digits or underscores, at most 64'),
-    /** string: text; number: a finite number; boolean: a checkbox; date: YYYY-MM-DD; enum: one of `options`. */
-    type: z.enum(['string', 'number', 'boolean', 'date', 'enum']),
-    labels: attributeLabels,
-    /** false: shown read-only (set by an administrator or an app). */
-    editable: z.boolean().default(true),
-    /** The user may not leave it empty. Not for booleans (a checkbox is always true or false). */
-    required: z.boolean().default(false),
-    /** enum only, and required there: the values the user picks from, each with its labels. */
-    options: z.array(z.strictObject({ value: z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters'), labels: attributeLabels })).min(1).max(100).optional(),
-    /** string only: the longest value, in characters (default 200). */
-    maxLength: z.number().int().min(1).max(2000).optional(),
+    key: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'a letter, then letters, digits or underscores, at most 64')
+      .describe('The key in the user’s custom attributes and the JWT’s `cs`: a letter, then letters, digits or `_`, at most 64; case-sensitive, unique in the realm.'),
+    type: z
+      .enum(['string', 'number', 'boolean', 'date', 'enum'])
+      .describe('The input and the check: text; a finite number; a checkbox (unticked is `false`); a calendar day `YYYY-MM-DD`; one of `options` (a select).'),
+    labels: attributeLabels.describe('`{ "en": "…", "zh-CN": "…" }`, one line each; `en` is required and shown where the page’s language has no label.'),
+    editable: z.boolean().default(true).describe('`false`: shown read-only (set by an administrator or an app); a form that tries to change it is ignored.'),
+    required: z.boolean().default(false).describe('The user may not leave it empty (an empty optional value removes the attribute). Not for booleans: a checkbox is always true or false.'),
+    options: z
+      .array(z.strictObject({ value: z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters'), labels: attributeLabels }))
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Enum only, and required there: `[{ "value": "pro", "labels": { "en": "Pro" } }]`, 1–100 options, values unique.'),
+    maxLength: z.number().int().min(1).max(2000).optional().describe('String only: the longest value, in characters (Unicode code points); 200 when not given.'),
   })
   .superRefine((a, ctx) => {
     if (a.type === 'enum' && !a.options) ctx.addIssue({ code: 'custom', path: ['options'], message: 'an enum attribute needs options' });
@@ -121,128 +128,165 @@ const providerUrl = z
   .refine((v) => new URL(v).protocol === 'https:' || LOCALHOSTS.has(new URL(v).hostname), 'must use https (http is allowed for localhost only)');
 
 const providerBase = {
-  /** Stable id: in URLs (/social/<id>), in the stored identities and in the JWT's `amr`. */
   id: z
     .string()
     .regex(/^[a-z][a-z0-9-]{1,31}$/, 'lower-case letters, digits and dashes, 2 to 32, starting with a letter')
     .refine((v) => !AMR_VALUES.has(v), 'is an RFC 8176 authentication method name: pick another id')
-    .refine((v) => !SOCIAL_PAGES.has(v), 'is the name of a page under /social/: pick another id'),
-  /** Shown on the button ("Continue with <name>"); defaults to GitHub / Google / the id. */
-  name: oneLineText(40).optional(),
-  /** The OAuth client id registered at the provider. */
-  clientId: z.string().min(1).max(300),
-  /** Name of the environment variable that holds the client secret; the secret itself never sits in this file. */
-  secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'an environment variable name, like GITHUB_CLIENT_SECRET'),
-  /** false: the button is hidden and sign-in through it refused; linked identities stay stored. */
-  enabled: z.boolean().default(true),
+    .refine((v) => !SOCIAL_PAGES.has(v), 'is the name of a page under /social/: pick another id')
+    .describe(
+      'Stable id, unique in the realm: lower-case letters, digits and dashes, 2–32, starting with a letter; not an RFC 8176 method name (`pwd`, `otp`, …) nor a page under `/social/` (`complete`, `confirm`, `link`). In the URLs (`/social/<id>/callback`), in the stored identities (renaming it orphans them) and in the JWT’s `amr`.',
+    ),
+  name: oneLineText(40).optional().describe('The button says “Continue with *name*”; GitHub, Google or the id when not given.'),
+  clientId: z.string().min(1).max(300).describe('The OAuth client id the provider issued.'),
+  secretEnv: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'an environment variable name, like GITHUB_CLIENT_SECRET')
+    .describe('Name of the environment variable holding the client secret; Gatehouse refuses to start when an enabled provider’s variable is unset. The secret never sits in the file.'),
+  enabled: z.boolean().default(true).describe('`false`: no button, and sign-in through it refused (no secret needed); linked identities stay stored.'),
 };
+
+const PROVIDER_TYPE = 'The strategy: passport-github2, passport-google-oauth20, or openid-client for any OpenID Connect provider.';
+const PROVIDER_SCOPES = 'What Gatehouse asks for. GitHub needs `user:email` to see the addresses and their verified flags.';
+const PROVIDER_ENDPOINTS = 'The provider’s public endpoints; set them for GitHub Enterprise or a provider on a test host. Each https, or http on localhost.';
+const ENDPOINT_AUTHORIZATION = 'Where the button sends the browser to sign in at the provider.';
+const ENDPOINT_TOKEN = 'Where Gatehouse exchanges the callback’s code for a token.';
 
 /** One social login provider of a realm (README "Social login"). */
 export const providerSchema = z.discriminatedUnion('type', [
   z.strictObject({
     ...providerBase,
-    type: z.literal('github'),
-    /** read:user and user:email give the profile and every address with its verified flag. */
-    scopes: z.array(z.string().min(1).max(100)).default(['read:user', 'user:email']),
-    /** Defaults are github.com's; set them for GitHub Enterprise (or a test server). */
+    type: z.literal('github').describe(PROVIDER_TYPE),
+    // read:user and user:email give the profile and every address with its verified flag.
+    scopes: z.array(z.string().min(1).max(100)).default(['read:user', 'user:email']).describe(PROVIDER_SCOPES),
     endpoints: z
       .strictObject({
-        authorization: providerUrl.default('https://github.com/login/oauth/authorize'),
-        token: providerUrl.default('https://github.com/login/oauth/access_token'),
-        user: providerUrl.default('https://api.github.com/user'),
-        emails: providerUrl.default('https://api.github.com/user/emails'),
+        authorization: providerUrl.default('https://github.com/login/oauth/authorize').describe(ENDPOINT_AUTHORIZATION),
+        token: providerUrl.default('https://github.com/login/oauth/access_token').describe(ENDPOINT_TOKEN),
+        user: providerUrl.default('https://api.github.com/user').describe('GitHub’s user endpoint: the profile.'),
+        emails: providerUrl.default('https://api.github.com/user/emails').describe('GitHub’s emails endpoint: every address with its verified flag.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe(PROVIDER_ENDPOINTS),
   }),
   z.strictObject({
     ...providerBase,
-    type: z.literal('google'),
-    scopes: z.array(z.string().min(1).max(100)).default(['openid', 'email', 'profile']),
+    type: z.literal('google').describe(PROVIDER_TYPE),
+    scopes: z.array(z.string().min(1).max(100)).default(['openid', 'email', 'profile']).describe(PROVIDER_SCOPES),
     endpoints: z
       .strictObject({
-        authorization: providerUrl.default('https://accounts.google.com/o/oauth2/v2/auth'),
-        token: providerUrl.default('https://oauth2.googleapis.com/token'),
-        userinfo: providerUrl.default('https://openidconnect.googleapis.com/v1/userinfo'),
+        authorization: providerUrl.default('https://accounts.google.com/o/oauth2/v2/auth').describe(ENDPOINT_AUTHORIZATION),
+        token: providerUrl.default('https://oauth2.googleapis.com/token').describe(ENDPOINT_TOKEN),
+        userinfo: providerUrl.default('https://openidconnect.googleapis.com/v1/userinfo').describe('Google’s userinfo endpoint: the profile and the address.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe(PROVIDER_ENDPOINTS),
   }),
   z.strictObject({
     ...providerBase,
-    type: z.literal('oidc'),
-    /** The issuer: its discovery document is `<issuer>/.well-known/openid-configuration`. */
-    issuer: providerUrl,
-    scopes: z.array(z.string().min(1).max(100)).default(['openid', 'email', 'profile']),
+    type: z.literal('oidc').describe(PROVIDER_TYPE),
+    issuer: providerUrl.describe(
+      'The issuer URL (https, or http on localhost). Its discovery document, `<issuer>/.well-known/openid-configuration`, is read at the first sign-in through it (and again after a failure), not at start; its `issuer` must equal this value exactly.',
+    ),
+    scopes: z.array(z.string().min(1).max(100)).default(['openid', 'email', 'profile']).describe(PROVIDER_SCOPES),
   }),
 ]);
 
 export type ProviderConfig = z.infer<typeof providerSchema>;
 
 export const realmSchema = z.strictObject({
-  /** Stable id stored on every record; the JWT's `rid`. */
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
-  /** Shown on pages and in mail subjects: one line. */
-  name: z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters'),
-  /** Origin the realm is served on: the JWT's `iss`, and the base of every link Gatehouse builds. */
-  publicUrl,
-  /** Further host names (custom domains) serving this realm; the publicUrl's host is always included. */
-  hosts: z.array(hostName).default([]),
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes')
+    .describe('Stable id, lower-case letters, digits and dashes (at most 63). Stored on every record; the JWT’s `rid`; the branding stylesheet is `/branding/<id>.css`. Do not change it once users exist.'),
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters')
+    .describe('Shown on the pages and in mail subjects: one line.'),
+  publicUrl: publicUrl.describe(
+    'Origin the realm is served on (`https://login.example.com`: no path, no query). The JWT’s `iss` and the base of every link Gatehouse builds, never taken from request headers. Its host always serves the realm.',
+  ),
+  hosts: z.array(hostName).default([]).describe('More host names (custom domains, optionally with `:port`, case-insensitive) serving this realm.'),
   branding: z
     .strictObject({
-      logoUrl: z.string().url().refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL').optional(),
-      primaryColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #4f46e5').default('#4f46e5'),
+      logoUrl: z
+        .string()
+        .url()
+        .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
+        .optional()
+        .describe('http(s) URL of a logo shown in the header instead of the initial and the name.'),
+      primaryColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #4f46e5').default('#4f46e5').describe('Accent colour `#rrggbb`: buttons, links and focus rings.'),
     })
     .prefault({}),
   fields: z
     .strictObject({
-      /** "email": the email address is the username. "separate": users pick a username too. */
-      usernames: z.enum(['email', 'separate']).default('email'),
-      /** "unique": one account per address. "duplicates": several may share one; one way only (see README). */
-      emails: z.enum(['unique', 'duplicates']).default('unique'),
-      /** Fold usernames to lower case at signup and login. Uniqueness is case-insensitive either way. */
-      lowercaseUsernames: z.boolean().default(false),
-      /** API users' keys (AuthRocket "Settings: Fields"). */
+      usernames: z
+        .enum(['email', 'separate'])
+        .default('email')
+        .describe(
+          '`email`: the email address is the username; sign-in asks for the email. `separate`: sign-up also asks for a username (2–64 letters, digits, `.`, `_`, `-`) and sign-in accepts either. Usernames and emails are unique per realm, compared case-insensitively.',
+        ),
+      emails: z
+        .enum(['unique', 'duplicates'])
+        .default('unique')
+        .describe(
+          '`unique`: one account per address. `duplicates`: accounts may share an address (needs `usernames: "separate"`); signing in by a shared address asks for the username, and `/forgot` mails every account that has it. **One way**: once a realm has run with `duplicates`, a configuration with `unique` is refused at start.',
+        ),
+      lowercaseUsernames: z.boolean().default(false).describe('Store usernames in lower case (with `email` usernames, the lower-cased address). Sign-in ignores case either way.'),
       apiKeys: z
         .strictObject({
-          /** hash: kept as a keyed one-way hash (fast; never shown again). encrypt: sealed with AES-256-GCM, so it can be shown again. */
-          policy: z.enum(['hash', 'encrypt']).default('hash'),
-          /** Put before every generated key (not before a key a caller gives), e.g. "acme_". */
-          prefix: z.string().regex(/^[A-Za-z0-9_-]{1,16}$/, 'letters, digits, dash and underscore, at most 16').optional(),
+          policy: z
+            .enum(['hash', 'encrypt'])
+            .default('hash')
+            .describe('`hash`: kept as a keyed one-way hash (fast; never shown again). `encrypt`: sealed with AES-256-GCM, so it can be shown again.'),
+          prefix: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,16}$/, 'letters, digits, dash and underscore, at most 16')
+            .optional()
+            .describe('Put before every generated key (not before a key a caller gives), e.g. `acme_`: letters, digits, `_`, `-`, at most 16.'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe('API users’ keys (AuthRocket “Settings: Fields”).'),
     })
     .prefault({}),
   emailVerification: z
     .strictObject({
-      /** off: never asked. optional: mailed at signup, login works without. required: no JWT until verified. */
-      policy: z.enum(['off', 'optional', 'required']).default('optional'),
-      /** Lifetime of the link in the verification mail. */
-      linkTtlHours: z.number().int().min(1).max(24 * 14).default(24),
-      /** Lifetime of the 6-digit code in the same mail. */
-      codeTtlMinutes: z.number().int().min(1).max(60).default(10),
-      /** Wrong guesses a code survives. */
-      codeAttempts: z.number().int().min(1).max(10).default(5),
+      policy: z
+        .enum(['off', 'optional', 'required'])
+        .default('optional')
+        .describe(
+          '`off`: no verification mail. `optional`: mailed at sign-up; sign-in works before, and the JWT says `email_verified: false`. `required`: no JWT until verified; sign-in shows a page that takes the code and resends. An address an administrator marked verified counts as verified.',
+        ),
+      linkTtlHours: z.number().int().min(1).max(24 * 14).default(24).describe('Lifetime of the link in the verification mail; it works once.'),
+      codeTtlMinutes: z.number().int().min(1).max(60).default(10).describe('Lifetime of the 6-digit code in the same mail.'),
+      codeAttempts: z.number().int().min(1).max(10).default(5).describe('Wrong codes a code survives.'),
     })
     .prefault({}),
   account: z
     .strictObject({
-      /** Changing password, email, phone or MFA asks for the password again when the login is older than this. */
-      recentAuthMinutes: z.number().int().min(1).max(24 * 60).default(10),
-      /**
-       * The country a phone number typed without "+<country code>" belongs to (ISO 3166-1 alpha-2, e.g. "US",
-       * "CN"). Unset: the phone page asks for numbers in international form.
-       */
+      recentAuthMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 60)
+        .default(10)
+        .describe('Changing the password, email, phone, two-factor settings or the username asks for the password (and a code, with an authenticator) again when the sign-in is older than this.'),
       defaultPhoneCountry: z
         .string()
         .transform((v) => v.toUpperCase())
         .refine((v) => /^[A-Z]{2}$/.test(v) && phoneNumbers().isSupportedCountry(v), 'must be an ISO 3166-1 alpha-2 country code, like "US" or "CN"')
         .transform((v) => v as CountryCode)
-        .optional(),
-      /**
-       * Users may change their username on the profile page (after confirming it's them). Only with
-       * `fields.usernames: "separate"`: with emails as usernames the username is the email.
-       */
-      usernameEditable: z.boolean().default(false),
-      /** Custom attributes the profile page shows, typed; the editable ones the user may change. Keys unique. */
+        .optional()
+        .describe(
+          'ISO 3166-1 alpha-2 code (`US`, `CN`, …; any case). On the phone page a number typed without `+<country code>` is read as a number of this country. Unset: numbers must be typed in international form.',
+        ),
+      usernameEditable: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Users may change their username on the profile page, behind the recent-authentication check; sign-up’s username rules apply. Only with `fields.usernames: "separate"` (with emails as usernames the username is the email): otherwise the configuration is refused at start.',
+        ),
       attributes: z
         .array(accountAttributeSchema)
         .max(MAX_ACCOUNT_ATTRIBUTES)
@@ -253,83 +297,103 @@ export const realmSchema = z.strictObject({
             if (keys.has(a.key)) ctx.addIssue({ code: 'custom', path: [i, 'key'], message: `duplicate attribute key "${a.key}"` });
             keys.add(a.key);
           });
-        }),
+        })
+        .describe('Custom attributes the profile page shows, in this order (each described below); the editable ones the user may change. Checked when the configuration loads.'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('The personal center.'),
   mfa: z
     .strictObject({
-      /**
-       * optional: users may turn on an authenticator app (TOTP) in the personal center. required: every
-       * user without one sets it up at the next sign-in, before any JWT.
-       */
-      policy: z.enum(['optional', 'required']).default('optional'),
+      policy: z
+        .enum(['optional', 'required'])
+        .default('optional')
+        .describe(
+          '`optional`: users may turn on an authenticator app (TOTP) with recovery codes in the personal center; sign-in then asks for a code after the password, and the JWT’s `amr` is `["pwd","otp"]`. `required`: every user without one sets it up at the next sign-in (or at sign-up), before any JWT. Authenticator secrets are sealed under keys derived from `SESSION_SECRET`: changing it disables every enrolled authenticator and recovery code.',
+        ),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Two-factor authentication.'),
   recovery: z
     .strictObject({
-      /** Lifetime of the reset link and code. */
-      ttlMinutes: z.number().int().min(5).max(24 * 60).default(60),
-      codeAttempts: z.number().int().min(1).max(10).default(5),
+      ttlMinutes: z
+        .number()
+        .int()
+        .min(5)
+        .max(24 * 60)
+        .default(60)
+        .describe('Lifetime of the password-reset link and code. A newer request or any password change ends them sooner.'),
+      codeAttempts: z.number().int().min(1).max(10).default(5).describe('Wrong reset codes a code survives.'),
     })
     .prefault({}),
   signup: z
     .strictObject({
-      policy: z.enum(['open', 'disabled']).default('open'),
+      policy: z.enum(['open', 'disabled']).default('open').describe('`disabled`: `/signup` answers 403 and the sign-in page shows no sign-up link.'),
     })
     .prefault({}),
   password: z
     .strictObject({
-      minLength: z.number().int().min(8).max(64).default(8),
-      maxLength: z.number().int().min(64).max(1024).default(256),
-      rejectCommon: z.boolean().default(true),
+      minLength: z.number().int().min(8).max(64).default(8).describe('Shortest password, in Unicode code points.'),
+      maxLength: z.number().int().min(64).max(1024).default(256).describe('Longest password; longer ones are refused, never truncated.'),
+      rejectCommon: z
+        .boolean()
+        .default(true)
+        .describe('Refuse the ~50,000 most common passwords (the zxcvbn-ts list), case-insensitively. A password equal to the email, the username or the email’s local part is always refused.'),
     })
     .prefault({}),
   sessions: z
     .strictObject({
-      /** A login session idle for this long ends. */
-      idleMinutes: z.number().int().min(1).default(60 * 24 * 3),
-      /** A login session ends this long after the login, however active. */
-      absoluteHours: z.number().int().min(1).default(24 * 30),
+      idleMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .default(60 * 24 * 3)
+        .describe('A login session unused this long ends (3 days by default); also the browser cookie’s lifetime, renewed on each visit.'),
+      absoluteHours: z
+        .number()
+        .int()
+        .min(1)
+        .default(24 * 30)
+        .describe('A login session ends this long after sign-in (30 days by default), however active.'),
     })
     .prefault({}),
   tokens: z
     .strictObject({
-      /** JWT lifetime (`exp - iat`). */
-      ttlSeconds: z.number().int().min(30).max(86400).default(600),
-      algorithm: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
+      ttlSeconds: z.number().int().min(30).max(86400).default(600).describe('JWT lifetime (`exp - iat`). A retired signing key stays in the JWKS for `ttlSeconds + 300` seconds.'),
+      algorithm: z
+        .enum(['ES256', 'RS256', 'EdDSA'])
+        .default('ES256')
+        .describe('Signing algorithm. A key for it is created on first start (RS256: 2048-bit; EdDSA: Ed25519).'),
     })
     .prefault({}),
   rateLimits: z
     .strictObject({
-      /** Failed logins per identifier from one IP: a victim is never locked out from another IP. */
-      loginPerIdentifierAndIp: rateLimitSchema.default({ points: 5, durationSeconds: 15 * 60 }),
-      /** Failed logins from one IP, whatever the identifier. */
-      loginPerIp: rateLimitSchema.default({ points: 100, durationSeconds: 60 * 60 }),
-      /** Signups from one IP. */
-      signupPerIp: rateLimitSchema.default({ points: 20, durationSeconds: 60 * 60 }),
-      /** Password-reset requests per identifier, whoever asks. */
-      recoveryPerIdentifier: rateLimitSchema.default({ points: 5, durationSeconds: 60 * 60 }),
-      /** Password-reset requests from one IP. */
-      recoveryPerIp: rateLimitSchema.default({ points: 30, durationSeconds: 60 * 60 }),
-      /** Verification mails resent per user. */
-      verificationResendPerUser: rateLimitSchema.default({ points: 5, durationSeconds: 60 * 60 }),
-      /** Mails with a code and a link to a new address (changing or binding the email in the personal center), per user. */
-      emailChangePerUser: rateLimitSchema.default({ points: 5, durationSeconds: 60 * 60 }),
-      /** SMS codes sent to one phone number, whoever asks: nobody can flood a number through Gatehouse. */
-      phoneCodePerNumber: rateLimitSchema.default({ points: 5, durationSeconds: 60 * 60 }),
-      /** SMS codes one user may ask for, whatever the numbers (each SMS costs the operator money). */
-      phoneCodePerUser: rateLimitSchema.default({ points: 10, durationSeconds: 60 * 60 }),
-      /**
-       * Wrong second-factor codes (TOTP or recovery) per user, wherever typed: sign-in, "confirm it's you",
-       * removing the authenticator. Each pending sign-in also ends after 5 wrong codes; this rule keeps
-       * starting over from granting more guesses. A right code resets the count.
-       */
-      mfaPerUser: rateLimitSchema.default({ points: 10, durationSeconds: 15 * 60 }),
+      loginPerIdentifierAndIp: rateLimitSchema
+        .default({ points: 5, durationSeconds: 15 * 60 })
+        .describe('Failed sign-ins for one identifier from one IP; a success resets the count. The same identifier from another IP has its own count, so nobody can lock a user out from elsewhere.'),
+      loginPerIp: rateLimitSchema.default({ points: 100, durationSeconds: 60 * 60 }).describe('Failed sign-ins from one IP, whatever the identifier.'),
+      signupPerIp: rateLimitSchema.default({ points: 20, durationSeconds: 60 * 60 }).describe('Sign-up attempts from one IP that pass form validation and the password policy.'),
+      recoveryPerIdentifier: rateLimitSchema
+        .default({ points: 5, durationSeconds: 60 * 60 })
+        .describe('Password-reset requests for one email or username, whoever asks; counted the same whether or not the account exists.'),
+      recoveryPerIp: rateLimitSchema.default({ points: 30, durationSeconds: 60 * 60 }).describe('Password-reset requests from one IP.'),
+      verificationResendPerUser: rateLimitSchema.default({ points: 5, durationSeconds: 60 * 60 }).describe('Verification mails resent (“Send it again”) per user.'),
+      emailChangePerUser: rateLimitSchema
+        .default({ points: 5, durationSeconds: 60 * 60 })
+        .describe('Mails with a code and a link to a new address (changing or binding the email in the personal center), per user.'),
+      phoneCodePerNumber: rateLimitSchema
+        .default({ points: 5, durationSeconds: 60 * 60 })
+        .describe('SMS codes sent to one phone number, whoever asks: nobody can flood a number through Gatehouse. A failed send counts too.'),
+      phoneCodePerUser: rateLimitSchema.default({ points: 10, durationSeconds: 60 * 60 }).describe('SMS codes one user may ask for, whatever the numbers (each SMS costs the operator money).'),
+      mfaPerUser: rateLimitSchema
+        .default({ points: 10, durationSeconds: 15 * 60 })
+        .describe(
+          'Wrong second-factor codes (TOTP or recovery) per user, wherever typed: sign-in, “confirm it’s you”, removing the authenticator. Each pending sign-in also ends after 5 wrong codes; this rule keeps starting over from granting more guesses. A right code resets the count.',
+        ),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Each rule is `{ "points": int ≥ 1, "durationSeconds": int ≥ 1 }`: so many counted attempts in a window that starts at the first; a rule given needs both. Over a limit the page answers 429 with `Retry-After`.'),
   social: z
     .strictObject({
-      /** The providers whose buttons the login and signup pages show (README "Social login"). Ids unique. */
       providers: z
         .array(providerSchema)
         .max(20)
@@ -340,22 +404,29 @@ export const realmSchema = z.strictObject({
             if (ids.has(p.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate provider id "${p.id}"` });
             ids.add(p.id);
           });
-        }),
-      /**
-       * An unknown provider identity whose address the provider verified is linked to the one local account
-       * with that address (verified there too; unverified there, the provider-verified owner takes it over —
-       * see README). false: the user proves the local account with its password first.
-       */
-      linkByEmail: z.boolean().default(true),
-      /** Only the provider buttons: the login page hides the password form and signup goes through a provider. */
-      only: z.boolean().default(false),
+        })
+        .describe('Social login providers (the provider keys below), at most 20, ids unique: a button each on the sign-in and sign-up pages.'),
+      linkByEmail: z
+        .boolean()
+        .default(true)
+        .describe(
+          'An unknown provider identity whose address the **provider verified** is linked to the one local account with that address (if the account never verified it, the provider-verified owner takes the account over). `false`: the user signs in to that account with its password once to link it. An address the provider did not verify never links.',
+        ),
+      only: z
+        .boolean()
+        .default(false)
+        .describe('Only the provider buttons: the sign-in page hides the password form, sign-up goes through a provider, and password sign-in and sign-up are refused (403). Needs an enabled provider.'),
     })
     .prefault({}),
-  apps: z.array(appSchema).default([]),
+  apps: z.array(appSchema).default([]).describe('The realm’s apps (the app keys below); `clientId` unique in the realm.'),
   mail: z
     .strictObject({
-      /** The From of the realm's mails; MAIL_FROM when absent. */
-      from: z.string().max(200).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters').optional(),
+      from: z
+        .string()
+        .max(200)
+        .regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters')
+        .optional()
+        .describe('The From of this realm’s mails (`Name <address>` or an address); `MAIL_FROM` when absent.'),
     })
     .prefault({}),
 });

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { FlowError } from '../flows/flow-error.ts';
+import { FlowError } from './flow-error.ts';
 import { renderPage } from './render.ts';
 
 /** Body-parser and friends say what went wrong with a status and a type; map those to pages. */

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { z } from 'zod';
-import { FlowError } from '../flows/flow-error.ts';
+import { FlowError } from './flow-error.ts';
 
 /**
  * Form fields. Every message is a locale key. A field that arrives as an array

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { SessionData } from 'express-session';
 import { z } from 'zod';
-import { FlowError } from '../flows/flow-error.ts';
+import { FlowError } from './flow-error.ts';
 import type { LoginSessions, SessionOrigin } from '../identity/login-sessions.ts';
 import type { LoginSession } from '../store/port.ts';
 

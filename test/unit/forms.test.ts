@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { FlowError, tooManyAttempts } from '../../src/flows/flow-error.ts';
+import { FlowError, tooManyAttempts } from '../../src/http/flow-error.ts';
 import { field, formError, keptValues, parseForm, rerenderOnFlowError, type FormError } from '../../src/http/forms.ts';
 
 /** Just enough of a response for rerenderOnFlowError: the headers it sets. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
-/** Every relative import (type-only ones too) of every file under src/. */
+/** Every relative import (type-only and dynamic ones too) of every file under src/. */
 function importGraph(): Map<string, string[]> {
   const files: string[] = [];
   const walk = (dir: string) => {
@@ -19,7 +19,9 @@ function importGraph(): Map<string, string[]> {
   const known = new Set(files);
   return new Map(
     files.map((f) => {
-      const deps = [...readFileSync(f, 'utf8').matchAll(/^(?:import|export)[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => path.resolve(path.dirname(f), m[1]!));
+      const text = readFileSync(f, 'utf8');
+      const specifiers = [...text.matchAll(/^(?:import|export)[^'"]*?from\s+'(\.[^']+)'/gm), ...text.matchAll(/\bimport\('(\.[^']+)'\)/g)];
+      const deps = specifiers.map((m) => path.resolve(path.dirname(f), m[1]!));
       return [f, deps.filter((d) => known.has(d))];
     }),
   );
@@ -44,5 +46,13 @@ describe('src/ imports', () => {
     for (const file of graph.keys()) if (!state.has(file)) visit(file);
     expect(graph.size).toBeGreaterThan(50);
     expect(cycles).toEqual([]);
+  });
+
+  it('keep the plumbing apart from the pages: no file of http/ imports one of flows/', () => {
+    const inside = (dir: string) => (file: string) => file.startsWith(path.join(SRC, dir) + path.sep);
+    const offenders = [...importGraph()]
+      .filter(([file]) => inside('http')(file))
+      .flatMap(([file, deps]) => deps.filter(inside('flows')).map((dep) => `${path.relative(SRC, file)} → ${path.relative(SRC, dep)}`));
+    expect(offenders).toEqual([]);
   });
 });

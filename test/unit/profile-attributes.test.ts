@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseFileConfig } from '../../src/config/index.ts';
 import { accountAttributeSchema, type AccountAttribute } from '../../src/config/schema.ts';
-import { FlowError } from '../../src/flows/flow-error.ts';
+import { FlowError } from '../../src/http/flow-error.ts';
 import { attributeViews, isIsoDate, parseAttributeValue, readAttributes } from '../../src/flows/profile/attributes.ts';
 import { photoUrl } from '../../src/flows/profile/profile.service.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseFileConfig, type RealmConfig } from '../../src/config/index.ts';
-import { FlowError } from '../../src/flows/flow-error.ts';
+import { FlowError } from '../../src/http/flow-error.ts';
 import { resolveReturnTarget, returnQuery, withParams } from '../../src/flows/handoff/handoff.service.ts';
 import { matchRedirectUri } from '../../src/identity/redirect-uri.ts';
 

@@ -6,7 +6,7 @@ import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
 import { secondFactorMethodOf, type SecondFactorMethod } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import type { Store } from '../../store/port.ts';
-import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import type { MfaService } from '../mfa/mfa.service.ts';
 
 /**

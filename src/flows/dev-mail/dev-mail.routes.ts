@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import { renderPage } from '../../http/render.ts';
 import type { Store } from '../../store/port.ts';
 

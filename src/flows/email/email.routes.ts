@@ -4,7 +4,7 @@ import { flash, ownPending, renderAccountPage, requireLogin } from '../../http/a
 import { field, parseForm, rerenderOnFlowError, type FormError } from '../../http/forms.ts';
 import { renderPage } from '../../http/render.ts';
 import { originOf, takeTokenIntoSession, tokenInSession } from '../../http/session.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import type { VerificationService } from '../verification/verification.service.ts';
 import type { EmailService } from './email.service.ts';
 

@@ -8,7 +8,7 @@ import { mailName, normalizeLogin, type User } from '../../identity/user.ts';
 import { MailAddressError, normalizeRecipient } from '../../mail/address.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
 import type { Store } from '../../store/port.ts';
-import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 
 /**
  * Changing or binding the email address in the personal center. Unlike

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppConfig, RealmConfig } from '../../config/index.ts';
 import { matchRedirectUri } from '../../identity/redirect-uri.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 
 /** Where the user goes once the flow is done: an app's registered URI, with the app's `state`. */
 export interface ReturnTarget {

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { InvalidEventCursor } from '../../domain/events.ts';
 import { renderAccountPage, requireLogin } from '../../http/account.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import type { HistoryService } from './history.service.ts';
 
 const pageQuery = z.object({ after: z.string().min(1).max(200).optional() });

@@ -10,7 +10,7 @@ import type { PendingLink } from '../social/social.service.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
 import { ANONYMOUS, publish } from '../../events/publish.ts';
 import { passwordTag, secondFactorOwed, type SecondFactorMethod, type SecondFactorOwed } from '../../identity/totp.ts';
-import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
 import type { EnrolmentSheet, MfaService } from '../mfa/mfa.service.ts';
 

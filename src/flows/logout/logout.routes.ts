@@ -5,7 +5,7 @@ import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import { allowFormAction } from '../../http/csp.ts';
 import { renderPage } from '../../http/render.ts';
 import { destroyBrowserSession, originOf } from '../../http/session.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import { resolveReturnTarget, withParams, type ReturnTarget } from '../handoff/handoff.service.ts';
 
 const hintSchema = z.object({ token_hint: z.string().max(8192).optional() });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { flash, ownPending, renderAccountPage } from '../../http/account.ts';
 import { field, parseForm, rerenderOnFlowError } from '../../http/forms.ts';
 import { originOf } from '../../http/session.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import type { MfaService } from './mfa.service.ts';
 import { sendRecoveryCodes } from './recovery-codes-file.ts';
 

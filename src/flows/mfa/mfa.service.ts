@@ -4,7 +4,7 @@ import { publish, type EventOrigin } from '../../events/publish.ts';
 import { groupSecret, otpauthUri, RECOVERY_CODE_COUNT, secondFactorMethodOf, type ActiveTotp, type SecondFactorMethod, type Totp } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import type { Store } from '../../store/port.ts';
-import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 
 /** Loaded for the first enrolment page, not at start. */
 const qrcode = lazyModule<typeof import('qrcode')>('qrcode');

@@ -8,7 +8,7 @@ import type { User } from '../../identity/user.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 import type { Store } from '../../store/port.ts';
 import type { ReauthService } from '../account/reauth.service.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import { setNewPassword } from '../../identity/new-password.ts';
 
 export interface PasswordChange {

@@ -8,7 +8,7 @@ import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
 import type { User } from '../../identity/user.ts';
 import { SmsDeliveryError, type SmsSender } from '../../sms/sms.ts';
 import { UniqueViolation, type Store } from '../../store/port.ts';
-import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import { lazyModule } from '../../lazy-module.ts';
 
 /** libphonenumber-js, loaded for the first phone page, not at start. */

@@ -1,6 +1,6 @@
 import type { AccountAttribute } from '../../config/schema.ts';
 import type { AttributeValue } from '../../identity/user.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 
 /**
  * The realm's custom attributes on the profile page (`account.attributes`):

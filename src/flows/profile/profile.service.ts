@@ -3,7 +3,7 @@ import { publish } from '../../events/publish.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { AttributeValue, User } from '../../identity/user.ts';
 import { UniqueViolation, type ProfilePatch, type Store } from '../../store/port.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import { readAttributes, sameValue } from './attributes.ts';
 
 /** What the profile form posts, already shaped by the route: absent = not in the form, '' = cleared. */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { field, parseForm, rerenderOnFlowError } from '../../http/forms.ts';
 import { renderPage } from '../../http/render.ts';
 import { originOf, takeTokenIntoSession, tokenInSession } from '../../http/session.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 import type { RecoveryService } from './recovery.service.ts';
 

@@ -8,7 +8,7 @@ import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
 import { mailName, normalizeLogin, type User } from '../../identity/user.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
 import type { Store } from '../../store/port.ts';
-import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
 import { setNewPassword } from '../../identity/new-password.ts';
 

@@ -2,7 +2,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { flash, renderAccountPage, requireLogin } from '../../http/account.ts';
 import { rerenderOnFlowError, type FormError } from '../../http/forms.ts';
 import { originOf } from '../../http/session.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import type { SessionsService } from './sessions.service.ts';
 
 /** Session ids are 16 random bytes, base64url; anything else cannot be one. */

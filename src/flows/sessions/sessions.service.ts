@@ -2,7 +2,7 @@ import type { RealmConfig } from '../../config/index.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import { describeUserAgent, type DeviceDescription } from '../../identity/user-agent.ts';
 import type { LoginSession, Store } from '../../store/port.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 
 export interface SessionView {
   id: string;

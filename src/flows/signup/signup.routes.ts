@@ -6,7 +6,7 @@ import { allowFormAction } from '../../http/csp.ts';
 import type { PageCache } from '../../http/page-cache.ts';
 import { anonymousPage, renderPage, type Cacheable } from '../../http/render.ts';
 import { bindBrowserSession, originOf } from '../../http/session.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
 import { startSecondFactor } from '../login/second-factor.ts';
 import { resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';

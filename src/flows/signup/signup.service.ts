@@ -8,7 +8,7 @@ import { publish } from '../../events/publish.ts';
 import { secondFactorOwed, type SecondFactorOwed } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
-import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
 import type { VerificationService } from '../verification/verification.service.ts';
 

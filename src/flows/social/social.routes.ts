@@ -9,7 +9,7 @@ import { bindBrowserSession, originOf, renewBrowserSession } from '../../http/se
 import type { SocialProfile } from '../../identity/external-identity.ts';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import type { ReauthService } from '../account/reauth.service.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
 import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo, type ReturnInfo } from '../handoff/handoff.service.ts';
 import type { LoginService } from '../login/login.service.ts';

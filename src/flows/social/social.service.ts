@@ -10,7 +10,7 @@ import type { LimiterFactory } from '../../identity/throttle.ts';
 import { activeTotp, secondFactorOwed, type SecondFactorOwed } from '../../identity/totp.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
-import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import { providerName } from './buttons.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
 import type { Mailer } from '../../mail/mailer.ts';

@@ -5,7 +5,7 @@ import { field, parseForm, rerenderOnFlowError } from '../../http/forms.ts';
 import { allowFormAction } from '../../http/csp.ts';
 import { renderPage } from '../../http/render.ts';
 import { bindBrowserSession, originOf } from '../../http/session.ts';
-import { FlowError } from '../flow-error.ts';
+import { FlowError } from '../../http/flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
 import { startSecondFactor } from '../login/second-factor.ts';
 import { fromReturnInfo, returnQuery, type ReturnInfo } from '../handoff/handoff.service.ts';

@@ -9,7 +9,7 @@ import { secondFactorOwed, type SecondFactorOwed } from '../../identity/totp.ts'
 import { mailName, type User } from '../../identity/user.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
 import type { LoginSession, Store } from '../../store/port.ts';
-import { FlowError, tooManyAttempts } from '../flow-error.ts';
+import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
 
 /**
