@@ -5,7 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { createApp, type Deps, type Gatehouse } from './app.ts';
+import { createApp, type Deps, type Gatehouse, type ManagementPorts } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config/index.ts';
 import { enforceOneWaySettings, OneWaySettingError } from './identity/realm-settings.ts';
 import { OutboxWorker, type OutboxWorkerOptions } from './infra/mail/outbox-worker.ts';
@@ -37,6 +37,25 @@ function redactUrl(url: string): string {
   } catch {
     return '(unparseable URL)';
   }
+}
+
+/**
+ * The management side's ports on the store's own database: SQLite's adapters on its file, MongoDB's on its
+ * connection (mongoose loaded only then). The server and the `api-keys` command both take them from here.
+ */
+export async function managementPorts(store: Store): Promise<ManagementPorts> {
+  if (store instanceof SqliteStore) {
+    const management = new SqliteManagement(store.db);
+    return { usersAdmin: new SqliteUsersAdmin(store.db), keys: management, audit: management };
+  }
+  const [{ MongoStore }, { MongoManagement }, { MongoUsersAdmin }] = await Promise.all([
+    import('./store/mongo/index.ts'),
+    import('./store/mongo/management.ts'),
+    import('./store/mongo/users-admin.ts'),
+  ]);
+  if (!(store instanceof MongoStore)) throw new Error('the management API needs the SQLite or the MongoDB store');
+  const management = await MongoManagement.open(store.connection);
+  return { usersAdmin: new MongoUsersAdmin(store), keys: management, audit: management };
 }
 
 export interface Composition {
@@ -78,9 +97,13 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
     directory = new SqliteDirectory(sqlite.db);
   }
   const closers: Array<() => Promise<unknown> | void> = [() => store.close()];
-  // The management side's ports: SQLite's adapters on the same file (MongoDB's: src/store/mongo/management.ts, when written).
-  const sqliteManagement = sqlite ? new SqliteManagement(sqlite.db) : null;
-  const management: Deps['management'] = sqlite && sqliteManagement ? { usersAdmin: new SqliteUsersAdmin(sqlite.db), keys: sqliteManagement, audit: sqliteManagement } : undefined;
+  let management: ManagementPorts;
+  try {
+    management = await managementPorts(store);
+  } catch (err) {
+    await store.close();
+    throw new StartupError((err as Error).message);
+  }
   const secret = config.sessionSecret ?? (await store.getOrCreateSecret('session', () => randomBytes(32).toString('base64url')));
 
   let sessionStore: Deps['sessionStore'];

@@ -4,9 +4,8 @@ import { MANAGEMENT_KEY_SCAN } from '../domain/management-key.ts';
 import { NotFoundError, RuleViolation } from '../domain/errors.ts';
 import { AuditLog } from '../services/audit-log.ts';
 import { CLI_CONTEXT } from '../services/context.ts';
+import { managementPorts } from '../main.ts';
 import { ManagementKeys } from '../services/management-keys.ts';
-import { SqliteManagement } from '../store/sqlite/management.ts';
-import { SqliteStore } from '../store/sqlite/index.ts';
 import { openStore, UsageError, type CliIo } from './users.ts';
 
 export const API_KEYS_USAGE = `Usage:
@@ -44,8 +43,8 @@ export async function apiKeysCommand(args: string[], env: Record<string, string 
     const config = loadConfig(env);
     const store = await openStore(config);
     close = () => store.close();
-    if (!(store instanceof SqliteStore)) throw new UsageError('api-keys on MongoDB is not available yet: run it against the SQLite store');
-    const keys = new ManagementKeys(new SqliteManagement(store.db), new AuditLog(new SqliteManagement(store.db), () => new Date()), (id) => config.realms.some((r) => r.id === id), () => new Date());
+    const ports = await managementPorts(store);
+    const keys = new ManagementKeys(ports.keys, new AuditLog(ports.audit, () => new Date()), (id) => config.realms.some((r) => r.id === id), () => new Date());
 
     if (command === 'create') {
       const { key, secret } = await keys.create({ realmId: values.realm === '*' ? null : values.realm!, access: values.access as 'read' | 'write', name: values.name ?? null }, CLI_CONTEXT);

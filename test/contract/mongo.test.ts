@@ -6,7 +6,12 @@ import { freePort } from '../helpers/ports.ts';
 import { eventsContract } from './events.contract.ts';
 import { storeContract } from './store.contract.ts';
 import { MongoDirectory } from '../../src/store/mongo/directory.ts';
+import { MongoManagement } from '../../src/store/mongo/management.ts';
+import { MongoUsersAdmin } from '../../src/store/mongo/users-admin.ts';
+import { auditContract } from './audit.contract.ts';
 import { directoryContract } from './directory.contract.ts';
+import { managementKeysContract } from './management-keys.contract.ts';
+import { usersAdminContract } from './users-admin.contract.ts';
 
 const url = process.env.MONGODB_URL;
 
@@ -33,6 +38,17 @@ if (url) {
     return { directory: await MongoDirectory.open(store.connection), store, close: () => store.close() };
   });
   eventsContract('MongoDB', makeStore);
+  usersAdminContract('MongoDB', async () => {
+    const store = await makeStore();
+    return { admin: new MongoUsersAdmin(store), store, close: () => store.close() };
+  });
+  const managementRig = async () => {
+    const store = await makeStore();
+    const management = await MongoManagement.open(store.connection);
+    return { keys: management, audit: management, close: () => store.close() };
+  };
+  managementKeysContract('MongoDB', managementRig);
+  auditContract('MongoDB', managementRig);
 
   describe('MongoDB shared by two store instances', () => {
     /** Two stores (two connection pools, as two instances have) on one fresh database, dropped afterwards. */

@@ -12,6 +12,7 @@ import {
   type ProvisionResult,
   type RealmSettings,
 } from '../../ports/directory.ts';
+import { model } from './schemas.ts';
 
 /**
  * The directory in MongoDB: the collections mirror SQLite's migration 007. Settings are kept as JSON text, as
@@ -79,11 +80,6 @@ function toApp(d: AppDoc): DirectoryApp {
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
   };
-}
-
-/** A model of `connection`, registered once per connection (a second MongoDirectory on it reuses it). */
-function model<T>(connection: Connection, name: string, schema: Schema<T>, collection: string): Model<T> {
-  return (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema, collection);
 }
 
 export class MongoDirectory implements Directory {

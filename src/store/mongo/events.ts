@@ -17,7 +17,8 @@ function toEvent(d: EventDoc & { _id: Types.ObjectId }): StoredEvent {
   };
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** `s` matched literally inside a regular expression. */
+export const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The event log in the `events` collection. _id is an ObjectId made by this

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import mongoose, { Types, type Connection, type Model } from 'mongoose';
+import mongoose, { Types, type AnyBulkWriteOperation, type ClientSession, type Connection, type Model, type UpdateQuery } from 'mongoose';
 import type { EmailVerification, User } from '../../identity/user.ts';
 import { normalizeLogin } from '../../identity/user.ts';
 import {
@@ -23,6 +23,7 @@ import {
 } from '../port.ts';
 import {
   createModels,
+  nameNormOf,
   type IdentityDoc,
   type LoginSessionDoc,
   type MailDoc,
@@ -39,8 +40,11 @@ import { MongoEvents } from './events.ts';
 
 /** Marks a database whose events carry the catalogue's names (SQLite: migration 009). */
 const EVENTS_RENAMED = 'migration:009_events';
+/** Marks a database whose users all have their nameNorm (SQLite: migration 008's generated column). */
+const NAME_NORMS_FILLED = 'migration:008_name_norm';
 
-function toUser(d: UserDoc): User {
+/** The port's user from its document. */
+export function toUser(d: UserDoc): User {
   return {
     id: d._id,
     realmId: d.realmId,
@@ -84,7 +88,7 @@ function toSession(d: LoginSessionDoc): LoginSession {
   };
 }
 
-function toIdentity(d: IdentityDoc): ExternalIdentity {
+export function toIdentity(d: IdentityDoc): ExternalIdentity {
   return {
     realmId: d.realmId,
     provider: d.provider,
@@ -150,7 +154,7 @@ function signingKey(k: SigningKeyRecord | SigningKeyDoc): SigningKeyRecord {
   return { kid: k.kid, realmId: k.realmId, alg: k.alg, publicJwk: k.publicJwk, privateJwk: k.privateJwk, createdAt: k.createdAt, retiredAt: k.retiredAt ?? null };
 }
 
-const isDuplicate = (err: unknown) => (err as { code?: unknown } | null)?.code === 11000;
+export const isDuplicate = (err: unknown) => (err as { code?: unknown } | null)?.code === 11000;
 
 /** Which UniqueViolation a duplicate-key error is, by the index's key fields (or, from older servers, its name in the message). */
 const FIELD_OF_KEY: Record<string, UniqueViolation['field']> = {
@@ -178,13 +182,38 @@ function duplicateField(err: unknown): UniqueViolation['field'] | null {
 }
 
 /** Runs a write, turning a unique-index violation into UniqueViolation. */
-async function unique<T>(write: () => Promise<T>): Promise<T> {
+export async function unique<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {
     const field = duplicateField(err);
     throw field ? new UniqueViolation(field) : err;
   }
+}
+
+/**
+ * Updates one user and returns the new document (null when there is none); UniqueViolation when taken. When the
+ * update may change what nameNorm is made of (`namesChange`), nameNorm is rewritten from the result in the same
+ * transaction: it is lower-cased as JavaScript does, which no update expression of MongoDB matches.
+ */
+export async function updateUser(
+  connection: Connection,
+  users: Model<UserDoc>,
+  filter: { _id: string; realmId: string },
+  update: UpdateQuery<UserDoc>,
+  namesChange: boolean,
+): Promise<UserDoc | null> {
+  const write = (session: ClientSession | null) => users.findOneAndUpdate(filter, update, { session, returnDocument: 'after' }).lean<UserDoc>();
+  if (!namesChange) return unique(() => write(null));
+  return unique(() =>
+    connection.transaction(async (session) => {
+      const doc = await write(session);
+      if (!doc) return null;
+      const nameNorm = nameNormOf(doc);
+      if (doc.nameNorm !== nameNorm) await users.updateOne(filter, { $set: { nameNorm } }, { session });
+      return { ...doc, nameNorm };
+    }),
+  );
 }
 
 /**
@@ -196,6 +225,11 @@ async function unique<T>(write: () => Promise<T>): Promise<T> {
 export class MongoStore implements Store {
   private readonly m: Models;
   readonly events: MongoEvents;
+
+  /** The collections' models, shared with the management side's adapters on this store. */
+  get models(): Models {
+    return this.m;
+  }
 
   /** `connection` is mongoose's, open or opening; openMongoStore is the way in. */
   constructor(readonly connection: Connection) {
@@ -219,6 +253,25 @@ export class MongoStore implements Store {
       await this.events.renameLegacyTypes();
       await this.getOrCreateSecret(EVENTS_RENAMED, () => new Date().toISOString());
     }
+    if (!(await this.m.secrets.exists({ _id: NAME_NORMS_FILLED }))) {
+      await this.fillNameNorms();
+      await this.getOrCreateSecret(NAME_NORMS_FILLED, () => new Date().toISOString());
+    }
+  }
+
+  /** Gives each user stored before the users list its nameNorm, in batches; a user written meanwhile keeps the one it got. */
+  private async fillNameNorms(): Promise<void> {
+    const missing = { nameNorm: { $exists: false } };
+    let batch: AnyBulkWriteOperation<UserDoc>[] = [];
+    const flush = async () => {
+      if (batch.length > 0) await this.m.users.bulkWrite(batch, { ordered: false });
+      batch = [];
+    };
+    for await (const d of this.m.users.find(missing, { name: 1, firstName: 1, lastName: 1, username: 1 }).lean<UserDoc>().cursor()) {
+      batch.push({ updateOne: { filter: { _id: d._id, ...missing }, update: { $set: { nameNorm: nameNormOf(d) } } } });
+      if (batch.length === 1000) await flush();
+    }
+    await flush();
   }
 
   async createUser(input: NewUser, at: Date): Promise<User> {
@@ -251,6 +304,7 @@ export class MongoStore implements Store {
       createdAt: at,
       updatedAt: at,
     };
+    doc.nameNorm = nameNormOf(doc);
     const identity = input.identity;
     await unique(async () => {
       if (!identity) return void (await this.m.users.create(doc));
@@ -311,7 +365,7 @@ export class MongoStore implements Store {
       updatedAt: at,
     };
     if (change.syncUsername) Object.assign(set, { username: change.email, usernameNorm: emailNorm });
-    const doc = await unique(() => this.m.users.findOneAndUpdate({ _id: userId, realmId }, { $set: set }, { returnDocument: 'after' }).lean<UserDoc>());
+    const doc = await updateUser(this.connection, this.m.users, { _id: userId, realmId }, { $set: set }, change.syncUsername);
     if (!doc) throw new Error(`changeEmail: no user ${userId} in realm ${realmId}`);
     return toUser(doc);
   }
@@ -333,7 +387,8 @@ export class MongoStore implements Store {
       else set[`customAttributes.${key}`] = value;
     }
     const update = Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
-    const doc = await unique(() => this.m.users.findOneAndUpdate({ _id: userId, realmId }, update, { returnDocument: 'after' }).lean<UserDoc>());
+    const namesChange = patch.username !== undefined || patch.firstName !== undefined || patch.lastName !== undefined;
+    const doc = await updateUser(this.connection, this.m.users, { _id: userId, realmId }, update, namesChange);
     if (!doc) throw new Error(`updateProfile: no user ${userId} in realm ${realmId}`);
     return toUser(doc);
   }
@@ -448,6 +503,7 @@ export class MongoStore implements Store {
       createdAt: u.createdAt,
       updatedAt: u.updatedAt,
     };
+    doc.nameNorm = nameNormOf(doc);
     return unique(() =>
       this.connection.transaction(async (session) => {
         // The realm is in the filter: an id of another realm's user makes the upsert's insert hit _id (UniqueViolation 'id').

@@ -8,12 +8,18 @@ import type { AttributeValue, EmailVerification } from '../../identity/user.ts';
  * types already say what is present. Nullable fields are written as null.
  */
 
-const nullableString = { type: String, default: null };
-const nullableDate = { type: Date, default: null };
+export const nullableString = { type: String, default: null };
+export const nullableDate = { type: Date, default: null };
 
-function schema<T>(definition: SchemaDefinition<T>): Schema<T> {
+/** A schema as every collection of the store has it: strict, no version key, empty objects kept. */
+export function schema<T>(definition: SchemaDefinition<T>): Schema<T> {
   // minimize: false keeps an empty customAttributes / data object instead of dropping the field.
   return new Schema<T>(definition, { versionKey: false, minimize: false, strict: true });
+}
+
+/** A model of `connection`, registered once per connection (a second adapter on it reuses it). */
+export function model<T>(connection: Connection, name: string, schema: Schema<T>, collection: string): Model<T> {
+  return (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema, collection);
 }
 
 /** Only strings are indexed: a null key (email not unique in the realm, no phone) never collides. */
@@ -36,6 +42,8 @@ export interface UserDoc {
   lastName: string | null;
   /** An API user's name (humans: null). */
   name?: string | null;
+  /** What the users list sorts and searches names by (nameNormOf); absent only on users not yet filled in at start. */
+  nameNorm?: string;
   nickname: string | null;
   photo: string | null;
   locale: string | null;
@@ -70,6 +78,7 @@ const userSchema = schema<UserDoc>({
   firstName: nullableString,
   lastName: nullableString,
   name: nullableString,
+  nameNorm: String,
   nickname: nullableString,
   photo: nullableString,
   locale: nullableString,
@@ -89,6 +98,36 @@ userSchema.index({ realmId: 1, emailUniqueKey: 1 }, { unique: true, name: 'users
 userSchema.index({ realmId: 1, emailNorm: 1 }, { name: 'users_realm_email' });
 userSchema.index({ realmId: 1, phone: 1 }, { unique: true, name: 'users_realm_phone', ...onlyStrings('phone') });
 userSchema.index({ realmId: 1, reference: 1 }, { name: 'users_realm_reference' });
+// The users list's keyset paging: each sort key with _id as tie-breaker (null sorts lowest, as SQLite's coalesce folds it).
+userSchema.index({ realmId: 1, emailNorm: 1, _id: 1 }, { name: 'users_sort_email' });
+userSchema.index({ realmId: 1, nameNorm: 1, _id: 1 }, { name: 'users_sort_name' });
+userSchema.index({ realmId: 1, createdAt: 1, _id: 1 }, { name: 'users_sort_created' });
+userSchema.index({ realmId: 1, lastLoginAt: 1, _id: 1 }, { name: 'users_sort_last_login' });
+userSchema.index({ realmId: 1, state: 1, _id: 1 }, { name: 'users_sort_state' });
+userSchema.index({ realmId: 1, userType: 1, _id: 1 }, { name: 'users_type' });
+
+/**
+ * The name the console shows, lower-cased: the API user's name, else the human's "first last", else the
+ * username (SQLite's name_norm, migration 008).
+ */
+export function nameNormOf(d: Pick<UserDoc, 'name' | 'firstName' | 'lastName' | 'username'>): string {
+  const full = `${d.firstName ?? ''} ${d.lastName ?? ''}`.trim();
+  return (d.name || full || d.username).toLowerCase();
+}
+
+export interface UserApiKeyDoc {
+  realmId: string;
+  userId: string;
+  /** Keyed hash of the key: how a key is found. */
+  lookupHash: string;
+  /** AES-256-GCM under the realm's "encrypt" policy, else null. */
+  sealed: string | null;
+  createdAt: Date;
+}
+
+const userApiKeySchema = schema<UserApiKeyDoc>({ realmId: String, userId: String, lookupHash: String, sealed: nullableString, createdAt: Date });
+userApiKeySchema.index({ realmId: 1, userId: 1 }, { unique: true, name: 'user_api_keys_user' });
+userApiKeySchema.index({ realmId: 1, lookupHash: 1 }, { unique: true, name: 'user_api_keys_lookup' });
 
 export interface LoginSessionDoc {
   _id: string;
@@ -356,6 +395,7 @@ export interface Models {
   totp: Model<TotpDoc>;
   recoveryCodes: Model<RecoveryCodeDoc>;
   identities: Model<IdentityDoc>;
+  userApiKeys: Model<UserApiKeyDoc>;
 }
 
 /** The models on `connection` (its own registry: several stores never share a model). */
@@ -373,5 +413,6 @@ export function createModels(connection: Connection): Models {
     totp: connection.model<TotpDoc>('TotpCredential', totpSchema, 'totp_credentials'),
     recoveryCodes: connection.model<RecoveryCodeDoc>('RecoveryCode', recoveryCodeSchema, 'recovery_codes'),
     identities: connection.model<IdentityDoc>('ExternalIdentity', identitySchema, 'external_identities'),
+    userApiKeys: connection.model<UserApiKeyDoc>('UserApiKey', userApiKeySchema, 'user_api_keys'),
   };
 }
