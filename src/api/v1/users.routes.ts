@@ -36,7 +36,14 @@ function filterOf(q: Partial<Record<keyof UserFilter, unknown>>): UserFilter {
 
 /** Writes `chunk`, waiting while the client's buffer is full: memory stays flat however many users. */
 async function write(res: Response, chunk: string): Promise<void> {
-  if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  if (res.write(chunk)) return;
+  // Whichever comes first; the other's listener is removed (a million users make a thousand waits).
+  const done = new AbortController();
+  try {
+    await Promise.race([once(res, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]);
+  } finally {
+    done.abort();
+  }
 }
 
 const created = z.object({ user: userOut, apiKey: z.string().nullable().describe('API users: the key, shown this once') });
