@@ -58,6 +58,14 @@ export async function managementPorts(store: Store): Promise<ManagementPorts> {
   return { usersAdmin: new MongoUsersAdmin(store), keys: management, audit: management };
 }
 
+/** The realms-and-apps directory on the store's own database (the CLI reads realms made through the API from it). */
+export async function directoryOf(store: Store): Promise<Directory> {
+  if (store instanceof SqliteStore) return new SqliteDirectory(store.db);
+  const [{ MongoStore }, { MongoDirectory }] = await Promise.all([import('./store/mongo/index.ts'), import('./store/mongo/directory.ts')]);
+  if (!(store instanceof MongoStore)) throw new Error('the directory needs the SQLite or the MongoDB store');
+  return MongoDirectory.open(store.connection);
+}
+
 export interface Composition {
   deps: Deps;
   outbox: OutboxWorker;
@@ -80,11 +88,11 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   let directory: Directory;
   let sqlite: SqliteStore | null = null;
   if (config.mongodbUrl) {
-    const [{ openMongoStore }, { MongoDirectory }] = await Promise.all([import('./store/mongo/index.ts'), import('./store/mongo/directory.ts')]);
+    const { openMongoStore } = await import('./store/mongo/index.ts');
     try {
       const mongo = await openMongoStore(config.mongodbUrl);
       store = mongo;
-      directory = await MongoDirectory.open(mongo.connection).catch(async (err: unknown) => {
+      directory = await directoryOf(mongo).catch(async (err: unknown) => {
         await mongo.close();
         throw err;
       });
@@ -94,7 +102,7 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   } else {
     sqlite = new SqliteStore(path.join(config.dataDir, 'gatehouse.sqlite'));
     store = sqlite;
-    directory = new SqliteDirectory(sqlite.db);
+    directory = await directoryOf(sqlite);
   }
   const closers: Array<() => Promise<unknown> | void> = [() => store.close()];
   let management: ManagementPorts;

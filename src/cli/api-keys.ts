@@ -5,6 +5,7 @@ import { NotFoundError, RuleViolation } from '../domain/errors.ts';
 import { AuditLog } from '../services/audit-log.ts';
 import { CLI_CONTEXT } from '../services/context.ts';
 import { managementPorts } from '../main.ts';
+import { servedRealms } from './realms.ts';
 import { ManagementKeys } from '../services/management-keys.ts';
 import { openStore, UsageError, type CliIo } from './users.ts';
 
@@ -44,7 +45,8 @@ export async function apiKeysCommand(args: string[], env: Record<string, string 
     const store = await openStore(config);
     close = () => store.close();
     const ports = await managementPorts(store);
-    const keys = new ManagementKeys(ports.keys, new AuditLog(ports.audit, () => new Date()), (id) => config.realms.some((r) => r.id === id), () => new Date());
+    const realms = await servedRealms(config, store);
+    const keys = new ManagementKeys(ports.keys, new AuditLog(ports.audit, () => new Date()), (id) => realms.has(id), () => new Date());
 
     if (command === 'create') {
       const { key, secret } = await keys.create({ realmId: values.realm === '*' ? null : values.realm!, access: values.access as 'read' | 'write', name: values.name ?? null }, CLI_CONTEXT);

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseCsv, type CsvError } from 'csv-parse';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import { ConfigError, loadConfig, type Config, type RealmConfig } from '../config/index.ts';
+import { servedRealms } from './realms.ts';
 import { UniqueViolation, type Store } from '../store/port.ts';
 import { SqliteStore } from '../store/sqlite/index.ts';
 import { CSV_COLUMNS, describeRowIssues, fromCsvRow, importRowSchema, stableUserId, toCsvRow, toExported, toUserRecord } from './user-record.ts';
@@ -205,7 +206,7 @@ async function* batches<T>(rows: AsyncIterable<T>): AsyncGenerator<T[]> {
  */
 export async function importUsers(
   store: Store,
-  realm: RealmConfig,
+  realm: Pick<RealmConfig, 'id' | 'fields'>,
   format: Format,
   input: Readable,
   report: RowReport,
@@ -301,13 +302,14 @@ export async function usersCommand(args: string[], env: Record<string, string | 
     if (command === 'import' && values.out !== undefined) throw new UsageError('import reads --file, not --out', true);
     if (!values.realm) throw new UsageError('--realm is required', true);
     const config = loadConfig(env);
-    const realm = config.realms.find((r) => r.id === values.realm);
-    if (!realm) throw new UsageError(`no realm ${values.realm} in ${config.configPath} (the realms are ${config.realms.map((r) => r.id).join(', ')})`);
+    store = await openStore(config);
+    const realms = await servedRealms(config, store);
+    const realm = realms.get(values.realm);
+    if (!realm) throw new UsageError(`no realm ${values.realm} in ${config.configPath} or made through the API (the realms are ${[...realms.keys()].join(', ')})`);
 
     if (command === 'export') {
       const format = formatOf(values.format, values.out);
       const out = values.out === undefined ? io.stdout : await openOutput(values.out);
-      store = await openStore(config);
       const count = await exportUsers(store, realm.id, format, out, { end: out !== io.stdout });
       say(`exported ${count} ${count === 1 ? 'user' : 'users'} of realm ${realm.id}`);
       return 0;
@@ -315,7 +317,6 @@ export async function usersCommand(args: string[], env: Record<string, string | 
 
     const format = formatOf(values.format, values.file);
     const input = values.file === undefined ? io.stdin : await openInput(values.file);
-    store = await openStore(config);
     let summary: ImportSummary;
     try {
       summary = await importUsers(store, realm, format, input, (line, message) => say(`line ${line}: ${message}`));
