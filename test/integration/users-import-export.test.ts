@@ -392,7 +392,7 @@ describe('gatehouse users import of bad rows', () => {
   it('exits 1 on a usage or configuration mistake', async () => {
     const place = tempPlace(root, 'usage');
     const noRealm = await cli(['export', '--realm', 'gamma'], place);
-    expect(noRealm.stderr).toBe(`no realm gamma in ${place.config} (the realms are alpha, beta)\n`);
+    expect(noRealm.stderr).toBe(`no realm gamma in ${place.config} or made through the API (the realms are alpha, beta)\n`);
     expect(noRealm.code).toBe(1);
     const noFile = await cli(['import', '--realm', 'alpha', '--file', path.join(root, 'missing.jsonl')], place);
     expect(noFile.stderr).toMatch(/^cannot read .*missing\.jsonl: ENOENT/);
