@@ -57,7 +57,7 @@ export const queryString = (q: Record<string, string> | undefined) => (q ? new U
 
 /** An object with `key` as an own, enumerable property: what JSON.parse makes of {"__proto__": …}, which a literal cannot. */
 export function withOwnKey<T extends object>(base: T, key: string, value: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   return out;
 }
