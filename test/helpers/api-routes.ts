@@ -36,7 +36,7 @@ export interface Send {
   query?: string;
   /** A JSON value (serialised), or with `raw` the exact bytes. */
   body?: unknown;
-  raw?: string;
+  raw?: string | Buffer;
   contentType?: string;
   /** null: no Authorization header; a string: that whole header value. */
   authorization?: string | null;
@@ -118,4 +118,14 @@ export async function seedUsers(gh: TestGatehouse, realmId: string, host: string
   await gh.store.confirmTotp(realmId, human.id, Math.floor(at.getTime() / 30_000), at);
   await gh.store.linkExternalIdentity({ realmId, provider: 'github', subject: `${prefix}-gh-1`, userId: human.id, displayName: `${prefix}-octo`, email: human.email, createdAt: at });
   return { human: human.id, humanEmail: human.email!, humanSession, apiUser: api.user.id, apiKey: api.apiKey!, other: other.id, otherSession };
+}
+
+/**
+ * The route table known when the test file is collected (for one test per
+ * route, named after it): the declarations only; their handlers, bound to
+ * nothing, are never called. routesOf(gh) is the table the Gatehouse serves.
+ */
+export function routeTable(): RouteSpec[] {
+  const unbound = {} as never;
+  return managementRoutes({ keys: unbound, audit: unbound, users: unbound, access: unbound, realmsService: unbound, events: unbound });
 }
