@@ -74,6 +74,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       return sendProblem(res, 409, 'conflict', err.message, { code: err.reason, ...(file ? { file } : {}), ...(field ? { errors: [{ field, code: err.reason, message: err.message }] } : {}) });
     }
     if (err instanceof ForbiddenError) return sendProblem(res, 403, 'forbidden', err.message);
+    // The router could not percent-decode a path parameter (`/users/%E0%A4%A`): the caller's mistake, not ours.
+    if (err instanceof URIError && (err as { status?: number }).status === 400) {
+      return sendProblem(res, 400, 'validation', 'The request is not valid', { errors: [{ field: 'path', code: 'invalid_encoding', message: 'a path segment is not valid percent-encoding' }] });
+    }
     const parser = PARSER_PROBLEMS[(err as { type?: string }).type ?? ''];
     if (parser) return sendProblem(res, parser[0], parser[1], parser[2]);
     if (isStoreUnavailable(err)) {
