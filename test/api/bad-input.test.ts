@@ -149,6 +149,8 @@ function corpus(r: RouteSpec): Case[] {
   add('malformed JSON', { body: undefined, raw: '{"email": "a@' });
   add('JSON with single quotes', { body: undefined, raw: "{'a': 1}" });
   add('invalid UTF-8', { body: undefined, raw: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]) });
+  add('deeply nested objects', { body: undefined, raw: `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}` });
+  add('deeply nested arrays', { body: undefined, raw: `{"a":${'['.repeat(30000)}${']'.repeat(30000)}}` });
   add('an unsupported charset', { body: undefined, raw: '{}', contentType: 'application/json; charset=iso-8859-1' });
   add('a form instead of JSON', { body: undefined, raw: 'email=a%40b.c', contentType: 'application/x-www-form-urlencoded' });
   for (const top of ['"text"', '42', 'null', 'true', '[]', '[{}]']) add(`top-level JSON ${top}`, { body: undefined, raw: top });

@@ -47,6 +47,28 @@ export class InvalidRequest extends Error {
   }
 }
 
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The first object key of a parsed JSON body that names a prototype property
+ * (`__proto__`, `constructor`, `prototype`), however deep, as a field issue;
+ * null when there is none. Such a key is never a field of this API, and left
+ * in, a schema may drop it silently (zod's records drop `__proto__`: the rest
+ * of the request would then be applied as if it were all of it).
+ */
+export function prototypeKeyIssue(body: unknown): FieldIssue | null {
+  const stack: Array<[unknown, string[]]> = [[body, []]];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    for (const [key, child] of Object.entries(value)) {
+      if (PROTOTYPE_KEYS.has(key)) return { field: [...path, key].join('.'), code: 'reserved_key', message: `"${key}" is not a field name this API takes` };
+      stack.push([child, [...path, key]]);
+    }
+  }
+  return null;
+}
+
 /** The body-parser errors that are the client's fault, as problems. */
 const PARSER_PROBLEMS: Record<string, [number, string, string]> = {
   'entity.too.large': [413, 'too_large', 'The request body is too large'],
