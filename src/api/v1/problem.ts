@@ -48,9 +48,11 @@ export class InvalidRequest extends Error {
 }
 
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** How deep a JSON body may nest (realm settings, the deepest, use 4 levels). */
+export const MAX_BODY_DEPTH = 32;
 
 /**
- * The first object key of a parsed JSON body that names a prototype property
+ * A body nested deeper than MAX_BODY_DEPTH, or the first object key of a parsed JSON body that names a prototype property
  * (`__proto__`, `constructor`, `prototype`), however deep, as a field issue;
  * null when there is none. Such a key is never a field of this API, and left
  * in, a schema may drop it silently (zod's records drop `__proto__`: the rest
@@ -61,6 +63,8 @@ export function prototypeKeyIssue(body: unknown): FieldIssue | null {
   while (stack.length > 0) {
     const [value, path] = stack.pop()!;
     if (value === null || typeof value !== 'object') continue;
+    // Far deeper than any request of this API: the services' recursive steps (merge patches, redaction) never see it.
+    if (path.length >= MAX_BODY_DEPTH) return { field: path.slice(0, 3).join('.') + '…', code: 'too_deep', message: `nested deeper than ${MAX_BODY_DEPTH} levels` };
     for (const [key, child] of Object.entries(value)) {
       if (PROTOTYPE_KEYS.has(key)) return { field: [...path, key].join('.'), code: 'reserved_key', message: `"${key}" is not a field name this API takes` };
       stack.push([child, [...path, key]]);
