@@ -44,7 +44,8 @@ const hostName = z
 export const appSchema = z.strictObject({
   /** Public identifier of the app; the JWT's `aud`. */
   clientId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash and underscore, at most 64'),
-  name: z.string().min(1).max(100),
+  /** Shown to users (the login page): one line, like the realm’s name. */
+  name: z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters'),
   /** Exact-match list of URIs the JWT may be delivered to. */
   redirectUris: z.array(registeredUri).min(1),
   /** Exact-match list of URIs /logout may send the user back to. */
