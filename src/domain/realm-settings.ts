@@ -46,7 +46,12 @@ export const appSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash and underscore, at most 64')
     .describe('Public id: letters, digits, `.`, `_`, `-`, at most 64; unique in the realm (the same `clientId` may exist in several realms). The JWT’s `aud`; the `client_id` parameter.'),
-  name: z.string().min(1).max(100).describe('Shown to users (“to continue to …”).'),
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters')
+    .describe('Shown to users (“to continue to …”): one line, like the realm’s name.'),
   redirectUris: z.array(registeredUri).min(1).describe('Exact URIs the JWT may be delivered to, at least one.'),
   logoutRedirectUris: z.array(registeredUri).default([]).describe('Exact URIs `/logout` may send the user back to.'),
   delivery: z

@@ -47,6 +47,24 @@ describe('management API: realms and apps at run time', () => {
     expect(ok.body.settings.signup.policy).toBe('disabled');
   });
 
+  it('pages realms one by one with opaque cursors that only their own list takes', async () => {
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const res = await root.get(`/realms?limit=1${after ? `&after=${after}` : ''}`);
+      expect(res.status).toBe(200);
+      seen.push(...res.body.data.map((r: { id: string }) => r.id));
+      after = res.body.next;
+      if (after) expect(after).not.toContain(res.body.data[0].id);
+    } while (after);
+    expect(seen).toEqual(['alpha', 'beta', 'gamma']);
+    const realmsCursor = (await root.get('/realms?limit=1')).body.next;
+    const refused = await root.get(`/realms/gamma/apps?after=${realmsCursor}`);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0]).toMatchObject({ field: 'after', code: 'invalid_cursor' });
+    expect((await root.get('/realms?after=beta')).status).toBe(400);
+  });
+
   it('a realm’s key lists only its realm, cannot create realms and gets 404 for others', async () => {
     const list = await alphaKey.get('/realms');
     expect(list.body.data.map((r: { id: string }) => r.id)).toEqual(['alpha']);

@@ -34,3 +34,27 @@ export function decodeUserCursor(cursor: string, sort: UserSort): UserCursor {
   if (parsed.data.k !== sort.key || parsed.data.d !== sort.direction) badCursor('the cursor belongs to another sort: start again without `after`');
   return { value: parsed.data.v, id: parsed.data.i };
 }
+
+/**
+ * The realms and apps lists page by id; their cursors are opaque too, and name
+ * their list (and for apps the realm), so that another list's cursor, or any
+ * string, is refused instead of silently starting somewhere.
+ */
+const idCursor = z.strictObject({ l: z.enum(['realms', 'apps']), r: z.string().max(100).optional(), i: z.string().min(1).max(100) });
+type IdList = { list: 'realms' } | { list: 'apps'; realmId: string };
+
+export function encodeIdCursor(of: IdList, id: string): string {
+  return Buffer.from(JSON.stringify({ l: of.list, ...(of.list === 'apps' ? { r: of.realmId } : {}), i: id })).toString('base64url');
+}
+
+export function decodeIdCursor(cursor: string, of: IdList): string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    badCursor('not a cursor this API issued');
+  }
+  const parsed = idCursor.safeParse(raw);
+  if (!parsed.success || parsed.data.l !== of.list || parsed.data.r !== (of.list === 'apps' ? of.realmId : undefined)) badCursor('not a cursor of this list');
+  return parsed.data.i;
+}

@@ -7,7 +7,7 @@ import { afterParam, limitParam, realmParams, userId } from './schemas.ts';
 const eventsQuery = z.strictObject({
   userId: userId.optional(),
   /** A type or a prefix of types: user.login → user.login.succeeded, user.login.failed, … */
-  type: z.string().regex(/^[a-z_]+(\.[a-z_]+)*\.?\*?$/, 'an event type or prefix, like user.login').optional(),
+  type: z.string().max(100).regex(/^[a-z_]+(\.[a-z_]+)*\.?\*?$/, 'an event type or prefix, like user.login').optional(),
   createdAfter: z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time' }).transform((v) => new Date(v)).optional(),
   after: afterParam,
   limit: limitParam,

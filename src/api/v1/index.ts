@@ -17,7 +17,7 @@ import type { EventsPort } from '../../ports/events.ts';
 import { realmRoutes } from './realms.routes.ts';
 import type { RealmsService } from '../../services/realms.ts';
 import { openApiDocument } from './openapi.ts';
-import { fieldIssues, InvalidRequest, problemHandler, sendProblem } from './problem.ts';
+import { fieldIssues, InvalidRequest, problemHandler, prototypeKeyIssue, sendProblem } from './problem.ts';
 import type { RouteSpec } from './route.ts';
 import { userRoutes } from './users.routes.ts';
 
@@ -83,6 +83,10 @@ export function managementApi(d: ManagementApiDeps): Router {
   router.use(authenticate(d.keys, d.limiters));
   // strict: only objects and arrays at the top; 64 kB is far above any request this API takes.
   router.use(express.json({ limit: '64kb', strict: true, type: () => true }));
+  router.use((req, _res, next) => {
+    const issue = prototypeKeyIssue(req.body);
+    next(issue ? new InvalidRequest([issue]) : undefined);
+  });
 
   for (const r of routes) {
     router[r.method](r.path, async (req: Request, res: Response, next: NextFunction) => {

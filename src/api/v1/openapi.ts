@@ -35,7 +35,14 @@ export function openApiDocument(routes: RouteSpec[], serverUrl = '/'): Record<st
     for (const [status, spec] of Object.entries(r.responses)) {
       responses[status] = {
         description: spec.description,
-        ...(spec.schema ? { content: { [spec.contentType ?? 'application/json']: { schema: schemaOf(spec.schema, 'output') } } } : spec.contentType ? { content: { [spec.contentType]: {} } } : {}),
+        ...(spec.schema
+          ? { content: Object.fromEntries([spec.contentType ?? 'application/json'].flat().map((t) => [t, { schema: schemaOf(spec.schema!, 'output') }])) }
+          : spec.contentType
+            ? { content: Object.fromEntries([spec.contentType].flat().map((t) => [t, {}])) }
+            : // A route's own error statuses (a 401 for a bad API user key, a 409) answer problems like the rest.
+              Number(status) >= 400
+              ? { content: problem }
+              : {}),
       };
     }
     for (const [status, description] of Object.entries(PROBLEMS)) {

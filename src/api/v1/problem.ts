@@ -47,6 +47,32 @@ export class InvalidRequest extends Error {
   }
 }
 
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** How deep a JSON body may nest (realm settings, the deepest, use 4 levels). */
+export const MAX_BODY_DEPTH = 32;
+
+/**
+ * A body nested deeper than MAX_BODY_DEPTH, or the first object key of a parsed JSON body that names a prototype property
+ * (`__proto__`, `constructor`, `prototype`), however deep, as a field issue;
+ * null when there is none. Such a key is never a field of this API, and left
+ * in, a schema may drop it silently (zod's records drop `__proto__`: the rest
+ * of the request would then be applied as if it were all of it).
+ */
+export function prototypeKeyIssue(body: unknown): FieldIssue | null {
+  const stack: Array<[unknown, string[]]> = [[body, []]];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    // Far deeper than any request of this API: the services' recursive steps (merge patches, redaction) never see it.
+    if (path.length >= MAX_BODY_DEPTH) return { field: path.slice(0, 3).join('.') + '…', code: 'too_deep', message: `nested deeper than ${MAX_BODY_DEPTH} levels` };
+    for (const [key, child] of Object.entries(value)) {
+      if (PROTOTYPE_KEYS.has(key)) return { field: [...path, key].join('.'), code: 'reserved_key', message: `"${key}" is not a field name this API takes` };
+      stack.push([child, [...path, key]]);
+    }
+  }
+  return null;
+}
+
 /** The body-parser errors that are the client's fault, as problems. */
 const PARSER_PROBLEMS: Record<string, [number, string, string]> = {
   'entity.too.large': [413, 'too_large', 'The request body is too large'],
@@ -74,6 +100,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       return sendProblem(res, 409, 'conflict', err.message, { code: err.reason, ...(file ? { file } : {}), ...(field ? { errors: [{ field, code: err.reason, message: err.message }] } : {}) });
     }
     if (err instanceof ForbiddenError) return sendProblem(res, 403, 'forbidden', err.message);
+    // The router could not percent-decode a path parameter (`/users/%E0%A4%A`): the caller's mistake, not ours.
+    if (err instanceof URIError && (err as { status?: number }).status === 400) {
+      return sendProblem(res, 400, 'validation', 'The request is not valid', { errors: [{ field: 'path', code: 'invalid_encoding', message: 'a path segment is not valid percent-encoding' }] });
+    }
     const parser = PARSER_PROBLEMS[(err as { type?: string }).type ?? ''];
     if (parser) return sendProblem(res, parser[0], parser[1], parser[2]);
     if (isStoreUnavailable(err)) {

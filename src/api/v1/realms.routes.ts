@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../../services/audit-log.ts';
 import type { AppView, RealmsService } from '../../services/realms.ts';
 import type { DirectoryRealm } from '../../ports/directory.ts';
+import { decodeIdCursor, encodeIdCursor } from './cursor.ts';
 import { route, type RouteSpec } from './route.ts';
 import { afterParam, limitParam, realmId, realmParams } from './schemas.ts';
 
@@ -38,8 +39,9 @@ export function realmRoutes(realms: RealmsService, audit: AuditLog): RouteSpec[]
           const own = await realms.getRealm(key.realmId).then((r) => [r], () => []);
           return { status: 200, body: { data: own.map(realmJson), next: null } };
         }
-        const page = await realms.listRealms({ limit: query.limit, after: query.after });
-        return { status: 200, body: { data: page.data.map(realmJson), next: page.next } };
+        const of = { list: 'realms' } as const;
+        const page = await realms.listRealms({ limit: query.limit, after: query.after === undefined ? undefined : decodeIdCursor(query.after, of) });
+        return { status: 200, body: { data: page.data.map(realmJson), next: page.next === null ? null : encodeIdCursor(of, page.next) } };
       },
     }),
     route({
@@ -117,8 +119,9 @@ export function realmRoutes(realms: RealmsService, audit: AuditLog): RouteSpec[]
       query: pageQuery,
       responses: { 200: { description: 'A page of apps', schema: z.object({ data: z.array(appOut), next: z.string().nullable() }) } },
       async handler({ params, query }) {
-        const page = await realms.listApps(params.realmId, { limit: query.limit, after: query.after });
-        return { status: 200, body: { data: page.data.map(appJson), next: page.next } };
+        const of = { list: 'apps', realmId: params.realmId } as const;
+        const page = await realms.listApps(params.realmId, { limit: query.limit, after: query.after === undefined ? undefined : decodeIdCursor(query.after, of) });
+        return { status: 200, body: { data: page.data.map(appJson), next: page.next === null ? null : encodeIdCursor(of, page.next) } };
       },
     }),
     route({

@@ -31,8 +31,8 @@ export interface Reply {
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
-  /** Default application/json. */
-  contentType?: string;
+  /** Default application/json; several when a parameter picks the format (the export's CSV or JSON Lines). */
+  contentType?: string | string[];
 }
 
 export interface RouteSpec<P = any, Q = any, B = any> {

@@ -93,7 +93,7 @@ export function userRoutes(users: UsersService): RouteSpec[] {
       params: realmParams,
       query: userExportQuery,
       responses: {
-        200: { description: 'The users, one per line (the columns of `gatehouse users export`)', contentType: 'application/x-ndjson' },
+        200: { description: 'The users, one per line (the columns of `gatehouse users export`): JSON Lines, or CSV with format=csv', contentType: ['application/x-ndjson', 'text/csv'] },
       },
       example: { query: { format: 'csv', state: 'active' } },
       async handler({ realm, query, key, res }) {
