@@ -90,6 +90,20 @@ describe('gatehouse api-keys', () => {
     expect(ops).toContain(`api_key.create cli ${keyId}`);
   });
 
+  it('a key for every realm is audited outside any realm: GET /audit shows it, to keys for every realm only', async () => {
+    const run = await cli(['create', '--realm', '*', '--access', 'read']);
+    const id = /^created (\S+)/.exec(run.stdout)![1]!;
+    const all = apiClient(gh, run.stdout.trimEnd().split('\n').at(-1)!);
+    const page = await all.get('/audit?limit=100');
+    expect(page.status).toBe(200);
+    const mine = page.body.data.find((e: { target: { id: string } }) => e.target.id === id);
+    expect(mine).toMatchObject({ realmId: null, operation: 'api_key.create', actor: { type: 'cli' } });
+    expect(page.body.data.some((e: { realmId: string | null }) => e.realmId === 'alpha')).toBe(true);
+    const realmOnly = await apiClient(gh, await managementKey(gh, 'alpha', 'read')).get('/audit');
+    expect(realmOnly.status).toBe(403);
+    expect((await apiClient(gh, await managementKey(gh, 'alpha', 'read')).get('/realms/alpha/audit?limit=100')).body.data.some((e: { target: { id: string } }) => e.target.id === id)).toBe(false);
+  });
+
   it('knows a realm made through the API without a restart', async () => {
     const admin = apiClient(gh, await managementKey(gh, null));
     const made = await admin.post('/realms', { id: 'gamma', name: 'Gamma', publicUrl: 'http://gamma.test' });

@@ -93,7 +93,7 @@ export function managementApi(d: ManagementApiDeps): Router {
       try {
         const { key, ctx } = res.locals.auth as Authenticated;
         if (r.scope === 'all-realms' && key.realmId !== null) {
-          return sendProblem(res, 403, 'forbidden', 'Only a key for every realm manages keys');
+          return sendProblem(res, 403, 'forbidden', 'This endpoint takes a key for every realm (realm \'*\')');
         }
         const params = parse(r.params, req.params, 'path');
         const realmId = (params as { realmId?: string } | undefined)?.realmId;

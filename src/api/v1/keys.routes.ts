@@ -66,13 +66,32 @@ export function keyRoutes(keys: ManagementKeys, audit: AuditLog): RouteSpec[] {
       query: auditQuery,
       responses: { 200: { description: 'A page of entries', schema: z.object({ data: z.array(auditOut), next: z.string().nullable() }) } },
       async handler({ realm, query }) {
-        const limit = query.limit ?? 100;
-        if (query.after !== undefined && !/^\d{1,18}$/.test(query.after)) throw new InvalidRequest([{ field: 'after', code: 'invalid_cursor', message: 'not a cursor this API issued' }]);
-        const before = query.after;
-        const rows = await audit.query({ realmId: realm.id, targetId: query.targetId, before, limit: limit + 1 });
-        const data = rows.slice(0, limit);
-        return { status: 200, body: { data: data.map(auditJson), next: rows.length > limit ? data.at(-1)!.id : null } };
+        return { status: 200, body: await auditPage(audit, realm.id, query) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/audit',
+      operationId: 'listAllAudit',
+      summary: 'Every realm’s audit log and the entries of no realm (management keys for every realm), newest first',
+      tag: 'Audit',
+      access: 'read',
+      scope: 'all-realms',
+      query: auditQuery,
+      responses: { 200: { description: 'A page of entries', schema: z.object({ data: z.array(auditOut), next: z.string().nullable() }) } },
+      example: { query: { limit: '20' } },
+      async handler({ query }) {
+        return { status: 200, body: await auditPage(audit, undefined, query) };
       },
     }),
   ];
+}
+
+/** One page of the audit log, newest first: a realm's (realmId) or all of it (undefined). */
+async function auditPage(audit: AuditLog, realmId: string | undefined, query: z.infer<typeof auditQuery>) {
+  const limit = query.limit ?? 100;
+  if (query.after !== undefined && !/^\d{1,18}$/.test(query.after)) throw new InvalidRequest([{ field: 'after', code: 'invalid_cursor', message: 'not a cursor this API issued' }]);
+  const rows = await audit.query({ realmId, targetId: query.targetId, before: query.after, limit: limit + 1 });
+  const data = rows.slice(0, limit);
+  return { data: data.map(auditJson), next: rows.length > limit ? data.at(-1)!.id : null };
 }
