@@ -4,7 +4,7 @@
  * the console and the pages to their own messages. Never bare strings.
  */
 
-/** One thing wrong with one field of the input: `field` is a dotted path ("fields.emails", "custom.age"). */
+/** One thing wrong with one field of the input: `field` is a dotted path ("fields.emails", "customAttributes.age"). */
 export interface FieldIssue {
   field: string;
   code: string;

@@ -48,7 +48,7 @@ export function checkCustomAttributes(realm: RealmConfig, custom: Record<string,
     if (!Object.hasOwn(custom, def.key)) continue;
     const v = custom[def.key];
     if (v === null) continue;
-    const field = `custom.${def.key}`;
+    const field = `customAttributes.${def.key}`;
     const wrong = (message: string) => issues.push({ field, code: 'custom.type', message });
     switch (def.type) {
       case 'string':

@@ -97,7 +97,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof NotFoundError) return sendProblem(res, 404, 'not_found', `The ${err.resource} was not found`);
     if (err instanceof ConflictError) {
       const { field, file } = err.details;
-      return sendProblem(res, 409, 'conflict', err.message, { code: err.reason, ...(file ? { file } : {}), ...(field ? { errors: [{ field, code: err.reason, message: err.message }] } : {}) });
+      return sendProblem(res, 409, 'conflict', 'The change conflicts with what exists', { detail: err.message, code: err.reason, ...(file ? { file } : {}), ...(field ? { errors: [{ field, code: err.reason, message: err.message }] } : {}) });
     }
     if (err instanceof ForbiddenError) return sendProblem(res, 403, 'forbidden', err.message);
     // The router could not percent-decode a path parameter (`/users/%E0%A4%A`): the caller's mistake, not ours.
