@@ -31,13 +31,13 @@ async function seed(file: string, users: number): Promise<void> {
   const store = new SqliteStore(file);
   try {
     const insert = store.db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm, email_unique_key,
-      email_verification, password_hash, custom_attributes, created_at, updated_at)
-      VALUES (?, ?, 'human', ?, ?, ?, ?, ?, 'none', ?, '{}', ?, ?)`);
+      email_verification, name_norm, password_hash, custom_attributes, created_at, updated_at)
+      VALUES (?, ?, 'human', ?, ?, ?, ?, ?, 'none', name_norm_of(NULL, NULL, NULL, ?), ?, '{}', ?, ?)`);
     const at = Date.now();
     store.db.transaction(() => {
       for (let i = 0; i < users; i++) {
         const login = scaleLogin(i);
-        insert.run(scaleId(i), SCALE_REALM, login, login, login, login, login, hash, at, at);
+        insert.run(scaleId(i), SCALE_REALM, login, login, login, login, login, login, hash, at, at);
       }
     })();
     store.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -43,9 +43,18 @@ export function displayName(user: Pick<User, 'userType' | 'firstName' | 'lastNam
   return parts.join(' ');
 }
 
-/** Case-insensitive comparison key for usernames and emails; the stored value keeps its case. */
+/** Case-insensitive comparison key for usernames, emails and names (nameNormOf); the stored value keeps its case. */
 export function normalizeLogin(value: string): string {
   return value.normalize('NFKC').trim().toLowerCase();
+}
+
+/**
+ * What the users list sorts and searches names by: the name the console shows (an API user's name, else
+ * the human's "first last", else the username), folded as logins are, Unicode-aware ("Émile" as "émile"),
+ * so that a search's normalizeLogin(q) is a prefix of it. Both stores keep it (SQLite: name_norm).
+ */
+export function nameNormOf(user: Pick<User, 'firstName' | 'lastName' | 'username'> & { name?: string | null }): string {
+  return normalizeLogin(user.name || `${user.firstName ?? ''} ${user.lastName ?? ''}`.trim() || user.username);
 }
 
 /** The name a mail to the user is addressed to: the display name, or none when that would only repeat the username. */

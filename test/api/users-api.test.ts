@@ -74,6 +74,17 @@ describe('management API: users', () => {
     expect(api1.body.count).toBeGreaterThanOrEqual(1);
   });
 
+  it('finds a name beyond ASCII by any case of it (q=émile), sorted by name, and by its new name once changed', async () => {
+    const zola = await api.post('/realms/alpha/users', { email: 'zola@example.com', firstName: 'Émile', lastName: 'Zola' });
+    await api.post('/realms/alpha/users', { email: 'durand@example.com', firstName: 'émile', lastName: 'Durand' });
+    const names = async (q: string) => (await api.get(`/realms/alpha/users?q=${encodeURIComponent(q)}&sort=name`)).body.data.map((u: { name: string }) => u.name);
+    expect(await names('émile')).toEqual(['émile Durand', 'Émile Zola']);
+    expect(await names('ÉMILE Z')).toEqual(['Émile Zola']);
+    expect((await api.patch(`/realms/alpha/users/${zola.body.user.id}`, { firstName: 'Édouard', lastName: 'Manet' })).status).toBe(200);
+    expect(await names('édouard')).toEqual(['Édouard Manet']);
+    expect(await names('émile')).toEqual(['émile Durand']);
+  });
+
   it('refuses a cursor of another sort and a forged one with 400', async () => {
     const first = await api.get('/realms/alpha/users?sort=email&limit=1');
     const other = await api.get(`/realms/alpha/users?sort=username&after=${first.body.next}`);

@@ -82,8 +82,8 @@ export function usersAdminContract(name: string, open: () => Promise<UsersAdminR
     }
     const ALPHA = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'xy'];
 
-    /** The name the list sorts and searches by: the API user's name, else "first last", else the username; lower-cased. */
-    const nameOf = (u: User) => (u.name || [u.firstName ?? '', u.lastName ?? ''].join(' ').trim() || u.username).toLowerCase();
+    /** The name the list sorts and searches by: the API user's name, else "first last", else the username; folded as logins are. */
+    const nameOf = (u: User) => (u.name || [u.firstName ?? '', u.lastName ?? ''].join(' ').trim() || u.username).normalize('NFKC').trim().toLowerCase();
     /** The value a sort orders by, nulls as the lowest value. */
     function sortValue(u: User, key: UserSortKey): string | number {
       switch (key) {
@@ -360,7 +360,7 @@ export function usersAdminContract(name: string, open: () => Promise<UsersAdminR
         expect(grace).toMatchObject({ firstName: null, lastName: null, locale: null, reference: null, email: null });
         const carol = await admin.patchUser('alpha', u.carol!.id, { name: null }, at(20));
         expect(carol?.name).toBeNull();
-        expect(await query({ q: 'zed' }, u)).toEqual([]);
+        expect(await query({ q: 'zed s' }, u)).toEqual([]);
         expect(await query({ q: 'grace@' }, u)).toEqual([]);
         // Without a name, both sort and are found by the username.
         expect(await query({ q: 'grace' }, u)).toEqual(['grace']);
@@ -424,6 +424,73 @@ export function usersAdminContract(name: string, open: () => Promise<UsersAdminR
         expect(await query({ q: 'quen' }, u)).toEqual(['dave']);
         const byName = namesIn((await admin.queryUsers('alpha', {}, { key: 'name', direction: 'desc' }, null, 3)).users, u);
         expect(byName).toEqual(['carol', 'xy', 'bob']);
+      });
+    });
+
+    describe('names beyond ASCII', () => {
+      /** Users named outside ASCII, with ASCII ones to sort among. */
+      async function seedUnicode(): Promise<Record<string, User>> {
+        const u: Record<string, User> = {};
+        u.zola = await store.createUser(newUser('ezola', { firstName: 'Émile', lastName: 'Zola' }), at(0));
+        u.durand = await store.createUser(newUser('edurand', { firstName: 'émile', lastName: 'Durand' }), at(1));
+        u.adam = await store.createUser(newUser('adam', { firstName: 'Adam' }), at(2));
+        u.zed = await store.createUser(newUser('zed', { userType: 'api', name: 'Zed Service' }), at(3));
+        u.bot = await store.createUser(newUser('bot', { userType: 'api', name: 'ÅNGSTRÖM Bot' }), at(4));
+        u.elfred = await store.createUser(newUser('Ælfred', { email: null }), at(5));
+        return u;
+      }
+      const byName = async (u: Record<string, User>, direction: 'asc' | 'desc', limit = 100) =>
+        namesIn((await allPages({}, { key: 'name', direction }, limit)).flat(), u);
+
+      it('finds a name by any case of its prefix, accents and all', async () => {
+        const u = await seedUnicode();
+        expect(await query({ q: 'émile' }, u)).toEqual(['durand', 'zola']);
+        expect(await query({ q: 'ÉMILE' }, u)).toEqual(['durand', 'zola']);
+        expect(await query({ q: 'Émile Z' }, u)).toEqual(['zola']);
+        // Decomposed (E + combining acute) is the same name once NFKC-normalized.
+        expect(await query({ q: 'E\u0301MILE ZO' }, u)).toEqual(['zola']);
+        expect(await query({ q: 'ångström' }, u)).toEqual(['bot']);
+        expect(await query({ q: 'æl' }, u)).toEqual(['elfred']);
+        expect(await query({ q: 'emile' }, u)).toEqual([]);
+        expect(await admin.countUsers('alpha', { q: 'ÉMILE' })).toBe(2);
+      });
+
+      it('sorts a name where its folded form sorts, and pages through it', async () => {
+        const u = await seedUnicode();
+        // Code point order of the folded names: ASCII, then å (U+E5), æ (U+E6), é (U+E9).
+        const asc = ['adam', 'zed', 'bot', 'elfred', 'durand', 'zola'];
+        expect(await byName(u, 'asc')).toEqual(asc);
+        expect(await byName(u, 'asc', 1)).toEqual(asc);
+        expect(await byName(u, 'desc', 2)).toEqual([...asc].reverse());
+      });
+
+      it('finds a user by the new name and not the old once it changes, whichever way it changes', async () => {
+        const u = await seedUnicode();
+        await store.updateProfile('alpha', u.zola!.id, { firstName: 'Édouard', lastName: 'Manet' }, at(20));
+        expect(await query({ q: 'ÉDOUARD m' }, u)).toEqual(['zola']);
+        expect(await query({ q: 'émile z' }, u)).toEqual([]);
+
+        await admin.patchUser('alpha', u.durand!.id, { lastName: 'Égalité' }, at(21));
+        expect(await query({ q: 'émile é' }, u)).toEqual(['durand']);
+        expect(await query({ q: 'émile d' }, u)).toEqual([]);
+
+        await admin.patchUser('alpha', u.bot!.id, { name: 'Øresund Bot' }, at(22));
+        expect(await query({ q: 'øRESUND' }, u)).toEqual(['bot']);
+        expect(await query({ q: 'ångström' }, u)).toEqual([]);
+
+        // No name given: the username is the name, and follows it.
+        await admin.patchUser('alpha', u.elfred!.id, { username: 'Ïsolde' }, at(23));
+        expect(await query({ q: 'ïso' }, u)).toEqual(['elfred']);
+        expect(await query({ q: 'æl' }, u)).toEqual([]);
+
+        await admin.patchUser('alpha', u.adam!.id, { firstName: null }, at(24));
+        await store.changeEmail('alpha', u.adam!.id, { email: 'Ünal@example.com', emailUnique: true, syncUsername: true, verification: 'none' }, at(25));
+        const [record] = await admin.recordsOf('alpha', [(await store.findUserById('alpha', u.zed!.id))!]);
+        await store.putUser({ ...record!, user: { ...record!.user, name: 'Ça Va Service' } }, true);
+
+        expect(await byName(u, 'asc')).toEqual(['zed', 'zola', 'durand', 'elfred', 'bot', 'adam']);
+        expect(await query({ q: 'zed s' }, u)).toEqual([]);
+        expect(await query({ q: 'ça' }, u)).toEqual(['zed']);
       });
     });
 

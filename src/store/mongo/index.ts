@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import mongoose, { Types, type AnyBulkWriteOperation, type ClientSession, type Connection, type Model, type UpdateQuery } from 'mongoose';
 import type { EmailVerification, User } from '../../identity/user.ts';
-import { normalizeLogin } from '../../identity/user.ts';
+import { nameNormOf, normalizeLogin } from '../../identity/user.ts';
 import {
   UniqueViolation,
   type CodeCheck,
@@ -23,7 +23,6 @@ import {
 } from '../port.ts';
 import {
   createModels,
-  nameNormOf,
   type IdentityDoc,
   type LoginSessionDoc,
   type MailDoc,
@@ -40,8 +39,8 @@ import { MongoEvents } from './events.ts';
 
 /** Marks a database whose events carry the catalogue's names (SQLite: migration 009). */
 const EVENTS_RENAMED = 'migration:009_events';
-/** Marks a database whose users all have their nameNorm (SQLite: migration 008's generated column). */
-const NAME_NORMS_FILLED = 'migration:008_name_norm';
+/** Marks a database whose users all have their nameNorm as nameNormOf folds it now (SQLite: migration 010). */
+const NAME_NORMS_FILLED = 'migration:010_name_norm';
 
 /** The port's user from its document. */
 export function toUser(d: UserDoc): User {
@@ -194,7 +193,7 @@ export async function unique<T>(write: () => Promise<T>): Promise<T> {
 /**
  * Updates one user and returns the new document (null when there is none); UniqueViolation when taken. When the
  * update may change what nameNorm is made of (`namesChange`), nameNorm is rewritten from the result in the same
- * transaction: it is lower-cased as JavaScript does, which no update expression of MongoDB matches.
+ * transaction: it is folded by JavaScript (nameNormOf), which no update expression of MongoDB matches.
  */
 export async function updateUser(
   connection: Connection,
@@ -259,16 +258,21 @@ export class MongoStore implements Store {
     }
   }
 
-  /** Gives each user stored before the users list its nameNorm, in batches; a user written meanwhile keeps the one it got. */
+  /**
+   * Gives each user the nameNorm nameNormOf makes, in batches: those stored before the users list had none,
+   * those stored before it was Unicode-aware (NFKC) may have another. A user written meanwhile keeps the one it got.
+   */
   private async fillNameNorms(): Promise<void> {
-    const missing = { nameNorm: { $exists: false } };
     let batch: AnyBulkWriteOperation<UserDoc>[] = [];
     const flush = async () => {
       if (batch.length > 0) await this.m.users.bulkWrite(batch, { ordered: false });
       batch = [];
     };
-    for await (const d of this.m.users.find(missing, { name: 1, firstName: 1, lastName: 1, username: 1 }).lean<UserDoc>().cursor()) {
-      batch.push({ updateOne: { filter: { _id: d._id, ...missing }, update: { $set: { nameNorm: nameNormOf(d) } } } });
+    for await (const d of this.m.users.find({}, { name: 1, firstName: 1, lastName: 1, username: 1, nameNorm: 1 }).lean<UserDoc>().cursor()) {
+      const nameNorm = nameNormOf(d);
+      if (d.nameNorm === nameNorm) continue;
+      // null matches a missing field too.
+      batch.push({ updateOne: { filter: { _id: d._id, nameNorm: d.nameNorm ?? null }, update: { $set: { nameNorm } } } });
       if (batch.length === 1000) await flush();
     }
     await flush();

@@ -106,15 +106,6 @@ userSchema.index({ realmId: 1, lastLoginAt: 1, _id: 1 }, { name: 'users_sort_las
 userSchema.index({ realmId: 1, state: 1, _id: 1 }, { name: 'users_sort_state' });
 userSchema.index({ realmId: 1, userType: 1, _id: 1 }, { name: 'users_type' });
 
-/**
- * The name the console shows, lower-cased: the API user's name, else the human's "first last", else the
- * username (SQLite's name_norm, migration 008).
- */
-export function nameNormOf(d: Pick<UserDoc, 'name' | 'firstName' | 'lastName' | 'username'>): string {
-  const full = `${d.firstName ?? ''} ${d.lastName ?? ''}`.trim();
-  return (d.name || full || d.username).toLowerCase();
-}
-
 export interface UserApiKeyDoc {
   realmId: string;
   userId: string;

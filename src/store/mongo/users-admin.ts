@@ -36,9 +36,9 @@ function clausesOf(realmId: string, filter: UserFilter): Clause[] {
   if (filter.createdBefore) and.push({ createdAt: { $lt: filter.createdBefore } });
   if (filter.reference !== undefined) and.push({ reference: filter.reference });
   if (filter.q !== undefined) {
-    // The username and email are normalized as logins are; the name is lower-cased only (nameNormOf).
-    const login = normalizeLogin(filter.q);
-    and.push({ $or: [startsWith('usernameNorm', login), startsWith('emailNorm', login), startsWith('nameNorm', filter.q.trim().toLowerCase())] });
+    // The username, the email and the name (nameNormOf) are all folded as logins are.
+    const prefix = normalizeLogin(filter.q);
+    and.push({ $or: [startsWith('usernameNorm', prefix), startsWith('emailNorm', prefix), startsWith('nameNorm', prefix)] });
   }
   return and;
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { User } from '../../identity/user.ts';
-import { normalizeLogin } from '../../identity/user.ts';
+import { nameNormOf, normalizeLogin } from '../../identity/user.ts';
 import type { EmailVerification } from '../../identity/user.ts';
 import {
   UniqueViolation,
@@ -134,6 +134,16 @@ export function uniqueViolation(err: unknown): never {
   throw err;
 }
 
+/**
+ * The SET term that keeps name_norm (migration 010) current in an UPDATE of `columns`, each bound as @column:
+ * computed from the new values, since a SET's expressions read the row as it was; none when no part of the name changes.
+ */
+export function nameNormSet(columns: string[]): string[] {
+  const parts = ['name', 'first_name', 'last_name', 'username'];
+  if (!parts.some((c) => columns.includes(c))) return [];
+  return [`name_norm = name_norm_of(${parts.map((c) => (columns.includes(c) ? `@${c}` : c)).join(', ')})`];
+}
+
 /** Applies the numbered .sql files newer than the database's user_version, each in a transaction. */
 function migrate(db: Database.Database): void {
   const files = readdirSync(MIGRATIONS_DIR)
@@ -171,14 +181,18 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
+    // The users' name_norm (migration 010), in SQL: the statements that write a name, and the migration's back-fill.
+    this.db.function('name_norm_of', { deterministic: true }, (name, firstName, lastName, username) =>
+      nameNormOf({ name: str(name), firstName: str(firstName), lastName: str(lastName), username: String(username) }),
+    );
     migrate(this.db);
     const db = this.db;
     this.events = new SqliteEvents(db);
     this.stmts = {
       insertUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm,
-        email_unique_key, email_verification, first_name, last_name, name, reference, locale, photo, password_hash, custom_attributes, created_at, updated_at)
+        email_unique_key, email_verification, first_name, last_name, name, name_norm, reference, locale, photo, password_hash, custom_attributes, created_at, updated_at)
         VALUES (@id, @realmId, @userType, @username, @usernameNorm, @email, @emailNorm, @emailUniqueKey, @emailVerification,
-        @firstName, @lastName, @name, @reference, @locale, @photo, @passwordHash, @customAttributes, @at, @at)`),
+        @firstName, @lastName, @name, name_norm_of(@name, @firstName, @lastName, @username), @reference, @locale, @photo, @passwordHash, @customAttributes, @at, @at)`),
       userById: db.prepare('SELECT * FROM users WHERE realm_id = ? AND id = ?'),
       passwordHashById: db.prepare('SELECT password_hash FROM users WHERE realm_id = ? AND id = ?'),
       userByLogin: db.prepare(`SELECT * FROM users WHERE realm_id = @realmId AND (username_norm = @login OR email_unique_key = @login)
@@ -206,7 +220,8 @@ export class SqliteStore implements Store {
       changeEmail: db.prepare(`UPDATE users SET email = @email, email_norm = @emailNorm, email_unique_key = @emailUniqueKey,
         email_verification = @verification, updated_at = @at,
         username = CASE WHEN @syncUsername THEN @email ELSE username END,
-        username_norm = CASE WHEN @syncUsername THEN @emailNorm ELSE username_norm END
+        username_norm = CASE WHEN @syncUsername THEN @emailNorm ELSE username_norm END,
+        name_norm = name_norm_of(name, first_name, last_name, CASE WHEN @syncUsername THEN @email ELSE username END)
         WHERE realm_id = @realmId AND id = @userId`),
       setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE realm_id = ? AND id = ?'),
       endSessionsOfUser: db.prepare(`UPDATE login_sessions SET ended_at = @at
@@ -259,15 +274,16 @@ export class SqliteStore implements Store {
       countUsers: db.prepare('SELECT COUNT(*) AS n FROM users WHERE realm_id = ?'),
       realmOfUser: db.prepare('SELECT realm_id FROM users WHERE id = ?'),
       putUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm, email_unique_key, email_verification,
-          phone, phone_verified, first_name, last_name, name, nickname, photo, locale, state, reference, custom_attributes, password_hash,
+          phone, phone_verified, first_name, last_name, name, name_norm, nickname, photo, locale, state, reference, custom_attributes, password_hash,
           logins_count, last_login_at, last_login_ip, created_at, updated_at)
         VALUES (@id, @realmId, @userType, @username, @usernameNorm, @email, @emailNorm, @emailUniqueKey, @emailVerification,
-          @phone, @phoneVerified, @firstName, @lastName, @name, @nickname, @photo, @locale, @state, @reference, @customAttributes, @passwordHash,
-          @loginsCount, @lastLoginAt, @lastLoginIp, @createdAt, @updatedAt)
+          @phone, @phoneVerified, @firstName, @lastName, @name, name_norm_of(@name, @firstName, @lastName, @username), @nickname, @photo, @locale,
+          @state, @reference, @customAttributes, @passwordHash, @loginsCount, @lastLoginAt, @lastLoginIp, @createdAt, @updatedAt)
         ON CONFLICT (id) DO UPDATE SET user_type = excluded.user_type, username = excluded.username, username_norm = excluded.username_norm,
           email = excluded.email, email_norm = excluded.email_norm, email_unique_key = excluded.email_unique_key,
           email_verification = excluded.email_verification, phone = excluded.phone, phone_verified = excluded.phone_verified,
-          first_name = excluded.first_name, last_name = excluded.last_name, name = excluded.name, nickname = excluded.nickname, photo = excluded.photo,
+          first_name = excluded.first_name, last_name = excluded.last_name, name = excluded.name, name_norm = excluded.name_norm,
+          nickname = excluded.nickname, photo = excluded.photo,
           locale = excluded.locale, state = excluded.state, reference = excluded.reference, custom_attributes = excluded.custom_attributes,
           password_hash = excluded.password_hash, logins_count = excluded.logins_count, last_login_at = excluded.last_login_at,
           last_login_ip = excluded.last_login_ip, created_at = excluded.created_at, updated_at = excluded.updated_at`),
@@ -396,7 +412,7 @@ export class SqliteStore implements Store {
     let update = this.profileUpdates.get(key);
     if (!update) {
       // Column names come from updateProfile's fixed map, never from input.
-      const sets = columns.map((c) => `${c} = @${c}`).join(', ');
+      const sets = [...columns.map((c) => `${c} = @${c}`), ...nameNormSet(columns)].join(', ');
       update = this.db.prepare(`UPDATE users SET ${sets} WHERE realm_id = @realmId AND id = @userId RETURNING *`);
       this.profileUpdates.set(key, update);
     }

@@ -3,10 +3,10 @@ import { countableByCounters, type UserCursor, type UserFilter, type UserSort, t
 import { normalizeLogin, type User } from '../../identity/user.ts';
 import type { AdminUserPatch, DeleteMatching, StoredApiKey, UsersAdminPort } from '../../ports/users-admin.ts';
 import type { ExternalIdentity, UserRecord } from '../port.ts';
-import { rowToUser, uniqueViolation, type Row } from './index.ts';
+import { nameNormSet, rowToUser, uniqueViolation, type Row } from './index.ts';
 
 /**
- * Each sort key as the SQL expression its index (migration 008) is built on;
+ * Each sort key as the SQL expression its index (migrations 008 and 010) is built on;
  * NULLs are folded so that a (key, id) row-value comparison pages through them.
  * `unique`: the key alone orders the rows (no id tie-breaker needed).
  */
@@ -34,7 +34,7 @@ const prefixEnd = (prefix: string) => `${prefix}\u{10FFFF}`;
 const SELECTIVE_Q = 20_000;
 
 /** The three prefix ranges of a search (q), one per indexed column. */
-const Q_RANGES = ['username_norm >= @q AND username_norm < @qEnd', 'email_norm >= @q AND email_norm < @qEnd', 'name_norm >= @qName AND name_norm < @qNameEnd'];
+const Q_RANGES = ['username_norm >= @q AND username_norm < @qEnd', 'email_norm >= @q AND email_norm < @qEnd', 'name_norm >= @q AND name_norm < @qEnd'];
 
 /**
  * The WHERE clause of a filter (fixed fragments; values bound as parameters).
@@ -76,11 +76,9 @@ function whereOf(filter: UserFilter, q: 'ranges' | 'rowids' = 'ranges'): { sql: 
         ? `rowid IN (${Q_RANGES.map((r) => `SELECT rowid FROM users WHERE realm_id = @realmId AND ${r}`).join(' UNION ')})`
         : `(${Q_RANGES.map((r) => `(${r})`).join(' OR ')})`,
     );
+    // The three columns are folded alike: normalizeLogin, and nameNormOf for the name.
     params.q = normalizeLogin(filter.q);
     params.qEnd = prefixEnd(params.q as string);
-    // The name column is lower-cased by SQLite (ASCII only), the others by normalizeLogin.
-    params.qName = filter.q.trim().toLowerCase();
-    params.qNameEnd = prefixEnd(params.qName as string);
   }
   return { sql: parts.join(' AND '), params };
 }
@@ -203,7 +201,7 @@ export class SqliteUsersAdmin implements UsersAdminPort {
     if (patch.customAttributes !== undefined) columns.custom_attributes = JSON.stringify(patch.customAttributes);
     columns.updated_at = at.getTime();
     // Column names come from the fixed maps above, never from input.
-    const sets = Object.keys(columns).map((c) => `${c} = @${c}`).join(', ');
+    const sets = [...Object.keys(columns).map((c) => `${c} = @${c}`), ...nameNormSet(Object.keys(columns))].join(', ');
     try {
       const row = this.statement(`UPDATE users SET ${sets} WHERE realm_id = @realmId AND id = @userId RETURNING *`).get({ ...columns, realmId, userId }) as Row | undefined;
       return row ? rowToUser(row) : null;
