@@ -1,6 +1,6 @@
 /**
  * Users' second factors: the TOTP authenticator and its recovery codes (identity/totp.ts seals the secret
- * and hashes the codes). Part of the Store (src/store/port.ts), whose adapters pass test/contract/store.contract.ts.
+ * and hashes the codes). Part of the Store (src/store/port.ts), whose adapters pass test/contract/credentials.contract.ts.
  */
 
 /** A user's TOTP authenticator. `secret` is stored as the caller gives it (encrypted by identity/totp). */

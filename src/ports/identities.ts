@@ -1,6 +1,6 @@
 /**
  * Social identities linked to users (DESIGN.md §2): (provider, subject) → user, at most one per provider and
- * user. Part of the Store (src/store/port.ts), whose adapters pass test/contract/store.contract.ts.
+ * user. Part of the Store (src/store/port.ts), whose adapters pass test/contract/identities.contract.ts.
  */
 
 /** A social identity linked to a user. */

@@ -1,6 +1,6 @@
 /**
  * Login sessions (DESIGN.md §2): one per browser login, shared by every instance (identity/login-sessions.ts
- * is their use). Part of the Store (src/store/port.ts), whose adapters pass test/contract/store.contract.ts.
+ * is their use). Part of the Store (src/store/port.ts), whose adapters pass test/contract/login-sessions.contract.ts.
  */
 
 export interface LoginSession {

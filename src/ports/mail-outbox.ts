@@ -1,6 +1,6 @@
 /**
  * The mail outbox: mail/mailer.ts queues, infra/mail/outbox-worker.ts delivers with retries, the development
- * outbox page lists. Part of the Store (src/store/port.ts), whose adapters pass test/contract/store.contract.ts.
+ * outbox page lists. Part of the Store (src/store/port.ts), whose adapters pass test/contract/mail-outbox.contract.ts.
  */
 
 export interface NewOutboxMail {

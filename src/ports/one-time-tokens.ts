@@ -1,6 +1,6 @@
 /**
  * One-time tokens: the hashes of the links and short codes mailed or texted to users (identity/one-time.ts
- * makes and checks them). Part of the Store (src/store/port.ts), whose adapters pass test/contract/store.contract.ts.
+ * makes and checks them). Part of the Store (src/store/port.ts), whose adapters pass test/contract/one-time-tokens.contract.ts.
  */
 
 export interface OneTimeToken {

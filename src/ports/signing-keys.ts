@@ -1,6 +1,6 @@
 /**
  * Each realm's token-signing keys (identity/keys.ts makes, rotates and caches them). Part of the Store
- * (src/store/port.ts), whose adapters pass test/contract/store.contract.ts.
+ * (src/store/port.ts), whose adapters pass test/contract/signing-keys.contract.ts.
  */
 
 export interface SigningKeyRecord {

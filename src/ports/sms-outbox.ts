@@ -1,7 +1,7 @@
 /**
  * The development SMS outbox (infra/sms/dev-outbox.ts keeps, the development outbox page lists; the
  * production webhook stores nothing). Part of the Store (src/store/port.ts), whose adapters pass
- * test/contract/store.contract.ts.
+ * test/contract/sms-outbox.contract.ts.
  */
 
 /** A text message as the development outbox keeps it. */

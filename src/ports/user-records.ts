@@ -3,7 +3,7 @@ import type { ExternalIdentity } from './identities.ts';
 
 /**
  * Whole users as the export reads them and the import writes them (`gatehouse users export|import`). Part of
- * the Store (src/store/port.ts), whose adapters pass test/contract/store.contract.ts.
+ * the Store (src/store/port.ts), whose adapters pass test/contract/user-records.contract.ts.
  */
 
 /**

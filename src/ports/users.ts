@@ -4,7 +4,7 @@ import type { ExternalIdentity } from './identities.ts';
 /**
  * The end-user side's users: creating them, finding them to sign in, and what the personal center changes
  * (profile, address, phone, password). Part of the Store (src/store/port.ts), whose adapters pass
- * test/contract/store.contract.ts. Uniqueness is the database's job: adapters turn a unique-index violation
+ * test/contract/users.contract.ts. Uniqueness is the database's job: adapters turn a unique-index violation
  * into UniqueViolation, never check-then-insert.
  */
 
