@@ -23,8 +23,8 @@ export type { NewSms, SmsRecord } from '../ports/sms-outbox.ts';
 
 /**
  * The store: every end-user port on one database, as one adapter implements them (sqlite/, mongo/).
- * Consumers take the narrow port they use (src/ports/); main.ts and the flows that span several take
- * the Store. Every adapter passes test/contract/store.contract.ts.
+ * Consumers take the narrow ports they use (src/ports/); main.ts, and the flows, services and CLI commands
+ * that use many, take the Store. Every adapter passes test/contract/store.contract.ts.
  */
 export interface Store
   extends UsersPort,
