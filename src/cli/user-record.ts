@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ARGON2ID_HASH, BCRYPT_HASH } from '../identity/password.ts';
 import { normalizeLogin, type AttributeValue } from '../identity/user.ts';
-import type { ExternalIdentity, UserRecord } from '../store/port.ts';
+import type { ExternalIdentity } from '../ports/identities.ts';
+import type { UserRecord } from '../ports/user-records.ts';
 
 /**
  * One user as `gatehouse users export` writes it and `import` reads it: every

@@ -1,6 +1,6 @@
 import type { RealmConfig } from '../config/index.ts';
 import type { User as GatehouseUser } from '../identity/user.ts';
-import type { LoginSession } from '../store/port.ts';
+import type { LoginSession } from '../ports/login-sessions.ts';
 
 // The plumbing's own request and session fields; the pages' flows declare theirs in their session-data.d.ts.
 

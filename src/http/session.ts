@@ -3,7 +3,7 @@ import type { SessionData } from 'express-session';
 import { z } from 'zod';
 import { FlowError } from './flow-error.ts';
 import type { LoginSessions, SessionOrigin } from '../identity/login-sessions.ts';
-import type { LoginSession } from '../store/port.ts';
+import type { LoginSession } from '../ports/login-sessions.ts';
 
 export function originOf(req: Request): SessionOrigin {
   return { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null };

@@ -1,5 +1,5 @@
 import type { RealmConfig } from '../config/index.ts';
-import { UniqueViolation, type Store } from '../store/port.ts';
+import { UniqueViolation, type UsersPort } from '../ports/users.ts';
 import type { EmailVerification, User } from './user.ts';
 
 /**
@@ -9,7 +9,7 @@ import type { EmailVerification, User } from './user.ts';
  * belongs to another account: the store's unique index decides, so two
  * changes racing for one address cannot both win.
  */
-export async function storeNewEmail(store: Store, realm: RealmConfig, user: User, email: string, verification: EmailVerification, at: Date): Promise<User | null> {
+export async function storeNewEmail(store: UsersPort, realm: RealmConfig, user: User, email: string, verification: EmailVerification, at: Date): Promise<User | null> {
   try {
     return await store.changeEmail(
       realm.id,

@@ -1,6 +1,7 @@
 import type { RealmConfig } from '../config/index.ts';
-import type { Store } from '../store/port.ts';
 import { publish, type EventOrigin } from '../events/publish.ts';
+import type { EventsPort } from '../ports/events.ts';
+import type { IdentitiesPort } from '../ports/identities.ts';
 
 /**
  * What a social provider says about the person who just signed in there,
@@ -39,7 +40,7 @@ export type LinkedBy = 'signup' | 'email' | 'password' | 'personal-center';
  * (UniqueViolation 'identity') an identity linked elsewhere meanwhile, or a
  * second one of the same provider.
  */
-export async function linkIdentity(store: Store, realm: RealmConfig, userId: string, profile: SocialProfile, by: LinkedBy, origin: EventOrigin, at: Date): Promise<void> {
+export async function linkIdentity(store: IdentitiesPort & { readonly events: EventsPort }, realm: RealmConfig, userId: string, profile: SocialProfile, by: LinkedBy, origin: EventOrigin, at: Date): Promise<void> {
   await store.linkExternalIdentity({
     realmId: realm.id,
     provider: profile.provider,

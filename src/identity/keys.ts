@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import type { SigningKeyRecord, Store } from '../store/port.ts';
+import type { SigningKeyRecord, SigningKeysPort } from '../ports/signing-keys.ts';
 
 /** How long a served JWKS document is reused before the store is read again. */
 const JWKS_REFRESH_MS = 5_000;
@@ -23,7 +23,7 @@ export class KeyRing {
   private readonly documents = new Map<string, { document: Promise<{ json: string; etag: string }>; loadedAt: number }>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SigningKeysPort,
     private readonly clock: () => Date,
     /** How long a loaded key is trusted before the store is asked again (another instance may have rotated). */
     private readonly refreshMs = 60_000,

@@ -1,5 +1,7 @@
 import type { RealmConfig } from '../config/index.ts';
-import type { LoginSession, Store } from '../store/port.ts';
+import type { EventsPort } from '../ports/events.ts';
+import type { LoginSession, LoginSessionsPort } from '../ports/login-sessions.ts';
+import type { UsersPort } from '../ports/users.ts';
 import { publish, type EventOrigin } from '../events/publish.ts';
 import { randomId } from './random.ts';
 import type { User } from './user.ts';
@@ -12,13 +14,16 @@ export interface SessionOrigin {
 /** Only record activity once a minute: a page view should not always be a write. */
 const TOUCH_EVERY_MS = 60 * 1000;
 
+/** What login sessions need of the store: the sessions, the user behind one, the event log. */
+type LoginSessionsStore = LoginSessionsPort & Pick<UsersPort, 'findUserById' | 'recordLogin'> & { readonly events: EventsPort };
+
 /**
  * Login sessions (DESIGN.md §2): one per browser login. The browser's cookie
  * points at one; ending it here ends it for every instance at once.
  */
 export class LoginSessions {
   constructor(
-    private readonly store: Store,
+    private readonly store: LoginSessionsStore,
     private readonly clock: () => Date,
   ) {}
 

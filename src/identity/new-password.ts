@@ -1,14 +1,14 @@
 import type { RealmConfig } from '../config/index.ts';
 import { realmLink, type Mailer } from '../mail/mailer.ts';
-import type { Store } from '../store/port.ts';
 import type { EventOrigin } from '../events/publish.ts';
+import type { UsersPort } from '../ports/users.ts';
 import type { LoginSessions } from './login-sessions.ts';
 import type { OneTimeSecrets } from './one-time.ts';
 import type { PasswordHasher } from './password.ts';
 import { mailName, type User } from './user.ts';
 
 export interface NewPasswordTools {
-  store: Store;
+  store: UsersPort;
   hasher: PasswordHasher;
   secrets: OneTimeSecrets;
   sessions: LoginSessions;

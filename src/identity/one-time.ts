@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
-import type { CodeCheck, OneTimeToken, Store } from '../store/port.ts';
+import type { CodeCheck, OneTimeToken, OneTimeTokensPort } from '../ports/one-time-tokens.ts';
 
 /**
  * What a one-time secret is for. Each has a link form and a 6-digit code form
@@ -24,7 +24,7 @@ export interface IssuedSecret {
  */
 export class OneTimeSecrets {
   constructor(
-    private readonly store: Store,
+    private readonly store: OneTimeTokensPort,
     /** Server-side key: a leaked table alone cannot be used to test guesses. */
     private readonly key: string,
     private readonly clock: () => Date,

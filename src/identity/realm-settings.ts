@@ -1,12 +1,9 @@
 import type { RealmConfig } from '../config/index.ts';
-import type { Store } from '../store/port.ts';
+import type { RealmStatePort } from '../ports/realm-state.ts';
 
 export class OneWaySettingError extends Error {
   override name = 'OneWaySettingError';
 }
-
-/** The store's memory of one-way settings: what enforceOneWaySettings and the realms service read and write. */
-export type RealmStateStore = Pick<Store, 'getRealmState' | 'setRealmState'>;
 
 /**
  * Why `fields` cannot become what it asks, given what the realm has allowed (`allowed`, the stored
@@ -20,7 +17,7 @@ export function oneWayEmailsProblem(realmId: string, allowed: string | null, fie
 }
 
 /** Remembers the one-way settings `realm` has now taken (after it is written). */
-export async function recordOneWaySettings(store: RealmStateStore, realm: Pick<RealmConfig, 'id' | 'fields'>, allowed?: string | null): Promise<void> {
+export async function recordOneWaySettings(store: RealmStatePort, realm: Pick<RealmConfig, 'id' | 'fields'>, allowed?: string | null): Promise<void> {
   const stored = allowed === undefined ? await store.getRealmState(realm.id, 'fields.emails') : allowed;
   if (realm.fields.emails === 'duplicates' && stored !== 'duplicates') await store.setRealmState(realm.id, 'fields.emails', 'duplicates');
 }
@@ -31,7 +28,7 @@ export async function recordOneWaySettings(store: RealmStateStore, realm: Pick<R
  * it cannot require unique emails again). The store remembers; a
  * configuration that tries to go back is refused at start.
  */
-export async function enforceOneWaySettings(store: RealmStateStore, realms: RealmConfig[]): Promise<void> {
+export async function enforceOneWaySettings(store: RealmStatePort, realms: RealmConfig[]): Promise<void> {
   const problems: string[] = [];
   for (const [i, realm] of realms.entries()) {
     const allowed = await store.getRealmState(realm.id, 'fields.emails');

@@ -1,6 +1,6 @@
 import { compactVerify, createLocalJWKSet, decodeJwt } from 'jose';
 import type { AppConfig, RealmConfig } from '../config/index.ts';
-import type { LoginSession } from '../store/port.ts';
+import type { LoginSession } from '../ports/login-sessions.ts';
 import { buildClaims } from './claims.ts';
 import type { KeyRing } from './keys.ts';
 import { randomId } from './random.ts';

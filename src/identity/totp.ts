@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { lazyModule } from '../lazy-module.ts';
 import type { RealmConfig } from '../config/index.ts';
-import type { Store, TotpCredential } from '../store/port.ts';
+import type { CredentialsPort, TotpCredential } from '../ports/credentials.ts';
+import type { UsersPort } from '../ports/users.ts';
 import type { Limiter, LimiterFactory } from './throttle.ts';
 import type { User } from './user.ts';
 
@@ -135,7 +136,7 @@ function isActive(credential: TotpCredential | null): credential is ActiveTotp {
 }
 
 /** The user's active authenticator, or null (none, or one still being set up). */
-export async function activeTotp(store: Store, realmId: string, userId: string): Promise<ActiveTotp | null> {
+export async function activeTotp(store: CredentialsPort, realmId: string, userId: string): Promise<ActiveTotp | null> {
   const credential = await store.getTotp(realmId, userId);
   return isActive(credential) ? credential : null;
 }
@@ -167,7 +168,7 @@ export interface FirstFactorFacts {
  * path that makes a login session from a first factor (password, verified
  * mailbox, sign-up, later a social provider) asks first. Null: none is owed.
  */
-export async function secondFactorOwed(store: Store, realm: RealmConfig, user: User, at: Date, facts: FirstFactorFacts = {}): Promise<SecondFactorOwed | null> {
+export async function secondFactorOwed(store: CredentialsPort & Pick<UsersPort, 'passwordHashOf'>, realm: RealmConfig, user: User, at: Date, facts: FirstFactorFacts = {}): Promise<SecondFactorOwed | null> {
   const active = !facts.newUser && (await activeTotp(store, realm.id, user.id)) !== null;
   const step = active ? 'otp' : realm.mfa.policy === 'required' ? 'enrol' : null;
   if (!step) return null;
@@ -201,7 +202,7 @@ export type SecondFactorCheck = { ok: true } | { ok: false; retryAfterMs: number
 /** Users' authenticators and recovery codes, over the store. */
 export class Totp {
   constructor(
-    private readonly store: Store,
+    private readonly store: CredentialsPort,
     private readonly keys: TotpKeys,
     private readonly makeLimiter: LimiterFactory,
     private readonly clock: () => Date,

@@ -1,5 +1,5 @@
 import type { RealmConfig } from '../config/index.ts';
-import type { Store } from '../store/port.ts';
+import type { MailOutboxPort } from '../ports/mail-outbox.ts';
 import { assertHeaderSafe, normalizeRecipient, type MailRecipient } from './address.ts';
 
 /** The mails Gatehouse sends; each has views/emails/<kind>.html.ejs and .text.ejs. */
@@ -31,7 +31,7 @@ export interface MailRequest {
  */
 export class Mailer {
   constructor(
-    private readonly store: Store,
+    private readonly store: MailOutboxPort,
     private readonly render: MailRenderer,
     private readonly defaultFrom: string,
     private readonly clock: () => Date,

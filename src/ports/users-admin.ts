@@ -1,6 +1,6 @@
 import type { UserCursor, UserFilter, UserSort } from '../domain/user-query.ts';
 import type { AttributeValue, EmailVerification, User } from '../identity/user.ts';
-import type { UserRecord } from '../store/port.ts';
+import type { UserRecord } from './user-records.ts';
 
 /**
  * What the management side needs of the users beyond the end-user Store:

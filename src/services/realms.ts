@@ -3,8 +3,9 @@ import type { z } from 'zod';
 import { appSchema, realmSchema } from '../config/schema.ts';
 import { ConflictError, fieldPath, NotFoundError, RuleViolation, type RuleIssue } from '../domain/errors.ts';
 import { crossRealmIssues, realmIssues, type RealmIssue } from '../domain/realm-rules.ts';
-import { oneWayEmailsProblem, recordOneWaySettings, type RealmStateStore } from '../identity/realm-settings.ts';
+import { oneWayEmailsProblem, recordOneWaySettings } from '../identity/realm-settings.ts';
 import { DirectoryClash, type AppSettings, type Directory, type DirectoryApp, type DirectoryRealm, type RealmSettings } from '../ports/directory.ts';
+import type { RealmStatePort } from '../ports/realm-state.ts';
 
 /**
  * Realms and apps of the directory, for the management API (and later the console and CLI). The rules are the
@@ -53,7 +54,7 @@ export interface PageQuery {
 export interface RealmsServiceDeps {
   directory: Directory;
   /** Where the one-way settings are remembered (the Store). */
-  realmState: RealmStateStore;
+  realmState: RealmStatePort;
   /** The path of the configuration file: named in every refusal of a provisioned realm or app. */
   configPath: string;
   defaultRealmId: string;

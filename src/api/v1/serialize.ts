@@ -2,7 +2,7 @@ import type { ManagementKey } from '../../domain/management-key.ts';
 import { displayName, type User } from '../../identity/user.ts';
 import type { AuditEntry } from '../../ports/audit.ts';
 import type { CredentialView } from '../../services/user-access.ts';
-import type { LoginSession } from '../../store/port.ts';
+import type { LoginSession } from '../../ports/login-sessions.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

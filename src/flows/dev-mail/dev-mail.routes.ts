@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { FlowError } from '../../http/flow-error.ts';
 import { renderPage } from '../../http/render.ts';
-import type { Store } from '../../store/port.ts';
+import type { MailOutboxPort } from '../../ports/mail-outbox.ts';
+import type { SmsOutboxPort } from '../../ports/sms-outbox.ts';
 
 /**
  * The development outbox (mounted only when NODE_ENV=development): every mail
@@ -9,7 +10,7 @@ import type { Store } from '../../store/port.ts';
  * development SMS outbox kept, so `npm start` works without a mail server or
  * an SMS provider.
  */
-export function devMailRoutes(store: Store): Router {
+export function devMailRoutes(store: MailOutboxPort & SmsOutboxPort): Router {
   const router = Router();
 
   /** GET /dev/mail */

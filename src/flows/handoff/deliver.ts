@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { allowFormAction } from '../../http/csp.ts';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import type { User } from '../../identity/user.ts';
-import type { LoginSession } from '../../store/port.ts';
+import type { LoginSession } from '../../ports/login-sessions.ts';
 import { withParams, type ReturnTarget } from './handoff.service.ts';
 
 /**

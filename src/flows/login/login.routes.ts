@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import type { User } from '../../identity/user.ts';
-import type { LoginSession } from '../../store/port.ts';
+import type { LoginSession } from '../../ports/login-sessions.ts';
 import { field, parseForm, rerenderOnFlowError, type FormError } from '../../http/forms.ts';
 import { safeNext } from '../../http/account.ts';
 import { allowFormAction } from '../../http/csp.ts';

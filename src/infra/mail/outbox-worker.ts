@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Store } from '../../store/port.ts';
+import type { MailOutboxPort } from '../../ports/mail-outbox.ts';
 import { PermanentMailError, type MailTransport } from './transports.ts';
 
 export interface OutboxWorkerOptions {
@@ -35,7 +35,7 @@ export class OutboxWorker {
   private stopped = true;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: MailOutboxPort,
     private readonly transport: MailTransport,
     private readonly logger: Logger,
     options: OutboxWorkerOptions = {},

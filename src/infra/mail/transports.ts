@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { lazyModule } from '../../lazy-module.ts';
-import type { OutboxMail } from '../../store/port.ts';
+import type { OutboxMail } from '../../ports/mail-outbox.ts';
 
 /** Loaded only when SMTP_URL is set: the development outbox needs no SMTP client in memory. */
 const nodemailer = lazyModule<typeof import('nodemailer')>('nodemailer');

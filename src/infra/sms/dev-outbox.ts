@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
+import type { SmsOutboxPort } from '../../ports/sms-outbox.ts';
 import type { SmsMessage, SmsSender } from '../../sms/sms.ts';
-import type { Store } from '../../store/port.ts';
 
 /**
  * Without SMS_WEBHOOK_URL: nothing leaves the machine. Each text message is
@@ -9,7 +9,7 @@ import type { Store } from '../../store/port.ts';
  * code) reaches the log only with `revealText` (development): a production log
  * is read by more people than the phone's owner.
  */
-export function devOutboxSms(store: Store, logger: Logger, clock: () => Date = () => new Date(), revealText = false): SmsSender {
+export function devOutboxSms(store: SmsOutboxPort, logger: Logger, clock: () => Date = () => new Date(), revealText = false): SmsSender {
   return {
     name: 'dev-outbox',
     async send(message: SmsMessage) {

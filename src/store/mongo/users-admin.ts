@@ -2,7 +2,7 @@ import type { ClientSession, Connection, QueryFilter, SortOrder } from 'mongoose
 import type { UserCursor, UserFilter, UserSort, UserSortKey } from '../../domain/user-query.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
 import type { AdminUserPatch, DeleteMatching, StoredApiKey, UsersAdminPort } from '../../ports/users-admin.ts';
-import type { UserRecord } from '../port.ts';
+import type { UserRecord } from '../../ports/user-records.ts';
 import { escapeRegex } from './events.ts';
 import { isDuplicate, toIdentity, toUser, updateUser, type MongoStore } from './index.ts';
 import type { IdentityDoc, Models, UserApiKeyDoc, UserDoc } from './schemas.ts';

@@ -2,7 +2,8 @@ import type Database from 'better-sqlite3';
 import { countableByCounters, type UserCursor, type UserFilter, type UserSort, type UserSortKey } from '../../domain/user-query.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
 import type { AdminUserPatch, DeleteMatching, StoredApiKey, UsersAdminPort } from '../../ports/users-admin.ts';
-import type { ExternalIdentity, UserRecord } from '../port.ts';
+import type { ExternalIdentity } from '../../ports/identities.ts';
+import type { UserRecord } from '../../ports/user-records.ts';
 import { nameNormSet, rowToUser, uniqueViolation, type Row } from './index.ts';
 
 /**

@@ -1,0 +1,83 @@
+import type { AttributeValue, EmailVerification, User } from '../identity/user.ts';
+import type { ExternalIdentity } from './identities.ts';
+
+/**
+ * The end-user side's users: creating them, finding them to sign in, and what the personal center changes
+ * (profile, address, phone, password). Part of the Store (src/store/port.ts), whose adapters pass
+ * test/contract/users.contract.ts. Uniqueness is the database's job: adapters turn a unique-index violation
+ * into UniqueViolation, never check-then-insert.
+ */
+
+export class UniqueViolation extends Error {
+  override name = 'UniqueViolation';
+  /** identity: the (provider, subject) is linked already, or the user has one of that provider. id: a user id of another realm. */
+  constructor(readonly field: 'username' | 'email' | 'phone' | 'identity' | 'id') {
+    super(`${field} is already taken in this realm`);
+  }
+}
+
+export interface NewUser {
+  realmId: string;
+  userType: 'human' | 'api';
+  username: string;
+  email: string | null;
+  /** True when the realm requires unique emails: the adapter then enforces it. */
+  emailUnique: boolean;
+  emailVerification: EmailVerification;
+  firstName: string | null;
+  lastName: string | null;
+  /** An API user's name. */
+  name?: string | null;
+  reference?: string | null;
+  locale: string | null;
+  passwordHash: string | null;
+  customAttributes?: Record<string, AttributeValue>;
+  photo?: string | null;
+  /**
+   * A social identity the user is created with: stored in the same
+   * transaction, so a user is never left behind without the identity it was
+   * made for (UniqueViolation 'identity' when it is linked already).
+   */
+  identity?: Pick<ExternalIdentity, 'provider' | 'subject' | 'displayName' | 'email'>;
+}
+
+export interface UserWithPassword {
+  user: User;
+  passwordHash: string | null;
+}
+
+/** What the personal center's profile page may change; absent keys stay as they are, null clears. */
+export interface ProfilePatch {
+  firstName?: string | null;
+  lastName?: string | null;
+  nickname?: string | null;
+  photo?: string | null;
+  locale?: string | null;
+  username?: string;
+  /** Merged into the stored attributes key by key; a null value removes the key. */
+  customAttributes?: Record<string, AttributeValue>;
+}
+
+export interface UsersPort {
+  createUser(input: NewUser, at: Date): Promise<User>;
+  findUserById(realmId: string, id: string): Promise<User | null>;
+  /** By username or (unique) email, case-insensitively. */
+  findUserByLogin(realmId: string, login: string): Promise<UserWithPassword | null>;
+  /** The stored password hash of user `userId`; null when they have none (or there is no such user in the realm). */
+  passwordHashOf(realmId: string, userId: string): Promise<string | null>;
+  /** Every user whose email is `email`, compared case-insensitively (several where the realm allows duplicates). */
+  findUsersByEmail(realmId: string, email: string): Promise<UserWithPassword[]>;
+  recordLogin(realmId: string, userId: string, at: Date, ip: string | null): Promise<void>;
+  setEmailVerification(realmId: string, userId: string, state: EmailVerification, at: Date): Promise<void>;
+  /**
+   * Changes the address (and the username with it when `syncUsername`), setting the
+   * verification state to `verification`. UniqueViolation when taken.
+   */
+  changeEmail(realmId: string, userId: string, change: { email: string; emailUnique: boolean; syncUsername: boolean; verification: EmailVerification }, at: Date): Promise<User>;
+  /** null: the account has no password any more (social logins only). */
+  setPasswordHash(realmId: string, userId: string, passwordHash: string | null, at: Date): Promise<void>;
+  /** Applies a profile change and returns the user; UniqueViolation('username') when the new username is taken. */
+  updateProfile(realmId: string, userId: string, patch: ProfilePatch, at: Date): Promise<User>;
+  /** Sets (E.164) or clears the phone; UniqueViolation('phone') when another user of the realm has it. */
+  setPhone(realmId: string, userId: string, phone: string | null, verified: boolean, at: Date): Promise<User>;
+}

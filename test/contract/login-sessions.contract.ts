@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LoginSession, LoginSessionsPort } from '../../src/ports/login-sessions.ts';
+import type { UsersPort } from '../../src/ports/users.ts';
+import { T0, at, newUser, type Opened } from './store-fixtures.ts';
+
+/**
+ * The contract of the login sessions port (src/ports/login-sessions.ts): every Store adapter runs it (store.contract.ts).
+ * `open` returns a fresh, empty, migrated store each time.
+ */
+export function loginSessionsContract(name: string, open: () => Promise<Opened<LoginSessionsPort & UsersPort>>): void {
+  describe(`Login sessions contract: ${name}`, () => {
+    let store: Opened<LoginSessionsPort & UsersPort>;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('login sessions', () => {
+      let users: { a: string; b: string; beta: string };
+      beforeEach(async () => {
+        users = {
+          a: (await store.createUser(newUser({ username: 'sess-a', email: 'sess-a@example.com' }), T0)).id,
+          b: (await store.createUser(newUser({ username: 'sess-b', email: 'sess-b@example.com' }), T0)).id,
+          beta: (await store.createUser(newUser({ realmId: 'beta', username: 'sess-a', email: 'sess-a@example.com' }), T0)).id,
+        };
+      });
+
+      function session(overrides: Partial<LoginSession> = {}): LoginSession {
+        return {
+          id: randomBytes(16).toString('base64url'),
+          realmId: 'alpha',
+          userId: overrides.realmId === 'beta' ? users.beta : users.a,
+          createdAt: T0,
+          lastSeenAt: T0,
+          ip: '192.0.2.1',
+          userAgent: 'Mozilla/5.0',
+          amr: ['pwd'],
+          aal: 1,
+          endedAt: null,
+          ...overrides,
+        };
+      }
+
+      it('refuses a session to a user that does not exist (deleted while signing in), writing nothing (ASVS 7.4.2)', async () => {
+        expect(await store.createLoginSession(session())).toBe(true);
+        const gone = session({ userId: 'no-such-user' });
+        expect(await store.createLoginSession(gone)).toBe(false);
+        expect(await store.findLoginSession('alpha', gone.id)).toBeNull();
+        const crossRealm = session({ realmId: 'beta', userId: users.a });
+        expect(await store.createLoginSession(crossRealm)).toBe(false);
+        expect(await store.findLoginSession('beta', crossRealm.id)).toBeNull();
+      });
+
+      it('creates and finds a session with all its fields', async () => {
+        const s = session({ amr: ['pwd', 'otp'], aal: 2 });
+        await store.createLoginSession(s);
+        expect(await store.findLoginSession('alpha', s.id)).toEqual(s);
+      });
+
+      it('finds no session in another realm or under an unknown id', async () => {
+        const s = session();
+        await store.createLoginSession(s);
+        expect(await store.findLoginSession('beta', s.id)).toBeNull();
+        expect(await store.findLoginSession('alpha', 'unknown')).toBeNull();
+      });
+
+      it('touch moves lastSeenAt', async () => {
+        const s = session();
+        await store.createLoginSession(s);
+        await store.touchLoginSession('alpha', s.id, at(300));
+        const found = await store.findLoginSession('alpha', s.id);
+        expect(found?.lastSeenAt.getTime()).toBe(at(300).getTime());
+        expect(found?.createdAt.getTime()).toBe(T0.getTime());
+      });
+
+      it('ends a session once: true the first time, false after (ASVS 7.4.1)', async () => {
+        const s = session();
+        await store.createLoginSession(s);
+        expect(await store.endLoginSession('alpha', s.id, at(60))).toBe(true);
+        expect(await store.endLoginSession('alpha', s.id, at(120))).toBe(false);
+        expect((await store.findLoginSession('alpha', s.id))?.endedAt?.getTime()).toBe(at(60).getTime());
+      });
+
+      it('touching an ended session does not revive it (ASVS 7.4.1)', async () => {
+        const s = session();
+        await store.createLoginSession(s);
+        await store.endLoginSession('alpha', s.id, at(60));
+        await store.touchLoginSession('alpha', s.id, at(120));
+        expect((await store.findLoginSession('alpha', s.id))?.endedAt).not.toBeNull();
+      });
+
+      it('does not end a session from another realm or an unknown one', async () => {
+        const s = session();
+        await store.createLoginSession(s);
+        expect(await store.endLoginSession('beta', s.id, at(60))).toBe(false);
+        expect(await store.endLoginSession('alpha', 'unknown', at(60))).toBe(false);
+        expect((await store.findLoginSession('alpha', s.id))?.endedAt).toBeNull();
+      });
+
+      it('ends a session exactly once under concurrency', async () => {
+        const s = session();
+        await store.createLoginSession(s);
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.endLoginSession('alpha', s.id, at(60))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it("lists a user's sessions, including ended ones, and only theirs", async () => {
+        const mine = [session({ createdAt: at(1), lastSeenAt: at(1) }), session({ createdAt: at(2), lastSeenAt: at(2) })];
+        for (const s of mine) await store.createLoginSession(s);
+        await store.createLoginSession(session({ userId: users.b }));
+        await store.createLoginSession(session({ realmId: 'beta' }));
+        await store.endLoginSession('alpha', mine[0]!.id, at(3));
+        const listed = await store.listLoginSessions('alpha', users.a);
+        expect(listed.map((s) => s.id).sort()).toEqual(mine.map((s) => s.id).sort());
+        expect(listed.find((s) => s.id === mine[0]!.id)?.endedAt?.getTime()).toBe(at(3).getTime());
+        expect(await store.listLoginSessions('alpha', 'nobody')).toEqual([]);
+      });
+
+      it("ends every live session of the user but the one kept, returning the ids ended (ASVS 7.4.3)", async () => {
+        const kept = session({ createdAt: at(1) });
+        const others = [session({ createdAt: at(2) }), session({ createdAt: at(3) }), session({ createdAt: at(4) })];
+        for (const s of [kept, ...others]) await store.createLoginSession(s);
+        const ended = await store.endLoginSessionsOfUser('alpha', users.a, at(60), kept.id);
+        expect([...ended].sort()).toEqual(others.map((s) => s.id).sort());
+        for (const s of others) expect((await store.findLoginSession('alpha', s.id))?.endedAt?.getTime()).toBe(at(60).getTime());
+        expect((await store.findLoginSession('alpha', kept.id))?.endedAt).toBeNull();
+      });
+
+      it('ends every live session of the user when none is kept', async () => {
+        const mine = [session(), session()];
+        for (const s of mine) await store.createLoginSession(s);
+        expect([...(await store.endLoginSessionsOfUser('alpha', users.a, at(60)))].sort()).toEqual(mine.map((s) => s.id).sort());
+        for (const s of mine) expect((await store.findLoginSession('alpha', s.id))?.endedAt).not.toBeNull();
+      });
+
+      it("does not touch other users' or other realms' sessions when ending a user's sessions", async () => {
+        const mine = session();
+        const otherUser = session({ userId: users.b });
+        const otherRealm = session({ realmId: 'beta' }); // another realm's user
+        for (const s of [mine, otherUser, otherRealm]) await store.createLoginSession(s);
+        expect(await store.endLoginSessionsOfUser('alpha', users.a, at(60))).toEqual([mine.id]);
+        expect((await store.findLoginSession('alpha', otherUser.id))?.endedAt).toBeNull();
+        expect((await store.findLoginSession('beta', otherRealm.id))?.endedAt).toBeNull();
+        expect(await store.endLoginSessionsOfUser('gamma', users.a, at(60))).toEqual([]);
+      });
+
+      it('leaves already ended sessions ended at their first time and does not return them again (ASVS 7.4.1)', async () => {
+        const early = session();
+        const live = session();
+        await store.createLoginSession(early);
+        await store.createLoginSession(live);
+        await store.endLoginSession('alpha', early.id, at(10));
+        expect(await store.endLoginSessionsOfUser('alpha', users.a, at(60))).toEqual([live.id]);
+        expect(await store.endLoginSessionsOfUser('alpha', users.a, at(120))).toEqual([]);
+        expect((await store.findLoginSession('alpha', early.id))?.endedAt?.getTime()).toBe(at(10).getTime());
+        expect((await store.findLoginSession('alpha', live.id))?.endedAt?.getTime()).toBe(at(60).getTime());
+        await store.touchLoginSession('alpha', live.id, at(130));
+        expect(await store.endLoginSession('alpha', live.id, at(140))).toBe(false);
+        expect((await store.findLoginSession('alpha', live.id))?.endedAt?.getTime()).toBe(at(60).getTime());
+      });
+
+      it('ends each session once when a user\'s sessions are ended concurrently', async () => {
+        const mine = Array.from({ length: 5 }, () => session());
+        for (const s of mine) await store.createLoginSession(s);
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.endLoginSessionsOfUser('alpha', users.a, at(60 + i))));
+        const all = results.flat();
+        expect(all.sort()).toEqual(mine.map((s) => s.id).sort());
+      });
+    });
+  });
+}
