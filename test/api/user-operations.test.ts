@@ -51,7 +51,7 @@ describe('management API: one user’s operations', () => {
     const b = browser(gh);
     const opened = await b.get(handed.body.link.replace('http://alpha.test', ''));
     expect(opened.status).toBe(303);
-    const form = await b.get(opened.headers.location);
+    const form = await b.get(String(opened.headers.location));
     expect(form.status).toBe(200);
     expect(form.text).toContain('name="password"');
     const mailed = await api.post(`/realms/alpha/users/${id}/password-token`, { send: true });
