@@ -67,6 +67,7 @@ import { managementApi } from './api/v1/index.ts';
 import type { AuditPort } from './ports/audit.ts';
 import type { ManagementKeysPort } from './ports/management-keys.ts';
 import type { UsersAdminPort } from './ports/users-admin.ts';
+import type { ManagementPorts } from './store/open.ts';
 import { ApiUserKeys } from './services/api-user-keys.ts';
 import { AuditLog } from './services/audit-log.ts';
 import { ManagementKeys } from './services/management-keys.ts';
@@ -102,11 +103,7 @@ export interface Deps {
   realmsService?: RealmsService;
 }
 
-export interface ManagementPorts {
-  usersAdmin: UsersAdminPort;
-  keys: ManagementKeysPort;
-  audit: AuditPort;
-}
+export type { ManagementPorts };
 
 export interface Gatehouse {
   app: Express;

@@ -18,10 +18,8 @@ import { Realms } from './realms.ts';
 import { provisionFromFile, ProvisioningError } from './services/provisioning.ts';
 import { RealmsService } from './services/realms.ts';
 import type { Store } from './store/port.ts';
-import { SqliteDirectory } from './store/sqlite/directory.ts';
+import { directoryOf, managementPorts } from './store/open.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
-import { SqliteManagement } from './store/sqlite/management.ts';
-import { SqliteUsersAdmin } from './store/sqlite/users-admin.ts';
 
 /** A dependency that is configured but unusable at start: reported in one line, exit 1. */
 export class StartupError extends Error {
@@ -37,33 +35,6 @@ function redactUrl(url: string): string {
   } catch {
     return '(unparseable URL)';
   }
-}
-
-/**
- * The management side's ports on the store's own database: SQLite's adapters on its file, MongoDB's on its
- * connection (mongoose loaded only then). The server and the `api-keys` command both take them from here.
- */
-export async function managementPorts(store: Store): Promise<ManagementPorts> {
-  if (store instanceof SqliteStore) {
-    const management = new SqliteManagement(store.db);
-    return { usersAdmin: new SqliteUsersAdmin(store.db), keys: management, audit: management };
-  }
-  const [{ MongoStore }, { MongoManagement }, { MongoUsersAdmin }] = await Promise.all([
-    import('./store/mongo/index.ts'),
-    import('./store/mongo/management.ts'),
-    import('./store/mongo/users-admin.ts'),
-  ]);
-  if (!(store instanceof MongoStore)) throw new Error('the management API needs the SQLite or the MongoDB store');
-  const management = await MongoManagement.open(store.connection);
-  return { usersAdmin: new MongoUsersAdmin(store), keys: management, audit: management };
-}
-
-/** The realms-and-apps directory on the store's own database (the CLI reads realms made through the API from it). */
-export async function directoryOf(store: Store): Promise<Directory> {
-  if (store instanceof SqliteStore) return new SqliteDirectory(store.db);
-  const [{ MongoStore }, { MongoDirectory }] = await Promise.all([import('./store/mongo/index.ts'), import('./store/mongo/directory.ts')]);
-  if (!(store instanceof MongoStore)) throw new Error('the directory needs the SQLite or the MongoDB store');
-  return MongoDirectory.open(store.connection);
 }
 
 export interface Composition {

@@ -4,7 +4,7 @@ import { MANAGEMENT_KEY_SCAN } from '../domain/management-key.ts';
 import { NotFoundError, RuleViolation } from '../domain/errors.ts';
 import { AuditLog } from '../services/audit-log.ts';
 import { CLI_CONTEXT } from '../services/context.ts';
-import { managementPorts } from '../main.ts';
+import { managementPorts } from '../store/open.ts';
 import { servedRealms } from './realms.ts';
 import { ManagementKeys } from '../services/management-keys.ts';
 import { openStore, UsageError, type CliIo } from './users.ts';

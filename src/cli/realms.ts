@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.ts';
-import { directoryOf } from '../main.ts';
+import { directoryOf } from '../store/open.ts';
 import type { RealmSettings } from '../ports/directory.ts';
 import type { Store } from '../store/port.ts';
 
