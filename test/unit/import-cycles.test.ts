@@ -55,4 +55,21 @@ describe('src/ imports', () => {
       .flatMap(([file, deps]) => deps.filter(inside('flows')).map((dep) => `${path.relative(SRC, file)} → ${path.relative(SRC, dep)}`));
     expect(offenders).toEqual([]);
   });
+
+  it('keep the CLI light: gatehouse loads none of the app (app.ts, main.ts, flows/, http/) at run time', () => {
+    // Static imports that stay at run time (not `import type`), followed from the CLI's entry point.
+    const runtimeDeps = (file: string) =>
+      [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)(?!\s+type\b)[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => path.resolve(path.dirname(file), m[1]!));
+    const reached = new Set<string>();
+    const stack = [path.join(SRC, 'cli', 'gatehouse.ts')];
+    while (stack.length > 0) {
+      const file = stack.pop()!;
+      if (reached.has(file)) continue;
+      reached.add(file);
+      stack.push(...runtimeDeps(file).filter((d) => d.endsWith('.ts')));
+    }
+    const app = [...reached].map((f) => path.relative(SRC, f)).filter((f) => f === 'app.ts' || f === 'main.ts' || f.startsWith('flows/') || f.startsWith('http/'));
+    expect(reached.size).toBeGreaterThan(10);
+    expect(app).toEqual([]);
+  });
 });
