@@ -59,7 +59,7 @@ describe('src/ imports', () => {
   it('keep the CLI light: gatehouse loads none of the app (app.ts, main.ts, flows/, http/) at run time', () => {
     // Static imports that stay at run time (not `import type`), followed from the CLI's entry point.
     const runtimeDeps = (file: string) =>
-      [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)(?!\s+type\b)[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => path.resolve(path.dirname(file), m[1]!));
+      [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)(?!\s+type\b)(?:[^'"]*?from)?\s*'(\.[^']+)'/gm)].map((m) => path.resolve(path.dirname(file), m[1]!));
     const reached = new Set<string>();
     const stack = [path.join(SRC, 'cli', 'gatehouse.ts')];
     while (stack.length > 0) {
