@@ -59,7 +59,8 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
 export function managementApi(d: ManagementApiDeps): Router {
   const routes = managementRoutes(d);
   const router = Router();
-  const document = openApiDocument(routes);
+  // Built on the first request for it, then served as the same bytes: most instances are never asked.
+  let document: string | null = null;
 
   /** GET /api/v1/openapi.json — public: it describes, it grants nothing. */
   // What helmet gives the pages, for JSON: nothing here is ever a document to render, frame or sniff.
@@ -77,7 +78,8 @@ export function managementApi(d: ManagementApiDeps): Router {
 
   router.get('/openapi.json', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
-    res.json(document);
+    document ??= JSON.stringify(openApiDocument(routes));
+    res.type('application/json').send(document);
   });
 
   router.use(authenticate(d.keys, d.limiters));
