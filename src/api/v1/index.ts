@@ -62,20 +62,22 @@ export function managementApi(d: ManagementApiDeps): Router {
   // Built on the first request for it, then served as the same bytes: most instances are never asked.
   let document: string | null = null;
 
-  /** GET /api/v1/openapi.json — public: it describes, it grants nothing. */
   // What helmet gives the pages, for JSON: nothing here is ever a document to render, frame or sniff.
-  const securityHeaders: Record<string, string> = {
-    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-    'Cross-Origin-Resource-Policy': 'same-origin',
-    ...(d.hsts ? { 'Strict-Transport-Security': 'max-age=31536000' } : {}),
-  };
+  const securityHeaders = new Map(
+    Object.entries({
+      'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+      ...(d.hsts ? { 'Strict-Transport-Security': 'max-age=31536000' } : {}),
+    }),
+  );
   router.use((_req, res, next) => {
-    res.setHeaders(new Map(Object.entries(securityHeaders)));
+    res.setHeaders(securityHeaders);
     next();
   });
 
+  /** GET /api/v1/openapi.json — public: it describes, it grants nothing. */
   router.get('/openapi.json', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
     document ??= JSON.stringify(openApiDocument(routes));
