@@ -33,7 +33,7 @@ const TABLE = routeTable();
 beforeAll(async () => {
   const file = structuredClone(TEST_CONFIG);
   (file.realms[1]!.apps as Array<Record<string, unknown>>).push({ clientId: B_APP, name: 'Beta only', redirectUris: ['https://beta-only.example.com/cb'] });
-  // Trusting X-Forwarded-For lets the 401 walk come from a new address each time: the per-IP limit on failed authentications has its own test.
+  // Trusting X-Forwarded-For lets the 401 walk come from a new address each time: the per-IP limit on failed authentications has its own test (auth-limits.test.ts).
   gh = await testGatehouse({ file, env: { TRUST_PROXY: 'true' } });
   root = await managementKey(gh, null, 'write');
   keyA = await managementKey(gh, A, 'write');

@@ -48,7 +48,7 @@ describe.each(setups)('management API races ($name)', ({ redisUrl }) => {
     }
   });
 
-  it('an API key regenerated during authenticate-key calls: the old key fails from the moment the new one is returned', async () => {
+  it('an API key regenerated during authenticate-key calls: the old key fails from the moment the new one is returned (ASVS 2.3.3)', async () => {
     const made = await api.post('/realms/alpha/users', { userType: 'api', name: 'Rotating robot' });
     const id = made.body.user.id as string;
     let current = made.body.apiKey as string;
@@ -87,7 +87,7 @@ describe.each(setups)('management API races ($name)', ({ redisUrl }) => {
     expect(new Set([...retired, current]).size).toBe(16);
   });
 
-  it.each([0, 40, 90])('bulk delete %i ms into logins of the same users: every user gone whole, no session of theirs left working', async (delay) => {
+  it.each([0, 40, 90])('bulk delete %i ms into logins of the same users: every user gone whole, no session of theirs left working (ASVS 7.4.2, 2.3.3)', async (delay) => {
     const emails = Array.from({ length: 8 }, (_, i) => `racer${delay}-${i}@example.com`);
     const ids: string[] = [];
     for (const email of emails) ids.push((await api.post('/realms/alpha/users', { email, password: GOOD_PASSWORD, emailVerification: 'verified' })).body.user.id);
@@ -119,7 +119,7 @@ describe.each(setups)('management API races ($name)', ({ redisUrl }) => {
     expect((await browser(gh).submit('/login', { identifier: emails[0]!, password: GOOD_PASSWORD })).status).toBe(401);
   });
 
-  it('deactivation during a user’s logins: no session of theirs is left live', async () => {
+  it('deactivation during a user’s logins: no session of theirs is left live (ASVS 7.4.2)', async () => {
     const email = 'deactivated-racer@example.com';
     const id = (await api.post('/realms/alpha/users', { email, password: GOOD_PASSWORD, emailVerification: 'verified' })).body.user.id as string;
     const browsers = Array.from({ length: 4 }, () => browser(gh));

@@ -93,7 +93,7 @@ describe('management API: users', () => {
     expect((await api.get('/realms/alpha/users?after=%%%')).status).toBe(400);
   });
 
-  it('deactivating ends the user’s sessions and every way in', async () => {
+  it('deactivating ends the user’s sessions and every way in (ASVS 7.4.2)', async () => {
     const made = await api.post('/realms/alpha/users', { email: 'grace@example.com', password: GOOD_PASSWORD });
     const b = browser(gh);
     expect((await b.submit('/login', { identifier: 'grace@example.com', password: GOOD_PASSWORD })).status).toBe(303);
@@ -153,12 +153,22 @@ describe('management API: users', () => {
     expect(res.status).toBe(403);
   });
 
-  it('records an audit entry for each write, without secrets', async () => {
+  it('records an audit entry for each write: who, what, when, from which request, secrets redacted (ASVS 16.2.1, 16.2.5)', async () => {
+    const robot = await api.post('/realms/alpha/users', { userType: 'api', name: 'Audited robot' });
+    const rotated = await api.post(`/realms/alpha/users/${robot.body.user.id}/api-key`, {}).set('X-Request-Id', 'req-audit-1');
+    expect(rotated.headers['x-request-id']).toBe('req-audit-1');
     const res = await api.get('/realms/alpha/audit?limit=200');
     expect(res.status).toBe(200);
     const ops = res.body.data.map((e: { operation: string }) => e.operation);
     expect(ops).toContain('user.create');
     expect(ops).toContain('user.update');
-    expect(JSON.stringify(res.body)).not.toContain('$argon2');
+    const entry = res.body.data.find((e: { requestId: string }) => e.requestId === 'req-audit-1');
+    expect(entry).toMatchObject({ realmId: 'alpha', operation: 'user.api_key.regenerate', actor: { type: 'api_key' }, target: { type: 'user', id: robot.body.user.id }, after: { apiKey: '[redacted]' } });
+    expect(entry.actor.id).toMatch(/^mk_/);
+    expect(Date.now() - Date.parse(entry.at)).toBeLessThan(60_000);
+    const text = JSON.stringify(res.body);
+    expect(text).not.toContain(rotated.body.apiKey);
+    expect(text).not.toContain(robot.body.apiKey);
+    expect(text).not.toContain('$argon2');
   });
 });
