@@ -22,17 +22,23 @@ function badCursor(message: string): never {
   throw new InvalidRequest([{ field: 'after', code: 'invalid_cursor', message }]);
 }
 
-export function decodeUserCursor(cursor: string, sort: UserSort): UserCursor {
+/** The cursor's JSON checked against `schema`; anything else a 400 naming `after`. */
+function decoded<T>(cursor: string, schema: z.ZodType<T>): T {
   let raw: unknown;
   try {
     raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     badCursor('not a cursor this API issued');
   }
-  const parsed = userCursor.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) badCursor('not a cursor this API issued');
-  if (parsed.data.k !== sort.key || parsed.data.d !== sort.direction) badCursor('the cursor belongs to another sort: start again without `after`');
-  return { value: parsed.data.v, id: parsed.data.i };
+  return parsed.data;
+}
+
+export function decodeUserCursor(cursor: string, sort: UserSort): UserCursor {
+  const c = decoded(cursor, userCursor);
+  if (c.k !== sort.key || c.d !== sort.direction) badCursor('the cursor belongs to another sort: start again without `after`');
+  return { value: c.v, id: c.i };
 }
 
 /**
@@ -48,13 +54,7 @@ export function encodeIdCursor(of: IdList, id: string): string {
 }
 
 export function decodeIdCursor(cursor: string, of: IdList): string {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    badCursor('not a cursor this API issued');
-  }
-  const parsed = idCursor.safeParse(raw);
-  if (!parsed.success || parsed.data.l !== of.list || parsed.data.r !== (of.list === 'apps' ? of.realmId : undefined)) badCursor('not a cursor of this list');
-  return parsed.data.i;
+  const c = decoded(cursor, idCursor);
+  if (c.l !== of.list || c.r !== (of.list === 'apps' ? of.realmId : undefined)) badCursor('not a cursor of this list');
+  return c.i;
 }
