@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, GOOD_PASSWORD, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { partAvailable } from '../helpers/parts.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freeClusterPort } from '../helpers/ports.ts';
 
 const hasRedis = partAvailable('Redis', spawnSync('redis-server', ['--version']).status === 0, 'apt-get install redis-server');
 
@@ -23,7 +23,7 @@ describe.skipIf(!hasRedis)('Redis Cluster', () => {
 
   beforeAll(async () => {
     for (let i = 0; i < 3; i += 1) {
-      const port = await freePort();
+      const port = await freeClusterPort(ports);
       ports.push(port);
       children.push(
         spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }),
