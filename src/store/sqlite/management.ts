@@ -3,7 +3,6 @@ import type { ManagementKey } from '../../domain/management-key.ts';
 import type { AuditEntry, AuditPort, AuditQuery } from '../../ports/audit.ts';
 import type { ManagementKeysPort } from '../../ports/management-keys.ts';
 import type { Row } from './index.ts';
-import { UnchangedMemo } from './unchanged-memo.ts';
 
 const date = (v: unknown): Date | null => (v == null ? null : new Date(Number(v)));
 const json = (v: unknown): Record<string, unknown> | null => (v == null ? null : (JSON.parse(String(v)) as Record<string, unknown>));
@@ -40,11 +39,8 @@ function rowToAudit(r: Row): AuditEntry {
 /** Management API keys and the audit log, on the SQLite file. */
 export class SqliteManagement implements ManagementKeysPort, AuditPort {
   private readonly s;
-  /** Every API request looks its key up: between writes, from memory (a revocation anywhere empties it). */
-  private readonly byHash: UnchangedMemo<Readonly<ManagementKey>>;
 
   constructor(db: Database.Database) {
-    this.byHash = new UnchangedMemo(db);
     this.s = {
       insertKey: db.prepare(`INSERT INTO management_keys (id, name, realm_id, access, key_hash, last_four, created_at, created_by)
         VALUES (@id, @name, @realmId, @access, @keyHash, @lastFour, @createdAt, @createdBy)`),
@@ -66,11 +62,8 @@ export class SqliteManagement implements ManagementKeysPort, AuditPort {
   }
 
   async findKeyByHash(keyHash: string): Promise<ManagementKey | null> {
-    const key = this.byHash.get(keyHash, () => {
-      const r = this.s.keyByHash.get(keyHash) as Row | undefined;
-      return r ? Object.freeze(rowToKey(r)) : null;
-    });
-    return key ? { ...key } : null;
+    const r = this.s.keyByHash.get(keyHash) as Row | undefined;
+    return r ? rowToKey(r) : null;
   }
 
   async getKey(id: string): Promise<ManagementKey | null> {

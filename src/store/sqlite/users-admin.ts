@@ -5,7 +5,6 @@ import type { AdminUserPatch, DeleteMatching, StoredApiKey, UsersAdminPort } fro
 import type { ExternalIdentity } from '../../ports/identities.ts';
 import type { UserRecord } from '../../ports/user-records.ts';
 import { nameNormSet, rowToUser, uniqueViolation, type Row } from './index.ts';
-import { UnchangedMemo } from './unchanged-memo.ts';
 
 /**
  * Each sort key as the SQL expression its index (migrations 008 and 010) is built on;
@@ -100,11 +99,8 @@ export class SqliteUsersAdmin implements UsersAdminPort {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly deleteUserRow: Database.Statement;
   private readonly deleteDependents: Database.Statement[];
-  /** authenticate-key is an app's hot path: between writes, the key's user from memory (any write anywhere empties it). */
-  private readonly byApiKey: UnchangedMemo<Readonly<User>>;
 
   constructor(private readonly db: Database.Database) {
-    this.byApiKey = new UnchangedMemo(db);
     this.deleteUserRow = db.prepare('DELETE FROM users WHERE realm_id = @realmId AND id = @userId RETURNING *');
     this.deleteDependents = DELETE_USER_SQL.map((sql) => db.prepare(sql));
   }
@@ -262,12 +258,9 @@ export class SqliteUsersAdmin implements UsersAdminPort {
   }
 
   async findUserByApiKey(realmId: string, lookupHash: string): Promise<User | null> {
-    const user = this.byApiKey.get(`${realmId}\n${lookupHash}`, () => {
-      const r = this.statement(
-        'SELECT u.* FROM user_api_keys k JOIN users u ON u.realm_id = k.realm_id AND u.id = k.user_id WHERE k.realm_id = ? AND k.lookup_hash = ?',
-      ).get(realmId, lookupHash) as Row | undefined;
-      return r ? Object.freeze(rowToUser(r)) : null;
-    });
-    return user ? { ...user } : null;
+    const r = this.statement(
+      'SELECT u.* FROM user_api_keys k JOIN users u ON u.realm_id = k.realm_id AND u.id = k.user_id WHERE k.realm_id = ? AND k.lookup_hash = ?',
+    ).get(realmId, lookupHash) as Row | undefined;
+    return r ? rowToUser(r) : null;
   }
 }
