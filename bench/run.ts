@@ -33,11 +33,13 @@
  * BENCH_CPU_PROF=1 (start Gatehouse with --cpu-prof into bench/results/profiles/),
  * BENCH_NODE_ARGS (extra node flags for the Gatehouse process, after PRODUCTION_NODE_FLAGS
  * from src/config/runtime.ts, which both children get), BENCH_RUNTIME
- * (compiled, the default and what production runs, or tsx). MALLOC_* variables
- * reach every process (this one too, where raw argon2 runs), so they stay fair.
+ * (compiled, the default and what production runs, or tsx). Both children run
+ * with PRODUCTION_ENV (MALLOC_ARENA_MAX=2, as the Dockerfile sets); MALLOC_*
+ * variables given to the bench override it and reach every process (this one
+ * too, where raw argon2 runs).
  */
 // Raw argon2 runs in this process: on a thread pool sized as Gatehouse sizes its own.
-import { PRODUCTION_NODE_FLAGS } from '../src/config/runtime.ts';
+import { PRODUCTION_ENV, PRODUCTION_NODE_FLAGS } from '../src/config/runtime.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -1102,7 +1104,8 @@ async function main(): Promise<void> {
     }),
   );
 
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  // As production runs (the Dockerfile's ENV); MALLOC_* given to the bench win.
+  const childEnv: NodeJS.ProcessEnv = { ...PRODUCTION_ENV, ...process.env, NODE_ENV: 'production' };
   delete childEnv.NODE_OPTIONS; // a debugger or loader from the parent's shell would skew both children
   const profileDir = path.join(RESULTS_DIR, 'profiles');
   if (CPU_PROF) mkdirSync(profileDir, { recursive: true });
@@ -1376,7 +1379,7 @@ async function main(): Promise<void> {
       cpuProf: CPU_PROF,
       nodeFlags: PRODUCTION_NODE_FLAGS,
       gatehouseNodeArgs: NODE_ARGS,
-      malloc: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))),
+      malloc: Object.fromEntries(Object.entries(childEnv).filter(([k]) => k.startsWith('MALLOC_'))),
     },
     scenarios: results,
     ratios: Object.fromEntries(ratios.map((r) => [r.name, { value: r.value, target: r.target, met: r.met, detail: r.detail }])),
