@@ -39,9 +39,13 @@ export interface ManagementApiDeps {
   hsts: boolean;
 }
 
-/** Every route of the API, in the order Express tries them (fixed paths before `:userId`). */
+/**
+ * Every route of the API, in the order Express tries them: the user access
+ * routes first (authenticate-key, an app's hot path, is the first of all, one
+ * layer away), and fixed paths before `:userId`.
+ */
 export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events'>): RouteSpec[] {
-  return [...keyRoutes(d.keys, d.audit), ...(d.realmsService ? realmRoutes(d.realmsService, d.audit) : []), ...eventRoutes(d.events), ...accessRoutes(d.access), ...userRoutes(d.users)];
+  return [...accessRoutes(d.access), ...keyRoutes(d.keys, d.audit), ...(d.realmsService ? realmRoutes(d.realmsService, d.audit) : []), ...eventRoutes(d.events), ...userRoutes(d.users)];
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
