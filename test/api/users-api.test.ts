@@ -134,6 +134,27 @@ describe('management API: users', () => {
     expect((await api.get('/realms/alpha/users/count?reference=bulk')).body.count).toBe(0);
   });
 
+  it('bulk delete by ids takes at most 1000, deletes each whole, and reports the ids it did not find', async () => {
+    const made = await api.post('/realms/alpha/users', { email: 'bulk-id@example.com' });
+    const tooMany = await api.post('/realms/alpha/users/bulk-delete', { ids: Array.from({ length: 1001 }, () => made.body.user.id) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.errors[0].field).toBe('ids');
+    expect((await api.get(`/realms/alpha/users/${made.body.user.id}`)).status).toBe(200);
+    const both = await api.post('/realms/alpha/users/bulk-delete', { ids: [made.body.user.id], filter: {} });
+    expect(both.status).toBe(400);
+    expect(both.body.errors[0].field).toBe('ids');
+    const stray = await api.post('/realms/alpha/users/bulk-delete', { ids: [made.body.user.id], expect: 1 });
+    expect(stray.body.errors.map((e: { field: string }) => e.field)).toEqual(['expect']);
+    expect((await api.get(`/realms/alpha/users/${made.body.user.id}`)).status).toBe(200);
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const done = await api.post('/realms/alpha/users/bulk-delete', { ids: [made.body.user.id, missing] });
+    expect(done.status).toBe(200);
+    expect(done.body).toEqual({ deleted: [made.body.user.id], missing: [missing] });
+    expect((await api.get(`/realms/alpha/users/${made.body.user.id}`)).status).toBe(404);
+    const events = await api.get(`/realms/alpha/events?userId=${made.body.user.id}&type=user.deleted`);
+    expect(events.body.data).toHaveLength(1);
+  });
+
   it('exports CSV with the same filter', async () => {
     const res = await api.get('/realms/alpha/users/export?format=csv&q=page&sort=email');
     expect(res.status).toBe(200);

@@ -110,10 +110,17 @@ export const patchUserBody = z
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 
-export const bulkDeleteBody = z.union([
-  z.strictObject({ ids: z.array(userId).min(1).max(1000) }),
-  z.strictObject({ filter: z.strictObject(userFilterShape), expect: z.number().int().min(0).optional() }),
-]);
+/** `{ ids }`, or `{ filter, expect? }`: one object, so a mistake is reported at its field, not as "no union member matched". */
+export const bulkDeleteBody = z
+  .strictObject({
+    ids: z.array(userId).min(1).max(1000).optional().describe('Up to 1000 user ids; not with filter'),
+    filter: z.strictObject(userFilterShape).optional().describe('The users list’s filter; not with ids'),
+    expect: z.number().int().min(0).optional().describe('With filter: delete only while exactly this many match; without it, a dry run'),
+  })
+  .superRefine((b, ctx) => {
+    if ((b.ids === undefined) === (b.filter === undefined)) ctx.addIssue({ code: 'custom', path: ['ids'], message: 'give ids, or a filter (with expect to delete)' });
+    if (b.expect !== undefined && b.filter === undefined) ctx.addIssue({ code: 'custom', path: ['expect'], message: 'expect goes with a filter' });
+  });
 
 export const passwordTokenBody = z.strictObject({ send: z.boolean().default(false) });
 export const apiKeyBody = z.strictObject({ apiKey: z.string().min(1).max(200).optional() });

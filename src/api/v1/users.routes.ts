@@ -151,8 +151,8 @@ export function userRoutes(users: UsersService): RouteSpec[] {
       },
       example: { body: { filter: { state: 'inactive' }, expect: 12 } },
       async handler({ realm, body, ctx }) {
-        if ('ids' in body) return { status: 200, body: await users.bulkDeleteIds(realm, body.ids, ctx) };
-        return { status: 200, body: await users.bulkDeleteFilter(realm, filterOf(body.filter), body.expect, ctx) };
+        if (body.ids) return { status: 200, body: await users.bulkDeleteIds(realm, body.ids, ctx) };
+        return { status: 200, body: await users.bulkDeleteFilter(realm, filterOf(body.filter!), body.expect, ctx) };
       },
     }),
     route({
