@@ -21,7 +21,7 @@ const FILE = {
       account: { attributes: [{ key: 'seats', type: 'number', labels: { en: 'Seats' } }] },
     },
     TEST_CONFIG.realms[1]!,
-    { id: 'vault', name: 'Vault', publicUrl: 'http://vault.test', fields: { apiKeys: { policy: 'encrypt', prefix: 'vlt_' } }, apps: [] },
+    { id: 'vault', name: 'Vault', publicUrl: 'http://vault.test', signup: { policy: 'disabled' }, fields: { apiKeys: { policy: 'encrypt', prefix: 'vlt_' } }, apps: [] },
   ],
 };
 
@@ -146,6 +146,15 @@ describe('management API: one user’s operations', () => {
     expect(refused.body.detail).toMatch(/hash/);
     const reveal = (await api.get(`/realms/vault/audit?targetId=${sealed.body.user.id}`)).body.data.map((e: { operation: string }) => e.operation);
     expect(reveal.filter((o: string) => o === 'user.api_key.reveal')).toHaveLength(2);
+  });
+
+  it('creates people in a realm whose sign-up is disabled (the operator is not the public), with their locale and reference', async () => {
+    expect((await browser(gh, 'vault.test').get('/signup')).status).toBe(403);
+    const made = await api.post('/realms/vault/users', { email: 'invited@example.com', password: GOOD_PASSWORD, emailVerification: 'verified', locale: 'zh-CN', reference: 'crm-9' });
+    expect(made.status, made.text).toBe(201);
+    expect(made.body.user).toMatchObject({ locale: 'zh-CN', reference: 'crm-9', state: 'active' });
+    const login = await browser(gh, 'vault.test').submit('/login', { identifier: 'invited@example.com', password: GOOD_PASSWORD });
+    expect(login.status).toBe(303);
   });
 
   it('usernames follow the realm: emails as usernames in alpha; in beta separate, unique whatever their case', async () => {
