@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browser, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
+import request from 'supertest';
+import { browser, formPostOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { apiClient, managementKey } from '../helpers/management.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
 
@@ -155,6 +156,27 @@ describe('management API: one user’s operations', () => {
     expect(made.body.user).toMatchObject({ locale: 'zh-CN', reference: 'crm-9', state: 'active' });
     const login = await browser(gh, 'vault.test').submit('/login', { identifier: 'invited@example.com', password: GOOD_PASSWORD });
     expect(login.status).toBe(303);
+  });
+
+  it('deactivating a user ends what their app knows too: the back channel answers inactive for their session (ASVS 7.4.2)', async () => {
+    const realm = await api.post('/realms', { id: 'omega', name: 'Omega', publicUrl: 'http://omega.test' });
+    expect(realm.status, realm.text).toBe(201);
+    const app = await api.post('/realms/omega/apps', { clientId: 'omega-app', name: 'Omega app', redirectUris: ['https://omega.example/cb'] });
+    expect(app.status, app.text).toBe(201);
+    const made = await api.post('/realms/omega/users', { email: 'worker@example.com', password: GOOD_PASSWORD, emailVerification: 'verified' });
+    // Served within the directory's poll: retry the sign-in page until the new realm answers.
+    const b = browser(gh, 'omega.test');
+    let login = await b.submit('/login?redirect_uri=https%3A%2F%2Fomega.example%2Fcb', { identifier: 'worker@example.com', password: GOOD_PASSWORD });
+    for (let i = 0; i < 20 && login.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      login = await b.submit('/login?redirect_uri=https%3A%2F%2Fomega.example%2Fcb', { identifier: 'worker@example.com', password: GOOD_PASSWORD });
+    }
+    const { sid } = JSON.parse(Buffer.from(formPostOf(login.text).token.split('.')[1]!, 'base64url').toString()) as { sid: string };
+    const basic = `Basic ${Buffer.from(`omega-app:${app.body.secret}`).toString('base64')}`;
+    const check = () => request(gh.app).get(`/api/sessions/${sid}`).set('Host', 'omega.test').set('Authorization', basic);
+    expect((await check()).body).toMatchObject({ active: true, sid });
+    expect((await api.patch(`/realms/omega/users/${made.body.user.id}`, { state: 'inactive' })).status).toBe(200);
+    expect((await check()).body).toEqual({ active: false });
   });
 
   it('usernames follow the realm: emails as usernames in alpha; in beta separate, unique whatever their case', async () => {
