@@ -6,7 +6,11 @@ import type { LoginSession } from '../../ports/login-sessions.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-/** A user as the API shows it: the export's field names, the name derived for humans, no credentials. */
+/**
+ * A user as the API shows it: the export's field names, the name derived for humans, no credentials.
+ * Written out rather than spread from cli/user-record.ts's toExported fields: objects built by spreading
+ * 20-odd keys came out larger, and the 100 000-user export's peak RSS rose from ~172 to ~212 MB.
+ */
 export function userJson(u: User) {
   return {
     id: u.id,
