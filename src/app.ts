@@ -63,7 +63,8 @@ import { Realms } from './realms.ts';
 import type { RealmsService } from './services/realms.ts';
 import type { SmsSender } from './sms/sms.ts';
 import type { Store } from './store/port.ts';
-import { managementApi } from './api/v1/index.ts';
+import { apiSecurityHeaders, managementApi } from './api/v1/index.ts';
+import { authenticateKeyFastPath } from './api/v1/fast-path.ts';
 import type { AuditPort } from './ports/audit.ts';
 import type { ManagementKeysPort } from './ports/management-keys.ts';
 import type { UsersAdminPort } from './ports/users-admin.ts';
@@ -199,6 +200,9 @@ export function createApp(deps: Deps): Gatehouse {
       }),
     );
   }
+
+  // authenticate-key's success path, ahead of everything (api/v1/fast-path.ts); it hands every other case to the API below.
+  if (management) app.use(authenticateKeyFastPath({ realms, keys: management.keys, access: management.access, securityHeaders: apiSecurityHeaders(config.secureCookies) }));
 
   /** GET /healthz — the process is up. */
   app.get('/healthz', (_req, res) => {

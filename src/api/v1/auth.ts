@@ -10,7 +10,13 @@ import { sendProblem } from './problem.ts';
 export const AUTH_FAILURE_RULE = { points: 30, durationSeconds: 300 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+export const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+
+/** The caller's X-Request-Id when well-formed, else a new one. */
+export function requestIdOf(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
 
 export interface Authenticated {
   key: ManagementKey;
@@ -26,8 +32,7 @@ export interface Authenticated {
 export function authenticate(keys: ManagementKeys, limiters: LimiterFactory) {
   const failures = limiters('api-auth-ip', AUTH_FAILURE_RULE);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const given = req.get('x-request-id');
-    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(req);
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('Cache-Control', 'no-store');
     try {

@@ -1,4 +1,4 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { NotFoundError } from '../../domain/errors.ts';
@@ -11,6 +11,7 @@ import type { UserAccessService } from '../../services/user-access.ts';
 import type { UsersService } from '../../services/users.ts';
 import { accessRoutes } from './access.routes.ts';
 import { authenticate, type Authenticated } from './auth.ts';
+import { jsonBody } from './body.ts';
 import { eventRoutes } from './events.routes.ts';
 import { keyRoutes } from './keys.routes.ts';
 import type { EventsPort } from '../../ports/events.ts';
@@ -55,6 +56,19 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   return result.data;
 }
 
+/** What helmet gives the pages, for JSON: nothing here is ever a document to render, frame or sniff. */
+export function apiSecurityHeaders(hsts: boolean): Map<string, string> {
+  return new Map(
+    Object.entries({
+      'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+      ...(hsts ? { 'Strict-Transport-Security': 'max-age=31536000' } : {}),
+    }),
+  );
+}
+
 /**
  * The management API at /api/v1 (DESIGN.md §8): bearer-key auth, realm
  * scoping (another realm's ids are 404), read keys refused on writes,
@@ -66,16 +80,7 @@ export function managementApi(d: ManagementApiDeps): Router {
   // Built on the first request for it, then served as the same bytes: most instances are never asked.
   let document: string | null = null;
 
-  // What helmet gives the pages, for JSON: nothing here is ever a document to render, frame or sniff.
-  const securityHeaders = new Map(
-    Object.entries({
-      'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cross-Origin-Resource-Policy': 'same-origin',
-      ...(d.hsts ? { 'Strict-Transport-Security': 'max-age=31536000' } : {}),
-    }),
-  );
+  const securityHeaders = apiSecurityHeaders(d.hsts);
   router.use((_req, res, next) => {
     res.setHeaders(securityHeaders);
     next();
@@ -89,8 +94,7 @@ export function managementApi(d: ManagementApiDeps): Router {
   });
 
   router.use(authenticate(d.keys, d.limiters));
-  // strict: only objects and arrays at the top; 64 kB is far above any request this API takes.
-  router.use(express.json({ limit: '64kb', strict: true, type: () => true }));
+  router.use(jsonBody());
   router.use((req, _res, next) => {
     const issue = prototypeKeyIssue(req.body);
     next(issue ? new InvalidRequest([issue]) : undefined);
