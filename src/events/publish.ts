@@ -57,15 +57,15 @@ export function eventOf<T extends EventType>(input: EventInput<T>): NewEvent<T> 
  *
  * Transactions: an event is written in the same store transaction as the
  * change it describes. A flow that changes something builds the event with
- * eventOf and passes it to the store write that makes the change (each such
+ * eventOf and hands it to the store write that makes the change (each such
  * port method takes an `emit`, ports/events.ts); the SQLite adapters write
  * both in one better-sqlite3 transaction, the MongoDB adapters in one
- * session transaction (the MongoDB store needs a replica set for it, and
- * refuses to open without one: store/mongo/index.ts). publish() is for
- * events that have no change of their own to join — a failed sign-in or
- * code, a step-up, a code or mail sent, an enrolment started elsewhere than
- * the store: one append, which is atomic by itself. docs/events.md lists
- * what is not (yet) one transaction and why.
+ * session transaction (the MongoDB store runs only on a replica set or a
+ * sharded cluster: openMongoStore refuses a standalone server). publish() is
+ * for an event with no change of its own to join — a failed sign-in or code,
+ * a step-up, a mail or text sent: one append, atomic by itself. Where the
+ * guarantee is narrower (a change made of several writes, the audit log):
+ * docs/events.md, "Written with the change" (scripts/events-doc.ts).
  */
 export function publish<T extends EventType>(events: EventsPort, input: EventInput<T>): Promise<StoredEvent> {
   return events.append(eventOf(input));
