@@ -160,10 +160,10 @@ export function createApp(deps: Deps): Gatehouse {
   const mfaService = new MfaService(store, totp, clock);
   const loginService = new LoginService(store, hasher, deps.limiters, sessions, mfaService, clock);
   const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock);
-  const recoveryService = new RecoveryService(store, secrets, mailer, hasher, deps.limiters, sessions, clock);
+  const recoveryService = new RecoveryService(store, secrets, mailer, hasher, deps.limiters, clock);
   const reauthService = new ReauthService(store, hasher, deps.limiters, mfaService, clock);
   const profileService = new ProfileService(store, clock);
-  const passwordService = new PasswordService(store, hasher, secrets, mailer, reauthService, sessions, clock);
+  const passwordService = new PasswordService(store, hasher, mailer, reauthService, clock);
   // One guard for every sensitive personal-center change, on the app's clock.
   const recentAuth = requireRecentAuth(clock);
   const sessionsService = new SessionsService(store, sessions, clock);
@@ -387,7 +387,7 @@ function managementServices(
     apiKeys,
     audit,
     sessions: t.sessions,
-    passwordTools: { store: t.store, hasher: t.hasher, secrets: t.secrets, sessions: t.sessions, mailer: t.mailer, clock: t.clock },
+    passwordTools: { store: t.store, hasher: t.hasher, mailer: t.mailer, clock: t.clock },
     sendVerification: (realm, user) => t.verificationService.send(realm, user, user.locale ?? 'en', null),
     revokeVerification: (realm, userId) => t.secrets.revoke(realm.id, userId, 'verify-email'),
     clock: t.clock,

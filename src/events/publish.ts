@@ -1,4 +1,4 @@
-import { NO_REQUEST, SYSTEM_ACTOR, type Actor, type EventData, type EventRequest, type EventType, type StoredEvent } from '../domain/events.ts';
+import { NO_REQUEST, SYSTEM_ACTOR, type Actor, type EventData, type EventRequest, type EventType, type NewEvent, type StoredEvent } from '../domain/events.ts';
 import type { EventsPort } from '../ports/events.ts';
 
 /** What a page knows of its request: the browser, and the app when it happens during a sign-in for one. */
@@ -35,19 +35,13 @@ function requestOf(origin: EventOrigin | null): EventRequest {
 }
 
 /**
- * Appends one event to the realm's log: the one way every event is written
- * (DESIGN.md §2, §4 events/). The webhook outbox joins here.
- *
- * Transactions: DESIGN.md wants an event written in the same store
- * transaction as the change it describes. Today no flow does that: each
- * change (a store call) and its event (this call) are two writes, the event
- * second, so a crash between them loses the event but never invents one. The
- * seam is here: a store method that takes the events to append with its
- * change (SQLite: one better-sqlite3 transaction; MongoDB: a session) can make
- * them one, flow by flow, when the webhooks need that guarantee.
+ * The event `input` describes, built and not written: what a flow hands to
+ * the store write that makes the change (a port method's `emit`, see
+ * ports/events.ts), so that the change and its event are one transaction.
+ * Pure: it reads no clock and no store.
  */
-export function publish<T extends EventType>(events: EventsPort, input: EventInput<T>): Promise<StoredEvent> {
-  return events.append({
+export function eventOf<T extends EventType>(input: EventInput<T>): NewEvent<T> {
+  return {
     realmId: input.realm.id,
     type: input.type,
     userId: input.userId,
@@ -55,5 +49,24 @@ export function publish<T extends EventType>(events: EventsPort, input: EventInp
     request: requestOf(input.origin),
     at: input.at,
     data: input.data ?? null,
-  });
+  };
+}
+
+/**
+ * Appends one event to the realm's log on its own (DESIGN.md §2, §4 events/).
+ *
+ * Transactions: an event is written in the same store transaction as the
+ * change it describes. A flow that changes something builds the event with
+ * eventOf and hands it to the store write that makes the change (each such
+ * port method takes an `emit`, ports/events.ts); the SQLite adapters write
+ * both in one better-sqlite3 transaction, the MongoDB adapters in one
+ * session transaction (the MongoDB store runs only on a replica set or a
+ * sharded cluster: openMongoStore refuses a standalone server). publish() is
+ * for an event with no change of its own to join — a failed sign-in or code,
+ * a step-up, a mail or text sent: one append, atomic by itself. Where the
+ * guarantee is narrower (a change made of several writes, the audit log):
+ * docs/events.md, "Written with the change" (scripts/events-doc.ts).
+ */
+export function publish<T extends EventType>(events: EventsPort, input: EventInput<T>): Promise<StoredEvent> {
+  return events.append(eventOf(input));
 }

@@ -1,4 +1,5 @@
 import type { RealmConfig } from '../config/index.ts';
+import type { Emit } from '../ports/events.ts';
 import { UniqueViolation, type UsersPort } from '../ports/users.ts';
 import type { EmailVerification, User } from './user.ts';
 
@@ -7,9 +8,9 @@ import type { EmailVerification, User } from './user.ts';
  * as usernames a human's username follows; API users keep theirs (apps sign
  * them in by it). Null when the address, or the username it would become,
  * belongs to another account: the store's unique index decides, so two
- * changes racing for one address cannot both win.
+ * changes racing for one address cannot both win. `emit`: the change's events, written with it.
  */
-export async function storeNewEmail(store: UsersPort, realm: RealmConfig, user: User, email: string, verification: EmailVerification, at: Date): Promise<User | null> {
+export async function storeNewEmail(store: UsersPort, realm: RealmConfig, user: User, email: string, verification: EmailVerification, at: Date, emit?: Emit<User>): Promise<User | null> {
   try {
     return await store.changeEmail(
       realm.id,
@@ -21,6 +22,7 @@ export async function storeNewEmail(store: UsersPort, realm: RealmConfig, user: 
         verification,
       },
       at,
+      emit,
     );
   } catch (err) {
     if (err instanceof UniqueViolation) return null;

@@ -1,6 +1,5 @@
 import type { RealmConfig } from '../config/index.ts';
-import { publish, type EventOrigin } from '../events/publish.ts';
-import type { EventsPort } from '../ports/events.ts';
+import { eventOf, type EventOrigin } from '../events/publish.ts';
 import type { IdentitiesPort } from '../ports/identities.ts';
 
 /**
@@ -36,19 +35,21 @@ export function verifiedEmails(profile: SocialProfile): string[] {
 export type LinkedBy = 'signup' | 'email' | 'password' | 'personal-center';
 
 /**
- * Links `profile`'s identity to the user and records it. The store refuses
+ * Links `profile`'s identity to the user and records it (one store write). The store refuses
  * (UniqueViolation 'identity') an identity linked elsewhere meanwhile, or a
  * second one of the same provider.
  */
-export async function linkIdentity(store: IdentitiesPort & { readonly events: EventsPort }, realm: RealmConfig, userId: string, profile: SocialProfile, by: LinkedBy, origin: EventOrigin, at: Date): Promise<void> {
-  await store.linkExternalIdentity({
-    realmId: realm.id,
-    provider: profile.provider,
-    subject: profile.subject,
-    userId,
-    displayName: profile.displayName,
-    email: profile.emails[0]?.address ?? null,
-    createdAt: at,
-  });
-  await publish(store.events, { realm, userId, type: 'user.identity.linked', origin, at, data: { provider: profile.provider, by } });
+export async function linkIdentity(store: IdentitiesPort, realm: RealmConfig, userId: string, profile: SocialProfile, by: LinkedBy, origin: EventOrigin, at: Date): Promise<void> {
+  await store.linkExternalIdentity(
+    {
+      realmId: realm.id,
+      provider: profile.provider,
+      subject: profile.subject,
+      userId,
+      displayName: profile.displayName,
+      email: profile.emails[0]?.address ?? null,
+      createdAt: at,
+    },
+    [eventOf({ realm, userId, type: 'user.identity.linked', origin, at, data: { provider: profile.provider, by } })],
+  );
 }

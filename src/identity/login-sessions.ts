@@ -1,8 +1,8 @@
 import type { RealmConfig } from '../config/index.ts';
-import type { EventsPort } from '../ports/events.ts';
+import type { NewEvent } from '../domain/events.ts';
 import type { LoginSession, LoginSessionsPort } from '../ports/login-sessions.ts';
 import type { UsersPort } from '../ports/users.ts';
-import { publish, type EventOrigin } from '../events/publish.ts';
+import { eventOf, type EventOrigin } from '../events/publish.ts';
 import { randomId } from './random.ts';
 import type { User } from './user.ts';
 
@@ -14,8 +14,13 @@ export interface SessionOrigin {
 /** Only record activity once a minute: a page view should not always be a write. */
 const TOUCH_EVERY_MS = 60 * 1000;
 
-/** What login sessions need of the store: the sessions, the user behind one, the event log. */
-type LoginSessionsStore = LoginSessionsPort & Pick<UsersPort, 'findUserById' | 'recordLogin'> & { readonly events: EventsPort };
+/** What login sessions need of the store: the sessions and the user behind one (their events go with their writes). */
+type LoginSessionsStore = LoginSessionsPort & Pick<UsersPort, 'findUserById' | 'recordLogin'>;
+
+/** The `session.deleted` of sessions of the user ended together, and why. */
+export function sessionsEnded(realm: RealmConfig, userId: string, sids: string[], reason: string, origin: EventOrigin, at: Date): NewEvent {
+  return eventOf({ realm, userId, type: 'session.deleted', origin, at, data: { sids, reason } });
+}
 
 /**
  * Login sessions (DESIGN.md §2): one per browser login. The browser's cookie
@@ -27,8 +32,12 @@ export class LoginSessions {
     private readonly clock: () => Date,
   ) {}
 
-  /** The new session; null when the user was deleted or deactivated while signing in (the store refused it). */
-  async start(realm: RealmConfig, user: User, origin: SessionOrigin, amr: string[]): Promise<LoginSession | null> {
+  /**
+   * The new session; null when the user was deleted or deactivated while signing in (the store refused it).
+   * Its `session.created`, and the events `also` makes of it (the caller's user.login.succeeded), are written
+   * with it: in one store transaction, or not at all.
+   */
+  async start(realm: RealmConfig, user: User, origin: SessionOrigin, amr: string[], also?: (session: LoginSession) => readonly NewEvent[]): Promise<LoginSession | null> {
     const now = this.clock();
     const session: LoginSession = {
       id: randomId(16),
@@ -42,9 +51,9 @@ export class LoginSessions {
       aal: amr.length > 1 ? 2 : 1,
       endedAt: null,
     };
-    if (!(await this.store.createLoginSession(session))) return null;
+    const created = eventOf({ realm, type: 'session.created', userId: user.id, origin, at: now, data: { sid: session.id, amr, aal: session.aal } });
+    if (!(await this.store.createLoginSession(session, (ok) => (ok ? [created, ...(also?.(session) ?? [])] : [])))) return null;
     await this.store.recordLogin(realm.id, user.id, now, origin.ip);
-    await publish(this.store.events, { realm, type: 'session.created', userId: user.id, origin, at: now, data: { sid: session.id, amr, aal: session.aal } });
     return session;
   }
 
@@ -81,12 +90,8 @@ export class LoginSessions {
   /** Ends the session and records why; false when it had already ended. */
   async end(realm: RealmConfig, session: LoginSession, reason: string, origin: SessionOrigin & { clientId: string | null }): Promise<boolean> {
     const at = this.clock();
-    const ended = await this.store.endLoginSession(realm.id, session.id, at);
-    // The end and its event are two writes today, the event second (events/publish.ts on why and the seam).
-    if (ended) {
-      await publish(this.store.events, { realm, userId: session.userId, type: 'session.deleted', origin, at, data: { sid: session.id, reason } });
-    }
-    return ended;
+    const deleted = eventOf({ realm, userId: session.userId, type: 'session.deleted', origin, at, data: { sid: session.id, reason } });
+    return this.store.endLoginSession(realm.id, session.id, at, (ended) => (ended ? [deleted] : []));
   }
 
   /**
@@ -95,10 +100,6 @@ export class LoginSessions {
    */
   async endAllOf(realm: RealmConfig, userId: string, reason: string, origin: EventOrigin, keepSid?: string): Promise<string[]> {
     const at = this.clock();
-    const sids = await this.store.endLoginSessionsOfUser(realm.id, userId, at, keepSid);
-    if (sids.length > 0) {
-      await publish(this.store.events, { realm, userId, type: 'session.deleted', origin, at, data: { sids, reason } });
-    }
-    return sids;
+    return this.store.endLoginSessionsOfUser(realm.id, userId, at, keepSid, (sids) => (sids.length > 0 ? [sessionsEnded(realm, userId, sids, reason, origin, at)] : []));
   }
 }

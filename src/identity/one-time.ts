@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import type { Emit } from '../ports/events.ts';
 import type { CodeCheck, OneTimeToken, OneTimeTokensPort } from '../ports/one-time-tokens.ts';
 
 /**
@@ -9,6 +10,11 @@ import type { CodeCheck, OneTimeToken, OneTimeTokensPort } from '../ports/one-ti
  */
 export type OneTimePurpose = 'verify-email' | 'reset-password' | 'bind-email' | 'bind-phone';
 const codePurpose = (purpose: OneTimePurpose) => `${purpose}-code`;
+
+/** The purposes a secret of `purpose` is stored under (its link and its code): what revoking it ends. */
+export function storedPurposes(purpose: OneTimePurpose): string[] {
+  return [purpose, codePurpose(purpose)];
+}
 
 export interface IssuedSecret {
   /** 32 random bytes, base64url: goes into the mailed link. */
@@ -39,13 +45,16 @@ export class OneTimeSecrets {
     return this.hash(bindTo === undefined ? `${userId}:${code}` : `${userId}:${bindTo}:${code}`);
   }
 
-  /** A code repeated for the same user (one in a million) replaces the older, already revoked, one. */
-  async issue(realmId: string, userId: string, purpose: OneTimePurpose, ttl: { linkMs: number; codeMs: number }, data: Record<string, unknown> | null): Promise<IssuedSecret> {
+  /**
+   * A code repeated for the same user (one in a million) replaces the older, already revoked, one.
+   * `emit`: the events of the new link (e.g. user.password_token.created), written with it.
+   */
+  async issue(realmId: string, userId: string, purpose: OneTimePurpose, ttl: { linkMs: number; codeMs: number }, data: Record<string, unknown> | null, emit?: Emit): Promise<IssuedSecret> {
     const now = this.clock();
-    await this.store.revokeOneTimeTokens(realmId, userId, [purpose, codePurpose(purpose)], now);
+    await this.store.revokeOneTimeTokens(realmId, userId, storedPurposes(purpose), now);
     const token = randomBytes(32).toString('base64url');
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    await this.store.createOneTimeToken({ realmId, purpose, tokenHash: this.hash(token), userId, expiresAt: new Date(now.getTime() + ttl.linkMs), createdAt: now, data });
+    await this.store.createOneTimeToken({ realmId, purpose, tokenHash: this.hash(token), userId, expiresAt: new Date(now.getTime() + ttl.linkMs), createdAt: now, data }, emit);
     await this.store.createOneTimeToken({
       realmId,
       purpose: codePurpose(purpose),
@@ -95,9 +104,9 @@ export class OneTimeSecrets {
     return this.store.findOneTimeToken(realmId, purpose, this.hash(token), this.clock());
   }
 
-  /** Consumes the token behind a link: exactly one caller gets it, also under concurrency. */
-  consume(realmId: string, purpose: OneTimePurpose, token: string): Promise<OneTimeToken | null> {
-    return this.store.consumeOneTimeToken(realmId, purpose, this.hash(token), this.clock());
+  /** Consumes the token behind a link: exactly one caller gets it, also under concurrency. `emit`: written with the consumption. */
+  consume(realmId: string, purpose: OneTimePurpose, token: string, emit?: Emit<OneTimeToken | null>): Promise<OneTimeToken | null> {
+    return this.store.consumeOneTimeToken(realmId, purpose, this.hash(token), this.clock(), emit);
   }
 
   /** Checks a typed code (for the value it was bound to, if any); `maxAttempts` wrong guesses end it. */

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes }
 import { lazyModule } from '../lazy-module.ts';
 import type { RealmConfig } from '../config/index.ts';
 import type { CredentialsPort, TotpCredential } from '../ports/credentials.ts';
+import type { Emit } from '../ports/events.ts';
 import type { UsersPort } from '../ports/users.ts';
 import type { Limiter, LimiterFactory } from './throttle.ts';
 import type { User } from './user.ts';
@@ -229,11 +230,11 @@ export class Totp {
     return (await this.store.beginTotp(realmId, userId, sealed, this.clock())) ? enrolmentOf(sealed) : null;
   }
 
-  /** Activates the enrolment `enrolling` (as `state` read it) when `code` is right for its secret. */
-  async confirm(realmId: string, userId: string, enrolling: Extract<TotpState, { state: 'enrolling' }>, code: string): Promise<boolean> {
+  /** Activates the enrolment `enrolling` (as `state` read it) when `code` is right for its secret; `emit` is written with the activation. */
+  async confirm(realmId: string, userId: string, enrolling: Extract<TotpState, { state: 'enrolling' }>, code: string, emit?: Emit<boolean>): Promise<boolean> {
     const now = this.clock();
     const step = await matchTotp(enrolling.secret, code, now);
-    return step !== null && (await this.store.confirmTotp(realmId, userId, step, now));
+    return step !== null && (await this.store.confirmTotp(realmId, userId, step, now, emit));
   }
 
   /**
@@ -247,17 +248,17 @@ export class Totp {
     return step !== null && (await this.store.useTotpStep(realmId, userId, step));
   }
 
-  /** Removes the authenticator and its recovery codes. */
-  remove(realmId: string, userId: string): Promise<boolean> {
-    return this.store.deleteTotp(realmId, userId);
+  /** Removes the authenticator and its recovery codes; `emit` is written with the removal. */
+  remove(realmId: string, userId: string, emit?: Emit<boolean>): Promise<boolean> {
+    return this.store.deleteTotp(realmId, userId, emit);
   }
 
   private hashRecoveryCode(realmId: string, userId: string, code: string): string {
     return createHmac('sha256', this.keys.recovery).update(`${realmId}\n${userId}\n${code}`).digest('base64url');
   }
 
-  /** Ten fresh recovery codes, replacing every older one; returned once, stored only as HMACs. */
-  async issueRecoveryCodes(realmId: string, userId: string): Promise<string[]> {
+  /** Ten fresh recovery codes, replacing every older one; returned once, stored only as HMACs. `emit` is written with them. */
+  async issueRecoveryCodes(realmId: string, userId: string, emit?: Emit): Promise<string[]> {
     const codes = new Set<string>();
     while (codes.size < RECOVERY_CODE_COUNT) codes.add(generateRecoveryCode());
     const list = [...codes];
@@ -266,6 +267,7 @@ export class Totp {
       userId,
       list.map((c) => this.hashRecoveryCode(realmId, userId, normalizeRecoveryCode(c)!)),
       this.clock(),
+      emit,
     );
     return list;
   }

@@ -36,6 +36,24 @@ export interface EventsPort {
 }
 
 /**
+ * The events a port's write appends in the same store transaction as its
+ * change (DESIGN.md §2): the change and its events are both written, or
+ * neither is. A list; or a function of the write's result, for events that
+ * need what the write made or found (a new user's id, the sessions it ended),
+ * which returns none when the write changed nothing. The function runs inside
+ * the transaction: it must be pure and quick (events/publish.ts's eventOf
+ * builds each event). Every write that takes one passes its port's contract
+ * suite with it; docs/events.md says where the guarantee holds.
+ */
+export type Emit<R = void> = readonly NewEvent[] | ((result: R) => readonly NewEvent[]);
+
+/** The events `emit` asks for after a write answered `result`. */
+export function emitted<R>(emit: Emit<R> | undefined, result: R): readonly NewEvent[] {
+  if (emit === undefined) return [];
+  return typeof emit === 'function' ? emit(result) : emit;
+}
+
+/**
  * The position after `event` in the log's order, as the opaque cursor the
  * API hands out: base64url of [at in ms, id]. Adapters share it, so a cursor
  * means the same on SQLite and MongoDB (ids differ in shape: the adapter checks its own).

@@ -1,6 +1,9 @@
+import type { Emit } from './events.ts';
+
 /**
  * One-time tokens: the hashes of the links and short codes mailed or texted to users (identity/one-time.ts
  * makes and checks them). Part of the Store (src/store/port.ts), whose adapters pass test/contract/one-time-tokens.contract.ts.
+ * An `emit` is appended in the same transaction as the change (ports/events.ts).
  */
 
 export interface OneTimeToken {
@@ -23,11 +26,11 @@ export type NewOneTimeToken = Omit<OneTimeToken, 'consumedAt' | 'attempts' | 'da
 export type CodeCheck = { result: 'ok'; token: OneTimeToken } | { result: 'wrong' | 'exhausted' | 'none' };
 
 export interface OneTimeTokensPort {
-  createOneTimeToken(token: NewOneTimeToken): Promise<void>;
+  createOneTimeToken(token: NewOneTimeToken, emit?: Emit): Promise<void>;
   /** The live token (not consumed, not expired), without consuming it. */
   findOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date): Promise<OneTimeToken | null>;
   /** Marks the token consumed and returns it, atomically; null when unknown, expired or already consumed. */
-  consumeOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date): Promise<OneTimeToken | null>;
+  consumeOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date, emit?: Emit<OneTimeToken | null>): Promise<OneTimeToken | null>;
   /**
    * Checks a short code against the user's newest live token of `purpose`, atomically:
    * a match consumes it; a miss spends one of `maxAttempts` tries.

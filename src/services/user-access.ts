@@ -1,7 +1,7 @@
 import type { RealmConfig } from '../config/index.ts';
 import { ConflictError, NotFoundError, RuleViolation } from '../domain/errors.ts';
-import type { EventType } from '../domain/events.ts';
-import { publish } from '../events/publish.ts';
+import type { EventType, NewEvent } from '../domain/events.ts';
+import { eventOf } from '../events/publish.ts';
 import type { LoginSessions } from '../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../identity/one-time.ts';
 import { mailName, type User } from '../identity/user.ts';
@@ -53,8 +53,9 @@ export class UserAccessService {
     return { ip: ctx.ip, userAgent: ctx.userAgent, clientId: null };
   }
 
-  private async event(realm: RealmConfig, type: EventType, userId: string, ctx: RequestContext, data?: Record<string, unknown>): Promise<void> {
-    await publish(this.d.store.events, { realm, userId, type, actor: eventActor(ctx), origin: { ...this.origin(ctx), requestId: ctx.requestId }, at: this.d.clock(), data: data as never });
+  /** The event of a change made by `ctx`, for the store write that makes it (the audit entry follows that write). */
+  private event(realm: RealmConfig, type: EventType, userId: string, ctx: RequestContext, data?: Record<string, unknown>): NewEvent {
+    return eventOf({ realm, userId, type, actor: eventActor(ctx), origin: { ...this.origin(ctx), requestId: ctx.requestId }, at: this.d.clock(), data: data as never });
   }
 
   async credentials(realm: RealmConfig, userId: string): Promise<CredentialView[]> {
@@ -77,20 +78,17 @@ export class UserAccessService {
   async deleteCredential(realm: RealmConfig, userId: string, credentialId: string, ctx: RequestContext): Promise<void> {
     await this.user(realm, userId);
     let removed = false;
-    let type: EventType;
+    const when = (type: EventType) => (gone: boolean) => (gone ? [this.event(realm, type, userId, ctx, { credentialId })] : []);
     if (credentialId === 'totp') {
-      type = 'user.mfa.removed';
-      removed = await this.d.store.deleteTotp(realm.id, userId);
+      removed = await this.d.store.deleteTotp(realm.id, userId, when('user.mfa.removed'));
     } else if (credentialId.startsWith('identity:')) {
-      type = 'user.identity.unlinked';
-      removed = await this.d.store.unlinkExternalIdentity(realm.id, userId, credentialId.slice('identity:'.length));
+      removed = await this.d.store.unlinkExternalIdentity(realm.id, userId, credentialId.slice('identity:'.length), undefined, when('user.identity.unlinked'));
     } else if (credentialId === 'password' || credentialId === 'api_key') {
       throw new RuleViolation([{ field: 'credentialId', code: 'credential.not_removable', message: credentialId === 'password' ? 'set a new password with PATCH …/users/{id}' : 'regenerate it with POST …/users/{id}/api-key' }]);
     } else {
       throw new NotFoundError('credential');
     }
     if (!removed) throw new NotFoundError('credential');
-    await this.event(realm, type, userId, ctx, { credentialId });
     await this.d.audit.record(ctx, { realmId: realm.id, operation: 'user.credential.delete', target: { type: 'user', id: userId }, before: { credentialId } });
   }
 
@@ -100,8 +98,7 @@ export class UserAccessService {
     if (user.userType !== 'api') throw new ConflictError('user.not_api', 'only API users have API keys', { field: 'userType' });
     if (given !== undefined) this.d.apiKeys.checkGiven(given);
     const key = given ?? this.d.apiKeys.generate(realm);
-    await this.d.admin.setApiKey(realm.id, userId, this.d.apiKeys.stored(realm, key), this.d.clock());
-    await this.event(realm, 'user.api_key.created', userId, ctx);
+    await this.d.admin.setApiKey(realm.id, userId, this.d.apiKeys.stored(realm, key), this.d.clock(), [this.event(realm, 'user.api_key.created', userId, ctx)]);
     await this.d.audit.record(ctx, { realmId: realm.id, operation: 'user.api_key.regenerate', target: { type: 'user', id: userId }, after: { apiKey: key } });
     return key;
   }
@@ -134,7 +131,8 @@ export class UserAccessService {
     if (user.userType !== 'human') throw new ConflictError('user.not_human', 'API users have no password', { field: 'userType' });
     if (send && !user.email) throw new RuleViolation([{ field: 'send', code: 'email.missing', message: 'the user has no email' }]);
     const ttlMs = realm.recovery.ttlMinutes * 60_000;
-    const { token, code } = await this.d.secrets.issue(realm.id, userId, 'reset-password', { linkMs: ttlMs, codeMs: ttlMs }, { ret: null });
+    const created = this.event(realm, 'user.password_token.created', userId, ctx, { mailed: send });
+    const { token, code } = await this.d.secrets.issue(realm.id, userId, 'reset-password', { linkMs: ttlMs, codeMs: ttlMs }, { ret: null }, [created]);
     const link = realmLink(realm, '/reset-password', { token });
     if (send) {
       await this.d.mailer.send({
@@ -147,7 +145,6 @@ export class UserAccessService {
         model: { code, minutes: realm.recovery.ttlMinutes, username: user.username, ip: null },
       });
     }
-    await this.event(realm, 'user.password_token.created', userId, ctx, { mailed: send });
     await this.d.audit.record(ctx, { realmId: realm.id, operation: 'user.password_token.create', target: { type: 'user', id: userId }, after: { mailed: send } });
     return { link, expiresAt: new Date(this.d.clock().getTime() + ttlMs), mailed: send };
   }

@@ -1,8 +1,8 @@
 import type { RealmConfig } from '../config/index.ts';
 import { ConflictError, NotFoundError, RuleViolation } from '../domain/errors.ts';
 import type { UserCursor, UserFilter, UserSort } from '../domain/user-query.ts';
-import type { EventType } from '../domain/events.ts';
-import { publish } from '../events/publish.ts';
+import type { EventType, NewEvent } from '../domain/events.ts';
+import { eventOf } from '../events/publish.ts';
 import type { LoginSessions } from '../identity/login-sessions.ts';
 import { setNewPassword, type NewPasswordTools } from '../identity/new-password.ts';
 import type { PasswordHasher } from '../identity/password.ts';
@@ -79,13 +79,21 @@ function passwordRule(realm: RealmConfig, password: string, ids: Array<string | 
  * The operator's and the apps' user operations (AuthRocket "Users", GenAuth
  * administrator operations), shared by the management API, the console and
  * the CLI. Not limited by the realm's sign-up policy; every rule of the realm's
- * fields applies. Each write is audited and publishes its event.
+ * fields applies. Each write is audited, and its event is written in the
+ * same store transaction as the change (the audit entry after it: see
+ * docs/events.md).
  */
 export class UsersService {
   constructor(private readonly d: UsersServiceDeps) {}
 
-  private async event(realm: RealmConfig, type: EventType, userId: string, ctx: RequestContext, data?: Record<string, unknown>): Promise<void> {
-    await publish(this.d.store.events, { realm, userId, type, actor: eventActor(ctx), origin: { ip: ctx.ip, userAgent: ctx.userAgent, clientId: null, requestId: ctx.requestId }, at: this.d.clock(), data: data as never });
+  /** The event of a change made by `ctx`, for the store write that makes it. */
+  private event(realm: RealmConfig, type: EventType, userId: string, ctx: RequestContext, data?: Record<string, unknown>): NewEvent {
+    return eventOf({ realm, userId, type, actor: eventActor(ctx), origin: { ip: ctx.ip, userAgent: ctx.userAgent, clientId: null, requestId: ctx.requestId }, at: this.d.clock(), data: data as never });
+  }
+
+  /** One user.deleted per user a delete removed, written with the delete. */
+  private deletedEvents(realm: RealmConfig, ctx: RequestContext): (users: User[]) => NewEvent[] {
+    return (users) => users.map((user) => this.event(realm, 'user.deleted', user.id, ctx, { username: user.username }));
   }
 
   list(realm: RealmConfig, filter: UserFilter, sort: UserSort, after: UserCursor | null, limit: number) {
@@ -143,17 +151,18 @@ export class UsersService {
           locale: input.locale ?? null,
           passwordHash: input.password !== undefined ? await this.d.hasher.hash(input.password) : null,
           customAttributes: input.custom ?? {},
+          ...(input.state ? { state: input.state } : {}),
         },
         at,
+        (created) => [this.event(realm, 'user.created', created.id, ctx, { userType: created.userType })],
       );
     } catch (err) {
       if (err instanceof UniqueViolation) throw conflictOf(err, realm, input.userType);
       throw err;
     }
-    if (input.state === 'inactive') user = (await this.d.admin.patchUser(realm.id, user.id, { state: 'inactive' }, at)) ?? user;
+    // The key is a write of its own, after the user and its event.
     if (apiKey) await this.d.admin.setApiKey(realm.id, user.id, this.d.apiKeys.stored(realm, apiKey), at);
     if (verification === 'requested') await this.d.sendVerification(realm, user);
-    await this.event(realm, 'user.created', user.id, ctx, { userType: user.userType });
     await this.d.audit.record(ctx, { realmId: realm.id, operation: 'user.create', target: { type: 'user', id: user.id }, after: user });
     return { user, apiKey };
   }
@@ -190,11 +199,17 @@ export class UsersService {
       checkCustomAttributes(realm, change.custom);
       patch.customAttributes = change.custom;
     }
-    if (change.password !== undefined) passwordRule(realm, change.password, [patch.username ?? before.username, email]);
+    if (change.password !== undefined) {
+      passwordRule(realm, change.password, [patch.username ?? before.username, email]);
+      // Written with the other fields (and their event); what a new password owes follows below.
+      patch.passwordHash = await this.d.hasher.hash(change.password);
+    }
 
+    const changed = Object.keys(change).filter((k) => k !== 'password');
+    const fields = change.password !== undefined ? [...changed, 'password'] : changed;
     let after: User | null;
     try {
-      after = await this.d.admin.patchUser(realm.id, id, patch, this.d.clock());
+      after = await this.d.admin.patchUser(realm.id, id, patch, this.d.clock(), (u) => (u ? [this.event(realm, 'user.updated', id, ctx, { fields })] : []));
     } catch (err) {
       if (err instanceof UniqueViolation) throw conflictOf(err, realm, before.userType);
       throw err;
@@ -202,27 +217,24 @@ export class UsersService {
     if (!after) throw new NotFoundError('user');
     const origin = { ip: ctx.ip, userAgent: ctx.userAgent, clientId: null };
     if (emailChanged) await this.d.revokeVerification(realm, id);
-    if (change.password !== undefined) {
+    if (patch.passwordHash) {
       // The same as any new password: reset links die, sessions end, the address on file is told.
-      await setNewPassword(this.d.passwordTools, realm, after, change.password, { reason: 'password_changed', origin, locale: after.locale ?? 'en' });
+      await setNewPassword(this.d.passwordTools, realm, after, { passwordHash: patch.passwordHash }, { reason: 'password_changed', origin, locale: after.locale ?? 'en' });
     }
     if (change.state === 'inactive' && before.state === 'active') await this.d.sessions.endAllOf(realm, id, 'deactivated', origin);
     if (change.emailVerification === 'requested' && after.email) await this.d.sendVerification(realm, after);
-    const fields = Object.keys(change).filter((k) => k !== 'password');
-    await this.event(realm, 'user.updated', id, ctx, { fields: change.password !== undefined ? [...fields, 'password'] : fields });
     await this.d.audit.record(ctx, { realmId: realm.id, operation: 'user.update', target: { type: 'user', id }, before, after: change.password !== undefined ? { ...after, password: '(set)' } : after });
     return after;
   }
 
   async delete(realm: RealmConfig, id: string, ctx: RequestContext): Promise<void> {
-    const [deleted] = await this.d.admin.deleteUsers(realm.id, [id]);
+    const [deleted] = await this.d.admin.deleteUsers(realm.id, [id], this.deletedEvents(realm, ctx));
     if (!deleted) throw new NotFoundError('user');
-    await this.deleted(realm, [deleted], ctx);
+    await this.audited(realm, [deleted], ctx);
   }
 
-  private async deleted(realm: RealmConfig, users: User[], ctx: RequestContext): Promise<void> {
+  private async audited(realm: RealmConfig, users: User[], ctx: RequestContext): Promise<void> {
     for (const user of users) {
-      await this.event(realm, 'user.deleted', user.id, ctx, { username: user.username });
       await this.d.audit.record(ctx, { realmId: realm.id, operation: 'user.delete', target: { type: 'user', id: user.id }, before: user });
     }
   }
@@ -230,8 +242,8 @@ export class UsersService {
   /** By ids: those that exist are deleted (the rest are reported missing). */
   async bulkDeleteIds(realm: RealmConfig, ids: string[], ctx: RequestContext): Promise<{ deleted: string[]; missing: string[] }> {
     const unique = [...new Set(ids)];
-    const users = await this.d.admin.deleteUsers(realm.id, unique);
-    await this.deleted(realm, users, ctx);
+    const users = await this.d.admin.deleteUsers(realm.id, unique, this.deletedEvents(realm, ctx));
+    await this.audited(realm, users, ctx);
     const gone = new Set(users.map((u) => u.id));
     return { deleted: [...gone], missing: unique.filter((i) => !gone.has(i)) };
   }
@@ -242,9 +254,9 @@ export class UsersService {
    */
   async bulkDeleteFilter(realm: RealmConfig, filter: UserFilter, expect: number | undefined, ctx: RequestContext): Promise<{ count: number; deleted: boolean }> {
     if (expect === undefined) return { count: await this.count(realm, filter), deleted: false };
-    const result = await this.d.admin.deleteMatching(realm.id, filter, expect);
+    const result = await this.d.admin.deleteMatching(realm.id, filter, expect, this.deletedEvents(realm, ctx));
     if ('mismatch' in result) throw new ConflictError('expect.mismatch', `${result.mismatch} users match the filter now, not ${expect}: nothing was deleted`, { field: 'expect' });
-    await this.deleted(realm, result.deleted, ctx);
+    await this.audited(realm, result.deleted, ctx);
     return { count: result.deleted.length, deleted: true };
   }
 }

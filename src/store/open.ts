@@ -23,7 +23,7 @@ export interface ManagementPorts {
 export async function managementPorts(store: Store): Promise<ManagementPorts> {
   if (store instanceof SqliteStore) {
     const management = new SqliteManagement(store.db);
-    return { usersAdmin: new SqliteUsersAdmin(store.db), keys: management, audit: management };
+    return { usersAdmin: new SqliteUsersAdmin(store.db, store.events), keys: management, audit: management };
   }
   const [{ MongoStore }, { MongoManagement }, { MongoUsersAdmin }] = await Promise.all([
     import('./mongo/index.ts'),

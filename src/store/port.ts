@@ -11,7 +11,7 @@ import type { SmsOutboxPort } from '../ports/sms-outbox.ts';
 import type { UserRecordsPort } from '../ports/user-records.ts';
 import type { UsersPort } from '../ports/users.ts';
 
-export { UniqueViolation, type NewUser, type ProfilePatch, type UserWithPassword } from '../ports/users.ts';
+export { UniqueViolation, type NewUser, type PasswordReplacement, type ProfilePatch, type UserWithPassword } from '../ports/users.ts';
 export type { TotpCredential } from '../ports/credentials.ts';
 export type { ExternalIdentity } from '../ports/identities.ts';
 export type { UserRecord } from '../ports/user-records.ts';

@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CredentialsPort } from '../../src/ports/credentials.ts';
-import { T0, at, type Opened } from './store-fixtures.ts';
+import { T0, at, eventTypes, newEvent, type Opened, type WithEvents } from './store-fixtures.ts';
 
 /**
  * The contract of the credentials port (src/ports/credentials.ts): every Store adapter runs it (store.contract.ts).
  * `open` returns a fresh, empty, migrated store each time.
  */
-export function credentialsContract(name: string, open: () => Promise<Opened<CredentialsPort>>): void {
+export function credentialsContract(name: string, open: () => Promise<Opened<CredentialsPort & WithEvents>>): void {
   describe(`Credentials contract: ${name}`, () => {
-    let store: Opened<CredentialsPort>;
+    let store: Opened<CredentialsPort & WithEvents>;
     beforeEach(async () => {
       store = await open();
     });
@@ -56,6 +56,19 @@ export function credentialsContract(name: string, open: () => Promise<Opened<Cre
         expect(await store.deleteTotp('alpha', 'u1')).toBe(false);
         expect(await store.getTotp('alpha', 'u1')).toBeNull();
         expect(await store.countRecoveryCodes('alpha', 'u1')).toBe(0);
+      });
+    });
+
+    describe('events with the change', () => {
+      it('appends the events of an enrolment, new recovery codes and a removal with each, none when nothing changed', async () => {
+        await store.beginTotp('alpha', 'u1', 'enc', T0);
+        const when = (type: 'user.mfa.enrolled' | 'user.mfa.removed') => (changed: boolean) => (changed ? [newEvent('u1', type)] : []);
+        expect(await store.confirmTotp('alpha', 'u1', 1, at(1), when('user.mfa.enrolled'))).toBe(true);
+        expect(await store.confirmTotp('alpha', 'u1', 2, at(2), when('user.mfa.enrolled'))).toBe(false);
+        await store.replaceRecoveryCodes('alpha', 'u1', ['h1', 'h2'], at(3), [newEvent('u1', 'user.mfa.recovery_codes_regenerated')]);
+        expect(await store.deleteTotp('alpha', 'u1', when('user.mfa.removed'))).toBe(true);
+        expect(await store.deleteTotp('alpha', 'u1', when('user.mfa.removed'))).toBe(false);
+        expect(await eventTypes(store, 'alpha', 'u1')).toEqual(['user.mfa.enrolled', 'user.mfa.recovery_codes_regenerated', 'user.mfa.removed']);
       });
     });
   });

@@ -1,15 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExternalIdentity, IdentitiesPort } from '../../src/ports/identities.ts';
 import type { UsersPort } from '../../src/ports/users.ts';
-import { T0, at, newUser, uniqueViolationOf, type Opened } from './store-fixtures.ts';
+import { T0, at, eventTypes, newEvent, newUser, uniqueViolationOf, type Opened, type WithEvents } from './store-fixtures.ts';
 
 /**
  * The contract of the identities port (src/ports/identities.ts): every Store adapter runs it (store.contract.ts).
  * `open` returns a fresh, empty, migrated store each time.
  */
-export function identitiesContract(name: string, open: () => Promise<Opened<IdentitiesPort & UsersPort>>): void {
+export function identitiesContract(name: string, open: () => Promise<Opened<IdentitiesPort & UsersPort & WithEvents>>): void {
   describe(`Identities contract: ${name}`, () => {
-    let store: Opened<IdentitiesPort & UsersPort>;
+    let store: Opened<IdentitiesPort & UsersPort & WithEvents>;
     beforeEach(async () => {
       store = await open();
     });
@@ -86,6 +86,37 @@ export function identitiesContract(name: string, open: () => Promise<Opened<Iden
         expect(await store.unlinkExternalIdentity('alpha', 'u1', 'github')).toBe(false);
         expect((await store.listExternalIdentities('alpha', 'u1')).map((i) => i.provider)).toEqual(['google']);
         expect(await store.findExternalIdentity('alpha', 'github', '1001')).toBeNull();
+      });
+    });
+
+    describe('events with the change', () => {
+      const identity = (overrides: Partial<ExternalIdentity> = {}): ExternalIdentity => ({
+        realmId: 'alpha',
+        provider: 'github',
+        subject: '1001',
+        userId: 'u1',
+        displayName: null,
+        email: null,
+        createdAt: T0,
+        ...overrides,
+      });
+      const unlinked = (removed: boolean) => (removed ? [newEvent('u1', 'user.identity.unlinked')] : []);
+
+      it('appends the event of a link with it, and none when the link is refused', async () => {
+        await store.linkExternalIdentity(identity(), [newEvent('u1', 'user.identity.linked')]);
+        await uniqueViolationOf(() => store.linkExternalIdentity(identity({ userId: 'u2' }), [newEvent('u2', 'user.identity.linked')]));
+        expect(await eventTypes(store)).toEqual(['user.identity.linked']);
+      });
+
+      it('appends the event of an unlink only when it removed the identity', async () => {
+        const user = await store.createUser(newUser({ passwordHash: null }), T0);
+        await store.linkExternalIdentity(identity({ userId: user.id }));
+        const unlinkedOf = (removed: boolean) => (removed ? [newEvent(user.id, 'user.identity.unlinked')] : []);
+        // The last way in: refused, and nothing recorded.
+        expect(await store.unlinkExternalIdentity('alpha', user.id, 'github', { providers: ['github'] }, unlinkedOf)).toBe(false);
+        expect(await store.unlinkExternalIdentity('alpha', user.id, 'github', undefined, unlinkedOf)).toBe(true);
+        expect(await store.unlinkExternalIdentity('alpha', 'u1', 'github', undefined, unlinked)).toBe(false);
+        expect(await eventTypes(store)).toEqual(['user.identity.unlinked']);
       });
     });
   });

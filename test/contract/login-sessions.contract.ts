@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LoginSession, LoginSessionsPort } from '../../src/ports/login-sessions.ts';
 import type { UsersPort } from '../../src/ports/users.ts';
-import { T0, at, newUser, type Opened } from './store-fixtures.ts';
+import { T0, at, eventTypes, newEvent, newUser, type Opened, type WithEvents } from './store-fixtures.ts';
 
 /**
  * The contract of the login sessions port (src/ports/login-sessions.ts): every Store adapter runs it (store.contract.ts).
  * `open` returns a fresh, empty, migrated store each time.
  */
-export function loginSessionsContract(name: string, open: () => Promise<Opened<LoginSessionsPort & UsersPort>>): void {
+export function loginSessionsContract(name: string, open: () => Promise<Opened<LoginSessionsPort & UsersPort & WithEvents>>): void {
   describe(`Login sessions contract: ${name}`, () => {
-    let store: Opened<LoginSessionsPort & UsersPort>;
+    let store: Opened<LoginSessionsPort & UsersPort & WithEvents>;
     beforeEach(async () => {
       store = await open();
     });
@@ -168,6 +168,27 @@ export function loginSessionsContract(name: string, open: () => Promise<Opened<L
         const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.endLoginSessionsOfUser('alpha', users.a, at(60 + i))));
         const all = results.flat();
         expect(all.sort()).toEqual(mine.map((s) => s.id).sort());
+      });
+    });
+
+    describe('events with the change', () => {
+      it('appends the events of a session that starts or ends with it, none when the store refused or it had ended', async () => {
+        const user = await store.createUser(newUser({ username: 'ev', email: 'ev@example.com' }), T0);
+        const session = (id: string, userId = user.id): LoginSession => ({ id, realmId: 'alpha', userId, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null });
+        const created = (sid: string, userId = user.id) => (ok: boolean) => (ok ? [newEvent(userId, 'session.created'), newEvent(userId, 'user.login.succeeded', { data: { method: 'pwd', sid } })] : []);
+        const ended = (ok: boolean) => (ok ? [newEvent(user.id, 'session.deleted')] : []);
+        expect(await store.createLoginSession(session('e-1'), created('e-1'))).toBe(true);
+        expect(await store.createLoginSession(session('e-gone', 'no-such-user'), created('e-gone', 'no-such-user'))).toBe(false);
+        expect(await store.endLoginSession('alpha', 'e-1', at(1), ended)).toBe(true);
+        expect(await store.endLoginSession('alpha', 'e-1', at(2), ended)).toBe(false);
+        await store.createLoginSession(session('e-2'));
+        await store.createLoginSession(session('e-3'));
+        const sids = await store.endLoginSessionsOfUser('alpha', user.id, at(3), 'e-3', (ids) => (ids.length > 0 ? [newEvent(user.id, 'session.deleted', { data: { sids: ids, reason: 'test' } })] : []));
+        expect(sids).toEqual(['e-2']);
+        expect(await store.endLoginSessionsOfUser('alpha', user.id, at(4), 'e-3', (ids) => (ids.length > 0 ? [newEvent(user.id, 'session.deleted')] : []))).toEqual([]);
+        expect(await eventTypes(store)).toEqual(['session.created', 'user.login.succeeded', 'session.deleted', 'session.deleted']);
+        const [last] = (await store.events.query({ realmId: 'alpha', limit: 1 })).data;
+        expect(last?.data).toEqual({ sids: ['e-2'], reason: 'test' });
       });
     });
   });

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { OneTimeTokensPort } from '../../src/ports/one-time-tokens.ts';
-import { T0, at, type Opened } from './store-fixtures.ts';
+import { T0, at, eventTypes, newEvent, type Opened, type WithEvents } from './store-fixtures.ts';
 
 /**
  * The contract of the one-time tokens port (src/ports/one-time-tokens.ts): every Store adapter runs it (store.contract.ts).
  * `open` returns a fresh, empty, migrated store each time.
  */
-export function oneTimeTokensContract(name: string, open: () => Promise<Opened<OneTimeTokensPort>>): void {
+export function oneTimeTokensContract(name: string, open: () => Promise<Opened<OneTimeTokensPort & WithEvents>>): void {
   describe(`One-time tokens contract: ${name}`, () => {
-    let store: Opened<OneTimeTokensPort>;
+    let store: Opened<OneTimeTokensPort & WithEvents>;
     beforeEach(async () => {
       store = await open();
     });
@@ -227,6 +227,17 @@ export function oneTimeTokensContract(name: string, open: () => Promise<Opened<O
           await store.revokeOneTimeTokens('alpha', 'user-1', ['verify-email-code'], at(60));
           expect(await store.checkOneTimeCode('alpha', 'verify-email-code', 'user-1', 'right', at(61), 5)).toEqual({ result: 'none' });
         });
+      });
+    });
+
+    describe('events with the change', () => {
+      it('appends the event of a token made or consumed with it, none when nothing was consumed', async () => {
+        const t = { realmId: 'alpha', purpose: 'reset-password', tokenHash: 'ev-hash', userId: 'u1', expiresAt: at(900), createdAt: T0 };
+        await store.createOneTimeToken(t, [newEvent('u1', 'user.password_token.created')]);
+        const consumed = (token: unknown) => (token ? [newEvent('u1', 'user.password_token.consumed')] : []);
+        expect(await store.consumeOneTimeToken('alpha', 'reset-password', 'ev-hash', at(1), consumed)).not.toBeNull();
+        expect(await store.consumeOneTimeToken('alpha', 'reset-password', 'ev-hash', at(2), consumed)).toBeNull();
+        expect(await eventTypes(store, 'alpha', 'u1')).toEqual(['user.password_token.created', 'user.password_token.consumed']);
       });
     });
   });

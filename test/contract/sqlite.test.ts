@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isEventType, LEGACY_EVENT_TYPES } from '../../src/domain/events.ts';
+import { isEventType, LEGACY_EVENT_TYPES, NO_REQUEST, type NewEvent } from '../../src/domain/events.ts';
 import { UniqueViolation, type NewOutboxMail, type NewUser } from '../../src/store/port.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { SqliteUsersAdmin } from '../../src/store/sqlite/users-admin.ts';
@@ -361,6 +361,105 @@ describe('SQLite migration 009 (the event catalogue)', () => {
       expect(user).not.toContain('TEMP B-TREE');
     } finally {
       void store.close();
+    }
+  });
+});
+
+describe('SQLite: a write and its events are one transaction', () => {
+  /** A store whose every append to the events table fails, as a full disk or a crash mid-write would. */
+  function failingLog(): SqliteStore {
+    const store = new SqliteStore(':memory:');
+    store.db.exec("CREATE TEMP TRIGGER events_fail BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    return store;
+  }
+  const event = (userId: string | null, type: NewEvent['type'] = 'user.updated'): NewEvent => ({
+    realmId: 'alpha',
+    type,
+    userId,
+    actor: { type: 'system', id: null },
+    request: NO_REQUEST,
+    at: new Date(),
+    data: null,
+  });
+  const newUser = (username: string): NewUser => ({
+    realmId: 'alpha',
+    userType: 'human',
+    username,
+    email: `${username}@example.com`,
+    emailUnique: true,
+    emailVerification: 'none',
+    firstName: null,
+    lastName: null,
+    locale: 'en',
+    passwordHash: 'old-hash',
+  });
+
+  it('creates no user when its event cannot be written', async () => {
+    const store = failingLog();
+    try {
+      await expect(store.createUser(newUser('ann'), new Date(), (u) => [event(u.id, 'user.created')])).rejects.toThrow('boom');
+      expect(await store.findUserByLogin('alpha', 'ann')).toBeNull();
+      expect(await store.countUsers('alpha')).toBe(0);
+      // The same write without events is untouched by the trigger: the trigger fails only the log.
+      expect((await store.createUser(newUser('ann'), new Date())).username).toBe('ann');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('leaves a profile, a phone, a link, a session and an authenticator as they were when their event cannot be written', async () => {
+    const store = failingLog();
+    try {
+      const user = await store.createUser(newUser('ann'), new Date());
+      await expect(store.updateProfile('alpha', user.id, { nickname: 'A' }, new Date(), (u) => [event(u.id)])).rejects.toThrow('boom');
+      await expect(store.setPhone('alpha', user.id, '+14155550100', true, new Date(), (u) => [event(u.id, 'user.phone.bound')])).rejects.toThrow('boom');
+      const identity = { realmId: 'alpha', provider: 'github', subject: '1', userId: user.id, displayName: null, email: null, createdAt: new Date() };
+      await expect(store.linkExternalIdentity(identity, [event(user.id, 'user.identity.linked')])).rejects.toThrow('boom');
+      const session = { id: 'sid-1', realmId: 'alpha', userId: user.id, createdAt: new Date(), lastSeenAt: new Date(), ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null };
+      await expect(store.createLoginSession(session, [event(user.id, 'session.created')])).rejects.toThrow('boom');
+      await store.beginTotp('alpha', user.id, 'enc', new Date());
+      await store.confirmTotp('alpha', user.id, 1, new Date());
+      await expect(store.deleteTotp('alpha', user.id, [event(user.id, 'user.mfa.removed')])).rejects.toThrow('boom');
+      expect(await store.findUserById('alpha', user.id)).toMatchObject({ nickname: null, phone: null });
+      expect(await store.listExternalIdentities('alpha', user.id)).toEqual([]);
+      expect(await store.findLoginSession('alpha', 'sid-1')).toBeNull();
+      expect(await store.getTotp('alpha', user.id)).not.toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the old password, its sessions and reset links when the new password’s events cannot be written', async () => {
+    const store = failingLog();
+    try {
+      const user = await store.createUser(newUser('ann'), new Date());
+      const session = { id: 'sid-1', realmId: 'alpha', userId: user.id, createdAt: new Date(), lastSeenAt: new Date(), ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null };
+      await store.createLoginSession(session);
+      await store.createOneTimeToken({ realmId: 'alpha', purpose: 'reset-password', tokenHash: 'h', userId: user.id, expiresAt: new Date(Date.now() + 60_000), createdAt: new Date() });
+      const change = { passwordHash: 'new-hash', revokePurposes: ['reset-password'] };
+      await expect(store.replacePassword('alpha', user.id, change, new Date(), (sids) => [event(user.id, 'user.password.updated'), ...sids.map(() => event(user.id, 'session.deleted'))])).rejects.toThrow('boom');
+      expect(await store.passwordHashOf('alpha', user.id)).toBe('old-hash');
+      expect((await store.findLoginSession('alpha', 'sid-1'))?.endedAt).toBeNull();
+      expect(await store.findOneTimeToken('alpha', 'reset-password', 'h', new Date())).not.toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('deletes no user when the events of a delete cannot be written, by ids or by filter', async () => {
+    const store = failingLog();
+    try {
+      const admin = new SqliteUsersAdmin(store.db, store.events);
+      const ann = await store.createUser(newUser('ann'), new Date());
+      await store.createUser(newUser('ben'), new Date());
+      const deleted = (users: { id: string }[]) => users.map((u) => event(u.id, 'user.deleted'));
+      await expect(admin.deleteUsers('alpha', [ann.id], deleted)).rejects.toThrow('boom');
+      await expect(admin.deleteMatching('alpha', {}, 2, deleted)).rejects.toThrow('boom');
+      await expect(admin.patchUser('alpha', ann.id, { state: 'inactive' }, new Date(), (u) => [event(u?.id ?? null)])).rejects.toThrow('boom');
+      expect(await store.countUsers('alpha')).toBe(2);
+      expect((await store.findUserById('alpha', ann.id))?.state).toBe('active');
+    } finally {
+      await store.close();
     }
   });
 });

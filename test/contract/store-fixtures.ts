@@ -1,4 +1,6 @@
 import { expect } from 'vitest';
+import { NO_REQUEST, type EventType, type NewEvent } from '../../src/domain/events.ts';
+import type { EventsPort } from '../../src/ports/events.ts';
 import { UniqueViolation, type NewUser } from '../../src/ports/users.ts';
 
 /** What a port's contract opens: the port (and the ones it sets up with), and a way to close it. */
@@ -31,4 +33,20 @@ export async function uniqueViolationOf(fn: () => Promise<unknown>): Promise<Uni
   );
   expect(err).toBeInstanceOf(UniqueViolation);
   return err as UniqueViolation;
+}
+
+/** A port that appends events with its writes (the Store and the users-admin port's store both have the log). */
+export interface WithEvents {
+  readonly events: EventsPort;
+}
+
+/** An event to hand to a write's `emit`: what the flows build with eventOf. */
+export function newEvent(userId: string | null, type: EventType = 'user.updated', overrides: Partial<NewEvent> = {}): NewEvent {
+  return { realmId: 'alpha', type, userId, actor: { type: 'system', id: null }, request: NO_REQUEST, at: T0, data: null, ...overrides };
+}
+
+/** The types of the realm's events, oldest first (by user when given). */
+export async function eventTypes(store: WithEvents, realmId = 'alpha', userId?: string): Promise<string[]> {
+  const page = await store.events.query({ realmId, limit: 1000, ...(userId === undefined ? {} : { userId }) });
+  return page.data.map((e) => e.type).reverse();
 }

@@ -3,6 +3,7 @@ import { USER_SORT_KEYS, type UserCursor, type UserFilter, type UserSort, type U
 import type { User } from '../../src/identity/user.ts';
 import type { UsersAdminPort } from '../../src/ports/users-admin.ts';
 import { UniqueViolation, type NewUser, type Store } from '../../src/store/port.ts';
+import { eventTypes, newEvent } from './store-fixtures.ts';
 
 export interface UsersAdminRig {
   admin: UsersAdminPort;
@@ -620,6 +621,40 @@ export function usersAdminContract(name: string, open: () => Promise<UsersAdminR
         await admin.setApiKey('beta', other.id, { lookupHash: 'same', sealed: null }, at(3));
         expect((await admin.findUserByApiKey('beta', 'same'))?.id).toBe(other.id);
         expect((await admin.findUserByApiKey('alpha', 'same'))?.id).toBe(one.id);
+      });
+    });
+
+    describe('events with the change', () => {
+      const deleted = (users: User[]) => users.map((u) => newEvent(u.id, 'user.deleted', { data: { username: u.username } }));
+
+      it('appends the event of a patch with it, none when the patch is refused or finds no user', async () => {
+        const ann = await store.createUser(newUser('ann'), T0);
+        await store.createUser(newUser('ben'), T0);
+        const updated = (u: User | null) => (u ? [newEvent(u.id, 'user.updated', { data: { fields: ['firstName'] } })] : []);
+        expect(await admin.patchUser('alpha', ann.id, { firstName: 'Ann' }, at(1), updated)).toMatchObject({ firstName: 'Ann' });
+        await uniqueViolationOf(() => admin.patchUser('alpha', ann.id, { username: 'BEN' }, at(2), updated));
+        expect(await admin.patchUser('alpha', 'no-such-user', { firstName: 'X' }, at(3), updated)).toBeNull();
+        expect(await eventTypes(store)).toEqual(['user.updated']);
+      });
+
+      it('appends one event per user deleted, with the deletion: by ids and by filter', async () => {
+        const ann = await store.createUser(newUser('ann'), T0);
+        const ben = await store.createUser(newUser('ben', { reference: 'crm' }), T0);
+        const cy = await store.createUser(newUser('cy', { reference: 'crm' }), T0);
+        expect((await admin.deleteUsers('alpha', [ann.id, 'missing'], deleted)).map((u) => u.id)).toEqual([ann.id]);
+        expect(await admin.deleteMatching('alpha', { reference: 'crm' }, 3, deleted)).toEqual({ mismatch: 2 });
+        const matched = await admin.deleteMatching('alpha', { reference: 'crm' }, 2, deleted);
+        expect('deleted' in matched && matched.deleted.map((u) => u.id).sort()).toEqual([ben.id, cy.id].sort());
+        expect(await eventTypes(store)).toEqual(['user.deleted', 'user.deleted', 'user.deleted']);
+        const events = (await store.events.query({ realmId: 'alpha', limit: 10 })).data;
+        expect(events.map((e) => e.userId).sort()).toEqual([ann.id, ben.id, cy.id].sort());
+        expect(events.find((e) => e.userId === ann.id)?.data).toEqual({ username: 'ann' });
+      });
+
+      it('appends the event of a new API key with it', async () => {
+        const bot = await store.createUser(newUser('bot', { userType: 'api' }), T0);
+        await admin.setApiKey('alpha', bot.id, { lookupHash: 'ev-hash', sealed: null }, at(1), [newEvent(bot.id, 'user.api_key.created')]);
+        expect(await eventTypes(store, 'alpha', bot.id)).toEqual(['user.api_key.created']);
       });
     });
   });

@@ -1,14 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LoginSessionsPort } from '../../src/ports/login-sessions.ts';
+import type { OneTimeTokensPort } from '../../src/ports/one-time-tokens.ts';
 import { UniqueViolation, type UsersPort } from '../../src/ports/users.ts';
-import { T0, at, newUser, uniqueViolationOf, type Opened } from './store-fixtures.ts';
+import { T0, at, eventTypes, newEvent, newUser, uniqueViolationOf, type Opened, type WithEvents } from './store-fixtures.ts';
+
+/** What the users contract opens: the users port, and the log, sessions and tokens its writes touch. */
+type UsersRig = UsersPort & WithEvents & LoginSessionsPort & OneTimeTokensPort;
 
 /**
  * The contract of the users port (src/ports/users.ts): every Store adapter runs it (store.contract.ts).
  * `open` returns a fresh, empty, migrated store each time.
  */
-export function usersContract(name: string, open: () => Promise<Opened<UsersPort>>): void {
+export function usersContract(name: string, open: () => Promise<Opened<UsersRig>>): void {
   describe(`Users contract: ${name}`, () => {
-    let store: Opened<UsersPort>;
+    let store: Opened<UsersRig>;
     beforeEach(async () => {
       store = await open();
     });
@@ -354,6 +359,75 @@ export function usersContract(name: string, open: () => Promise<Opened<UsersPort
         expect((await store.setPhone('beta', other.id, '+14155550100', true, at(2))).phone).toBe('+14155550100');
         expect(await store.setPhone('alpha', alice.id, null, true, at(3))).toMatchObject({ phone: null, phoneVerified: false });
         expect((await store.setPhone('alpha', bob.id, '+14155550100', true, at(4))).phone).toBe('+14155550100');
+      });
+    });
+
+    describe('events with the change', () => {
+      it('appends the events of a new user, built from the user the write made', async () => {
+        const user = await store.createUser(newUser(), T0, (u) => [newEvent(u.id, 'user.created', { data: { method: 'pwd' } })]);
+        const [event] = (await store.events.query({ realmId: 'alpha', limit: 10 })).data;
+        expect(event).toMatchObject({ type: 'user.created', userId: user.id, data: { method: 'pwd' } });
+      });
+
+      it('creates a user inactive when asked, in the same write', async () => {
+        const user = await store.createUser(newUser({ state: 'inactive' }), T0);
+        expect(user.state).toBe('inactive');
+        expect((await store.findUserById('alpha', user.id))?.state).toBe('inactive');
+      });
+
+      it('appends no event when the change is refused (a taken username)', async () => {
+        await store.createUser(newUser(), T0);
+        await uniqueViolationOf(() => store.createUser(newUser({ email: 'other@example.com' }), T0, [newEvent(null, 'user.created')]));
+        expect(await eventTypes(store)).toEqual([]);
+      });
+
+      it('appends the events of a profile, address, verification and phone change with each', async () => {
+        const user = await store.createUser(newUser(), T0);
+        await store.updateProfile('alpha', user.id, { nickname: 'Al' }, at(1), (u) => [newEvent(u.id, 'user.updated', { data: { fields: ['nickname'] } })]);
+        await store.changeEmail('alpha', user.id, { email: 'new@example.com', emailUnique: true, syncUsername: false, verification: 'verified' }, at(2), (u) => [
+          newEvent(u.id, 'user.email.updated', { data: { from: 'Alice@Example.com', to: u.email } }),
+        ]);
+        await store.setEmailVerification('alpha', user.id, 'verified', at(3), [newEvent(user.id, 'user.email.verified')]);
+        await store.setPhone('alpha', user.id, '+14155550100', true, at(4), (u) => [newEvent(u.id, 'user.phone.bound', { data: { phone: u.phone!, previous: null } })]);
+        expect(await eventTypes(store, 'alpha', user.id)).toEqual(['user.updated', 'user.email.updated', 'user.email.verified', 'user.phone.bound']);
+        const [bound] = (await store.events.query({ realmId: 'alpha', userId: user.id, limit: 1 })).data;
+        expect(bound?.data).toEqual({ phone: '+14155550100', previous: null });
+      });
+
+      it('appends nothing with a profile or phone change that is refused', async () => {
+        const alice = await store.createUser(newUser(), T0);
+        const bob = await store.createUser(newUser({ username: 'Bob', email: 'bob@example.com' }), T0);
+        await store.setPhone('alpha', alice.id, '+14155550100', true, at(1));
+        await uniqueViolationOf(() => store.updateProfile('alpha', bob.id, { username: 'alice' }, at(2), [newEvent(bob.id, 'user.updated')]));
+        await uniqueViolationOf(() => store.setPhone('alpha', bob.id, '+14155550100', true, at(3), [newEvent(bob.id, 'user.phone.bound')]));
+        await uniqueViolationOf(() =>
+          store.changeEmail('alpha', bob.id, { email: 'alice@example.com', emailUnique: true, syncUsername: false, verification: 'none' }, at(4), [newEvent(bob.id, 'user.email.updated')]),
+        );
+        expect(await eventTypes(store)).toEqual([]);
+      });
+
+      it('replaces a password with what it owes in one write: tokens of the purposes and sessions but one end, with its events', async () => {
+        const user = await store.createUser(newUser(), T0);
+        const session = (id: string) => ({ id, realmId: 'alpha', userId: user.id, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null });
+        for (const sid of ['s-keep', 's-1', 's-2']) await store.createLoginSession(session(sid));
+        const token = (purpose: string, tokenHash: string) => ({ realmId: 'alpha', purpose, tokenHash, userId: user.id, expiresAt: at(900), createdAt: T0 });
+        await store.createOneTimeToken(token('reset-password', 'r1'));
+        await store.createOneTimeToken(token('reset-password-code', 'r2'));
+        await store.createOneTimeToken(token('verify-email', 'v1'));
+        const sids = await store.replacePassword('alpha', user.id, { passwordHash: '$argon2id$new', revokePurposes: ['reset-password', 'reset-password-code'], keepSid: 's-keep' }, at(60), (ended) => [
+          newEvent(user.id, 'session.deleted', { data: { sids: ended, reason: 'password_changed' } }),
+          newEvent(user.id, 'user.password.updated', { data: { reason: 'password_changed', endedSessions: ended.length } }),
+        ]);
+        expect(sids.sort()).toEqual(['s-1', 's-2']);
+        expect(await store.passwordHashOf('alpha', user.id)).toBe('$argon2id$new');
+        expect((await store.findLoginSession('alpha', 's-keep'))?.endedAt).toBeNull();
+        expect((await store.findLoginSession('alpha', 's-1'))?.endedAt).toEqual(at(60));
+        expect(await store.findOneTimeToken('alpha', 'reset-password', 'r1', at(61))).toBeNull();
+        expect(await store.findOneTimeToken('alpha', 'reset-password-code', 'r2', at(61))).toBeNull();
+        expect(await store.findOneTimeToken('alpha', 'verify-email', 'v1', at(61))).not.toBeNull();
+        expect(await eventTypes(store, 'alpha', user.id)).toEqual(['session.deleted', 'user.password.updated']);
+        const [updated] = (await store.events.query({ realmId: 'alpha', userId: user.id, limit: 1 })).data;
+        expect(updated?.data).toEqual({ reason: 'password_changed', endedSessions: 2 });
       });
     });
   });

@@ -1,6 +1,6 @@
 import type { RealmConfig } from '../../config/index.ts';
 import { storeNewEmail } from '../../identity/email-change.ts';
-import { publish } from '../../events/publish.ts';
+import { eventOf, publish } from '../../events/publish.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
@@ -128,13 +128,13 @@ export class EmailService {
       throw new FlowError(400, 'emailPage.invalidLink');
     }
     const now = this.clock();
-    // The new mailbox just proved itself with the code or the link.
-    const user = await storeNewEmail(this.store, realm, before, email, 'verified', now);
+    // The new mailbox just proved itself with the code or the link. The address and its event are one write.
+    const updated = (u: User) => [eventOf({ realm, userId, type: 'user.email.updated', origin, at: now, data: { from: before.email, to: u.email } })];
+    const user = await storeNewEmail(this.store, realm, before, email, 'verified', now, updated);
     if (!user) throw new FlowError(409, 'emailPage.taken', { email });
     // The code or the link, whichever was not used, dies with it; so do verification links of the old address.
     await this.secrets.revoke(realm.id, userId, 'bind-email');
     await this.secrets.revoke(realm.id, userId, 'verify-email');
-    await publish(this.store.events, { realm, userId, type: 'user.email.updated', origin, at: this.clock(), data: { from: before.email, to: user.email } });
     if (before.email && normalizeLogin(before.email) !== normalizeLogin(email)) {
       await this.mailer.send({
         realm,

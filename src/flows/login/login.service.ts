@@ -8,7 +8,7 @@ import { UniqueViolation, type LoginSession, type Store, type UserWithPassword }
 import { linkIdentity } from '../../identity/external-identity.ts';
 import type { PendingLink } from '../social/social.service.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
-import { ANONYMOUS, publish } from '../../events/publish.ts';
+import { ANONYMOUS, eventOf, publish } from '../../events/publish.ts';
 import { passwordTag, secondFactorOwed, type SecondFactorMethod, type SecondFactorOwed } from '../../identity/totp.ts';
 import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import type { ReturnInfo } from '../handoff/handoff.service.ts';
@@ -129,9 +129,8 @@ export class LoginService {
     // Tagged from the hash just verified (or its upgrade), not one read again: a reset meanwhile must not pass as this password.
     const owed = await secondFactorOwed(this.store, realm, found.user, this.clock(), { passwordHash });
     if (owed) return { secondFactor: owed };
-    const session = await this.sessions.start(realm, found.user, origin, ['pwd']);
+    const session = await this.sessions.start(realm, found.user, origin, ['pwd'], (s) => [eventOf({ ...event, type: 'user.login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: s.id } })]);
     if (!session) throw new FlowError(401, 'login.invalid');
-    await publish(this.store.events, { ...event, type: 'user.login.succeeded', userId: found.user.id, data: { method: 'pwd', sid: session.id } });
     return { user: found.user, session };
   }
 
@@ -281,9 +280,9 @@ export class LoginService {
         if (!(err instanceof UniqueViolation)) throw err;
       }
     }
-    const session = await this.sessions.start(realm, user, origin, amr);
+    const event = this.eventOf(realm, pending, origin);
+    const session = await this.sessions.start(realm, user, origin, amr, (s) => [eventOf({ ...event, type: 'user.login.succeeded', userId: user.id, data: { method, sid: s.id, ...pending.context } })]);
     if (!session) throw new FlowError(401, 'login.invalid');
-    await publish(this.store.events, { ...this.eventOf(realm, pending, origin), type: 'user.login.succeeded', userId: user.id, data: { method, sid: session.id, ...pending.context } });
     return { user, session };
   }
 

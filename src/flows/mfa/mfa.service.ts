@@ -1,6 +1,6 @@
 import { lazyModule } from '../../lazy-module.ts';
 import type { RealmConfig } from '../../config/index.ts';
-import { publish, type EventOrigin } from '../../events/publish.ts';
+import { eventOf, publish, type EventOrigin } from '../../events/publish.ts';
 import { groupSecret, otpauthUri, RECOVERY_CODE_COUNT, secondFactorMethodOf, type ActiveTotp, type SecondFactorMethod, type Totp } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import type { Store } from '../../store/port.ts';
@@ -68,8 +68,8 @@ export class MfaService {
   /** Drops an enrolment that was never confirmed; an active authenticator is left alone. */
   async cancel(realm: RealmConfig, user: User, origin: EventOrigin): Promise<void> {
     if ((await this.totp.state(realm.id, user.id)).state !== 'enrolling') return;
-    await this.totp.remove(realm.id, user.id);
-    await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.enrollment_cancelled', origin, at: this.clock() });
+    const cancelled = eventOf({ realm, userId: user.id, type: 'user.mfa.enrollment_cancelled', origin, at: this.clock() });
+    await this.totp.remove(realm.id, user.id, (removed) => (removed ? [cancelled] : []));
   }
 
   /**
@@ -83,21 +83,19 @@ export class MfaService {
       throw new FlowError(409, state.state === 'on' ? 'mfa.alreadyOn' : 'mfa.notEnrolling');
     }
     // The secret just read and decrypted is the one confirmed: neither happens twice.
-    if (!(await this.totp.confirm(realm.id, user.id, state, code))) {
+    const enrolled = eventOf({ realm, userId: user.id, type: 'user.mfa.enrolled', origin, at: this.clock(), data: { method: 'totp' } });
+    // The authenticator turns on with its event; its first recovery codes are the next write.
+    if (!(await this.totp.confirm(realm.id, user.id, state, code, (on) => (on ? [enrolled] : [])))) {
       await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.enrollment_failed', origin, at: this.clock() });
       throw new FlowError(400, 'mfa.wrongCode', {}, 'code');
     }
-    const codes = await this.totp.issueRecoveryCodes(realm.id, user.id);
-    await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.enrolled', origin, at: this.clock(), data: { method: 'totp' } });
-    return codes;
+    return this.totp.issueRecoveryCodes(realm.id, user.id);
   }
 
   /** New recovery codes; every older one stops working. */
   async regenerateRecoveryCodes(realm: RealmConfig, user: User, origin: EventOrigin): Promise<string[]> {
     if (!(await this.isOn(realm, user))) throw new FlowError(409, 'mfa.notOn');
-    const codes = await this.totp.issueRecoveryCodes(realm.id, user.id);
-    await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.recovery_codes_regenerated', origin, at: this.clock() });
-    return codes;
+    return this.totp.issueRecoveryCodes(realm.id, user.id, [eventOf({ realm, userId: user.id, type: 'user.mfa.recovery_codes_regenerated', origin, at: this.clock() })]);
   }
 
   /** Removes the authenticator and its recovery codes, on proof of either: someone at an open session alone cannot. */
@@ -111,8 +109,8 @@ export class MfaService {
       if (err instanceof FlowError && err.status === 401) await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.removal_failed', origin, at: this.clock(), data: { method } });
       throw err;
     }
-    await this.totp.remove(realm.id, user.id);
-    await publish(this.store.events, { realm, userId: user.id, type: 'user.mfa.removed', origin, at: this.clock(), data: { method } });
+    const removed = eventOf({ realm, userId: user.id, type: 'user.mfa.removed', origin, at: this.clock(), data: { method } });
+    await this.totp.remove(realm.id, user.id, (gone) => (gone ? [removed] : []));
   }
 
   /**

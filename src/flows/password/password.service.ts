@@ -1,7 +1,6 @@
 import type { RealmConfig } from '../../config/index.ts';
-import { publish } from '../../events/publish.ts';
-import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
-import type { OneTimeSecrets } from '../../identity/one-time.ts';
+import { eventOf, publish } from '../../events/publish.ts';
+import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
 import type { User } from '../../identity/user.ts';
@@ -36,10 +35,8 @@ export class PasswordService {
   constructor(
     private readonly store: Store,
     private readonly hasher: PasswordHasher,
-    private readonly secrets: OneTimeSecrets,
     private readonly mailer: Mailer,
     private readonly reauth: ReauthService,
-    private readonly sessions: LoginSessions,
     private readonly clock: () => Date,
   ) {}
 
@@ -70,14 +67,14 @@ export class PasswordService {
     const problem = checkPassword(change.password, realm.password, [user.username, user.email]);
     if (problem) throw new FlowError(400, problem, { min: realm.password.minLength, max: realm.password.maxLength }, 'password');
 
-    const { endedSessions, at } = await setNewPassword({ store: this.store, hasher: this.hasher, secrets: this.secrets, sessions: this.sessions, mailer: this.mailer, clock: this.clock }, realm, user, change.password, {
+    const outcomeOf = (endedSessions: number): PasswordChanged => ({ endedSessions, keptThisSession: change.keepThisSession, firstPassword: hash === null });
+    const { endedSessions } = await setNewPassword({ store: this.store, hasher: this.hasher, mailer: this.mailer, clock: this.clock }, realm, user, { password: change.password }, {
       reason: 'password_changed',
       origin,
       locale,
-      keepSid: change.keepThisSession ? sessionId : undefined,
+      ...(change.keepThisSession ? { keepSid: sessionId } : {}),
+      events: (ended, at) => [eventOf({ realm, type: 'user.password.updated', userId: user.id, origin, at, data: { reason: 'password_changed', ...outcomeOf(ended) } })],
     });
-    const outcome: PasswordChanged = { endedSessions, keptThisSession: change.keepThisSession, firstPassword: hash === null };
-    await publish(this.store.events, { realm, type: 'user.password.updated', userId: user.id, origin, at, data: { reason: 'password_changed', ...outcome } });
-    return outcome;
+    return outcomeOf(endedSessions);
   }
 }

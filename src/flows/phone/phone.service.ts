@@ -1,7 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
 import type { RealmConfig } from '../../config/index.ts';
-import { publish } from '../../events/publish.ts';
+import { eventOf, publish } from '../../events/publish.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import { takeAll, type LimiterFactory } from '../../identity/throttle.ts';
@@ -115,23 +115,22 @@ export class PhoneService {
     }
     // The hash already binds the number; the token's own record says the same or nothing is bound.
     if (check.result !== 'ok' || check.token.data?.phone !== phone) throw new FlowError(400, 'phonePage.codeExpired', {}, 'code');
-    let bound: User;
+    const at = this.clock();
+    const event = eventOf({ realm, userId: user.id, type: 'user.phone.bound', origin, at, data: { phone, previous: user.phone } });
     try {
-      bound = await this.store.setPhone(realm.id, user.id, phone, true, this.clock());
+      return await this.store.setPhone(realm.id, user.id, phone, true, at, [event]);
     } catch (err) {
       if (err instanceof UniqueViolation) throw new FlowError(409, 'phonePage.taken');
       throw err;
     }
-    await publish(this.store.events, { realm, userId: user.id, type: 'user.phone.bound', origin, at: this.clock(), data: { phone, previous: user.phone } });
-    return bound;
   }
 
   /** Unbinds the number (and ends a code still waiting). */
   async remove(realm: RealmConfig, user: User, origin: SessionOrigin): Promise<void> {
     await this.secrets.revoke(realm.id, user.id, 'bind-phone');
     if (!user.phone) return;
-    await this.store.setPhone(realm.id, user.id, null, false, this.clock());
-    await publish(this.store.events, { realm, userId: user.id, type: 'user.phone.removed', origin, at: this.clock(), data: { phone: user.phone } });
+    const at = this.clock();
+    await this.store.setPhone(realm.id, user.id, null, false, at, [eventOf({ realm, userId: user.id, type: 'user.phone.removed', origin, at, data: { phone: user.phone } })]);
   }
 
 }

@@ -1,5 +1,5 @@
 import type { RealmConfig } from '../../config/index.ts';
-import { publish } from '../../events/publish.ts';
+import { eventOf } from '../../events/publish.ts';
 import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { AttributeValue, User } from '../../identity/user.ts';
 import { UniqueViolation, type ProfilePatch, type Store } from '../../store/port.ts';
@@ -79,8 +79,7 @@ export class ProfileService {
     if (fields.length === 0) return { user, fields };
 
     const at = this.clock();
-    const updated = await this.store.updateProfile(realm.id, user.id, patch, at);
-    await publish(this.store.events, { realm, type: 'user.updated', userId: user.id, origin, at, data: { fields } });
+    const updated = await this.store.updateProfile(realm.id, user.id, patch, at, [eventOf({ realm, type: 'user.updated', userId: user.id, origin, at, data: { fields } })]);
     return { user: updated, fields };
   }
 
@@ -96,12 +95,11 @@ export class ProfileService {
     const at = this.clock();
     let updated: User;
     try {
-      updated = await this.store.updateProfile(realm.id, user.id, { username }, at);
+      updated = await this.store.updateProfile(realm.id, user.id, { username }, at, [eventOf({ realm, type: 'user.updated', userId: user.id, origin, at, data: { fields: ['username'] } })]);
     } catch (err) {
       if (err instanceof UniqueViolation && err.field === 'username') throw new FlowError(409, 'profile.usernameTaken', {}, 'username');
       throw err;
     }
-    await publish(this.store.events, { realm, type: 'user.updated', userId: user.id, origin, at, data: { fields: ['username'] } });
     return { user: updated, changed: true };
   }
 }

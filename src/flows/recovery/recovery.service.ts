@@ -1,6 +1,6 @@
 import type { RealmConfig } from '../../config/index.ts';
-import { publish } from '../../events/publish.ts';
-import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
+import { eventOf } from '../../events/publish.ts';
+import type { SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
@@ -28,7 +28,6 @@ export class RecoveryService {
     private readonly mailer: Mailer,
     private readonly hasher: PasswordHasher,
     private readonly makeLimiter: LimiterFactory,
-    private readonly sessions: LoginSessions,
     private readonly clock: () => Date,
   ) {}
 
@@ -59,7 +58,9 @@ export class RecoveryService {
   async mailResetLinks(realm: RealmConfig, users: User[], locale: string, ret: ReturnInfo | null, origin: SessionOrigin): Promise<void> {
     const ttlMs = realm.recovery.ttlMinutes * 60_000;
     for (const user of users) {
-      const { token, code } = await this.secrets.issue(realm.id, user.id, 'reset-password', { linkMs: ttlMs, codeMs: ttlMs }, { ret });
+      // The link and its event are one write; the mail follows it.
+      const created = eventOf({ realm, type: 'user.password_token.created', userId: user.id, origin: { ...origin, clientId: ret?.clientId ?? null }, at: this.clock() });
+      const { token, code } = await this.secrets.issue(realm.id, user.id, 'reset-password', { linkMs: ttlMs, codeMs: ttlMs }, { ret }, [created]);
       await this.mailer.send({
         realm,
         kind: 'reset-password',
@@ -69,7 +70,6 @@ export class RecoveryService {
         link: realmLink(realm, '/reset-password', { token }),
         model: { code, minutes: realm.recovery.ttlMinutes, username: user.username, ip: origin.ip },
       });
-      await publish(this.store.events, { realm, type: 'user.password_token.created', userId: user.id, origin: { ...origin, clientId: ret?.clientId ?? null }, at: this.clock() });
     }
   }
 
@@ -113,15 +113,19 @@ export class RecoveryService {
     if (!user || user.state !== 'active') throw new FlowError(400, 'recovery.invalidLink');
     const problem = checkPassword(password, realm.password, [user.username, user.email]);
     if (problem) throw new FlowError(400, problem, { min: realm.password.minLength, max: realm.password.maxLength }, 'password');
-    // The one place a link is spent: of many submissions racing with it, one gets here.
-    if (!(await this.secrets.consume(realm.id, 'reset-password', by.token))) throw new FlowError(400, 'recovery.invalidLink');
     const from = { ...origin, clientId: ret?.clientId ?? null };
+    // The one place a link is spent: of many submissions racing with it, one gets here (and its event is written with it).
+    const consumed = eventOf({ realm, type: 'user.password_token.consumed', userId: user.id, origin: from, at: this.clock() });
+    if (!(await this.secrets.consume(realm.id, 'reset-password', by.token, (spent) => (spent ? [consumed] : [])))) throw new FlowError(400, 'recovery.invalidLink');
     // The reset came through the mailbox: the address is proved, as a verification link would have.
     if (user.email && user.emailVerification !== 'verified') await this.store.setEmailVerification(realm.id, user.id, 'verified', this.clock());
-    const { endedSessions, at } = await setNewPassword({ store: this.store, hasher: this.hasher, secrets: this.secrets, sessions: this.sessions, mailer: this.mailer, clock: this.clock }, realm, user, password, { reason: 'password_reset', origin: from, locale });
-    // Two events, two subjects: the link is spent, the password is new (what a user.password.updated listener wants, however it came).
-    await publish(this.store.events, { realm, type: 'user.password_token.consumed', userId: user.id, origin: from, at });
-    await publish(this.store.events, { realm, type: 'user.password.updated', userId: user.id, origin: from, at, data: { reason: 'password_reset', endedSessions } });
+    // Two events, two subjects: the link is spent (above), the password is new (what a user.password.updated listener wants, however it came).
+    await setNewPassword({ store: this.store, hasher: this.hasher, mailer: this.mailer, clock: this.clock }, realm, user, { password }, {
+      reason: 'password_reset',
+      origin: from,
+      locale,
+      events: (endedSessions, at) => [eventOf({ realm, type: 'user.password.updated', userId: user.id, origin: from, at, data: { reason: 'password_reset', endedSessions } })],
+    });
     return { user, ret };
   }
 }

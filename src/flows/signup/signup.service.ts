@@ -4,7 +4,7 @@ import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions
 import type { PasswordHasher } from '../../identity/password.ts';
 import { checkPassword } from '../../identity/password-policy.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
-import { publish } from '../../events/publish.ts';
+import { eventOf } from '../../events/publish.ts';
 import { secondFactorOwed, type SecondFactorOwed } from '../../identity/totp.ts';
 import type { User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
@@ -66,6 +66,7 @@ export class SignupService {
 
     const now = this.clock();
     const passwordHash = await this.hasher.hash(input.password);
+    const event = { realm, origin: { ...origin, clientId: input.clientId }, at: now };
     let user: User;
     try {
       user = await this.store.createUser(
@@ -82,6 +83,8 @@ export class SignupService {
           passwordHash,
         },
         now,
+        // The user and its event are one store write.
+        (created) => [eventOf({ ...event, userId: created.id, type: 'user.created', data: { method: 'pwd' } })],
       );
     } catch (err) {
       if (err instanceof UniqueViolation) {
@@ -97,9 +100,6 @@ export class SignupService {
       }
       throw err;
     }
-    const event = { realm, userId: user.id, origin: { ...origin, clientId: input.clientId }, at: now };
-    // Two writes, not one transaction (events/publish.ts): the user exists even when this append fails.
-    await publish(this.store.events, { ...event, type: 'user.created', data: { method: 'pwd' } });
     if (realm.emailVerification.policy !== 'off') {
       await this.verification.send(realm, user, input.locale, ret);
       user = { ...user, emailVerification: 'requested' };
@@ -108,9 +108,9 @@ export class SignupService {
     // A realm that requires MFA: the new user sets up an authenticator before the first JWT.
     const owed = await secondFactorOwed(this.store, realm, user, now, { passwordHash, newUser: true });
     if (owed) return { secondFactor: owed };
-    const session = await this.sessions.start(realm, user, origin, ['pwd']);
+    const userId = user.id;
+    const session = await this.sessions.start(realm, user, origin, ['pwd'], (s) => [eventOf({ ...event, userId, type: 'user.login.succeeded', data: { method: 'pwd', sid: s.id } })]);
     if (!session) throw new FlowError(401, 'login.invalid');
-    await publish(this.store.events, { ...event, type: 'user.login.succeeded', data: { method: 'pwd', sid: session.id } });
     return { user, session };
   }
 }

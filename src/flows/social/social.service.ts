@@ -1,7 +1,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import type { RealmConfig } from '../../config/index.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
-import { publish, type EventOrigin } from '../../events/publish.ts';
+import { eventOf, publish, type EventOrigin } from '../../events/publish.ts';
 import { linkIdentity, verifiedEmails, type LinkedBy, type SocialProfile } from '../../identity/external-identity.ts';
 import type { LoginSessions } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
@@ -166,6 +166,11 @@ export class SocialService {
           identity: { provider: profile.provider, subject: profile.subject, displayName: profile.displayName, email: profile.emails[0]?.address ?? null },
         },
         now,
+        // The user, its identity and their two events: one store write.
+        (created) => [
+          eventOf({ realm, userId: created.id, type: 'user.created', origin: ctx.origin, at: now, data: { method: profile.provider } }),
+          eventOf({ realm, userId: created.id, type: 'user.identity.linked', origin: ctx.origin, at: now, data: { provider: profile.provider, by: 'signup' } }),
+        ],
       );
     } catch (err) {
       if (!(err instanceof UniqueViolation)) throw err;
@@ -174,9 +179,6 @@ export class SocialService {
       if (err.field === 'username' && realm.fields.usernames === 'separate') throw new FlowError(409, 'signup.usernameTaken', {}, 'username');
       throw new FlowError(409, 'signup.emailTaken', {}, 'email');
     }
-    // The user and its identity are one store transaction (createUser); these two events are written after it, not in it.
-    await publish(this.store.events, { realm, userId: user.id, type: 'user.created', origin: ctx.origin, at: now, data: { method: profile.provider } });
-    await publish(this.store.events, { realm, userId: user.id, type: 'user.identity.linked', origin: ctx.origin, at: now, data: { provider: profile.provider, by: 'signup' } });
     return this.logIn(realm, user, profile, ctx, { newUser: true });
   }
 
@@ -270,8 +272,10 @@ export class SocialService {
     const others = identities.filter((i) => i.provider !== provider && enabled.includes(i.provider));
     if (hash === null && others.length === 0) throw new FlowError(409, 'connected.lastMethod');
     // Checked above for the message, and again by the store in the same step as the delete (parallel unlinks).
-    if (!(await this.store.unlinkExternalIdentity(realm.id, user.id, provider, { providers: enabled }))) throw new FlowError(409, 'connected.lastMethod');
-    await publish(this.store.events, { realm, userId: user.id, type: 'user.identity.unlinked', origin, at: this.clock(), data: { provider } });
+    const unlinked = eventOf({ realm, userId: user.id, type: 'user.identity.unlinked', origin, at: this.clock(), data: { provider } });
+    if (!(await this.store.unlinkExternalIdentity(realm.id, user.id, provider, { providers: enabled }, (removed) => (removed ? [unlinked] : [])))) {
+      throw new FlowError(409, 'connected.lastMethod');
+    }
   }
 
   /** "Confirm it's you" through a provider: the identity must be one linked to this very user. */
@@ -338,10 +342,10 @@ export class SocialService {
     for (const i of identities) await this.store.unlinkExternalIdentity(realm.id, user.id, i.provider);
     for (const purpose of RECLAIM_REVOKES) await this.secrets.revoke(realm.id, user.id, purpose);
     const sids = await this.sessions.endAllOf(realm, user.id, 'user.reclaimed', origin);
-    await this.store.setEmailVerification(realm.id, user.id, 'verified', at);
     // A phone the unproved side bound would reach apps as phone_number_verified.
     if (user.phone) await this.store.setPhone(realm.id, user.id, null, false, at);
-    await publish(this.store.events, {
+    // Many writes: the event goes with the last, so it never tells of a takeover that stopped halfway.
+    const reclaimed = eventOf({
       realm,
       userId: user.id,
       type: 'user.reclaimed',
@@ -349,6 +353,7 @@ export class SocialService {
       at,
       data: { provider: profile.provider, password: hash !== null, totp: hadTotp, identities: identities.map((i) => i.provider), sessions: sids.length },
     });
+    await this.store.setEmailVerification(realm.id, user.id, 'verified', at, [reclaimed]);
   }
 
   /**
@@ -366,9 +371,8 @@ export class SocialService {
     const owed = await secondFactorOwed(this.store, realm, user, this.clock(), options.newUser ? { newUser: true, passwordHash: null } : {});
     if (owed) return options.link ? { secondFactor: owed, link: { profile, by: options.link } } : { secondFactor: owed };
     if (options.link) await this.linkOrRefuse(realm, user.id, profile, options.link, ctx.origin);
-    const session = await this.sessions.start(realm, user, ctx.origin, [profile.provider]);
+    const session = await this.sessions.start(realm, user, ctx.origin, [profile.provider], (s) => [eventOf({ ...event, type: 'user.login.succeeded', data: { method: profile.provider, sid: s.id } })]);
     if (!session) throw new FlowError(401, 'login.invalid');
-    await publish(this.store.events, { ...event, type: 'user.login.succeeded', data: { method: profile.provider, sid: session.id } });
     return { user, session };
   }
 

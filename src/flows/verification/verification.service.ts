@@ -1,7 +1,7 @@
 import type { RealmConfig } from '../../config/index.ts';
 import { storeNewEmail } from '../../identity/email-change.ts';
 import { mustVerifyFirst } from '../../identity/email-verification.ts';
-import { publish } from '../../events/publish.ts';
+import { eventOf, publish } from '../../events/publish.ts';
 import type { LoginSessions, SessionOrigin } from '../../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../../identity/one-time.ts';
 import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
@@ -52,9 +52,11 @@ export class VerificationService {
     // Tagged from the hash now: a password change or reset from here on ends the sign-in at the second factor.
     const owed = await secondFactorOwed(this.store, realm, user, this.clock());
     if (owed) return { secondFactor: owed };
-    const session = await this.sessions.start(realm, user, origin, amr);
+    const succeeded = (s: LoginSession) => [
+      eventOf({ realm, type: 'user.login.succeeded', userId: user.id, origin: { ...origin, clientId }, at: this.clock(), data: { method: amr[0] ?? 'pwd', sid: s.id, after: 'user.email.verified' } }),
+    ];
+    const session = await this.sessions.start(realm, user, origin, amr, succeeded);
     if (!session) throw new FlowError(401, 'login.invalid');
-    await publish(this.store.events, { realm, type: 'user.login.succeeded', userId: user.id, origin: { ...origin, clientId }, at: this.clock(), data: { method: amr[0] ?? 'pwd', sid: session.id, after: 'user.email.verified' } });
     return { user, session };
   }
 
@@ -154,8 +156,8 @@ export class VerificationService {
     }
     const now = this.clock();
     if (user.emailVerification !== 'verified') {
-      await this.store.setEmailVerification(realm.id, user.id, 'verified', now);
-      await publish(this.store.events, { realm, type: 'user.email.verified', userId: user.id, actor: { type: 'user', id: user.id }, origin: null, at: now, data: { email: user.email } });
+      const verified = eventOf({ realm, type: 'user.email.verified', userId: user.id, actor: { type: 'user', id: user.id }, origin: null, at: now, data: { email: user.email } });
+      await this.store.setEmailVerification(realm.id, user.id, 'verified', now, [verified]);
     }
     return { user: { ...user, emailVerification: 'verified' }, ret: (data.ret as ReturnInfo | null) ?? null };
   }

@@ -1,6 +1,6 @@
-import { Types, type Model, type PipelineStage } from 'mongoose';
+import { Types, type ClientSession, type Model, type PipelineStage } from 'mongoose';
 import { InvalidEventCursor, LEGACY_EVENT_TYPES, normalizeTypePrefix, type NewEvent, type StoredEvent } from '../../domain/events.ts';
-import { decodeEventCursor, encodeEventCursor, type EventPage, type EventQuery, type EventsPort } from '../../ports/events.ts';
+import { decodeEventCursor, emitted, encodeEventCursor, type Emit, type EventPage, type EventQuery, type EventsPort } from '../../ports/events.ts';
 import type { EventDoc } from './schemas.ts';
 
 function toEvent(d: EventDoc & { _id: Types.ObjectId }): StoredEvent {
@@ -17,6 +17,24 @@ function toEvent(d: EventDoc & { _id: Types.ObjectId }): StoredEvent {
   };
 }
 
+function toDoc(e: NewEvent): EventDoc {
+  const doc: EventDoc = {
+    _id: new Types.ObjectId(),
+    realmId: e.realmId,
+    type: e.type,
+    userId: e.userId,
+    actorType: e.actor.type,
+    actorId: e.actor.id,
+    clientId: e.request.clientId,
+    ip: e.request.ip,
+    userAgent: e.request.userAgent,
+    requestId: e.request.requestId,
+    at: e.at,
+  };
+  if (e.data) doc.data = e.data as Record<string, unknown>;
+  return doc;
+}
+
 /** `s` matched literally inside a regular expression. */
 export const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -30,22 +48,32 @@ export class MongoEvents implements EventsPort {
   constructor(private readonly model: Model<EventDoc>) {}
 
   async append(e: NewEvent): Promise<StoredEvent> {
-    const doc: EventDoc = {
-      _id: new Types.ObjectId(),
-      realmId: e.realmId,
-      type: e.type,
-      userId: e.userId,
-      actorType: e.actor.type,
-      actorId: e.actor.id,
-      clientId: e.request.clientId,
-      ip: e.request.ip,
-      userAgent: e.request.userAgent,
-      requestId: e.request.requestId,
-      at: e.at,
-    };
-    if (e.data) doc.data = e.data as Record<string, unknown>;
+    const doc = toDoc(e);
     await this.model.create(doc);
     return { ...e, id: doc._id!.toHexString(), data: e.data ? structuredClone(e.data as Record<string, unknown>) : null };
+  }
+
+  /** Appends inside the caller's transaction (see `withEvents`). */
+  async insertAll(events: readonly NewEvent[], session: ClientSession): Promise<void> {
+    if (events.length > 0) await this.model.insertMany(events.map(toDoc), { session });
+  }
+
+  /**
+   * Runs `change` and appends the events `emit` asks for in one transaction on
+   * one client session: both commit or neither does. The store runs on a
+   * replica set or a sharded cluster (openMongoStore refuses a standalone
+   * server, which has no transactions), so there is no weaker path here. The
+   * transaction may run `change` again on a transient error: it must read
+   * what it decides on inside it. Without `emit`, `change` runs with no
+   * session, as it would alone.
+   */
+  async withEvents<R>(change: (session: ClientSession | undefined) => Promise<R>, emit: Emit<R> | undefined): Promise<R> {
+    if (emit === undefined) return change(undefined);
+    return this.model.db.transaction(async (session) => {
+      const result = await change(session);
+      await this.insertAll(emitted(emit, result), session);
+      return result;
+    });
   }
 
   async query(q: EventQuery): Promise<EventPage> {

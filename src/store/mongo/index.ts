@@ -13,6 +13,7 @@ import {
   type NewUser,
   type OneTimeToken,
   type OutboxMail,
+  type PasswordReplacement,
   type ProfilePatch,
   type SigningKeyRecord,
   type SmsRecord,
@@ -35,6 +36,7 @@ import {
   type TotpDoc,
   type UserDoc,
 } from './schemas.ts';
+import { emitted, type Emit } from '../../ports/events.ts';
 import { MongoEvents } from './events.ts';
 
 /** Marks a database whose events carry the catalogue's names (SQLite: migration 009). */
@@ -201,18 +203,31 @@ export async function updateUser(
   filter: { _id: string; realmId: string },
   update: UpdateQuery<UserDoc>,
   namesChange: boolean,
+  /** The events of the change, appended in its transaction (`appendFor`). */
+  append?: (doc: UserDoc | null, session: ClientSession) => Promise<void>,
 ): Promise<UserDoc | null> {
   const write = (session: ClientSession | null) => users.findOneAndUpdate(filter, update, { session, returnDocument: 'after' }).lean<UserDoc>();
-  if (!namesChange) return unique(() => write(null));
+  if (!namesChange && !append) return unique(() => write(null));
   return unique(() =>
     connection.transaction(async (session) => {
-      const doc = await write(session);
-      if (!doc) return null;
-      const nameNorm = nameNormOf(doc);
-      if (doc.nameNorm !== nameNorm) await users.updateOne(filter, { $set: { nameNorm } }, { session });
-      return { ...doc, nameNorm };
+      let doc = await write(session);
+      if (doc && namesChange) {
+        const nameNorm = nameNormOf(doc);
+        if (doc.nameNorm !== nameNorm) await users.updateOne(filter, { $set: { nameNorm } }, { session });
+        doc = { ...doc, nameNorm };
+      }
+      await append?.(doc, session);
+      return doc;
     }),
   );
+}
+
+/** updateUser's `append` for an `emit` of the updated user (none when there was no user to update). */
+export function appendFor(events: MongoEvents, emit: Emit<User> | undefined): ((doc: UserDoc | null, session: ClientSession) => Promise<void>) | undefined {
+  if (emit === undefined) return undefined;
+  return async (doc, session) => {
+    if (doc) await events.insertAll(emitted(emit, toUser(doc)), session);
+  };
 }
 
 /**
@@ -220,6 +235,8 @@ export async function updateUser(
  * rate limits then live in Redis. Every single-document change is one atomic operation whose filter
  * carries its precondition; the multi-document ones (a user with its identity, an import, the last-way-in
  * check of an unlink) are transactions, so the server must be a replica set (a single-node one will do).
+ * A write given events (`emit`, ports/events.ts) appends them in its transaction (MongoEvents.withEvents):
+ * since openMongoStore opens no standalone server, that holds on every deployment the store runs on.
  */
 export class MongoStore implements Store {
   private readonly m: Models;
@@ -278,7 +295,7 @@ export class MongoStore implements Store {
     await flush();
   }
 
-  async createUser(input: NewUser, at: Date): Promise<User> {
+  async createUser(input: NewUser, at: Date, emit?: Emit<User>): Promise<User> {
     const emailNorm = input.email == null ? null : normalizeLogin(input.email);
     const doc: UserDoc = {
       _id: randomUUID(),
@@ -298,7 +315,7 @@ export class MongoStore implements Store {
       nickname: null,
       photo: input.photo ?? null,
       locale: input.locale,
-      state: 'active',
+      state: input.state ?? 'active',
       reference: input.reference ?? null,
       customAttributes: structuredClone(input.customAttributes ?? {}),
       passwordHash: input.passwordHash,
@@ -311,10 +328,11 @@ export class MongoStore implements Store {
     doc.nameNorm = nameNormOf(doc);
     const identity = input.identity;
     await unique(async () => {
-      if (!identity) return void (await this.m.users.create(doc));
+      if (!identity && emit === undefined) return void (await this.m.users.create(doc));
       await this.connection.transaction(async (session) => {
         await this.m.users.create([doc], { session });
-        await this.m.identities.create([identityDoc(identity, input.realmId, doc._id, at)], { session });
+        if (identity) await this.m.identities.create([identityDoc(identity, input.realmId, doc._id, at)], { session });
+        await this.events.insertAll(emitted(emit, toUser(doc)), session);
       });
     });
     return toUser(doc);
@@ -350,8 +368,8 @@ export class MongoStore implements Store {
     await this.m.users.updateOne({ _id: userId, realmId }, { $inc: { loginsCount: 1 }, $set: { lastLoginAt: at, lastLoginIp: ip } });
   }
 
-  async setEmailVerification(realmId: string, userId: string, state: EmailVerification, at: Date): Promise<void> {
-    await this.m.users.updateOne({ _id: userId, realmId }, { $set: { emailVerification: state, updatedAt: at } });
+  async setEmailVerification(realmId: string, userId: string, state: EmailVerification, at: Date, emit?: Emit): Promise<void> {
+    await this.events.withEvents(async (session) => void (await this.m.users.updateOne({ _id: userId, realmId }, { $set: { emailVerification: state, updatedAt: at } }, { session })), emit);
   }
 
   async changeEmail(
@@ -359,6 +377,7 @@ export class MongoStore implements Store {
     userId: string,
     change: { email: string; emailUnique: boolean; syncUsername: boolean; verification: EmailVerification },
     at: Date,
+    emit?: Emit<User>,
   ): Promise<User> {
     const emailNorm = normalizeLogin(change.email);
     const set: Partial<UserDoc> = {
@@ -369,7 +388,7 @@ export class MongoStore implements Store {
       updatedAt: at,
     };
     if (change.syncUsername) Object.assign(set, { username: change.email, usernameNorm: emailNorm });
-    const doc = await updateUser(this.connection, this.m.users, { _id: userId, realmId }, { $set: set }, change.syncUsername);
+    const doc = await updateUser(this.connection, this.m.users, { _id: userId, realmId }, { $set: set }, change.syncUsername, appendFor(this.events, emit));
     if (!doc) throw new Error(`changeEmail: no user ${userId} in realm ${realmId}`);
     return toUser(doc);
   }
@@ -378,7 +397,32 @@ export class MongoStore implements Store {
     await this.m.users.updateOne({ _id: userId, realmId }, { $set: { passwordHash, updatedAt: at } });
   }
 
-  async updateProfile(realmId: string, userId: string, patch: ProfilePatch, at: Date): Promise<User> {
+  async replacePassword(realmId: string, userId: string, change: PasswordReplacement, at: Date, emit?: Emit<string[]>): Promise<string[]> {
+    return this.connection.transaction(async (session) => {
+      await this.m.users.updateOne({ _id: userId, realmId }, { $set: { passwordHash: change.passwordHash, updatedAt: at } }, { session });
+      await this.m.oneTimeTokens.updateMany(
+        { realmId, userId, purpose: { $in: [...change.revokePurposes] }, ...MongoStore.live(at) },
+        { $set: { consumedAt: at } },
+        { session },
+      );
+      const sids = await this.endSessionsIn(session, realmId, userId, at, change.keepSid);
+      await this.events.insertAll(emitted(emit, sids), session);
+      return sids;
+    });
+  }
+
+  /** Ends the user's live sessions but `exceptId` inside a transaction: a parallel end of one of them conflicts, and the transaction runs again. */
+  private async endSessionsIn(session: ClientSession, realmId: string, userId: string, at: Date, exceptId: string | undefined): Promise<string[]> {
+    const live = await this.m.loginSessions
+      .find({ realmId, userId, endedAt: null, ...(exceptId === undefined ? {} : { _id: { $ne: exceptId } }) }, { _id: 1 })
+      .session(session)
+      .lean<Pick<LoginSessionDoc, '_id'>[]>();
+    const sids = live.map((d) => d._id);
+    if (sids.length > 0) await this.m.loginSessions.updateMany({ realmId, _id: { $in: sids }, endedAt: null }, { $set: { endedAt: at } }, { session });
+    return sids;
+  }
+
+  async updateProfile(realmId: string, userId: string, patch: ProfilePatch, at: Date, emit?: Emit<User>): Promise<User> {
     const set: Record<string, unknown> = { updatedAt: at };
     const unset: Record<string, ''> = {};
     for (const key of ['firstName', 'lastName', 'nickname', 'photo', 'locale'] as const) if (patch[key] !== undefined) set[key] = patch[key];
@@ -392,14 +436,14 @@ export class MongoStore implements Store {
     }
     const update = Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
     const namesChange = patch.username !== undefined || patch.firstName !== undefined || patch.lastName !== undefined;
-    const doc = await updateUser(this.connection, this.m.users, { _id: userId, realmId }, update, namesChange);
+    const doc = await updateUser(this.connection, this.m.users, { _id: userId, realmId }, update, namesChange, appendFor(this.events, emit));
     if (!doc) throw new Error(`updateProfile: no user ${userId} in realm ${realmId}`);
     return toUser(doc);
   }
 
-  async setPhone(realmId: string, userId: string, phone: string | null, verified: boolean, at: Date): Promise<User> {
+  async setPhone(realmId: string, userId: string, phone: string | null, verified: boolean, at: Date, emit?: Emit<User>): Promise<User> {
     const update = { $set: { phone, phoneVerified: phone !== null && verified, updatedAt: at } };
-    const doc = await unique(() => this.m.users.findOneAndUpdate({ _id: userId, realmId }, update, { returnDocument: 'after' }).lean<UserDoc>());
+    const doc = await updateUser(this.connection, this.m.users, { _id: userId, realmId }, update, false, appendFor(this.events, emit));
     if (!doc) throw new Error(`setPhone: no user ${userId} in realm ${realmId}`);
     return toUser(doc);
   }
@@ -422,9 +466,11 @@ export class MongoStore implements Store {
     }
   }
 
-  async confirmTotp(realmId: string, userId: string, step: number, at: Date): Promise<boolean> {
-    const r = await this.m.totp.updateOne({ realmId, userId, confirmedAt: null }, { $set: { confirmedAt: at, lastStep: step } });
-    return r.modifiedCount === 1;
+  async confirmTotp(realmId: string, userId: string, step: number, at: Date, emit?: Emit<boolean>): Promise<boolean> {
+    return this.events.withEvents(
+      async (session) => (await this.m.totp.updateOne({ realmId, userId, confirmedAt: null }, { $set: { confirmedAt: at, lastStep: step } }, { session })).modifiedCount === 1,
+      emit,
+    );
   }
 
   async useTotpStep(realmId: string, userId: string, step: number): Promise<boolean> {
@@ -433,18 +479,21 @@ export class MongoStore implements Store {
     return r.modifiedCount === 1;
   }
 
-  async deleteTotp(realmId: string, userId: string): Promise<boolean> {
+  async deleteTotp(realmId: string, userId: string, emit?: Emit<boolean>): Promise<boolean> {
     return this.connection.transaction(async (session) => {
       await this.m.recoveryCodes.deleteMany({ realmId, userId }, { session });
-      return (await this.m.totp.deleteOne({ realmId, userId }, { session })).deletedCount === 1;
+      const removed = (await this.m.totp.deleteOne({ realmId, userId }, { session })).deletedCount === 1;
+      await this.events.insertAll(emitted(emit, removed), session);
+      return removed;
     });
   }
 
-  async replaceRecoveryCodes(realmId: string, userId: string, codeHashes: string[], at: Date): Promise<void> {
+  async replaceRecoveryCodes(realmId: string, userId: string, codeHashes: string[], at: Date, emit?: Emit): Promise<void> {
     const docs = [...new Set(codeHashes)].map((codeHash) => ({ realmId, userId, codeHash, usedAt: null, createdAt: at }));
     await this.connection.transaction(async (session) => {
       await this.m.recoveryCodes.deleteMany({ realmId, userId }, { session });
       if (docs.length > 0) await this.m.recoveryCodes.insertMany(docs, { session });
+      await this.events.insertAll(emitted(emit, undefined), session);
     });
   }
 
@@ -524,28 +573,42 @@ export class MongoStore implements Store {
     return doc ? toIdentity(doc) : null;
   }
 
-  async linkExternalIdentity(identity: ExternalIdentity): Promise<void> {
-    await unique(() => this.m.identities.create(identityDoc(identity, identity.realmId, identity.userId, identity.createdAt)));
+  async linkExternalIdentity(identity: ExternalIdentity, emit?: Emit): Promise<void> {
+    const doc = identityDoc(identity, identity.realmId, identity.userId, identity.createdAt);
+    await unique(() => this.events.withEvents(async (session) => void (await this.m.identities.create([doc], { session })), emit));
   }
 
-  async unlinkExternalIdentity(realmId: string, userId: string, provider: string, unlessLast?: { providers: string[] }): Promise<boolean> {
+  async unlinkExternalIdentity(realmId: string, userId: string, provider: string, unlessLast?: { providers: string[] }, emit?: Emit<boolean>): Promise<boolean> {
     const mine = { realmId, userId, provider };
-    if (!unlessLast) return (await this.m.identities.deleteOne(mine)).deletedCount > 0;
+    if (!unlessLast) return this.events.withEvents(async (session) => (await this.m.identities.deleteOne(mine, { session })).deletedCount > 0, emit);
     return this.connection.transaction(async (session) => {
-      // Written first, so that two unlinks (or a password removal) of this user conflict and one of them retries after the other.
-      const user = await this.m.users
-        .findOneAndUpdate({ _id: userId, realmId }, { $inc: { identityRev: 1 } }, { session, returnDocument: 'after', projection: { passwordHash: 1 } })
-        .lean<Pick<UserDoc, 'passwordHash'>>();
-      const keepsWayIn =
-        user?.passwordHash != null ||
-        (await this.m.identities.exists({ realmId, userId, provider: { $ne: provider, $in: unlessLast.providers } }).session(session)) !== null;
-      if (!keepsWayIn) return false;
-      return (await this.m.identities.deleteOne(mine, { session })).deletedCount > 0;
+      const removed = await this.unlinkUnlessLast(session, mine, unlessLast.providers);
+      await this.events.insertAll(emitted(emit, removed), session);
+      return removed;
     });
   }
 
-  async createLoginSession(s: LoginSession): Promise<boolean> {
-    await this.m.loginSessions.create({
+  /** The last-way-in check and the delete, inside the caller's transaction. */
+  private async unlinkUnlessLast(session: ClientSession, mine: { realmId: string; userId: string; provider: string }, providers: string[]): Promise<boolean> {
+    const { realmId, userId, provider } = mine;
+    // Written first, so that two unlinks (or a password removal) of this user conflict and one of them retries after the other.
+    const user = await this.m.users
+      .findOneAndUpdate({ _id: userId, realmId }, { $inc: { identityRev: 1 } }, { session, returnDocument: 'after', projection: { passwordHash: 1 } })
+      .lean<Pick<UserDoc, 'passwordHash'>>();
+    const keepsWayIn =
+      user?.passwordHash != null ||
+      (await this.m.identities.exists({ realmId, userId, provider: { $ne: provider, $in: providers } }).session(session)) !== null;
+    if (!keepsWayIn) return false;
+    return (await this.m.identities.deleteOne(mine, { session })).deletedCount > 0;
+  }
+
+
+  async createLoginSession(s: LoginSession, emit?: Emit<boolean>): Promise<boolean> {
+    return this.events.withEvents((session) => this.insertLoginSession(s, session), emit);
+  }
+
+  private async insertLoginSession(s: LoginSession, session: ClientSession | undefined): Promise<boolean> {
+    const doc = {
       _id: s.id,
       realmId: s.realmId,
       userId: s.userId,
@@ -556,12 +619,13 @@ export class MongoStore implements Store {
       amr: s.amr,
       aal: s.aal,
       endedAt: s.endedAt,
-    });
+    };
+    await this.m.loginSessions.create([doc], { session });
     // Looked at after the write: a delete or deactivation that committed before it is seen here, and one after
     // it removes or ends the session itself. (Only a delete whose transaction overlaps this write can miss
     // the new row; resume() refuses it, since its user is gone.)
-    if (await this.m.users.exists({ _id: s.userId, realmId: s.realmId, state: 'active' })) return true;
-    await this.m.loginSessions.deleteOne({ _id: s.id, realmId: s.realmId });
+    if (await this.m.users.exists({ _id: s.userId, realmId: s.realmId, state: 'active' }).session(session ?? null)) return true;
+    await this.m.loginSessions.deleteOne({ _id: s.id, realmId: s.realmId }, { session });
     return false;
   }
 
@@ -574,15 +638,25 @@ export class MongoStore implements Store {
     await this.m.loginSessions.updateOne({ _id: id, realmId, endedAt: null }, { $set: { lastSeenAt: at } });
   }
 
-  async endLoginSession(realmId: string, id: string, at: Date): Promise<boolean> {
-    return (await this.m.loginSessions.updateOne({ _id: id, realmId, endedAt: null }, { $set: { endedAt: at } })).modifiedCount === 1;
+  async endLoginSession(realmId: string, id: string, at: Date, emit?: Emit<boolean>): Promise<boolean> {
+    return this.events.withEvents(
+      async (session) => (await this.m.loginSessions.updateOne({ _id: id, realmId, endedAt: null }, { $set: { endedAt: at } }, { session })).modifiedCount === 1,
+      emit,
+    );
   }
 
   async listLoginSessions(realmId: string, userId: string): Promise<LoginSession[]> {
     return (await this.m.loginSessions.find({ realmId, userId }).sort({ createdAt: -1 }).lean<LoginSessionDoc[]>()).map(toSession);
   }
 
-  async endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string): Promise<string[]> {
+  async endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string, emit?: Emit<string[]>): Promise<string[]> {
+    if (emit !== undefined) {
+      return this.connection.transaction(async (session) => {
+        const sids = await this.endSessionsIn(session, realmId, userId, at, exceptId);
+        await this.events.insertAll(emitted(emit, sids), session);
+        return sids;
+      });
+    }
     const live = await this.m.loginSessions
       .find({ realmId, userId, endedAt: null, ...(exceptId === undefined ? {} : { _id: { $ne: exceptId } }) }, { _id: 1 })
       .lean<Pick<LoginSessionDoc, '_id'>[]>();
@@ -612,7 +686,7 @@ export class MongoStore implements Store {
     await this.m.signingKeys.updateOne({ realmId, kid, retiredAt: null }, { $set: { retiredAt: at } });
   }
 
-  async createOneTimeToken(t: NewOneTimeToken): Promise<void> {
+  async createOneTimeToken(t: NewOneTimeToken, emit?: Emit): Promise<void> {
     const key = { realmId: t.realmId, purpose: t.purpose, tokenHash: t.tokenHash };
     const doc: OneTimeTokenDoc = {
       ...key,
@@ -623,7 +697,7 @@ export class MongoStore implements Store {
       attempts: 0,
       data: t.data ?? null,
     };
-    await this.m.oneTimeTokens.replaceOne(key, doc, { upsert: true });
+    await this.events.withEvents(async (session) => void (await this.m.oneTimeTokens.replaceOne(key, doc, { upsert: true, session })), emit);
   }
 
   /** The filter of a live token: not consumed, not expired (at the expiry it is expired). */
@@ -636,11 +710,13 @@ export class MongoStore implements Store {
     return doc ? toToken(doc) : null;
   }
 
-  async consumeOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date): Promise<OneTimeToken | null> {
-    const doc = await this.m.oneTimeTokens
-      .findOneAndUpdate({ realmId, purpose, tokenHash, ...MongoStore.live(at) }, { $set: { consumedAt: at } }, { returnDocument: 'after' })
-      .lean<OneTimeTokenDoc>();
-    return doc ? toToken(doc) : null;
+  async consumeOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date, emit?: Emit<OneTimeToken | null>): Promise<OneTimeToken | null> {
+    return this.events.withEvents(async (session) => {
+      const doc = await this.m.oneTimeTokens
+        .findOneAndUpdate({ realmId, purpose, tokenHash, ...MongoStore.live(at) }, { $set: { consumedAt: at } }, { session, returnDocument: 'after' })
+        .lean<OneTimeTokenDoc>();
+      return doc ? toToken(doc) : null;
+    }, emit);
   }
 
   async checkOneTimeCode(realmId: string, purpose: string, userId: string, codeHash: string, at: Date, maxAttempts: number): Promise<CodeCheck> {

@@ -4,6 +4,8 @@ import { normalizeLogin, type User } from '../../identity/user.ts';
 import type { AdminUserPatch, DeleteMatching, StoredApiKey, UsersAdminPort } from '../../ports/users-admin.ts';
 import type { UserRecord } from '../../ports/user-records.ts';
 import { escapeRegex } from './events.ts';
+import { emitted, type Emit } from '../../ports/events.ts';
+import type { MongoEvents } from './events.ts';
 import { isDuplicate, toIdentity, toUser, updateUser, type MongoStore } from './index.ts';
 import type { IdentityDoc, Models, UserApiKeyDoc, UserDoc } from './schemas.ts';
 
@@ -79,11 +81,13 @@ function cursorOf(sort: UserSort, d: UserDoc): UserCursor {
 export class MongoUsersAdmin implements UsersAdminPort {
   private readonly m: Models;
   private readonly connection: Connection;
+  private readonly events: MongoEvents;
 
   /** On the store's connection and models: its ensureIndexes made the collections and indexes. */
   constructor(store: MongoStore) {
     this.m = store.models;
     this.connection = store.connection;
+    this.events = store.events;
   }
 
   async queryUsers(realmId: string, filter: UserFilter, sort: UserSort, after: UserCursor | null, limit: number): Promise<{ users: User[]; next: UserCursor | null }> {
@@ -121,7 +125,7 @@ export class MongoUsersAdmin implements UsersAdminPort {
     }));
   }
 
-  async patchUser(realmId: string, userId: string, patch: AdminUserPatch, at: Date): Promise<User | null> {
+  async patchUser(realmId: string, userId: string, patch: AdminUserPatch, at: Date, emit?: Emit<User | null>): Promise<User | null> {
     const set: Record<string, unknown> = { updatedAt: at };
     for (const k of ['firstName', 'lastName', 'name', 'locale', 'state', 'reference', 'emailVerification', 'passwordHash', 'customAttributes'] as const) {
       if (patch[k] !== undefined) set[k] = patch[k];
@@ -132,7 +136,8 @@ export class MongoUsersAdmin implements UsersAdminPort {
       Object.assign(set, { email: patch.email, emailNorm, emailUniqueKey: patch.emailUnique ? emailNorm : null });
     }
     const namesChange = patch.username !== undefined || patch.firstName !== undefined || patch.lastName !== undefined || patch.name !== undefined;
-    const doc = await updateUser(this.connection, this.m.users, { _id: userId, realmId }, { $set: set }, namesChange);
+    const append = emit && (async (d: UserDoc | null, session: ClientSession) => this.events.insertAll(emitted(emit, d ? toUser(d) : null), session));
+    const doc = await updateUser(this.connection, this.m.users, { _id: userId, realmId }, { $set: set }, namesChange, append);
     return doc ? toUser(doc) : null;
   }
 
@@ -151,30 +156,35 @@ export class MongoUsersAdmin implements UsersAdminPort {
     return docs.map(toUser);
   }
 
-  async deleteUsers(realmId: string, userIds: string[]): Promise<User[]> {
+  async deleteUsers(realmId: string, userIds: string[], emit?: Emit<User[]>): Promise<User[]> {
     if (userIds.length === 0) return [];
     // The transaction may run again on a write conflict: what it deletes is read inside it.
     return this.connection.transaction(async (session) => {
       const docs = await this.m.users.find({ realmId, _id: { $in: userIds } }).session(session).lean<UserDoc[]>();
       const byId = new Map(docs.map((d) => [d._id, d]));
       const found = [...new Set(userIds)].map((id) => byId.get(id)).filter((d): d is UserDoc => d !== undefined);
-      return this.deleteWhole(realmId, found, session);
+      const deleted = await this.deleteWhole(realmId, found, session);
+      await this.events.insertAll(emitted(emit, deleted), session);
+      return deleted;
     });
   }
 
-  async deleteMatching(realmId: string, filter: UserFilter, expect: number): Promise<DeleteMatching> {
+  async deleteMatching(realmId: string, filter: UserFilter, expect: number, emit?: Emit<User[]>): Promise<DeleteMatching> {
     // One snapshot: the users counted are the users deleted; a change to one of them meanwhile conflicts and the transaction runs again.
     return this.connection.transaction(async (session): Promise<DeleteMatching> => {
       const docs = await this.m.users.find(whereOf(realmId, filter)).sort({ _id: 1 }).session(session).lean<UserDoc[]>();
       if (docs.length !== expect) return { mismatch: docs.length };
-      return { deleted: await this.deleteWhole(realmId, docs, session) };
+      const deleted = await this.deleteWhole(realmId, docs, session);
+      await this.events.insertAll(emitted(emit, deleted), session);
+      return { deleted };
     });
   }
 
-  async setApiKey(realmId: string, userId: string, key: Omit<StoredApiKey, 'createdAt'>, at: Date): Promise<void> {
+  async setApiKey(realmId: string, userId: string, key: Omit<StoredApiKey, 'createdAt'>, at: Date, emit?: Emit): Promise<void> {
     // One document per user, replaced in one update: the old lookupHash is gone in the same step.
+    const replace = { $set: { lookupHash: key.lookupHash, sealed: key.sealed, createdAt: at } };
     try {
-      await this.m.userApiKeys.updateOne({ realmId, userId }, { $set: { lookupHash: key.lookupHash, sealed: key.sealed, createdAt: at } }, { upsert: true });
+      await this.events.withEvents(async (session) => void (await this.m.userApiKeys.updateOne({ realmId, userId }, replace, { upsert: true, session })), emit);
     } catch (err) {
       if (isDuplicate(err) && 'lookupHash' in ((err as { keyPattern?: object }).keyPattern ?? {})) throw new Error('api key collision');
       throw err;

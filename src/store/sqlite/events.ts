@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { InvalidEventCursor, normalizeTypePrefix, type NewEvent, type StoredEvent } from '../../domain/events.ts';
-import { decodeEventCursor, encodeEventCursor, type EventPage, type EventQuery, type EventsPort } from '../../ports/events.ts';
+import { decodeEventCursor, emitted, encodeEventCursor, type Emit, type EventPage, type EventQuery, type EventsPort } from '../../ports/events.ts';
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (v == null ? null : String(v));
@@ -34,6 +34,11 @@ export class SqliteEvents implements EventsPort {
   }
 
   async append(e: NewEvent): Promise<StoredEvent> {
+    const id = this.insertOne(e);
+    return { ...e, id, data: e.data ? structuredClone(e.data as Record<string, unknown>) : null };
+  }
+
+  private insertOne(e: NewEvent): string {
     const { lastInsertRowid } = this.insert.run({
       realmId: e.realmId,
       type: e.type,
@@ -47,7 +52,26 @@ export class SqliteEvents implements EventsPort {
       at: e.at.getTime(),
       data: e.data ? JSON.stringify(e.data) : null,
     });
-    return { ...e, id: String(lastInsertRowid), data: e.data ? structuredClone(e.data as Record<string, unknown>) : null };
+    return String(lastInsertRowid);
+  }
+
+  /** Appends, synchronously: inside the caller's transaction (see `withEvents`). */
+  insertAll(events: readonly NewEvent[]): void {
+    for (const e of events) this.insertOne(e);
+  }
+
+  /**
+   * Runs the synchronous `change` and appends the events `emit` asks for in one
+   * transaction (a savepoint inside the caller's, if any): an error of either
+   * rolls both back. Without `emit`, `change` runs as it would alone.
+   */
+  withEvents<R>(change: () => R, emit: Emit<R> | undefined): R {
+    if (emit === undefined) return change();
+    return this.db.transaction(() => {
+      const result = change();
+      this.insertAll(emitted(emit, result));
+      return result;
+    })();
   }
 
   async query(q: EventQuery): Promise<EventPage> {

@@ -19,12 +19,14 @@ import {
   type NewSms,
   type NewUser,
   type OneTimeToken,
+  type PasswordReplacement,
   type OutboxMail,
   type SigningKeyRecord,
   type SmsRecord,
   type Store,
   type UserWithPassword,
 } from '../port.ts';
+import { emitted, type Emit } from '../../ports/events.ts';
 import { SqliteEvents } from './events.ts';
 import { SqliteSessionStore } from './session-store.ts';
 
@@ -190,9 +192,9 @@ export class SqliteStore implements Store {
     this.events = new SqliteEvents(db);
     this.stmts = {
       insertUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm,
-        email_unique_key, email_verification, first_name, last_name, name, name_norm, reference, locale, photo, password_hash, custom_attributes, created_at, updated_at)
+        email_unique_key, email_verification, first_name, last_name, name, name_norm, reference, locale, photo, password_hash, custom_attributes, state, created_at, updated_at)
         VALUES (@id, @realmId, @userType, @username, @usernameNorm, @email, @emailNorm, @emailUniqueKey, @emailVerification,
-        @firstName, @lastName, @name, name_norm_of(@name, @firstName, @lastName, @username), @reference, @locale, @photo, @passwordHash, @customAttributes, @at, @at)`),
+        @firstName, @lastName, @name, name_norm_of(@name, @firstName, @lastName, @username), @reference, @locale, @photo, @passwordHash, @customAttributes, @state, @at, @at)`),
       userById: db.prepare('SELECT * FROM users WHERE realm_id = ? AND id = ?'),
       passwordHashById: db.prepare('SELECT password_hash FROM users WHERE realm_id = ? AND id = ?'),
       userByLogin: db.prepare(`SELECT * FROM users WHERE realm_id = @realmId AND (username_norm = @login OR email_unique_key = @login)
@@ -301,7 +303,7 @@ export class SqliteStore implements Store {
     };
   }
 
-  async createUser(input: NewUser, at: Date): Promise<User> {
+  async createUser(input: NewUser, at: Date, emit?: Emit<User>): Promise<User> {
     const id = randomUUID();
     const emailNorm = input.email == null ? null : normalizeLogin(input.email);
     const insert = this.db.transaction(() => {
@@ -323,24 +325,27 @@ export class SqliteStore implements Store {
         photo: input.photo ?? null,
         passwordHash: input.passwordHash,
         customAttributes: JSON.stringify(input.customAttributes ?? {}),
+        state: input.state ?? 'active',
         at: at.getTime(),
       });
       if (input.identity) this.stmts.insertIdentity.run({ ...input.identity, realmId: input.realmId, userId: id, at: at.getTime() });
+      const user = rowToUser(this.stmts.userById.get(input.realmId, id) as Row);
+      this.events.insertAll(emitted(emit, user));
+      return user;
     });
     try {
-      insert();
+      return insert();
     } catch (err) {
       uniqueViolation(err);
     }
-    return rowToUser(this.stmts.userById.get(input.realmId, id) as Row);
   }
 
   async findUsersByEmail(realmId: string, email: string): Promise<UserWithPassword[]> {
     return (this.stmts.usersByEmail.all(realmId, normalizeLogin(email)) as Row[]).map((row) => ({ user: rowToUser(row), passwordHash: str(row.password_hash) }));
   }
 
-  async setEmailVerification(realmId: string, userId: string, state: EmailVerification, at: Date): Promise<void> {
-    this.stmts.setVerification.run(state, at.getTime(), realmId, userId);
+  async setEmailVerification(realmId: string, userId: string, state: EmailVerification, at: Date, emit?: Emit): Promise<void> {
+    this.events.withEvents(() => void this.stmts.setVerification.run(state, at.getTime(), realmId, userId), emit);
   }
 
   async changeEmail(
@@ -348,32 +353,45 @@ export class SqliteStore implements Store {
     userId: string,
     change: { email: string; emailUnique: boolean; syncUsername: boolean; verification: EmailVerification },
     at: Date,
+    emit?: Emit<User>,
   ): Promise<User> {
     const emailNorm = normalizeLogin(change.email);
     try {
-      this.stmts.changeEmail.run({
-        realmId,
-        userId,
-        email: change.email,
-        emailNorm,
-        emailUniqueKey: change.emailUnique ? emailNorm : null,
-        verification: change.verification,
-        syncUsername: change.syncUsername ? 1 : 0,
-        at: at.getTime(),
-      });
+      return this.events.withEvents(() => {
+        this.stmts.changeEmail.run({
+          realmId,
+          userId,
+          email: change.email,
+          emailNorm,
+          emailUniqueKey: change.emailUnique ? emailNorm : null,
+          verification: change.verification,
+          syncUsername: change.syncUsername ? 1 : 0,
+          at: at.getTime(),
+        });
+        const row = this.stmts.userById.get(realmId, userId) as Row | undefined;
+        if (!row) throw new Error(`changeEmail: no user ${userId} in realm ${realmId}`);
+        return rowToUser(row);
+      }, emit);
     } catch (err) {
       uniqueViolation(err);
     }
-    const row = this.stmts.userById.get(realmId, userId) as Row | undefined;
-    if (!row) throw new Error(`changeEmail: no user ${userId} in realm ${realmId}`);
-    return rowToUser(row);
   }
 
   async setPasswordHash(realmId: string, userId: string, passwordHash: string | null, at: Date): Promise<void> {
     this.stmts.setPassword.run(passwordHash, at.getTime(), realmId, userId);
   }
 
-  async updateProfile(realmId: string, userId: string, patch: ProfilePatch, at: Date): Promise<User> {
+  async replacePassword(realmId: string, userId: string, change: PasswordReplacement, at: Date, emit?: Emit<string[]>): Promise<string[]> {
+    return this.db.transaction(() => {
+      this.stmts.setPassword.run(change.passwordHash, at.getTime(), realmId, userId);
+      this.stmts.revokeTokens.run({ at: at.getTime(), realmId, userId, purposes: JSON.stringify(change.revokePurposes) });
+      const sids = (this.stmts.endSessionsOfUser.all({ at: at.getTime(), realmId, userId, exceptId: change.keepSid ?? null }) as Row[]).map((r) => String(r.id));
+      this.events.insertAll(emitted(emit, sids));
+      return sids;
+    })();
+  }
+
+  async updateProfile(realmId: string, userId: string, patch: ProfilePatch, at: Date, emit?: Emit<User>): Promise<User> {
     const columns: Record<string, unknown> = {};
     const plain = { firstName: 'first_name', lastName: 'last_name', nickname: 'nickname', photo: 'photo', locale: 'locale' } as const;
     for (const [key, column] of Object.entries(plain)) {
@@ -396,14 +414,16 @@ export class SqliteStore implements Store {
       columns.custom_attributes = JSON.stringify(merged);
     }
     columns.updated_at = at.getTime();
-    let row: Row | undefined;
+    const update = this.profileUpdate(Object.keys(columns));
     try {
-      row = this.profileUpdate(Object.keys(columns)).get({ ...columns, realmId, userId }) as Row | undefined;
+      return this.events.withEvents(() => {
+        const row = update.get({ ...columns, realmId, userId }) as Row | undefined;
+        if (!row) throw new Error(`updateProfile: no user ${userId} in realm ${realmId}`);
+        return rowToUser(row);
+      }, emit);
     } catch (err) {
       uniqueViolation(err);
     }
-    if (!row) throw new Error(`updateProfile: no user ${userId} in realm ${realmId}`);
-    return rowToUser(row);
   }
 
   /** updateProfile's statement for this set of columns, prepared once: a form changes the same few sets again and again. */
@@ -419,15 +439,17 @@ export class SqliteStore implements Store {
     return update;
   }
 
-  async setPhone(realmId: string, userId: string, phone: string | null, verified: boolean, at: Date): Promise<User> {
+  async setPhone(realmId: string, userId: string, phone: string | null, verified: boolean, at: Date, emit?: Emit<User>): Promise<User> {
     try {
-      this.stmts.setPhone.run(phone, phone && verified ? 1 : 0, at.getTime(), realmId, userId);
+      return this.events.withEvents(() => {
+        this.stmts.setPhone.run(phone, phone && verified ? 1 : 0, at.getTime(), realmId, userId);
+        const row = this.stmts.userById.get(realmId, userId) as Row | undefined;
+        if (!row) throw new Error(`setPhone: no user ${userId} in realm ${realmId}`);
+        return rowToUser(row);
+      }, emit);
     } catch (err) {
       uniqueViolation(err);
     }
-    const row = this.stmts.userById.get(realmId, userId) as Row | undefined;
-    if (!row) throw new Error(`setPhone: no user ${userId} in realm ${realmId}`);
-    return rowToUser(row);
   }
 
   async getTotp(realmId: string, userId: string): Promise<TotpCredential | null> {
@@ -440,25 +462,28 @@ export class SqliteStore implements Store {
     return this.stmts.beginTotp.run({ realmId, userId, secret, at: at.getTime() }).changes === 1;
   }
 
-  async confirmTotp(realmId: string, userId: string, step: number, at: Date): Promise<boolean> {
-    return this.stmts.confirmTotp.run(at.getTime(), step, realmId, userId).changes === 1;
+  async confirmTotp(realmId: string, userId: string, step: number, at: Date, emit?: Emit<boolean>): Promise<boolean> {
+    return this.events.withEvents(() => this.stmts.confirmTotp.run(at.getTime(), step, realmId, userId).changes === 1, emit);
   }
 
   async useTotpStep(realmId: string, userId: string, step: number): Promise<boolean> {
     return this.stmts.useTotpStep.run({ realmId, userId, step }).changes === 1;
   }
 
-  async deleteTotp(realmId: string, userId: string): Promise<boolean> {
+  async deleteTotp(realmId: string, userId: string, emit?: Emit<boolean>): Promise<boolean> {
     return this.db.transaction(() => {
       this.stmts.deleteRecoveryCodes.run(realmId, userId);
-      return this.stmts.deleteTotp.run(realmId, userId).changes === 1;
+      const removed = this.stmts.deleteTotp.run(realmId, userId).changes === 1;
+      this.events.insertAll(emitted(emit, removed));
+      return removed;
     })();
   }
 
-  async replaceRecoveryCodes(realmId: string, userId: string, codeHashes: string[], at: Date): Promise<void> {
+  async replaceRecoveryCodes(realmId: string, userId: string, codeHashes: string[], at: Date, emit?: Emit): Promise<void> {
     this.db.transaction(() => {
       this.stmts.deleteRecoveryCodes.run(realmId, userId);
       for (const hash of codeHashes) this.stmts.insertRecoveryCode.run(realmId, userId, hash, at.getTime());
+      this.events.insertAll(emitted(emit, undefined));
     })();
   }
 
@@ -541,21 +566,23 @@ export class SqliteStore implements Store {
     return row ? rowToIdentity(row) : null;
   }
 
-  async linkExternalIdentity(identity: ExternalIdentity): Promise<void> {
+  async linkExternalIdentity(identity: ExternalIdentity, emit?: Emit): Promise<void> {
     try {
-      this.stmts.insertIdentity.run({ ...identity, at: identity.createdAt.getTime() });
+      this.events.withEvents(() => void this.stmts.insertIdentity.run({ ...identity, at: identity.createdAt.getTime() }), emit);
     } catch (err) {
       uniqueViolation(err);
     }
   }
 
-  async unlinkExternalIdentity(realmId: string, userId: string, provider: string, unlessLast?: { providers: string[] }): Promise<boolean> {
-    if (!unlessLast) return this.stmts.deleteIdentity.run(realmId, userId, provider).changes > 0;
-    return this.stmts.deleteIdentityUnlessLast.run({ realmId, userId, provider, others: JSON.stringify(unlessLast.providers) }).changes > 0;
+  async unlinkExternalIdentity(realmId: string, userId: string, provider: string, unlessLast?: { providers: string[] }, emit?: Emit<boolean>): Promise<boolean> {
+    return this.events.withEvents(() => {
+      if (!unlessLast) return this.stmts.deleteIdentity.run(realmId, userId, provider).changes > 0;
+      return this.stmts.deleteIdentityUnlessLast.run({ realmId, userId, provider, others: JSON.stringify(unlessLast.providers) }).changes > 0;
+    }, emit);
   }
 
-  async endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string): Promise<string[]> {
-    return (this.stmts.endSessionsOfUser.all({ at: at.getTime(), realmId, userId, exceptId: exceptId ?? null }) as Row[]).map((r) => String(r.id));
+  async endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string, emit?: Emit<string[]>): Promise<string[]> {
+    return this.events.withEvents(() => (this.stmts.endSessionsOfUser.all({ at: at.getTime(), realmId, userId, exceptId: exceptId ?? null }) as Row[]).map((r) => String(r.id)), emit);
   }
 
   async findUserById(realmId: string, id: string): Promise<User | null> {
@@ -577,8 +604,11 @@ export class SqliteStore implements Store {
     this.stmts.recordLogin.run(at.getTime(), ip, realmId, userId);
   }
 
-  async createLoginSession(s: LoginSession): Promise<boolean> {
-    return this.stmts.insertSession.run(s.id, s.realmId, s.userId, s.createdAt.getTime(), s.lastSeenAt.getTime(), s.ip, s.userAgent, JSON.stringify(s.amr), s.aal, s.realmId, s.userId).changes > 0;
+  async createLoginSession(s: LoginSession, emit?: Emit<boolean>): Promise<boolean> {
+    return this.events.withEvents(
+      () => this.stmts.insertSession.run(s.id, s.realmId, s.userId, s.createdAt.getTime(), s.lastSeenAt.getTime(), s.ip, s.userAgent, JSON.stringify(s.amr), s.aal, s.realmId, s.userId).changes > 0,
+      emit,
+    );
   }
 
   async findLoginSession(realmId: string, id: string): Promise<LoginSession | null> {
@@ -590,8 +620,8 @@ export class SqliteStore implements Store {
     this.stmts.touchSession.run(at.getTime(), realmId, id);
   }
 
-  async endLoginSession(realmId: string, id: string, at: Date): Promise<boolean> {
-    return this.stmts.endSession.run(at.getTime(), realmId, id).changes === 1;
+  async endLoginSession(realmId: string, id: string, at: Date, emit?: Emit<boolean>): Promise<boolean> {
+    return this.events.withEvents(() => this.stmts.endSession.run(at.getTime(), realmId, id).changes === 1, emit);
   }
 
   async listLoginSessions(realmId: string, userId: string): Promise<LoginSession[]> {
@@ -618,8 +648,8 @@ export class SqliteStore implements Store {
     this.stmts.retireKey.run(at.getTime(), realmId, kid);
   }
 
-  async createOneTimeToken(t: NewOneTimeToken): Promise<void> {
-    this.stmts.insertToken.run(t.realmId, t.purpose, t.tokenHash, t.userId, t.expiresAt.getTime(), t.createdAt.getTime(), t.data ? JSON.stringify(t.data) : null);
+  async createOneTimeToken(t: NewOneTimeToken, emit?: Emit): Promise<void> {
+    this.events.withEvents(() => void this.stmts.insertToken.run(t.realmId, t.purpose, t.tokenHash, t.userId, t.expiresAt.getTime(), t.createdAt.getTime(), t.data ? JSON.stringify(t.data) : null), emit);
   }
 
   async findOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date): Promise<OneTimeToken | null> {
@@ -627,9 +657,11 @@ export class SqliteStore implements Store {
     return row ? rowToToken(row) : null;
   }
 
-  async consumeOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date): Promise<OneTimeToken | null> {
-    const row = this.stmts.consumeToken.get({ realmId, purpose, tokenHash, at: at.getTime() }) as Row | undefined;
-    return row ? rowToToken(row) : null;
+  async consumeOneTimeToken(realmId: string, purpose: string, tokenHash: string, at: Date, emit?: Emit<OneTimeToken | null>): Promise<OneTimeToken | null> {
+    return this.events.withEvents(() => {
+      const row = this.stmts.consumeToken.get({ realmId, purpose, tokenHash, at: at.getTime() }) as Row | undefined;
+      return row ? rowToToken(row) : null;
+    }, emit);
   }
 
   async checkOneTimeCode(realmId: string, purpose: string, userId: string, codeHash: string, at: Date, maxAttempts: number): Promise<CodeCheck> {

@@ -1,9 +1,11 @@
 import type Database from 'better-sqlite3';
 import { countableByCounters, type UserCursor, type UserFilter, type UserSort, type UserSortKey } from '../../domain/user-query.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
+import { emitted, type Emit } from '../../ports/events.ts';
 import type { AdminUserPatch, DeleteMatching, StoredApiKey, UsersAdminPort } from '../../ports/users-admin.ts';
 import type { ExternalIdentity } from '../../ports/identities.ts';
 import type { UserRecord } from '../../ports/user-records.ts';
+import { SqliteEvents } from './events.ts';
 import { nameNormSet, rowToUser, uniqueViolation, type Row } from './index.ts';
 
 /**
@@ -100,7 +102,11 @@ export class SqliteUsersAdmin implements UsersAdminPort {
   private readonly deleteUserRow: Database.Statement;
   private readonly deleteDependents: Database.Statement[];
 
-  constructor(private readonly db: Database.Database) {
+  /** `events`: the store's log on the same connection (a write's events join its transaction). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly events: SqliteEvents = new SqliteEvents(db),
+  ) {
     this.deleteUserRow = db.prepare('DELETE FROM users WHERE realm_id = @realmId AND id = @userId RETURNING *');
     this.deleteDependents = DELETE_USER_SQL.map((sql) => db.prepare(sql));
   }
@@ -173,7 +179,7 @@ export class SqliteUsersAdmin implements UsersAdminPort {
     return users.map((user) => ({ user, passwordHash: hashes.get(user.id) ?? null, identities: identities.get(user.id) ?? [] }));
   }
 
-  async patchUser(realmId: string, userId: string, patch: AdminUserPatch, at: Date): Promise<User | null> {
+  async patchUser(realmId: string, userId: string, patch: AdminUserPatch, at: Date, emit?: Emit<User | null>): Promise<User | null> {
     const columns: Record<string, unknown> = {};
     const plain = {
       firstName: 'first_name',
@@ -203,9 +209,12 @@ export class SqliteUsersAdmin implements UsersAdminPort {
     columns.updated_at = at.getTime();
     // Column names come from the fixed maps above, never from input.
     const sets = [...Object.keys(columns).map((c) => `${c} = @${c}`), ...nameNormSet(Object.keys(columns))].join(', ');
+    const update = this.statement(`UPDATE users SET ${sets} WHERE realm_id = @realmId AND id = @userId RETURNING *`);
     try {
-      const row = this.statement(`UPDATE users SET ${sets} WHERE realm_id = @realmId AND id = @userId RETURNING *`).get({ ...columns, realmId, userId }) as Row | undefined;
-      return row ? rowToUser(row) : null;
+      return this.events.withEvents(() => {
+        const row = update.get({ ...columns, realmId, userId }) as Row | undefined;
+        return row ? rowToUser(row) : null;
+      }, emit);
     } catch (err) {
       uniqueViolation(err);
     }
@@ -219,11 +228,15 @@ export class SqliteUsersAdmin implements UsersAdminPort {
     return rowToUser(row);
   }
 
-  async deleteUsers(realmId: string, userIds: string[]): Promise<User[]> {
-    return this.db.transaction(() => userIds.map((id) => this.deleteOne(realmId, id)).filter((u): u is User => u !== null))();
+  async deleteUsers(realmId: string, userIds: string[], emit?: Emit<User[]>): Promise<User[]> {
+    return this.db.transaction(() => {
+      const deleted = userIds.map((id) => this.deleteOne(realmId, id)).filter((u): u is User => u !== null);
+      this.events.insertAll(emitted(emit, deleted));
+      return deleted;
+    })();
   }
 
-  async deleteMatching(realmId: string, filter: UserFilter, expect: number): Promise<DeleteMatching> {
+  async deleteMatching(realmId: string, filter: UserFilter, expect: number, emit?: Emit<User[]>): Promise<DeleteMatching> {
     const { sql, params } = whereOf(filter);
     const select = this.statement(`SELECT id FROM users WHERE ${sql} ORDER BY id`);
     // IMMEDIATE: the count and the deletes see one state of the table; no user can be added in between.
@@ -231,17 +244,20 @@ export class SqliteUsersAdmin implements UsersAdminPort {
       .transaction((): DeleteMatching => {
         const ids = (select.all({ ...params, realmId }) as Row[]).map((r) => String(r.id));
         if (ids.length !== expect) return { mismatch: ids.length };
-        return { deleted: ids.map((id) => this.deleteOne(realmId, id)!) };
+        const deleted = ids.map((id) => this.deleteOne(realmId, id)!);
+        this.events.insertAll(emitted(emit, deleted));
+        return { deleted };
       })
       .immediate();
   }
 
-  async setApiKey(realmId: string, userId: string, key: Omit<StoredApiKey, 'createdAt'>, at: Date): Promise<void> {
+  async setApiKey(realmId: string, userId: string, key: Omit<StoredApiKey, 'createdAt'>, at: Date, emit?: Emit): Promise<void> {
+    const upsert = this.statement(
+      `INSERT INTO user_api_keys (realm_id, user_id, lookup_hash, sealed, created_at) VALUES (@realmId, @userId, @lookupHash, @sealed, @at)
+       ON CONFLICT (realm_id, user_id) DO UPDATE SET lookup_hash = excluded.lookup_hash, sealed = excluded.sealed, created_at = excluded.created_at`,
+    );
     try {
-      this.statement(
-        `INSERT INTO user_api_keys (realm_id, user_id, lookup_hash, sealed, created_at) VALUES (@realmId, @userId, @lookupHash, @sealed, @at)
-         ON CONFLICT (realm_id, user_id) DO UPDATE SET lookup_hash = excluded.lookup_hash, sealed = excluded.sealed, created_at = excluded.created_at`,
-      ).run({ realmId, userId, lookupHash: key.lookupHash, sealed: key.sealed, at: at.getTime() });
+      this.events.withEvents(() => void upsert.run({ realmId, userId, lookupHash: key.lookupHash, sealed: key.sealed, at: at.getTime() }), emit);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new Error('api key collision');
       throw err;
