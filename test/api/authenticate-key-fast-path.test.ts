@@ -152,6 +152,11 @@ describe('authenticate-key fast path on its own', () => {
     expect(get.body).toEqual({ handedOn: true, preread: null });
     const noKey = await request(app).post(PATH).send({ apiKey });
     expect(noKey.body).toEqual({ handedOn: true, preread: null });
+    // Nothing of the body is read before the management key is known good (ASVS 8.3.1).
+    const wrongKey = await request(app).post(PATH).set('Authorization', 'Bearer ghmk_notakey').send({ apiKey });
+    expect(wrongKey.body).toEqual({ handedOn: true, preread: null });
+    const otherRealm = await request(app).post('/api/v1/realms/beta/users/authenticate-key').set('Authorization', `Bearer ${key}`).send({ apiKey });
+    expect(otherRealm.body).toEqual({ handedOn: true, preread: null });
     const wrongUserKey = await request(app).post(PATH).set('Authorization', `Bearer ${key}`).send({ apiKey: 'nope' });
     expect(wrongUserKey.body).toEqual({ handedOn: true, preread: { body: { apiKey: 'nope' } } });
     const malformed = await request(app).post(PATH).set('Authorization', `Bearer ${key}`).set('Content-Type', 'application/json').send('{"apiKey"');

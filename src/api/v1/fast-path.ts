@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
+import type { RealmConfig } from '../../config/index.ts';
 import { keySeesRealm } from '../../domain/management-key.ts';
 import type { Realms } from '../../realms.ts';
 import type { ManagementKeys } from '../../services/management-keys.ts';
@@ -40,9 +41,10 @@ function parseStrict(raw: string): Preread {
  *
  * It decides nothing of its own: the key check, the realm scope, the body
  * schema, the lookup and the JSON are the ones the generic route uses, and
- * every other outcome (no key, another realm, a bad body, an unknown API key,
- * a body it cannot read cheaply) is handed on to the generic route, with the
- * body it read, to be answered there as before: one place for each error.
+ * every other outcome is handed on to the generic route, to be answered there
+ * as before (one place for each error): no live management key of the realm,
+ * or a body it cannot read cheaply, with the body unread; a bad body or an
+ * unknown API key with the body it read (api/v1/body.ts takes it from there).
  */
 export function authenticateKeyFastPath(d: FastPathDeps) {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -51,12 +53,13 @@ export function authenticateKeyFastPath(d: FastPathDeps) {
     // Cheap refusals first: almost every request is a page.
     if (url.length > 120 || !url.startsWith('/api/v1/realms/') || !url.endsWith('/authenticate-key')) return next();
     const m = PATH.exec(url);
-    const auth = req.headers.authorization;
+    const bearer = BEARER.exec(req.headers.authorization ?? '');
     const length = Number(req.headers['content-length']);
     const type = req.headers['content-type'];
+    const realm = m ? d.realms.byIdOrNull(m[1]!) : null;
     if (
-      !m ||
-      !auth ||
+      !realm ||
+      !bearer ||
       !Number.isSafeInteger(length) ||
       length <= 0 ||
       length > BODY_LIMIT_BYTES ||
@@ -66,52 +69,18 @@ export function authenticateKeyFastPath(d: FastPathDeps) {
     ) {
       return next();
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      chunks.push(chunk);
-    };
-    // Errors are the generic route's to answer (problem+json), never the pages' handler's: hand on with what happened.
-    const onError = (err: Error) => {
-      cleanup();
-      (req as WithPreread)[PREREAD] = { error: Object.assign(err, { type: 'request.aborted', status: 400 }) };
-      next();
-    };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-    };
-    const onEnd = () => {
-      cleanup();
-      // Content-Length is what Node read: a shorter body is an aborted request, which Node reports as an error.
-      const raw = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-      const pre = parseStrict(raw);
-      (req as WithPreread)[PREREAD] = pre;
-      // A failure on the way (the store unreachable) is handed on too: the generic route meets it again and answers it.
-      answer(req, res, m[1]!, auth, pre).then(
-        (answered) => {
-          if (!answered) next();
-        },
-        () => next(),
-      );
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
+    // The key first: a request without a live key of this realm is handed on with its body unread (ASVS 8.3.1).
+    // Any failure on the way (the store unreachable) is handed on too: the generic route meets it again and answers it.
+    d.keys.authenticate(bearer[1]!).then(
+      (key) => (key && keySeesRealm(key, realm.id) ? readBody(req, (pre) => answer(req, res, realm, pre).then((done) => done || next(), () => next())) : next()),
+      () => next(),
+    );
   };
 
-  async function answer(req: Request, res: ServerResponse, realmId: string, auth: string, pre: Preread): Promise<boolean> {
+  async function answer(req: Request, res: ServerResponse, realm: RealmConfig, pre: Preread): Promise<boolean> {
     if (!('body' in pre)) return false;
     const parsed = authenticateKeyBody.safeParse(pre.body);
     if (!parsed.success) return false;
-    const bearer = BEARER.exec(auth);
-    if (!bearer) return false;
-    const realm = d.realms.byIdOrNull(realmId);
-    if (!realm) return false;
-    const key = await d.keys.authenticate(bearer[1]!);
-    if (!key || !keySeesRealm(key, realmId)) return false;
     const user = await d.access.authenticateKey(realm, parsed.data.apiKey);
     if (!user) return false;
     const body = JSON.stringify(userJson(user));
@@ -124,4 +93,31 @@ export function authenticateKeyFastPath(d: FastPathDeps) {
     res.end(body);
     return true;
   }
+}
+
+/**
+ * Reads the body (Content-Length, at most BODY_LIMIT_BYTES, checked by the
+ * caller) and leaves it on the request for the API's body step, parsed or as
+ * the error express.json would have raised; then calls `then` with it.
+ */
+function readBody(req: Request, then: (pre: Preread) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const settle = (pre: Preread) => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onError);
+    (req as WithPreread)[PREREAD] = pre;
+    then(pre);
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    chunks.push(chunk);
+  };
+  // Node ends a request at its Content-Length; a shorter body is an aborted request, reported as an error.
+  const onEnd = () => settle(parseStrict(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8')));
+  const onError = (err: Error) => settle({ error: Object.assign(err, { type: 'request.aborted', status: 400 }) });
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
 }
