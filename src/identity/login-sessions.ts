@@ -23,6 +23,14 @@ export function sessionsEnded(realm: RealmConfig, userId: string, sids: string[]
 }
 
 /**
+ * The oldest last-seen and creation times a live session may have at `now` (ms): the realm's idle and
+ * absolute timeouts. A session seen or created exactly then is still live.
+ */
+export function liveSince(realm: RealmConfig, now: number): { idleSince: Date; createdSince: Date } {
+  return { idleSince: new Date(now - realm.sessions.idleMinutes * 60_000), createdSince: new Date(now - realm.sessions.absoluteHours * 3600_000) };
+}
+
+/**
  * Login sessions (DESIGN.md §2): one per browser login. The browser's cookie
  * points at one; ending it here ends it for every instance at once.
  */
@@ -84,7 +92,14 @@ export class LoginSessions {
 
   /** Whether `session` has neither idled out nor passed its absolute lifetime at `now` (ms). */
   withinLifetime(realm: RealmConfig, session: LoginSession, now: number): boolean {
-    return now - session.lastSeenAt.getTime() <= realm.sessions.idleMinutes * 60_000 && now - session.createdAt.getTime() <= realm.sessions.absoluteHours * 3600_000;
+    const { idleSince, createdSince } = liveSince(realm, now);
+    return session.lastSeenAt.getTime() >= idleSince.getTime() && session.createdAt.getTime() >= createdSince.getTime();
+  }
+
+  /** How many of the realm's sessions are live at `now` (withinLifetime's rule, counted by the store). */
+  countLive(realm: RealmConfig, now: Date = this.clock()): Promise<number> {
+    const { idleSince, createdSince } = liveSince(realm, now.getTime());
+    return this.store.countLive(realm.id, idleSince, createdSince);
   }
 
   /** Ends the session and records why; false when it had already ended. */

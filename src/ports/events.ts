@@ -17,6 +17,24 @@ export interface EventQuery {
   limit: number;
 }
 
+/** How many events of one type a realm's log holds for one UTC day (EventsPort.dailyCounts). */
+export interface EventDayCount {
+  /** The UTC day, YYYY-MM-DD. */
+  day: string;
+  type: EventType;
+  n: number;
+}
+
+/** The UTC day (YYYY-MM-DD) `at` falls in: the `day` of dailyCounts. */
+export function utcDay(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+/** Midnight UTC starting the day `at` falls in. */
+export function startOfUtcDay(at: Date): Date {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
+}
+
 export interface EventPage {
   data: StoredEvent[];
   /** The cursor of the next (older) page; null on the last page. */
@@ -33,6 +51,14 @@ export interface EventPage {
 export interface EventsPort {
   append(event: NewEvent): Promise<StoredEvent>;
   query(query: EventQuery): Promise<EventPage>;
+  /**
+   * The realm's events of `types`, counted per UTC day, from the whole day
+   * `since` falls in on (days are whole: an earlier hour of since's day counts
+   * too). Ordered by day, then type; a day and type with no event is absent;
+   * no types, no rows. O(days × types) on SQLite (a count table kept by a
+   * trigger, migration 013); an index-backed aggregation on MongoDB.
+   */
+  dailyCounts(realmId: string, types: readonly EventType[], since: Date): Promise<EventDayCount[]>;
 }
 
 /**

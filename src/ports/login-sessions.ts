@@ -30,6 +30,12 @@ export interface LoginSessionsPort {
   touchLoginSession(realmId: string, id: string, at: Date): Promise<void>;
   endLoginSession(realmId: string, id: string, at: Date, emit?: Emit<boolean>): Promise<boolean>;
   listLoginSessions(realmId: string, userId: string): Promise<LoginSession[]>;
+  /**
+   * How many of the realm's sessions are live: not ended, last seen at or after `idleSince` and created at or
+   * after `createdSince` (identity/login-sessions.ts's liveSince gives both from the realm's idle and absolute timeouts:
+   * the rule of LoginSessions.withinLifetime, so the count agrees with the users' own session lists).
+   */
+  countLive(realmId: string, idleSince: Date, createdSince: Date): Promise<number>;
   /** Ends every live session of the user except `exceptId`; returns the ids ended. */
   endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string, emit?: Emit<string[]>): Promise<string[]>;
 }

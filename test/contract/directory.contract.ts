@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appSchema, realmSchema, type RealmConfig } from '../../src/config/schema.ts';
+import { NO_REQUEST } from '../../src/domain/events.ts';
 import { DirectoryClash, type Directory, type RealmSettings } from '../../src/ports/directory.ts';
 import type { Store } from '../../src/store/port.ts';
 
@@ -172,6 +173,10 @@ export function directoryContract(name: string, makeRig: () => Promise<Directory
         await rig.store.createUser(newUser('other'), T0);
         await rig.store.createLoginSession({ id: 'sid-of-alice-1', realmId: 'mine', userId: alice.id, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null });
         await rig.store.setRealmState('mine', 'fields.emails', 'duplicates');
+        const signedUp = (realmId: string, userId: string) =>
+          rig.store.events.append({ realmId, type: 'user.created', userId, actor: { type: 'system', id: null }, request: NO_REQUEST, at: T0, data: { method: 'pwd' } });
+        await signedUp('mine', alice.id);
+        await signedUp('other', 'someone');
 
         expect(await dir.deleteRealm('mine')).toBe('has_users');
         expect(await dir.getRealm('mine')).not.toBeNull();
@@ -183,8 +188,12 @@ export function directoryContract(name: string, makeRig: () => Promise<Directory
         expect(await rig.store.countUsers('mine')).toBe(0);
         expect(await rig.store.findLoginSession('mine', 'sid-of-alice-1')).toBeNull();
         expect(await rig.store.getRealmState('mine', 'fields.emails')).toBeNull();
+        // Its events go, and with them their counts per day (the dashboard's).
+        expect((await rig.store.events.query({ realmId: 'mine', limit: 10 })).data).toEqual([]);
+        expect(await rig.store.events.dailyCounts('mine', ['user.created'], T0)).toEqual([]);
         // Another realm's data is untouched.
         expect(await rig.store.countUsers('other')).toBe(1);
+        expect(await rig.store.events.dailyCounts('other', ['user.created'], T0)).toEqual([{ day: T0.toISOString().slice(0, 10), type: 'user.created', n: 1 }]);
         expect(await dir.deleteRealm('mine')).toBe('not_found');
       });
 

@@ -176,5 +176,61 @@ export function eventsContract(name: string, open: () => Promise<{ events: Event
       await events.append(event());
       expect(await events.query({ realmId: 'alpha', limit: 0 })).toEqual({ data: [], next: null });
     });
+
+    describe('daily counts', () => {
+      const COUNTED: EventType[] = ['user.created', 'user.login.succeeded', 'user.login.failed'];
+      const utc = (iso: string) => new Date(iso);
+
+      it('counts per UTC day and type, across a UTC midnight to the millisecond, oldest day first', async () => {
+        const times = ['2025-03-01T00:00:00.000Z', '2025-03-01T23:59:59.999Z', '2025-03-02T00:00:00.000Z', '2025-03-02T00:00:00.001Z', '2025-03-02T13:00:00.000Z'];
+        for (const t of times) await events.append(event({ at: utc(t) }));
+        await events.append(event({ type: 'user.created', at: utc('2025-03-01T23:59:59.999Z'), data: { method: 'pwd' } }));
+        await events.append(event({ type: 'user.login.failed', at: utc('2025-03-02T00:00:00.000Z'), data: { method: 'pwd' } }));
+        await events.append(event({ type: 'user.login.failed', at: utc('2025-03-03T23:59:59.999Z'), data: { method: 'pwd' } }));
+        expect(await events.dailyCounts('alpha', COUNTED, utc('2025-02-01T00:00:00Z'))).toEqual([
+          { day: '2025-03-01', type: 'user.created', n: 1 },
+          { day: '2025-03-01', type: 'user.login.succeeded', n: 2 },
+          { day: '2025-03-02', type: 'user.login.failed', n: 1 },
+          { day: '2025-03-02', type: 'user.login.succeeded', n: 3 },
+          { day: '2025-03-03', type: 'user.login.failed', n: 1 },
+        ]);
+      });
+
+      it('counts only the types asked for, none for an empty list', async () => {
+        await events.append(event({ type: 'session.created', data: { sid: 's1', amr: ['pwd'], aal: 1 } }));
+        await events.append(event({ type: 'user.login.succeeded' }));
+        await events.append(event({ type: 'user.login.failed', data: { method: 'pwd' } }));
+        expect(await events.dailyCounts('alpha', ['user.login.failed'], T0)).toEqual([{ day: '2025-03-01', type: 'user.login.failed', n: 1 }]);
+        expect(await events.dailyCounts('alpha', ['user.login.failed', 'session.created'], T0)).toEqual([
+          { day: '2025-03-01', type: 'session.created', n: 1 },
+          { day: '2025-03-01', type: 'user.login.failed', n: 1 },
+        ]);
+        expect(await events.dailyCounts('alpha', ['user.deleted'], T0)).toEqual([]);
+        expect(await events.dailyCounts('alpha', [], T0)).toEqual([]);
+      });
+
+      it('keeps realms apart', async () => {
+        await events.append(event({ realmId: 'alpha' }));
+        await events.append(event({ realmId: 'beta' }));
+        await events.append(event({ realmId: 'beta' }));
+        expect(await events.dailyCounts('alpha', COUNTED, T0)).toEqual([{ day: '2025-03-01', type: 'user.login.succeeded', n: 1 }]);
+        expect(await events.dailyCounts('beta', COUNTED, T0)).toEqual([{ day: '2025-03-01', type: 'user.login.succeeded', n: 2 }]);
+        expect(await events.dailyCounts('gamma', COUNTED, T0)).toEqual([]);
+      });
+
+      it('starts at the whole UTC day since falls in', async () => {
+        await events.append(event({ at: utc('2025-02-28T23:59:59.999Z') }));
+        await events.append(event({ at: utc('2025-03-01T00:00:00.000Z') }));
+        await events.append(event({ at: utc('2025-03-01T20:00:00.000Z') }));
+        await events.append(event({ at: utc('2025-03-02T08:00:00.000Z') }));
+        // since at 18:00 on 1 March: all of 1 March counts, 28 February does not.
+        expect(await events.dailyCounts('alpha', COUNTED, utc('2025-03-01T18:00:00Z'))).toEqual([
+          { day: '2025-03-01', type: 'user.login.succeeded', n: 2 },
+          { day: '2025-03-02', type: 'user.login.succeeded', n: 1 },
+        ]);
+        expect(await events.dailyCounts('alpha', COUNTED, utc('2025-03-02T23:59:59.999Z'))).toEqual([{ day: '2025-03-02', type: 'user.login.succeeded', n: 1 }]);
+        expect(await events.dailyCounts('alpha', COUNTED, utc('2025-03-03T00:00:00Z'))).toEqual([]);
+      });
+    });
   });
 }

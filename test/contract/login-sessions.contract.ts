@@ -171,6 +171,53 @@ export function loginSessionsContract(name: string, open: () => Promise<Opened<L
       });
     });
 
+    describe('counting live sessions', () => {
+      const session = (userId: string, overrides: Partial<LoginSession> = {}): LoginSession => ({
+        id: randomBytes(16).toString('base64url'),
+        realmId: 'alpha',
+        userId,
+        createdAt: T0,
+        lastSeenAt: T0,
+        ip: null,
+        userAgent: null,
+        amr: ['pwd'],
+        aal: 1,
+        endedAt: null,
+        ...overrides,
+      });
+
+      it('counts sessions not ended, seen at or after idleSince and created at or after createdSince, in the realm only', async () => {
+        const ann = (await store.createUser(newUser({ username: 'live-a', email: 'live-a@example.com' }), T0)).id;
+        const ben = (await store.createUser(newUser({ username: 'live-b', email: 'live-b@example.com' }), T0)).id;
+        const beta = (await store.createUser(newUser({ realmId: 'beta', username: 'live-a', email: 'live-a@example.com' }), T0)).id;
+        // now = at(3600); idle cut-off at(600), absolute cut-off at(0) = T0.
+        const idleSince = at(600);
+        const createdSince = T0;
+        const live = [
+          session(ann, { createdAt: at(100), lastSeenAt: at(3000) }),
+          session(ben, { createdAt: T0, lastSeenAt: idleSince }), // both exactly on the bounds: still live
+          session(ann, { createdAt: at(500), lastSeenAt: at(3600) }),
+        ];
+        const dead = [
+          session(ann, { createdAt: at(100), lastSeenAt: at(599) }), // idle
+          session(ben, { createdAt: at(-1), lastSeenAt: at(3000) }), // too old
+          session(ann, { createdAt: at(200), lastSeenAt: at(3000) }), // ended below
+          session(beta, { realmId: 'beta', createdAt: at(100), lastSeenAt: at(3000) }), // another realm
+        ];
+        for (const s of [...live, ...dead]) expect(await store.createLoginSession(s)).toBe(true);
+        await store.endLoginSession('alpha', dead[2]!.id, at(3100));
+        expect(await store.countLive('alpha', idleSince, createdSince)).toBe(3);
+        expect(await store.countLive('beta', idleSince, createdSince)).toBe(1);
+        expect(await store.countLive('gamma', idleSince, createdSince)).toBe(0);
+        // A touch brings an idle session back within the window; ending one takes it out.
+        await store.touchLoginSession('alpha', dead[0]!.id, at(3500));
+        expect(await store.countLive('alpha', idleSince, createdSince)).toBe(4);
+        await store.endLoginSessionsOfUser('alpha', ben, at(3600));
+        expect(await store.countLive('alpha', idleSince, createdSince)).toBe(3);
+        expect(await store.countLive('alpha', at(3601), createdSince)).toBe(0);
+      });
+    });
+
     describe('events with the change', () => {
       it('appends the events of a session that starts or ends with it, none when the store refused or it had ended', async () => {
         const user = await store.createUser(newUser({ username: 'ev', email: 'ev@example.com' }), T0);

@@ -293,7 +293,7 @@ describe('SQLite migration 010 (the name key beyond ASCII)', () => {
 
     const store = new SqliteStore(file);
     try {
-      expect(store.db.pragma('user_version', { simple: true })).toBe(10);
+      expect(store.db.pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(10);
       const norms = store.db.prepare('SELECT id, name_norm FROM users ORDER BY realm_id, name_norm, id').all();
       expect(norms).toEqual([
         { id: 'u-adam', name_norm: 'adam' },
@@ -313,6 +313,66 @@ describe('SQLite migration 010 (the name key beyond ASCII)', () => {
       expect(plan).not.toContain('TEMP B-TREE');
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('SQLite migration 013 (events counted per day, live sessions)', () => {
+  it('back-fills the counts of every event already logged, then the trigger counts each new one', async () => {
+    const file = freshFile();
+    mkdirSync(path.dirname(file), { recursive: true });
+    // A database as the version before left it: every migration before 013, events of three days and two realms.
+    const old = new Database(file);
+    const migrations = path.join(ROOT, 'src/store/sqlite/migrations');
+    const before = readdirSync(migrations).filter((f) => /^\d+_.*\.sql$/.test(f) && Number.parseInt(f, 10) < 13).sort();
+    old.function('name_norm_of', { varargs: true }, () => null); // migration 010's back-fill calls it (no users here)
+    for (const f of before) old.exec(readFileSync(path.join(migrations, f), 'utf8'));
+    old.pragma(`user_version = ${Number.parseInt(before[before.length - 1]!, 10)}`);
+    const insert = old.prepare("INSERT INTO events (realm_id, type, user_id, actor_type, at) VALUES (?, ?, 'u', 'user', ?)");
+    const ms = (iso: string) => new Date(iso).getTime();
+    insert.run('alpha', 'user.created', ms('2024-01-10T23:59:59.999Z'));
+    insert.run('alpha', 'user.login.succeeded', ms('2024-01-10T23:59:59.999Z'));
+    insert.run('alpha', 'user.login.succeeded', ms('2024-01-11T00:00:00.000Z'));
+    insert.run('alpha', 'user.login.succeeded', ms('2024-01-11T18:30:00.000Z'));
+    insert.run('beta', 'user.login.succeeded', ms('2024-01-11T18:30:00.000Z'));
+    insert.run('alpha', 'user.login.failed', ms('2025-06-01T12:00:00.000Z'));
+    old.close();
+
+    const store = new SqliteStore(file);
+    try {
+      expect(store.db.pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(13);
+      const types = ['user.created', 'user.login.succeeded', 'user.login.failed'] as const;
+      expect(await store.events.dailyCounts('alpha', types, new Date('2024-01-01T00:00:00Z'))).toEqual([
+        { day: '2024-01-10', type: 'user.created', n: 1 },
+        { day: '2024-01-10', type: 'user.login.succeeded', n: 1 },
+        { day: '2024-01-11', type: 'user.login.succeeded', n: 2 },
+        { day: '2025-06-01', type: 'user.login.failed', n: 1 },
+      ]);
+      await store.events.append({ realmId: 'alpha', type: 'user.login.succeeded', userId: 'u', actor: { type: 'user', id: 'u' }, request: NO_REQUEST, at: new Date('2024-01-11T23:00:00Z'), data: null });
+      expect(await store.events.dailyCounts('alpha', ['user.login.succeeded'], new Date('2024-01-11T05:00:00Z'))).toEqual([{ day: '2024-01-11', type: 'user.login.succeeded', n: 3 }]);
+      expect(await store.events.dailyCounts('beta', types, new Date('2024-01-01T00:00:00Z'))).toEqual([{ day: '2024-01-11', type: 'user.login.succeeded', n: 1 }]);
+      // The counts are the log's, grouped: nothing counted twice by back-fill and trigger.
+      const fromLog = store.db.prepare('SELECT COUNT(*) FROM events').pluck().get();
+      expect(store.db.prepare('SELECT SUM(n) FROM event_day_counts').pluck().get()).toBe(fromLog);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('counts a day from the count table’s key and live sessions from a covering index, not from the tables', () => {
+    const store = new SqliteStore(':memory:');
+    try {
+      const plan = (sql: string, params: Record<string, unknown>) => (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((p) => p.detail).join('; ');
+      const days = plan(
+        "SELECT day, type, n FROM event_day_counts WHERE realm_id = @r AND type IN (SELECT value FROM json_each(@t)) AND day >= @d ORDER BY day, type",
+        { r: 'alpha', t: '["user.created"]', d: '2025-01-01' },
+      );
+      expect(days).toMatch(/SEARCH event_day_counts USING PRIMARY KEY \(realm_id=\? AND day>\?\)/);
+      expect(days).not.toContain('events');
+      const live = plan('SELECT COUNT(*) FROM login_sessions WHERE realm_id = @r AND ended_at IS NULL AND last_seen_at >= @i AND created_at >= @c', { r: 'alpha', i: 1, c: 1 });
+      expect(live).toContain('USING COVERING INDEX login_sessions_live');
+    } finally {
+      void store.close();
     }
   });
 });

@@ -1,6 +1,16 @@
 import { Types, type ClientSession, type Model, type PipelineStage } from 'mongoose';
-import { InvalidEventCursor, LEGACY_EVENT_TYPES, normalizeTypePrefix, type NewEvent, type StoredEvent } from '../../domain/events.ts';
-import { decodeEventCursor, emitted, encodeEventCursor, type Emit, type EventPage, type EventQuery, type EventsPort } from '../../ports/events.ts';
+import { InvalidEventCursor, LEGACY_EVENT_TYPES, normalizeTypePrefix, type EventType, type NewEvent, type StoredEvent } from '../../domain/events.ts';
+import {
+  decodeEventCursor,
+  emitted,
+  encodeEventCursor,
+  startOfUtcDay,
+  type Emit,
+  type EventDayCount,
+  type EventPage,
+  type EventQuery,
+  type EventsPort,
+} from '../../ports/events.ts';
 import type { EventDoc } from './schemas.ts';
 
 function toEvent(d: EventDoc & { _id: Types.ObjectId }): StoredEvent {
@@ -99,6 +109,18 @@ export class MongoEvents implements EventsPort {
       .lean<(EventDoc & { _id: Types.ObjectId })[]>();
     const data = docs.slice(0, q.limit).map(toEvent);
     return { data, next: docs.length > q.limit ? encodeEventCursor(data[data.length - 1]!) : null };
+  }
+
+  /** Counted when asked, from the index events_type_at: one range of `at` per type, the whole days from since's. */
+  async dailyCounts(realmId: string, types: readonly EventType[], since: Date): Promise<EventDayCount[]> {
+    if (types.length === 0) return [];
+    const rows = await this.model.aggregate<EventDayCount>([
+      { $match: { realmId, type: { $in: [...types] }, at: { $gte: startOfUtcDay(since) } } },
+      { $group: { _id: { day: { $dateToString: { date: '$at', format: '%Y-%m-%d', timezone: 'UTC' } }, type: '$type' }, n: { $sum: 1 } } },
+      { $project: { _id: 0, day: '$_id.day', type: '$_id.type', n: 1 } },
+      { $sort: { day: 1, type: 1 } },
+    ]);
+    return rows.map((r) => ({ day: r.day, type: r.type, n: r.n }));
   }
 
   /**

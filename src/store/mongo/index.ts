@@ -649,6 +649,11 @@ export class MongoStore implements Store {
     return (await this.m.loginSessions.find({ realmId, userId }).sort({ createdAt: -1 }).lean<LoginSessionDoc[]>()).map(toSession);
   }
 
+  async countLive(realmId: string, idleSince: Date, createdSince: Date): Promise<number> {
+    // From the index login_sessions_live; endedAt: null also matches a document without the field.
+    return this.m.loginSessions.countDocuments({ realmId, endedAt: null, lastSeenAt: { $gte: idleSince }, createdAt: { $gte: createdSince } });
+  }
+
   async endLoginSessionsOfUser(realmId: string, userId: string, at: Date, exceptId?: string, emit?: Emit<string[]>): Promise<string[]> {
     if (emit !== undefined) {
       return this.connection.transaction(async (session) => {

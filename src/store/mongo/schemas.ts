@@ -146,6 +146,8 @@ const loginSessionSchema = schema<LoginSessionDoc>({
   endedAt: nullableDate,
 });
 loginSessionSchema.index({ realmId: 1, userId: 1 }, { name: 'login_sessions_user' });
+// The realm dashboard's count of live sessions (countLive): not ended, recently seen, recently created.
+loginSessionSchema.index({ realmId: 1, endedAt: 1, lastSeenAt: 1, createdAt: 1 }, { name: 'login_sessions_live' });
 
 export interface SigningKeyDoc {
   realmId: string;
@@ -229,6 +231,8 @@ const eventSchema = schema<EventDoc>({
 eventSchema.index({ realmId: 1, userId: 1, at: -1, _id: -1 }, { name: 'events_user' });
 // The events API lists a whole realm newest first, by (at, _id) keyset.
 eventSchema.index({ realmId: 1, at: -1, _id: -1 }, { name: 'events_realm' });
+// The realm dashboard's counts per day (dailyCounts): one range of `at` per type.
+eventSchema.index({ realmId: 1, type: 1, at: 1 }, { name: 'events_type_at' });
 
 export interface MailDoc {
   /** A new ObjectId as hex: a string id like the other stores', and in creation order for listMail's ties. */

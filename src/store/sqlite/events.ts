@@ -1,6 +1,16 @@
 import type Database from 'better-sqlite3';
-import { InvalidEventCursor, normalizeTypePrefix, type NewEvent, type StoredEvent } from '../../domain/events.ts';
-import { decodeEventCursor, emitted, encodeEventCursor, type Emit, type EventPage, type EventQuery, type EventsPort } from '../../ports/events.ts';
+import { InvalidEventCursor, normalizeTypePrefix, type EventType, type NewEvent, type StoredEvent } from '../../domain/events.ts';
+import {
+  decodeEventCursor,
+  emitted,
+  encodeEventCursor,
+  utcDay,
+  type Emit,
+  type EventDayCount,
+  type EventPage,
+  type EventQuery,
+  type EventsPort,
+} from '../../ports/events.ts';
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (v == null ? null : String(v));
@@ -25,12 +35,16 @@ function rowToEvent(r: Row): StoredEvent {
  */
 export class SqliteEvents implements EventsPort {
   private readonly insert: Database.Statement;
+  private readonly dayCounts: Database.Statement;
   /** One prepared statement per combination of filters (at most 2^5). */
   private readonly queries = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {
     this.insert = db.prepare(`INSERT INTO events (realm_id, type, user_id, actor_type, actor_id, client_id, ip, user_agent, request_id, at, data)
       VALUES (@realmId, @type, @userId, @actorType, @actorId, @clientId, @ip, @userAgent, @requestId, @at, @data)`);
+    // The counts migration 013's trigger keeps: one primary-key range per type.
+    this.dayCounts = db.prepare(`SELECT day, type, n FROM event_day_counts
+      WHERE realm_id = @realmId AND type IN (SELECT value FROM json_each(@types)) AND day >= @since ORDER BY day, type`);
   }
 
   async append(e: NewEvent): Promise<StoredEvent> {
@@ -109,5 +123,11 @@ export class SqliteEvents implements EventsPort {
     const rows = (stmt.all(params) as Row[]).map(rowToEvent);
     const data = rows.slice(0, q.limit);
     return { data, next: rows.length > q.limit ? encodeEventCursor(data[data.length - 1]!) : null };
+  }
+
+  async dailyCounts(realmId: string, types: readonly EventType[], since: Date): Promise<EventDayCount[]> {
+    if (types.length === 0) return [];
+    const rows = this.dayCounts.all({ realmId, types: JSON.stringify(types), since: utcDay(since) }) as Row[];
+    return rows.map((r) => ({ day: String(r.day), type: String(r.type) as EventType, n: Number(r.n) }));
   }
 }

@@ -208,6 +208,9 @@ export class SqliteStore implements Store {
       touchSession: db.prepare('UPDATE login_sessions SET last_seen_at = ? WHERE realm_id = ? AND id = ? AND ended_at IS NULL'),
       endSession: db.prepare('UPDATE login_sessions SET ended_at = ? WHERE realm_id = ? AND id = ? AND ended_at IS NULL'),
       sessionsOfUser: db.prepare('SELECT * FROM login_sessions WHERE realm_id = ? AND user_id = ? ORDER BY created_at DESC'),
+      // From the covering index login_sessions_live (migration 013).
+      countLiveSessions: db.prepare(`SELECT COUNT(*) FROM login_sessions
+        WHERE realm_id = @realmId AND ended_at IS NULL AND last_seen_at >= @idleSince AND created_at >= @createdSince`).pluck(),
       keysOfRealm: db.prepare('SELECT * FROM signing_keys WHERE realm_id = ? ORDER BY created_at DESC, kid'),
       insertKey: db.prepare(`INSERT OR IGNORE INTO signing_keys (realm_id, kid, alg, public_jwk, private_jwk, created_at, retired_at)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
@@ -626,6 +629,10 @@ export class SqliteStore implements Store {
 
   async listLoginSessions(realmId: string, userId: string): Promise<LoginSession[]> {
     return (this.stmts.sessionsOfUser.all(realmId, userId) as Row[]).map(rowToSession);
+  }
+
+  async countLive(realmId: string, idleSince: Date, createdSince: Date): Promise<number> {
+    return Number(this.stmts.countLiveSessions.get({ realmId, idleSince: idleSince.getTime(), createdSince: createdSince.getTime() }));
   }
 
   async listSigningKeys(realmId: string): Promise<SigningKeyRecord[]> {
