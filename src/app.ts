@@ -74,6 +74,7 @@ import { AuditLog } from './services/audit-log.ts';
 import { ManagementKeys } from './services/management-keys.ts';
 import { UserAccessService } from './services/user-access.ts';
 import { UsersService } from './services/users.ts';
+import { RealmDashboard } from './services/realm-dashboard.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -121,6 +122,7 @@ export interface ManagementServices {
   audit: AuditLog;
   users: UsersService;
   access: UserAccessService;
+  dashboard: RealmDashboard;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -393,5 +395,6 @@ function managementServices(
     clock: t.clock,
   });
   const access = new UserAccessService({ store: t.store, admin: ports.usersAdmin, apiKeys, audit, sessions: t.sessions, secrets: t.secrets, mailer: t.mailer, clock: t.clock });
-  return { keys, audit, users, access };
+  const dashboard = new RealmDashboard({ users, events: t.store.events, sessions: t.sessions, clock: t.clock });
+  return { keys, audit, users, access, dashboard };
 }
