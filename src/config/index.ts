@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
+import { consoleClashes, consoleRealmConfig, resolveConsole, type ConsoleConfig } from './console-realm.ts';
 import { envSchema, fileSchema, type FileConfig, type RealmConfig } from './schema.ts';
 
 export type { AppConfig, ProviderConfig, RealmConfig } from './schema.ts';
 export { fileSchema, envSchema } from './schema.ts';
+export { CONSOLE_CLIENT_ID, type ConsoleConfig } from './console-realm.ts';
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -29,8 +31,11 @@ export interface Config {
   mailFrom: string;
   /** Unset: text messages stay in the development outbox (and the log). */
   smsWebhook?: { url: string; secret: string };
+  /** The file's realms, then the console's (generated: src/config/console-realm.ts) when there is a console. */
   realms: RealmConfig[];
   defaultRealm: string;
+  /** The operator console (its realm is in `realms`); null: none (no URL, or `console.enabled: false`). */
+  console: ConsoleConfig | null;
   /** App secrets read from the variables the apps' `secretEnv` name, by `appSecretKey(realmId, clientId)`. */
   appSecrets: Map<string, string>;
   /** Client secrets of the enabled social providers, from their `secretEnv`, by `providerSecretKey(realmId, providerId)`. */
@@ -143,7 +148,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`The configuration file ${configPath} is not valid JSON: ${(err as Error).message}`);
   }
   const file = parseFileConfig(raw, configPath);
-  const allHttps = file.realms.every((r) => r.publicUrl.startsWith('https:'));
+  const console = resolveConsole(file.console, e.CONSOLE_PUBLIC_URL);
+  const realms = [...file.realms];
+  if (console) {
+    const consoleRealm = consoleRealmConfig(console, file.console.hosts);
+    const clashes = consoleClashes(file.realms, consoleRealm);
+    if (clashes.length > 0) throw new ConfigError(`Invalid configuration in ${configPath}:\n${clashes.join('\n')}`);
+    realms.push(consoleRealm);
+  }
+  // The console's realm counts like any other: all https (or not) decides the __Host- cookies.
+  const allHttps = realms.every((r) => r.publicUrl.startsWith('https:'));
 
   return {
     env: e.NODE_ENV,
@@ -164,8 +178,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mailFrom: e.MAIL_FROM,
     // The schema refuses a URL without its secret.
     smsWebhook: e.SMS_WEBHOOK_URL ? { url: e.SMS_WEBHOOK_URL, secret: e.SMS_WEBHOOK_SECRET! } : undefined,
-    realms: file.realms,
+    realms,
     defaultRealm: file.defaultRealm,
+    console,
     appSecrets: readSecrets(appSecretsWanted(file), env, configPath),
     providerSecrets: readSecrets(providerSecretsWanted(file), env, configPath),
   };

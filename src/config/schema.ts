@@ -24,10 +24,41 @@ export {
   type RealmConfig,
 } from '../domain/realm-settings.ts';
 
+/** The console's origin: a realm's publicUrl, https or loopback http (its callback is a registered redirect URI). */
+const consolePublicUrl = realmSchema.shape.publicUrl.refine(
+  (v) => v.startsWith('https:') || ['localhost', '127.0.0.1', '[::1]'].includes(new URL(v).hostname),
+  'must use https (http is allowed for localhost only)',
+);
+
+/** The operator console (src/config/console-realm.ts makes its realm): on only where it has a URL. */
+export const consoleSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('`false`: no console, whatever `publicUrl` says (`/admin` answers 404).'),
+    realmId: realmSchema.shape.id
+      .default('console')
+      .describe('Id of the realm the operators sign in to (generated at start, read-only like a file realm); no realm of the file may have it.'),
+    publicUrl: consolePublicUrl
+      .optional()
+      .describe(
+        'Origin the console is served on, a host of its own (`https://admin.login.example.com`; http on localhost only): `<publicUrl>/admin`. `CONSOLE_PUBLIC_URL` overrides it. Unset (and no `CONSOLE_PUBLIC_URL`): no console. No realm of the file may claim its host.',
+      ),
+    hosts: realmSchema.shape.hosts.describe('More host names (optionally with `:port`) serving the console, like a realm’s `hosts`.'),
+    recentAuthMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(5)
+      .describe('Sensitive console actions (deleting users, revealing keys, changing roles, …) ask for the password and a code again when the operator’s sign-in is older than this.'),
+  })
+  .prefault({})
+  .describe('The operator console: its realm (operators sign in with a password and a required authenticator) and its host.');
+
 export const fileSchema = z
   .strictObject({
     defaultRealm: z.string().describe('`id` of the realm that serves requests whose host no realm claims.'),
     realms: z.array(realmSchema).min(1).describe('The realms (below), at least one. Ids unique; no host served by two realms.'),
+    console: consoleSchema,
   })
   .superRefine((file, ctx) => {
     // The same rules the realms service applies to every write (src/domain/realm-rules.ts).
@@ -113,6 +144,9 @@ export const envObject = z.object({
     .regex(/^[^\u0000-\u001f\u007f]+$/, 'must be one line without control characters')
     .default('Gatehouse <no-reply@gatehouse.localhost>')
     .describe('From of every mail (`Name <address>` or an address) unless the realm sets `mail.from`.'),
+  CONSOLE_PUBLIC_URL: consolePublicUrl
+    .optional()
+    .describe('The operator console’s origin (a host of its own, like `https://admin.login.example.com`), instead of the file’s `console.publicUrl`. Set by either: the console is on unless `console.enabled` is `false`.'),
   SMS_WEBHOOK_URL: z
     .string()
     .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { message: 'must be an absolute http:// or https:// URL', abort: true })
@@ -148,4 +182,5 @@ export const envSchema = z.preprocess(
 );
 
 export type FileConfig = z.infer<typeof fileSchema>;
+export type ConsoleFileConfig = z.infer<typeof consoleSchema>;
 export type EnvConfig = z.infer<typeof envSchema>;

@@ -1,4 +1,4 @@
-import type { ReturnInfo } from './handoff/handoff.service.ts';
+import type { ReturnTo } from '../domain/return-to.ts';
 import type { PendingSecondFactor } from './login/login.service.ts';
 import type { PendingSocial } from './social/social.routes.ts';
 import type { SocialFlow } from './social/strategies.ts';
@@ -20,9 +20,9 @@ declare module 'express-session' {
      * Signed up or logged in, but the realm wants the email verified first (no login session yet).
      * userId null: a signup with an address that already has an account (the page must not tell).
      */
-    pendingVerification: { realmId: string; userId: string | null; email?: string; ret: ReturnInfo | null; /** The first factor's methods (default ["pwd"]). */ amr?: string[] };
+    pendingVerification: { realmId: string; userId: string | null; email?: string; ret: ReturnTo | null; /** The first factor's methods (default ["pwd"]). */ amr?: string[] };
     /** After POST /forgot: who may type a reset code in this browser (never shown to it). */
-    recovery: { realmId: string; userIds: string[]; ret: ReturnInfo | null };
+    recovery: { realmId: string; userIds: string[]; ret: ReturnTo | null };
     /** A reset link opened in this browser (the token moved off the URL), or a reset code accepted. */
     reset: { realmId: string; token: string };
     /** The new address this browser's user asked to change to, while the code is awaited (/account/email/verify). */

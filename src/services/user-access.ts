@@ -1,6 +1,7 @@
 import type { RealmConfig } from '../config/index.ts';
 import { ConflictError, NotFoundError, RuleViolation } from '../domain/errors.ts';
 import type { EventType, NewEvent } from '../domain/events.ts';
+import type { ReturnTo } from '../domain/return-to.ts';
 import { eventOf } from '../events/publish.ts';
 import type { LoginSessions } from '../identity/login-sessions.ts';
 import type { OneTimeSecrets } from '../identity/one-time.ts';
@@ -125,14 +126,24 @@ export class UserAccessService {
     return user && user.state === 'active' && user.userType === 'api' ? user : null;
   }
 
-  /** A link for the user to set their own password (AuthRocket's password token), mailed when asked. */
-  async passwordToken(realm: RealmConfig, userId: string, send: boolean, ctx: RequestContext): Promise<{ link: string; expiresAt: Date; mailed: boolean }> {
+  /**
+   * A link for the user to set their own password (AuthRocket's password token), mailed when asked; it lives the
+   * realm's `recovery.ttlMinutes`. `ret`: the app the "done" page's sign-in link goes on to (checked against the
+   * realm's apps when used, like a return target kept in a session); none by default.
+   */
+  async passwordToken(
+    realm: RealmConfig,
+    userId: string,
+    send: boolean,
+    ctx: RequestContext,
+    options: { ret?: ReturnTo | null } = {},
+  ): Promise<{ link: string; expiresAt: Date; mailed: boolean }> {
     const user = await this.user(realm, userId);
     if (user.userType !== 'human') throw new ConflictError('user.not_human', 'API users have no password', { field: 'userType' });
     if (send && !user.email) throw new RuleViolation([{ field: 'send', code: 'email.missing', message: 'the user has no email' }]);
     const ttlMs = realm.recovery.ttlMinutes * 60_000;
     const created = this.event(realm, 'user.password_token.created', userId, ctx, { mailed: send });
-    const { token, code } = await this.d.secrets.issue(realm.id, userId, 'reset-password', { linkMs: ttlMs, codeMs: ttlMs }, { ret: null }, [created]);
+    const { token, code } = await this.d.secrets.issue(realm.id, userId, 'reset-password', { linkMs: ttlMs, codeMs: ttlMs }, { ret: options.ret ?? null }, [created]);
     const link = realmLink(realm, '/reset-password', { token });
     if (send) {
       await this.d.mailer.send({

@@ -1,18 +1,20 @@
 import type { AuditPort } from '../ports/audit.ts';
 import type { Directory } from '../ports/directory.ts';
 import type { ManagementKeysPort } from '../ports/management-keys.ts';
+import type { OperatorRolesPort } from '../ports/operator-roles.ts';
 import type { UsersAdminPort } from '../ports/users-admin.ts';
 import type { Store } from './port.ts';
 import { SqliteDirectory } from './sqlite/directory.ts';
 import { SqliteStore } from './sqlite/index.ts';
-import { SqliteManagement } from './sqlite/management.ts';
+import { SqliteManagement, SqliteOperatorRoles } from './sqlite/management.ts';
 import { SqliteUsersAdmin } from './sqlite/users-admin.ts';
 
-/** The management side's ports (users admin, management keys, audit), on one store. */
+/** The management side's ports (users admin, management keys, audit, operators' roles), on one store. */
 export interface ManagementPorts {
   usersAdmin: UsersAdminPort;
   keys: ManagementKeysPort;
   audit: AuditPort;
+  operatorRoles: OperatorRolesPort;
 }
 
 /**
@@ -23,16 +25,16 @@ export interface ManagementPorts {
 export async function managementPorts(store: Store): Promise<ManagementPorts> {
   if (store instanceof SqliteStore) {
     const management = new SqliteManagement(store.db);
-    return { usersAdmin: new SqliteUsersAdmin(store.db, store.events), keys: management, audit: management };
+    return { usersAdmin: new SqliteUsersAdmin(store.db, store.events), keys: management, audit: management, operatorRoles: new SqliteOperatorRoles(store.db) };
   }
-  const [{ MongoStore }, { MongoManagement }, { MongoUsersAdmin }] = await Promise.all([
+  const [{ MongoStore }, { MongoManagement, MongoOperatorRoles }, { MongoUsersAdmin }] = await Promise.all([
     import('./mongo/index.ts'),
     import('./mongo/management.ts'),
     import('./mongo/users-admin.ts'),
   ]);
   if (!(store instanceof MongoStore)) throw new Error('the management API needs the SQLite or the MongoDB store');
   const management = await MongoManagement.open(store.connection);
-  return { usersAdmin: new MongoUsersAdmin(store), keys: management, audit: management };
+  return { usersAdmin: new MongoUsersAdmin(store), keys: management, audit: management, operatorRoles: new MongoOperatorRoles(store.models.operatorRoles) };
 }
 
 /** The realms-and-apps directory on the store's own database (the CLI reads realms made through the API from it). */

@@ -6,11 +6,12 @@ import { freePort } from '../helpers/ports.ts';
 import { eventsContract } from './events.contract.ts';
 import { storeContract } from './store.contract.ts';
 import { MongoDirectory } from '../../src/store/mongo/directory.ts';
-import { MongoManagement } from '../../src/store/mongo/management.ts';
+import { MongoManagement, MongoOperatorRoles } from '../../src/store/mongo/management.ts';
 import { MongoUsersAdmin } from '../../src/store/mongo/users-admin.ts';
 import { auditContract } from './audit.contract.ts';
 import { directoryContract } from './directory.contract.ts';
 import { managementKeysContract } from './management-keys.contract.ts';
+import { operatorRolesContract } from './operator-roles.contract.ts';
 import { usersAdminContract } from './users-admin.contract.ts';
 
 const url = process.env.MONGODB_URL;
@@ -49,6 +50,10 @@ if (url) {
   };
   managementKeysContract('MongoDB', managementRig);
   auditContract('MongoDB', managementRig);
+  operatorRolesContract('MongoDB', async () => {
+    const store = await makeStore();
+    return { roles: new MongoOperatorRoles(store.models.operatorRoles), store, admin: new MongoUsersAdmin(store), directory: await MongoDirectory.open(store.connection), close: () => store.close() };
+  });
 
   describe('MongoDB shared by two store instances', () => {
     /** Two stores (two connection pools, as two instances have) on one fresh database, dropped afterwards. */

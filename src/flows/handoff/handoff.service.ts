@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AppConfig, RealmConfig } from '../../config/index.ts';
 import { matchRedirectUri } from '../../identity/redirect-uri.ts';
 import { FlowError } from '../../http/flow-error.ts';
+import type { ReturnTo } from '../../domain/return-to.ts';
 
 /** Where the user goes once the flow is done: an app's registered URI, with the app's `state`. */
 export interface ReturnTarget {
@@ -63,20 +64,14 @@ export function withParams(uri: string, params: Record<string, string | undefine
 }
 
 /** A ReturnTarget as it can be stored (session, token data) and checked again later. */
-export interface ReturnInfo {
-  redirectUri: string;
-  clientId: string;
-  state?: string;
-}
-
-export function toReturnInfo(target: ReturnTarget | null): ReturnInfo | null {
+export function toReturnInfo(target: ReturnTarget | null): ReturnTo | null {
   return target ? { redirectUri: target.redirectUri, clientId: target.app.clientId, ...(target.state ? { state: target.state } : {}) } : null;
 }
 
 /** A stored return target, checked against the realm's apps as they are now; null when it no longer matches. */
 export function fromReturnInfo(realm: RealmConfig, info: unknown): ReturnTarget | null {
   if (!info || typeof info !== 'object') return null;
-  const { redirectUri, clientId, state } = info as Partial<ReturnInfo>;
+  const { redirectUri, clientId, state } = info as Partial<ReturnTo>;
   try {
     return resolveReturnTarget(realm, { redirect_uri: redirectUri, client_id: clientId, state });
   } catch {

@@ -11,7 +11,7 @@ import { mustVerifyFirst } from '../../identity/email-verification.ts';
 import { ANONYMOUS, eventOf, publish } from '../../events/publish.ts';
 import { passwordTag, secondFactorOwed, type SecondFactorMethod, type SecondFactorOwed } from '../../identity/totp.ts';
 import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
-import type { ReturnInfo } from '../handoff/handoff.service.ts';
+import type { ReturnTo } from '../../domain/return-to.ts';
 import type { EnrolmentSheet, MfaService } from '../mfa/mfa.service.ts';
 
 /** Wrong codes one pending sign-in survives; then the user starts over (and `rateLimits.mfaPerUser` counts across restarts). */
@@ -29,7 +29,7 @@ export interface PendingSecondFactor {
   realmId: string;
   userId: string;
   /** The app the sign-in is for, and the personal-center page it started from: both survive the detour. */
-  ret: ReturnInfo | null;
+  ret: ReturnTo | null;
   next: string | null;
   /** The first factor's methods; the JWT's amr adds "otp". */
   amr: string[];

@@ -9,7 +9,7 @@ import { mailName, normalizeLogin, type User } from '../../identity/user.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
 import type { Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
-import type { ReturnInfo } from '../handoff/handoff.service.ts';
+import type { ReturnTo } from '../../domain/return-to.ts';
 import { setNewPassword } from '../../identity/new-password.ts';
 
 /** How long an accepted reset code lets this browser set a new password (a reset token in its session). */
@@ -55,7 +55,7 @@ export class RecoveryService {
   }
 
   /** Step two: a link and a code to each account found (several where the realm allows shared emails). */
-  async mailResetLinks(realm: RealmConfig, users: User[], locale: string, ret: ReturnInfo | null, origin: SessionOrigin): Promise<void> {
+  async mailResetLinks(realm: RealmConfig, users: User[], locale: string, ret: ReturnTo | null, origin: SessionOrigin): Promise<void> {
     const ttlMs = realm.recovery.ttlMinutes * 60_000;
     for (const user of users) {
       // The link and its event are one write; the mail follows it.
@@ -105,10 +105,10 @@ export class RecoveryService {
     password: string,
     origin: SessionOrigin,
     locale: string,
-  ): Promise<{ user: User; ret: ReturnInfo | null }> {
+  ): Promise<{ user: User; ret: ReturnTo | null }> {
     const live = await this.secrets.peek(realm.id, 'reset-password', by.token);
     if (!live) throw new FlowError(400, 'recovery.invalidLink');
-    const ret = (live.data?.ret as ReturnInfo | null) ?? null;
+    const ret = (live.data?.ret as ReturnTo | null) ?? null;
     const user = await this.store.findUserById(realm.id, live.userId);
     if (!user || user.state !== 'active') throw new FlowError(400, 'recovery.invalidLink');
     const problem = checkPassword(password, realm.password, [user.username, user.email]);

@@ -9,7 +9,7 @@ import { secondFactorOwed, type SecondFactorOwed } from '../../identity/totp.ts'
 import type { User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
-import type { ReturnInfo } from '../handoff/handoff.service.ts';
+import type { ReturnTo } from '../../domain/return-to.ts';
 import type { VerificationService } from '../verification/verification.service.ts';
 
 export interface SignupInput {
@@ -48,7 +48,7 @@ export class SignupService {
     realm: RealmConfig,
     input: SignupInput,
     origin: SessionOrigin,
-    ret: ReturnInfo | null,
+    ret: ReturnTo | null,
   ): Promise<{ user: User; session: LoginSession } | { verify: User } | { verify: null; email: string } | { secondFactor: SecondFactorOwed }> {
     if (realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
     if (realm.social.only) throw new FlowError(403, 'login.socialOnly');

@@ -11,7 +11,8 @@ import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import type { ReauthService } from '../account/reauth.service.ts';
 import { FlowError } from '../../http/flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
-import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo, type ReturnInfo } from '../handoff/handoff.service.ts';
+import type { ReturnTo } from '../../domain/return-to.ts';
+import { fromReturnInfo, resolveReturnTarget, returnQuery, toReturnInfo } from '../handoff/handoff.service.ts';
 import type { LoginService } from '../login/login.service.ts';
 import { startSecondFactor } from '../login/second-factor.ts';
 import { withVerifiedAddress, type AddressCheck, type MissingField, type SocialOutcome, type SocialService } from './social.service.ts';
@@ -24,7 +25,7 @@ const PENDING_MS = 15 * 60_000;
 export interface PendingSocial {
   realmId: string;
   profile: SocialProfile;
-  ret: ReturnInfo | null;
+  ret: ReturnTo | null;
   next: string | null;
   startedAt: number;
   /**
@@ -168,7 +169,7 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
   });
 
   /** Where a provider sign-in goes once the service has decided. */
-  async function proceed(req: Request, res: Response, outcome: SocialOutcome, profile: SocialProfile, ret: ReturnInfo | null, next: string | null): Promise<void> {
+  async function proceed(req: Request, res: Response, outcome: SocialOutcome, profile: SocialProfile, ret: ReturnTo | null, next: string | null): Promise<void> {
     const target = fromReturnInfo(req.realm, ret);
     if ('complete' in outcome || 'prove' in outcome || 'confirm' in outcome) {
       const step: PendingSocial['step'] =

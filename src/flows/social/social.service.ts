@@ -12,7 +12,7 @@ import { normalizeLogin, type User } from '../../identity/user.ts';
 import { UniqueViolation, type LoginSession, type Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import { providerName } from './buttons.ts';
-import type { ReturnInfo } from '../handoff/handoff.service.ts';
+import type { ReturnTo } from '../../domain/return-to.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 
 /** A field a new account needs that the provider did not send: asked on the completion page. */
@@ -59,7 +59,7 @@ export interface SocialContext {
   origin: EventOrigin;
   /** The page language: a new account keeps it, and its verification mail is in it. */
   locale: string;
-  ret: ReturnInfo | null;
+  ret: ReturnTo | null;
 }
 
 /** What the completion page adds to a profile. */

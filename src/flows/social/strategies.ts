@@ -31,7 +31,7 @@ export interface SocialFlow {
   state: string;
   startedAt: number;
   /** The app the sign-in is for, and the personal-center page to return to. */
-  ret: import('../handoff/handoff.service.ts').ReturnInfo | null;
+  ret: import('../../domain/return-to.ts').ReturnTo | null;
   next: string | null;
   /** link / reauth: the signed-in user the flow belongs to. */
   userId?: string;

@@ -8,7 +8,8 @@ import { bindBrowserSession, originOf } from '../../http/session.ts';
 import { FlowError } from '../../http/flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
 import { startSecondFactor } from '../login/second-factor.ts';
-import { fromReturnInfo, returnQuery, type ReturnInfo } from '../handoff/handoff.service.ts';
+import type { ReturnTo } from '../../domain/return-to.ts';
+import { fromReturnInfo, returnQuery } from '../handoff/handoff.service.ts';
 import type { VerificationService } from './verification.service.ts';
 
 const tokenQuery = z.object({ token: z.string().regex(/^[\w-]{20,100}$/).optional() });
@@ -50,7 +51,7 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
   }
 
   /** Logs the pending browser in once its address is verified, and carries on to the app. */
-  async function finish(req: Request, res: Response, userId: string, ret: ReturnInfo | null): Promise<void> {
+  async function finish(req: Request, res: Response, userId: string, ret: ReturnTo | null): Promise<void> {
     const pending = pendingOf(req);
     const target = fromReturnInfo(req.realm, pending?.ret ?? ret);
     if (pending && pending.userId === userId) {

@@ -10,7 +10,7 @@ import { mailName, type User } from '../../identity/user.ts';
 import { realmLink, type Mailer } from '../../mail/mailer.ts';
 import type { LoginSession, Store } from '../../store/port.ts';
 import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
-import type { ReturnInfo } from '../handoff/handoff.service.ts';
+import type { ReturnTo } from '../../domain/return-to.ts';
 
 /**
  * Email verification (AuthRocket states none → requested → verified). The
@@ -65,7 +65,7 @@ export class VerificationService {
   }
 
   /** Mails a fresh link and code to the user's address and marks it requested. */
-  async send(realm: RealmConfig, user: User, locale: string, ret: ReturnInfo | null): Promise<void> {
+  async send(realm: RealmConfig, user: User, locale: string, ret: ReturnTo | null): Promise<void> {
     if (!user.email) return;
     const policy = realm.emailVerification;
     const { token, code } = await this.secrets.issue(
@@ -122,7 +122,7 @@ export class VerificationService {
   }
 
   /** "Send it again": limited per user; the older link and code stop working. */
-  async resend(realm: RealmConfig, userId: string, locale: string, ret: ReturnInfo | null): Promise<User> {
+  async resend(realm: RealmConfig, userId: string, locale: string, ret: ReturnTo | null): Promise<User> {
     const user = await this.store.findUserById(realm.id, userId);
     if (!user || !user.email) throw new FlowError(400, 'verify.noPending');
     if (user.emailVerification === 'verified') return user;
@@ -134,21 +134,21 @@ export class VerificationService {
   }
 
   /** The link from the mail. Works once; an expired, used or replaced link is a clear error. */
-  async verifyLink(realm: RealmConfig, token: string): Promise<{ user: User; ret: ReturnInfo | null }> {
+  async verifyLink(realm: RealmConfig, token: string): Promise<{ user: User; ret: ReturnTo | null }> {
     const record = await this.secrets.consume(realm.id, 'verify-email', token);
     if (!record) throw new FlowError(400, 'verify.invalidLink');
     return this.markVerified(realm, record.userId, record.data);
   }
 
   /** The 6-digit code, typed in the browser that asked for it. */
-  async verifyCode(realm: RealmConfig, userId: string, code: string): Promise<{ user: User; ret: ReturnInfo | null }> {
+  async verifyCode(realm: RealmConfig, userId: string, code: string): Promise<{ user: User; ret: ReturnTo | null }> {
     const check = await this.secrets.checkCode(realm.id, 'verify-email', userId, code, realm.emailVerification.codeAttempts);
     if (check.result === 'wrong') throw new FlowError(400, 'verify.wrongCode', {}, 'code');
     if (check.result !== 'ok') throw new FlowError(400, 'verify.codeExpired', {}, 'code');
     return this.markVerified(realm, userId, check.token.data);
   }
 
-  private async markVerified(realm: RealmConfig, userId: string, data: Record<string, unknown> | null): Promise<{ user: User; ret: ReturnInfo | null }> {
+  private async markVerified(realm: RealmConfig, userId: string, data: Record<string, unknown> | null): Promise<{ user: User; ret: ReturnTo | null }> {
     const user = await this.store.findUserById(realm.id, userId);
     // Sent to another address than the user has now: it proves nothing about the current one.
     if (!user || !user.email || typeof data?.email !== 'string' || data.email.toLowerCase() !== user.email.toLowerCase()) {
@@ -159,6 +159,6 @@ export class VerificationService {
       const verified = eventOf({ realm, type: 'user.email.verified', userId: user.id, actor: { type: 'user', id: user.id }, origin: null, at: now, data: { email: user.email } });
       await this.store.setEmailVerification(realm.id, user.id, 'verified', now, [verified]);
     }
-    return { user: { ...user, emailVerification: 'verified' }, ret: (data.ret as ReturnInfo | null) ?? null };
+    return { user: { ...user, emailVerification: 'verified' }, ret: (data.ret as ReturnTo | null) ?? null };
   }
 }

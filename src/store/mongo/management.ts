@@ -1,8 +1,10 @@
 import { Types, type Connection, type Model } from 'mongoose';
 import type { ManagementKey } from '../../domain/management-key.ts';
+import type { RoleGrant } from '../../domain/operator-role.ts';
 import type { AuditEntry, AuditPort, AuditQuery } from '../../ports/audit.ts';
 import type { ManagementKeysPort } from '../../ports/management-keys.ts';
-import { model, nullableDate, nullableString, schema } from './schemas.ts';
+import type { OperatorRolesPort } from '../../ports/operator-roles.ts';
+import { model, nullableDate, nullableString, schema, type OperatorRoleDoc } from './schemas.ts';
 
 /**
  * Management API keys and the audit log in MongoDB: the collections mirror SQLite's migration 008. An audit
@@ -186,5 +188,49 @@ export class MongoManagement implements ManagementKeysPort, AuditPort {
     // An id this log did not issue is ignored, as SQLite's adapter does.
     if (query.before !== undefined && /^[0-9a-f]{24}$/i.test(query.before)) filter._id = { $lt: new Types.ObjectId(query.before) };
     return (await this.audit.find(filter).sort({ _id: -1 }).limit(query.limit).lean<AuditDoc[]>()).map(toAudit);
+  }
+}
+
+function toGrant(d: OperatorRoleDoc): RoleGrant {
+  return { operatorId: d.operatorId, realmId: d.realmId, role: d.role, grantedAt: d.grantedAt, grantedBy: d.grantedBy ?? null };
+}
+
+/**
+ * Operators' role grants in MongoDB, on the store's `operatorRoles` model (src/store/mongo/schemas.ts: its
+ * collection and unique index are made by the store's ensureIndexes, and whole-user deletes remove them).
+ */
+export class MongoOperatorRoles implements OperatorRolesPort {
+  constructor(private readonly roles: Model<OperatorRoleDoc>) {}
+
+  async grantsOf(operatorId: string): Promise<RoleGrant[]> {
+    return (await this.roles.find({ operatorId }).sort({ realmId: 1 }).lean<OperatorRoleDoc[]>()).map(toGrant);
+  }
+
+  async grantsOn(realmId: string): Promise<RoleGrant[]> {
+    return (await this.roles.find({ realmId: { $in: [realmId, '*'] } }).sort({ operatorId: 1, realmId: 1 }).lean<OperatorRoleDoc[]>()).map(toGrant);
+  }
+
+  async allGrants(): Promise<RoleGrant[]> {
+    return (await this.roles.find().sort({ operatorId: 1, realmId: 1 }).lean<OperatorRoleDoc[]>()).map(toGrant);
+  }
+
+  async setGrant(grant: RoleGrant): Promise<void> {
+    await this.roles.updateOne(
+      { operatorId: grant.operatorId, realmId: grant.realmId },
+      { $set: { role: grant.role, grantedAt: grant.grantedAt, grantedBy: grant.grantedBy } },
+      { upsert: true },
+    );
+  }
+
+  async removeGrant(operatorId: string, realmId: string): Promise<boolean> {
+    return (await this.roles.deleteOne({ operatorId, realmId })).deletedCount > 0;
+  }
+
+  async countOwners(realmId: string): Promise<number> {
+    return this.roles.countDocuments({ realmId, role: 'owner' });
+  }
+
+  async anyOperator(): Promise<boolean> {
+    return (await this.roles.exists({})) !== null;
   }
 }

@@ -377,6 +377,26 @@ identitySchema.index({ realmId: 1, provider: 1, subject: 1 }, { unique: true, na
 // One identity per provider per user; also serves "the identities of a user".
 identitySchema.index({ realmId: 1, userId: 1, provider: 1 }, { unique: true, name: 'external_identities_user_provider' });
 
+/** An operator's role on one realm, or on every realm ('*'): SQLite's operator_roles (migration 011). */
+export interface OperatorRoleDoc {
+  operatorId: string;
+  /** The realm granted: a forced realm delete purges it with the realm's other documents. */
+  realmId: string;
+  role: 'owner' | 'admin' | 'viewer';
+  grantedAt: Date;
+  grantedBy: string | null;
+}
+
+const operatorRoleSchema = schema<OperatorRoleDoc>({
+  operatorId: String,
+  realmId: String,
+  role: String,
+  grantedAt: Date,
+  grantedBy: nullableString,
+});
+operatorRoleSchema.index({ operatorId: 1, realmId: 1 }, { unique: true, name: 'operator_roles_operator' });
+operatorRoleSchema.index({ realmId: 1 }, { name: 'operator_roles_realm' });
+
 export interface Models {
   users: Model<UserDoc>;
   loginSessions: Model<LoginSessionDoc>;
@@ -391,6 +411,7 @@ export interface Models {
   recoveryCodes: Model<RecoveryCodeDoc>;
   identities: Model<IdentityDoc>;
   userApiKeys: Model<UserApiKeyDoc>;
+  operatorRoles: Model<OperatorRoleDoc>;
 }
 
 /** The models on `connection` (its own registry: several stores never share a model). */
@@ -409,5 +430,6 @@ export function createModels(connection: Connection): Models {
     recoveryCodes: connection.model<RecoveryCodeDoc>('RecoveryCode', recoveryCodeSchema, 'recovery_codes'),
     identities: connection.model<IdentityDoc>('ExternalIdentity', identitySchema, 'external_identities'),
     userApiKeys: connection.model<UserApiKeyDoc>('UserApiKey', userApiKeySchema, 'user_api_keys'),
+    operatorRoles: connection.model<OperatorRoleDoc>('OperatorRole', operatorRoleSchema, 'operator_roles'),
   };
 }

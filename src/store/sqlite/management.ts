@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { ManagementKey } from '../../domain/management-key.ts';
+import type { OperatorRole, RoleGrant } from '../../domain/operator-role.ts';
 import type { AuditEntry, AuditPort, AuditQuery } from '../../ports/audit.ts';
 import type { ManagementKeysPort } from '../../ports/management-keys.ts';
+import type { OperatorRolesPort } from '../../ports/operator-roles.ts';
 import type { Row } from './index.ts';
 
 const date = (v: unknown): Date | null => (v == null ? null : new Date(Number(v)));
@@ -36,7 +38,7 @@ function rowToAudit(r: Row): AuditEntry {
   };
 }
 
-/** Management API keys and the audit log, on the SQLite file. */
+/** Management API keys and the audit log, on the SQLite file (operators' roles are SqliteOperatorRoles, below). */
 export class SqliteManagement implements ManagementKeysPort, AuditPort {
   private readonly s;
 
@@ -102,5 +104,61 @@ export class SqliteManagement implements ManagementKeysPort, AuditPort {
   async queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
     const before = query.before !== undefined && /^\d{1,18}$/.test(query.before) ? Number(query.before) : null;
     return (this.s.audit.all({ realmId: query.realmId ?? null, targetId: query.targetId ?? null, before, limit: query.limit }) as Row[]).map(rowToAudit);
+  }
+}
+
+function rowToGrant(r: Row): RoleGrant {
+  return {
+    operatorId: String(r.operator_id),
+    realmId: String(r.realm_id),
+    role: r.role as OperatorRole,
+    grantedAt: date(r.granted_at)!,
+    grantedBy: r.granted_by == null ? null : String(r.granted_by),
+  };
+}
+
+/** Operators' role grants (migration 011), on the SQLite file. */
+export class SqliteOperatorRoles implements OperatorRolesPort {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      of: db.prepare('SELECT * FROM operator_roles WHERE operator_id = ? ORDER BY realm_id'),
+      on: db.prepare("SELECT * FROM operator_roles WHERE realm_id IN (?, '*') ORDER BY operator_id, realm_id"),
+      all: db.prepare('SELECT * FROM operator_roles ORDER BY operator_id, realm_id'),
+      set: db.prepare(`INSERT INTO operator_roles (operator_id, realm_id, role, granted_at, granted_by) VALUES (@operatorId, @realmId, @role, @grantedAt, @grantedBy)
+        ON CONFLICT (operator_id, realm_id) DO UPDATE SET role = excluded.role, granted_at = excluded.granted_at, granted_by = excluded.granted_by`),
+      remove: db.prepare('DELETE FROM operator_roles WHERE operator_id = ? AND realm_id = ?'),
+      owners: db.prepare("SELECT COUNT(*) FROM operator_roles WHERE realm_id = ? AND role = 'owner'").pluck(),
+      any: db.prepare('SELECT 1 FROM operator_roles LIMIT 1').pluck(),
+    };
+  }
+
+  async grantsOf(operatorId: string): Promise<RoleGrant[]> {
+    return (this.s.of.all(operatorId) as Row[]).map(rowToGrant);
+  }
+
+  async grantsOn(realmId: string): Promise<RoleGrant[]> {
+    return (this.s.on.all(realmId) as Row[]).map(rowToGrant);
+  }
+
+  async allGrants(): Promise<RoleGrant[]> {
+    return (this.s.all.all() as Row[]).map(rowToGrant);
+  }
+
+  async setGrant(grant: RoleGrant): Promise<void> {
+    this.s.set.run({ ...grant, grantedAt: grant.grantedAt.getTime() });
+  }
+
+  async removeGrant(operatorId: string, realmId: string): Promise<boolean> {
+    return this.s.remove.run(operatorId, realmId).changes > 0;
+  }
+
+  async countOwners(realmId: string): Promise<number> {
+    return Number(this.s.owners.get(realmId));
+  }
+
+  async anyOperator(): Promise<boolean> {
+    return this.s.any.get() !== undefined;
   }
 }
