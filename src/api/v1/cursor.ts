@@ -1,22 +1,13 @@
 import { z } from 'zod';
-import { USER_SORT_KEYS, type UserCursor, type UserSort } from '../../domain/user-query.ts';
+import { decodeUserCursor as decodeUser, InvalidCursor } from '../../domain/user-cursor.ts';
+import type { UserCursor, UserSort } from '../../domain/user-query.ts';
 import { InvalidRequest } from './problem.ts';
 
 /**
- * Opaque cursors (DESIGN.md §8): base64url JSON of where the page ended and
- * under which sort, so a cursor from one sort is refused under another rather
- * than silently skipping rows.
+ * Opaque cursors (DESIGN.md §8). The users list's live in domain/user-cursor.ts
+ * (the console pages with them too); here a bad one is a 400 naming `after`.
  */
-const userCursor = z.strictObject({
-  k: z.enum(USER_SORT_KEYS),
-  d: z.enum(['asc', 'desc']),
-  v: z.union([z.string().max(1000), z.number().finite()]),
-  i: z.string().min(1).max(100),
-});
-
-export function encodeUserCursor(sort: UserSort, at: UserCursor): string {
-  return Buffer.from(JSON.stringify({ k: sort.key, d: sort.direction, v: at.value, i: at.id })).toString('base64url');
-}
+export { encodeUserCursor } from '../../domain/user-cursor.ts';
 
 function badCursor(message: string): never {
   throw new InvalidRequest([{ field: 'after', code: 'invalid_cursor', message }]);
@@ -36,9 +27,12 @@ function decoded<T>(cursor: string, schema: z.ZodType<T>): T {
 }
 
 export function decodeUserCursor(cursor: string, sort: UserSort): UserCursor {
-  const c = decoded(cursor, userCursor);
-  if (c.k !== sort.key || c.d !== sort.direction) badCursor('the cursor belongs to another sort: start again without `after`');
-  return { value: c.v, id: c.i };
+  try {
+    return decodeUser(cursor, sort);
+  } catch (err) {
+    if (err instanceof InvalidCursor) badCursor(err.message);
+    throw err;
+  }
 }
 
 /**
