@@ -72,6 +72,7 @@ import type { ManagementPorts } from './store/open.ts';
 import { ApiUserKeys } from './services/api-user-keys.ts';
 import { AuditLog } from './services/audit-log.ts';
 import { ManagementKeys } from './services/management-keys.ts';
+import { OperatorsService } from './services/operators.ts';
 import { UserAccessService } from './services/user-access.ts';
 import { UsersService } from './services/users.ts';
 
@@ -121,6 +122,8 @@ export interface ManagementServices {
   audit: AuditLog;
   users: UsersService;
   access: UserAccessService;
+  /** The console's operators and their roles (without a console, its writes refuse). */
+  operators: OperatorsService;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -393,5 +396,15 @@ function managementServices(
     clock: t.clock,
   });
   const access = new UserAccessService({ store: t.store, admin: ports.usersAdmin, apiKeys, audit, sessions: t.sessions, secrets: t.secrets, mailer: t.mailer, clock: t.clock });
-  return { keys, audit, users, access };
+  const operators = new OperatorsService({
+    roles: ports.operatorRoles,
+    users,
+    access,
+    audit,
+    store: t.store,
+    console: deps.config.console,
+    realmOf: (id) => t.realms.byIdOrNull(id),
+    clock: t.clock,
+  });
+  return { keys, audit, users, access, operators };
 }
