@@ -72,6 +72,7 @@ import type { ManagementPorts } from './store/open.ts';
 import { ApiUserKeys } from './services/api-user-keys.ts';
 import { AuditLog } from './services/audit-log.ts';
 import { ManagementKeys } from './services/management-keys.ts';
+import { OperatorsService } from './services/operators.ts';
 import { UserAccessService } from './services/user-access.ts';
 import { UsersService } from './services/users.ts';
 import { RealmDashboard } from './services/realm-dashboard.ts';
@@ -123,6 +124,8 @@ export interface ManagementServices {
   users: UsersService;
   access: UserAccessService;
   dashboard: RealmDashboard;
+  /** The console's operators and their roles (without a console, its writes refuse). */
+  operators: OperatorsService;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -396,5 +399,15 @@ function managementServices(
   });
   const access = new UserAccessService({ store: t.store, admin: ports.usersAdmin, apiKeys, audit, sessions: t.sessions, secrets: t.secrets, mailer: t.mailer, clock: t.clock });
   const dashboard = new RealmDashboard({ users, events: t.store.events, sessions: t.sessions, clock: t.clock });
-  return { keys, audit, users, access, dashboard };
+  const operators = new OperatorsService({
+    roles: ports.operatorRoles,
+    users,
+    access,
+    audit,
+    store: t.store,
+    console: deps.config.console,
+    realmOf: (id) => t.realms.byIdOrNull(id),
+    clock: t.clock,
+  });
+  return { keys, audit, users, access, dashboard, operators };
 }

@@ -42,7 +42,11 @@ export type ConflictReason =
   | 'user.not_api'
   | 'user.not_human'
   | 'api_key.hashed'
-  | 'api_key.not_sealed';
+  | 'api_key.not_sealed'
+  /** The operators' calls without a console (no console.publicUrl, or console.enabled false). */
+  | 'console.disabled'
+  /** Revoking or demoting the last owner of every realm ('*'): the console would have no owner. */
+  | 'last_owner';
 
 /** The change collides with what exists: a taken username, a provisioned (read-only) realm, a stale expectation. */
 export class ConflictError extends DomainError {
