@@ -140,7 +140,8 @@ export function createApp(deps: Deps): Gatehouse {
   const keys = new KeyRing(store, clock);
   const issuer = new TokenIssuer(keys);
   const hasher = deps.hasher ?? new PasswordHasher();
-  const sessions = new LoginSessions(store, clock);
+  // An impersonated session looks up its operator's console-realm session in that realm.
+  const sessions = new LoginSessions(store, clock, (id) => realms.byIdOrNull(id));
   const i18n = createI18n(path.join(ROOT, 'locales'), config.secureCookies);
   const viewsDir = path.join(ROOT, 'views');
   const viewCache = config.env !== 'development';
