@@ -163,6 +163,11 @@ export class LoginSessions {
     return user && user.state === 'active' ? { user, session } : null;
   }
 
+  /** False for an impersonated session whose operator's console session is over (not touched, not ended here); true otherwise. */
+  async actorPresent(session: LoginSession): Promise<boolean> {
+    return session.act === null || this.operatorLive(session.act);
+  }
+
   /** Whether the operator's console session behind an impersonation still stands, as theirs. */
   private async operatorLive(act: SessionActor): Promise<boolean> {
     const live = await this.peek(act.realmId, act.sid);

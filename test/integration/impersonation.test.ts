@@ -12,10 +12,16 @@ import type { RealmConfig } from '../../src/config/index.ts';
 import type { ManagementServices } from '../../src/app.ts';
 import { CLI_CONTEXT, type RequestContext } from '../../src/services/context.ts';
 import type { ImpersonationActor } from '../../src/services/impersonation.ts';
-import { browser, csrfOf, formPostOf, GOOD_PASSWORD, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { browser, csrfOf, formPostOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { listEvents } from '../helpers/events.ts';
 
 const APP = 'https://app.example.com/cb';
+const APP_SECRET = 'app-one-secret-0123456789-abcdefghijklmnop';
+/** The test realms, app1 holding a secret for the back channel (GET /api/sessions/:sid). */
+const FILE = {
+  ...TEST_CONFIG,
+  realms: TEST_CONFIG.realms.map((r) => (r.id === 'alpha' ? { ...r, apps: r.apps.map((a) => (a.clientId === 'app1' ? { ...a, secretEnv: 'APP1_SECRET' } : a)) } : r)),
+};
 const REASON = 'Ticket 4711: the invoices page is empty';
 
 describe('impersonation', () => {
@@ -26,7 +32,7 @@ describe('impersonation', () => {
   let now = Date.now();
 
   beforeAll(async () => {
-    gh = await testGatehouse({ clock: () => new Date(now) });
+    gh = await testGatehouse({ file: FILE, env: { APP1_SECRET: APP_SECRET }, clock: () => new Date(now) });
     m = gh.management!;
     alpha = gh.realms.byIdOrNull('alpha')!;
     beta = gh.realms.byIdOrNull('beta')!;
@@ -210,8 +216,12 @@ describe('impersonation', () => {
     const user = await customer();
     const { b, session } = await impersonate(op, user.id);
     expect((await b.get('/account')).status).toBe(200);
+    const backChannel = () => request(gh.app).get(`/api/sessions/${session.id}`).set('Host', 'alpha.test').set('Authorization', `Basic ${Buffer.from(`app1:${APP_SECRET}`).toString('base64')}`);
+    expect((await backChannel()).body).toMatchObject({ active: true, sub: user.id });
     // The console session ends (console logout, or an operator's force-logout): through the login sessions service.
     await m.access.endSession(beta, op.actor.consoleSid, CLI_CONTEXT);
+    // An app asking is told at once, before the browser comes back.
+    expect((await backChannel()).body).toEqual({ active: false });
     const next = await b.get('/account');
     expect(next.status).toBe(303);
     expect(next.headers.location).toBe('/login');
