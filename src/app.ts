@@ -36,6 +36,7 @@ import { verificationRoutes } from './flows/verification/verification.routes.ts'
 import { jwksRoutes } from './flows/well-known/jwks.routes.ts';
 import { HistoryService } from './flows/history/history.service.ts';
 import { historyRoutes } from './flows/history/history.routes.ts';
+import { impersonationRoutes } from './flows/impersonation/impersonation.routes.ts';
 import { SessionsService } from './flows/sessions/sessions.service.ts';
 import { sessionsApiRoutes, sessionsRoutes } from './flows/sessions/sessions.routes.ts';
 import { ConnectedAccountsService } from './flows/social/connected.service.ts';
@@ -71,6 +72,7 @@ import type { UsersAdminPort } from './ports/users-admin.ts';
 import type { ManagementPorts } from './store/open.ts';
 import { ApiUserKeys } from './services/api-user-keys.ts';
 import { AuditLog } from './services/audit-log.ts';
+import { ImpersonationService } from './services/impersonation.ts';
 import { ManagementKeys } from './services/management-keys.ts';
 import { OperatorsService } from './services/operators.ts';
 import { UserAccessService } from './services/user-access.ts';
@@ -126,6 +128,8 @@ export interface ManagementServices {
   dashboard: RealmDashboard;
   /** The console's operators and their roles (without a console, its writes refuse). */
   operators: OperatorsService;
+  /** "Sign in as this user": begin() for the console, accept() and end() for the flow on the user's realm. */
+  impersonation: ImpersonationService;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -145,7 +149,8 @@ export function createApp(deps: Deps): Gatehouse {
   const keys = new KeyRing(store, clock);
   const issuer = new TokenIssuer(keys);
   const hasher = deps.hasher ?? new PasswordHasher();
-  const sessions = new LoginSessions(store, clock);
+  // An impersonated session looks up its operator's console-realm session in that realm.
+  const sessions = new LoginSessions(store, clock, (id) => realms.byIdOrNull(id));
   const i18n = createI18n(path.join(ROOT, 'locales'), config.secureCookies);
   const viewsDir = path.join(ROOT, 'views');
   const viewCache = config.env !== 'development';
@@ -367,6 +372,8 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(mfaRoutes(mfaService, recentAuth));
   app.use(sessionsRoutes(sessionsService, recentAuth));
   app.use(historyRoutes(new HistoryService(store.events)));
+  // Only the management side can begin an impersonation (its begin() is audited): without it, nothing to accept.
+  if (management) app.use(impersonationRoutes(management.impersonation));
   app.use(connectedRoutes(new ConnectedAccountsService(store, (realm, id) => socialService.nameOf(realm, id)), socialService, recentAuth));
 
   app.use(notFound);
@@ -409,5 +416,6 @@ function managementServices(
     realmOf: (id) => t.realms.byIdOrNull(id),
     clock: t.clock,
   });
-  return { keys, audit, users, access, dashboard, operators };
+  const impersonation = new ImpersonationService({ store: t.store, sessions: t.sessions, secrets: t.secrets, audit, clock: t.clock });
+  return { keys, audit, users, access, dashboard, operators, impersonation };
 }

@@ -41,6 +41,8 @@ export type ConflictReason =
   | 'expect.mismatch'
   | 'user.not_api'
   | 'user.not_human'
+  /** The user is deactivated: they may not sign in, so no one may sign in as them either. */
+  | 'user.inactive'
   | 'api_key.hashed'
   | 'api_key.not_sealed'
   /** The operators' calls without a console (no console.publicUrl, or console.enabled false). */

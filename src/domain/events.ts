@@ -41,6 +41,8 @@ export const EVENT_CATALOGUE = {
   'user.identity.unlinked': 'A social identity was unlinked from the user (data.provider).',
   'user.api_key.created': 'An API key was created for an API user.',
   'user.credential.deleted': 'A credential (password, authenticator, API key) of the user was deleted.',
+  'user.impersonation.started': 'An operator began acting as the user: a login session of theirs started from the console (data.sid, data.operatorId, data.reason as the operator gave it).',
+  'user.impersonation.ended': 'A session an operator started as the user ended (data.sid, data.operatorId, data.reason; data.cause: impersonation_ended when the operator ended it, console_session_ended when their console session did, impersonation_expired when its time ran out, or how else the session ended).',
   'session.created': 'A login session started (data.sid, data.amr).',
   'session.deleted': 'One or more login sessions ended (data.sid or data.sids, data.reason).',
   'realm.created': 'A realm was created.',
@@ -143,6 +145,8 @@ export interface EventDataMap {
   'user.mfa.removed': { method: string };
   'user.identity.linked': { provider: string; by: string };
   'user.identity.unlinked': { provider: string };
+  'user.impersonation.started': { sid: string; reason: string; operatorId: string };
+  'user.impersonation.ended': { sid: string; reason: string; operatorId: string; cause: string };
   'session.created': { sid: string; amr: string[]; aal: number };
   'session.deleted': { reason: string } & ({ sid: string } | { sids: string[] });
 }

@@ -37,6 +37,8 @@ declare module 'express-session' {
     mfaPending: PendingSecondFactor;
     /** Recovery codes just made in the personal center, shown (and downloadable) until the user says they are saved. */
     mfaRecoveryCodes: { realmId: string; userId: string; codes: string[] };
+    /** An impersonation link opened in this browser: the token moved off the URL, spent by the confirm POST. */
+    impersonation: { realmId: string; token: string };
     /** A round trip to a social provider, from the button to its callback. */
     socialFlow: SocialFlow;
     /** A provider sign-in that waits for the user: fields to complete, or an existing account to prove. */

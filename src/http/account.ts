@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { User } from '../identity/user.ts';
+import { FlowError } from './flow-error.ts';
 import { renderPage } from './render.ts';
 
 /**
@@ -48,10 +49,13 @@ export function pageOf(path: string): AccountPage {
  * Changing password, email, phone or MFA needs a recent authentication
  * (realm setting `account.recentAuthMinutes`): otherwise the user confirms
  * with the password first and comes back here. `clock` is the app's.
+ * A session an operator started as the user (impersonation) may make none
+ * of these changes, however recent: a 403 page.
  */
 export function requireRecentAuth(clock: () => Date): RequestHandler {
   return (req, res, next) => {
     if (!req.signedIn) return requireLogin(req, res, next);
+    if (req.signedIn.session.act) return next(new FlowError(403, 'impersonation.notAllowed'));
     const authAt = req.session.authAt ?? 0;
     if (clock().getTime() - authAt <= req.realm.account.recentAuthMinutes * 60_000) return next();
     // A form posted after the window comes back to the page it belongs to, not to the POST (most POST paths have no page).

@@ -23,6 +23,8 @@ declare module 'express-session' {
     sid: string;
     /** When the user authenticated, for the absolute lifetime and recent-auth checks. */
     authAt: number;
+    /** Who the banner names while an operator acts as the user in this browser (the login session `sid` they started). */
+    impersonator: { sid: string; operator: string };
     /** A message for the next page (post-redirect-get). */
     flash: { key: string; params: Record<string, string | number> };
   }

@@ -86,7 +86,9 @@ export function destroyBrowserSession(req: Request): Promise<void> {
 /**
  * Sets req.signedIn when the browser's session points at a live login session of
  * this realm. A session that has ended elsewhere (logout on another instance,
- * the personal center, deactivation) is dropped here, at once.
+ * the personal center, deactivation, an impersonating operator's console session)
+ * is dropped here, at once. An impersonated one gives pages the banner's
+ * `res.locals.impersonation` (who, and why).
  */
 export function loadLogin(sessions: LoginSessions): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
@@ -97,6 +99,11 @@ export function loadLogin(sessions: LoginSessions): RequestHandler {
       if (live) {
         req.signedIn = live;
         res.locals.signedIn = { name: live.user.username };
+        const act = live.session.act;
+        if (act) {
+          const held = req.session.impersonator;
+          res.locals.impersonation = { operator: held?.sid === live.session.id ? held.operator : act.sub, reason: act.reason };
+        }
       } else if (req.session.realmId === req.realm.id) {
         await destroyBrowserSession(req);
       }

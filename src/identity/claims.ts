@@ -8,6 +8,8 @@ export interface ClaimsContext {
   sessionId: string;
   jwtId: string;
   amr: string[];
+  /** Only for a session an operator started as the user: RFC 8693 §4.1's actor, their subject and issuer. */
+  act?: { sub: string; iss: string };
 }
 
 /**
@@ -35,6 +37,8 @@ export function buildClaims(user: User, ctx: ClaimsContext): JWTPayload {
     phone_number_verified: user.phone ? user.phoneVerified : undefined,
     ref: user.reference ?? undefined,
     cs: Object.keys(user.customAttributes).length > 0 ? user.customAttributes : undefined,
+    // `sub` stays the user the token is about; `act` names who is actually present (impersonation).
+    act: ctx.act ? { sub: ctx.act.sub, iss: ctx.act.iss } : undefined,
   };
   for (const key of Object.keys(claims)) if (claims[key] === undefined || claims[key] === '') delete claims[key];
   return claims as JWTPayload;

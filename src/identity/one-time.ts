@@ -7,8 +7,9 @@ import type { CodeCheck, OneTimeToken, OneTimeTokensPort } from '../ports/one-ti
  * ('bind-phone' only the code: an SMS carries no link).
  * bind-email: data { email, sid } (the new address, proven by the code or the link; the login session that asked).
  * bind-phone: data { phone } (E.164; the code is bound to the number, see `bindTo`).
+ * impersonate: only the link (issueLink), data { act, reason, maxMinutes, operator } (services/impersonation.ts).
  */
-export type OneTimePurpose = 'verify-email' | 'reset-password' | 'bind-email' | 'bind-phone';
+export type OneTimePurpose = 'verify-email' | 'reset-password' | 'bind-email' | 'bind-phone' | 'impersonate';
 const codePurpose = (purpose: OneTimePurpose) => `${purpose}-code`;
 
 /** The purposes a secret of `purpose` is stored under (its link and its code): what revoking it ends. */

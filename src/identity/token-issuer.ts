@@ -18,6 +18,7 @@ export class TokenIssuer {
       sessionId: session.id,
       jwtId: randomId(16),
       amr: session.amr,
+      act: session.act ? { sub: session.act.sub, iss: session.act.iss } : undefined,
     });
     return this.keys.sign(realm.id, realm.tokens.algorithm, claims, realm.tokens.ttlSeconds);
   }

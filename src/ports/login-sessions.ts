@@ -6,6 +6,23 @@ import type { Emit } from './events.ts';
  * An `emit` is appended in the same transaction as the change (ports/events.ts).
  */
 
+/**
+ * The operator behind an impersonated session (docs/design/console.md §3): RFC 8693's `act` (their subject and
+ * issuer, carried in the session's JWTs), the console-realm login session it lasts no longer than, the reason
+ * they gave, and when it stops at the latest.
+ */
+export interface SessionActor {
+  /** The operator's user id in the console realm. */
+  sub: string;
+  /** The console realm's issuer (its public URL). */
+  iss: string;
+  /** The console realm's id and the operator's login session there. */
+  realmId: string;
+  sid: string;
+  reason: string;
+  expiresAt: Date;
+}
+
 export interface LoginSession {
   id: string;
   realmId: string;
@@ -18,6 +35,8 @@ export interface LoginSession {
   /** Authenticator assurance level: 1 for one factor, 2 with MFA. */
   aal: number;
   endedAt: Date | null;
+  /** Set when an operator started this session as the user (impersonation); null for the user's own. */
+  act: SessionActor | null;
 }
 
 export interface LoginSessionsPort {

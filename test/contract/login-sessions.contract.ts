@@ -40,6 +40,7 @@ export function loginSessionsContract(name: string, open: () => Promise<Opened<L
           amr: ['pwd'],
           aal: 1,
           endedAt: null,
+          act: null,
           ...overrides,
         };
       }
@@ -58,6 +59,20 @@ export function loginSessionsContract(name: string, open: () => Promise<Opened<L
         const s = session({ amr: ['pwd', 'otp'], aal: 2 });
         await store.createLoginSession(s);
         expect(await store.findLoginSession('alpha', s.id)).toEqual(s);
+      });
+
+      it('keeps the operator of an impersonated session (act), and null for the user\'s own', async () => {
+        const act = { sub: 'operator-1', iss: 'https://console.example.com', realmId: 'console', sid: 'console-sid-1', reason: 'Ticket #42: cannot see invoices', expiresAt: at(1800) };
+        const impersonated = session({ amr: ['pwd', 'otp'], aal: 2, act });
+        const own = session();
+        await store.createLoginSession(impersonated);
+        await store.createLoginSession(own);
+        expect(await store.findLoginSession('alpha', impersonated.id)).toEqual(impersonated);
+        expect((await store.findLoginSession('alpha', own.id))?.act).toBeNull();
+        const listed = await store.listLoginSessions('alpha', users.a);
+        expect(listed.find((s) => s.id === impersonated.id)?.act).toEqual(act);
+        await store.endLoginSession('alpha', impersonated.id, at(60));
+        expect((await store.findLoginSession('alpha', impersonated.id))?.act).toEqual(act);
       });
 
       it('finds no session in another realm or under an unknown id', async () => {
@@ -183,6 +198,7 @@ export function loginSessionsContract(name: string, open: () => Promise<Opened<L
         amr: ['pwd'],
         aal: 1,
         endedAt: null,
+        act: null,
         ...overrides,
       });
 
@@ -221,7 +237,7 @@ export function loginSessionsContract(name: string, open: () => Promise<Opened<L
     describe('events with the change', () => {
       it('appends the events of a session that starts or ends with it, none when the store refused or it had ended', async () => {
         const user = await store.createUser(newUser({ username: 'ev', email: 'ev@example.com' }), T0);
-        const session = (id: string, userId = user.id): LoginSession => ({ id, realmId: 'alpha', userId, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null });
+        const session = (id: string, userId = user.id): LoginSession => ({ id, realmId: 'alpha', userId, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null });
         const created = (sid: string, userId = user.id) => (ok: boolean) => (ok ? [newEvent(userId, 'session.created'), newEvent(userId, 'user.login.succeeded', { data: { method: 'pwd', sid } })] : []);
         const ended = (ok: boolean) => (ok ? [newEvent(user.id, 'session.deleted')] : []);
         expect(await store.createLoginSession(session('e-1'), created('e-1'))).toBe(true);

@@ -165,6 +165,16 @@ describe('buildClaims', () => {
     expect(claims.amr).toEqual(['pwd', 'otp']);
   });
 
+  it('names the operator as act (RFC 8693 §4.1) only for an impersonated session, sub staying the user', () => {
+    const act = { sub: 'operator-7', iss: 'https://console.example.com' };
+    const claims = buildClaims(FULL, { ...CTX, act, amr: ['pwd', 'otp'] });
+    expect(claims.act).toEqual(act);
+    expect(claims.sub).toBe('user-1');
+    expect(claims.iss).toBe(CTX.issuer);
+    expect('act' in buildClaims(FULL, CTX)).toBe(false);
+    expect('act' in buildClaims(FULL, { ...CTX, act: undefined })).toBe(false);
+  });
+
   it('leaves iat and exp to the signer', () => {
     const claims = buildClaims(FULL, CTX);
     expect('iat' in claims).toBe(false);

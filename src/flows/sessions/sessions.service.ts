@@ -66,6 +66,8 @@ export class SessionsService {
     if (!session || session.endedAt || !this.sessions.withinLifetime(realm, session, this.clock().getTime())) return { active: false };
     const user = await this.store.findUserById(realm.id, session.userId);
     if (!user || user.state !== 'active') return { active: false };
+    // An impersonated session is over with its operator's console session, before its browser comes back to say so.
+    if (!(await this.sessions.actorPresent(session))) return { active: false };
     return { active: true, sid: session.id, sub: session.userId, amr: session.amr, aal: session.aal, createdAt: session.createdAt, lastSeenAt: session.lastSeenAt };
   }
 }

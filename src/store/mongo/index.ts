@@ -86,6 +86,7 @@ function toSession(d: LoginSessionDoc): LoginSession {
     amr: [...d.amr],
     aal: d.aal,
     endedAt: d.endedAt ?? null,
+    act: d.act ? { sub: d.act.sub, iss: d.act.iss, realmId: d.act.realmId, sid: d.act.sid, reason: d.act.reason, expiresAt: d.act.expiresAt } : null,
   };
 }
 
@@ -619,6 +620,7 @@ export class MongoStore implements Store {
       amr: s.amr,
       aal: s.aal,
       endedAt: s.endedAt,
+      act: s.act ? { ...s.act } : null,
     };
     await this.m.loginSessions.create([doc], { session });
     // Looked at after the write: a delete or deactivation that committed before it is seen here, and one after

@@ -75,6 +75,10 @@ function rowToSession(r: Row): LoginSession {
     amr: JSON.parse(String(r.amr)) as string[],
     aal: Number(r.aal),
     endedAt: date(r.ended_at),
+    act:
+      r.act_sub == null
+        ? null
+        : { sub: String(r.act_sub), iss: String(r.act_iss), realmId: String(r.act_realm), sid: String(r.act_sid), reason: String(r.act_reason), expiresAt: date(r.act_expires_at)! },
   };
 }
 
@@ -202,8 +206,9 @@ export class SqliteStore implements Store {
       recordLogin: db.prepare(`UPDATE users SET logins_count = logins_count + 1, last_login_at = ?, last_login_ip = ?
         WHERE realm_id = ? AND id = ?`),
       // One statement: a user deleted or deactivated a moment before gets no session (writes are serialised).
-      insertSession: db.prepare(`INSERT INTO login_sessions (id, realm_id, user_id, created_at, last_seen_at, ip, user_agent, amr, aal)
-        SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE realm_id = ? AND id = ? AND state = 'active')`),
+      insertSession: db.prepare(`INSERT INTO login_sessions (id, realm_id, user_id, created_at, last_seen_at, ip, user_agent, amr, aal,
+          act_sub, act_iss, act_realm, act_sid, act_reason, act_expires_at)
+        SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE realm_id = ? AND id = ? AND state = 'active')`),
       sessionById: db.prepare('SELECT * FROM login_sessions WHERE realm_id = ? AND id = ?'),
       touchSession: db.prepare('UPDATE login_sessions SET last_seen_at = ? WHERE realm_id = ? AND id = ? AND ended_at IS NULL'),
       endSession: db.prepare('UPDATE login_sessions SET ended_at = ? WHERE realm_id = ? AND id = ? AND ended_at IS NULL'),
@@ -609,7 +614,30 @@ export class SqliteStore implements Store {
 
   async createLoginSession(s: LoginSession, emit?: Emit<boolean>): Promise<boolean> {
     return this.events.withEvents(
-      () => this.stmts.insertSession.run(s.id, s.realmId, s.userId, s.createdAt.getTime(), s.lastSeenAt.getTime(), s.ip, s.userAgent, JSON.stringify(s.amr), s.aal, s.realmId, s.userId).changes > 0,
+      () => {
+        const act = s.act;
+        return (
+          this.stmts.insertSession.run(
+            s.id,
+            s.realmId,
+            s.userId,
+            s.createdAt.getTime(),
+            s.lastSeenAt.getTime(),
+            s.ip,
+            s.userAgent,
+            JSON.stringify(s.amr),
+            s.aal,
+            act?.sub ?? null,
+            act?.iss ?? null,
+            act?.realmId ?? null,
+            act?.sid ?? null,
+            act?.reason ?? null,
+            act ? act.expiresAt.getTime() : null,
+            s.realmId,
+            s.userId,
+          ).changes > 0
+        );
+      },
       emit,
     );
   }
