@@ -66,6 +66,8 @@ import type { SmsSender } from './sms/sms.ts';
 import type { Store } from './store/port.ts';
 import { apiSecurityHeaders, managementApi } from './api/v1/index.ts';
 import { authenticateKeyFastPath } from './api/v1/fast-path.ts';
+import { consoleApp } from './console/index.ts';
+import { consoleRoutes } from './console/routes.ts';
 import type { AuditPort } from './ports/audit.ts';
 import type { ManagementKeysPort } from './ports/management-keys.ts';
 import type { UsersAdminPort } from './ports/users-admin.ts';
@@ -302,6 +304,27 @@ export function createApp(deps: Deps): Gatehouse {
     });
     next();
   });
+
+  // The operator console: its own cookie, CSRF and pages, ahead of the end-user session (src/console/).
+  if (config.console && management) {
+    app.use(
+      '/admin',
+      consoleApp({
+        settings: { realmId: config.console.realmId, publicUrl: config.console.publicUrl },
+        secureCookies: config.secureCookies,
+        secret: deps.secret,
+        sessionStore: deps.sessionStore,
+        realms,
+        issuer,
+        sessions,
+        grantsOf: (id) => management.operators.grantsOf(id),
+        confirm: (realm, user, password, origin, code) => reauthService.confirm(realm, user, password, origin, code),
+        routes: consoleRoutes({ realms, consoleRealmId: config.console.realmId, management }),
+        clock,
+        logger,
+      }),
+    );
+  }
 
   const sessionCookie = `${cookiePrefix}gh.sid`;
   const browserSession = session({

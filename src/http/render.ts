@@ -28,10 +28,11 @@ function sendHtml(res: Response, html: string): void {
 }
 
 /**
- * Renders `views/<view>.ejs` inside the page layout. Views receive view models
- * only: what they show, already decided by the route.
+ * Renders `views/<view>.ejs` inside the page layout (the console passes its
+ * own). Views receive view models only: what they show, already decided by
+ * the route.
  */
-export function renderPage(res: Response, view: string, model: Record<string, unknown>, status = 200, cacheable?: Cacheable): void {
+export function renderPage(res: Response, view: string, model: Record<string, unknown>, status = 200, cacheable?: Cacheable, layout = 'layouts/page'): void {
   res.status(status);
   if (cacheable) {
     const html = cacheable.cache.get(cacheable.key, res.locals.csrfToken());
@@ -46,7 +47,7 @@ export function renderPage(res: Response, view: string, model: Record<string, un
       res.req.next?.(err);
       return;
     }
-    res.render('layouts/page', { ...model, body }, (layoutErr, html) => {
+    res.render(layout, { ...model, body }, (layoutErr, html) => {
       if (layoutErr) {
         res.req.next?.(layoutErr);
         return;

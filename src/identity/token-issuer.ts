@@ -1,4 +1,4 @@
-import { compactVerify, createLocalJWKSet, decodeJwt } from 'jose';
+import { compactVerify, createLocalJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import type { AppConfig, RealmConfig } from '../config/index.ts';
 import type { LoginSession } from '../ports/login-sessions.ts';
 import { buildClaims } from './claims.ts';
@@ -33,6 +33,21 @@ export class TokenIssuer {
       await compactVerify(token, jwks);
       const claims = decodeJwt(token);
       return claims.iss === realm.publicUrl && claims.rid === realm.id && typeof claims.sid === 'string' ? claims.sid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The claims of a token this realm signed for `audience` — signature,
+   * issuer, audience and expiry checked, as an app checks them against the
+   * JWKS — or null. The console verifies its operators' tokens this way.
+   */
+  async verify(realm: RealmConfig, token: string, audience: string): Promise<JWTPayload | null> {
+    try {
+      const jwks = createLocalJWKSet(await this.keys.jwks(realm.id, realm.tokens.ttlSeconds * 2));
+      const { payload } = await jwtVerify(token, jwks, { issuer: realm.publicUrl, audience, algorithms: [realm.tokens.algorithm] });
+      return payload.rid === realm.id ? payload : null;
     } catch {
       return null;
     }

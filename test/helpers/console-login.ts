@@ -1,0 +1,56 @@
+import { generateSync } from 'otplib';
+import { expect } from 'vitest';
+import type { RealmConfig } from '../../src/config/index.ts';
+import type { OperatorRole } from '../../src/domain/operator-role.ts';
+import { CLI_CONTEXT } from '../../src/services/context.ts';
+import { browser, csrfOf, formPostOf, GOOD_PASSWORD, uniqueEmail, type TestGatehouse } from './gatehouse.ts';
+
+/** The console used by tests: its realm is served on this host (supertest's Host header). */
+export const CONSOLE_URL = 'https://console.test';
+export const CONSOLE_HOST = 'console.test';
+
+export type ConsoleBrowser = ReturnType<typeof browser> & { operatorId: string; email: string; secret: string };
+
+export function consoleRealmOf(gh: TestGatehouse): RealmConfig {
+  const realm = gh.realms.byIdOrNull(gh.config.console!.realmId);
+  if (!realm) throw new Error('no console realm: start the test Gatehouse with console.publicUrl');
+  return realm;
+}
+
+/** An operator with a password, and `grants`, made through the services as `operators create` + a setup link would. */
+export async function makeOperator(gh: TestGatehouse, grants: Array<{ realmId: string; role: OperatorRole }>, email = uniqueEmail('op')) {
+  const realm = consoleRealmOf(gh);
+  const { user } = await gh.management!.users.create(realm, { userType: 'human', email, emailVerification: 'verified', password: GOOD_PASSWORD }, CLI_CONTEXT);
+  for (const g of grants) await gh.management!.operators.grant(user.id, g.realmId, g.role, CLI_CONTEXT);
+  return { id: user.id, email };
+}
+
+/**
+ * Signs an operator in to the console the way a browser does: /admin/login → the hosted login on the console's
+ * host → password → the forced authenticator enrolment (codes from otplib) → the form_post to /admin/callback.
+ * Returns the browser (its cookie jar holds gh.console) and the authenticator's secret, for step-up codes.
+ */
+export async function consoleSignIn(gh: TestGatehouse, operator: { id: string; email: string }): Promise<ConsoleBrowser> {
+  const b = browser(gh, CONSOLE_HOST);
+  const start = await b.get('/admin/login');
+  expect(start.status, start.text).toBe(303);
+  const loginUrl = String(start.headers.location);
+  const page = await b.get(loginUrl);
+  expect(page.status, page.text).toBe(200);
+  const password = await b.post(loginUrl, { _csrf: csrfOf(page.text), identifier: operator.email, password: GOOD_PASSWORD });
+  expect(password.status, password.text).toBe(303);
+  expect(password.headers.location).toBe('/login/mfa');
+  const mfa = await b.get('/login/mfa');
+  expect((await b.post('/login/mfa/enrol', { _csrf: csrfOf(mfa.text) })).status).toBe(303);
+  const sheet = await b.get('/login/mfa');
+  const secret = /<p class="mfa-secret"><code translate="no">([A-Z2-7 ]+)<\/code><\/p>/.exec(sheet.text)![1]!.replace(/ /g, '');
+  const confirmed = await b.post('/login/mfa/confirm', { _csrf: csrfOf(sheet.text), code: generateSync({ secret }) });
+  expect(confirmed.status, confirmed.text).toBe(303);
+  const codes = await b.get('/login/mfa');
+  const handoff = formPostOf((await b.post('/login/mfa/continue', { _csrf: csrfOf(codes.text) })).text);
+  expect(handoff.action).toBe(`${CONSOLE_URL}/admin/callback`);
+  const back = await b.post('/admin/callback', { token: handoff.token, state: handoff.state ?? '' });
+  expect(back.status, back.text).toBe(303);
+  expect(back.headers.location).toBe('/admin');
+  return Object.assign(b, { operatorId: operator.id, email: operator.email, secret });
+}
