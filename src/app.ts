@@ -12,7 +12,6 @@ import { pinoHttp } from 'pino-http';
 import type { Config, RealmConfig } from './config/index.ts';
 import { accountRoutes } from './flows/account/account.routes.ts';
 import { OverviewService } from './flows/account/overview.service.ts';
-import { ReauthService } from './flows/account/reauth.service.ts';
 import { PasswordService } from './flows/password/password.service.ts';
 import { passwordRoutes } from './flows/password/password.routes.ts';
 import { ProfileService } from './flows/profile/profile.service.ts';
@@ -34,7 +33,6 @@ import { signupRoutes } from './flows/signup/signup.routes.ts';
 import { VerificationService } from './flows/verification/verification.service.ts';
 import { verificationRoutes } from './flows/verification/verification.routes.ts';
 import { jwksRoutes } from './flows/well-known/jwks.routes.ts';
-import { HistoryService } from './flows/history/history.service.ts';
 import { historyRoutes } from './flows/history/history.routes.ts';
 import { SessionsService } from './flows/sessions/sessions.service.ts';
 import { sessionsApiRoutes, sessionsRoutes } from './flows/sessions/sessions.routes.ts';
@@ -71,7 +69,10 @@ import type { UsersAdminPort } from './ports/users-admin.ts';
 import type { ManagementPorts } from './store/open.ts';
 import { ApiUserKeys } from './services/api-user-keys.ts';
 import { AuditLog } from './services/audit-log.ts';
+import { EventLog } from './services/event-log.ts';
 import { ManagementKeys } from './services/management-keys.ts';
+import { SignInHistory } from './services/sign-in-history.ts';
+import { ReauthService } from './services/step-up.ts';
 import { UserAccessService } from './services/user-access.ts';
 import { UsersService } from './services/users.ts';
 
@@ -121,6 +122,7 @@ export interface ManagementServices {
   audit: AuditLog;
   users: UsersService;
   access: UserAccessService;
+  events: EventLog;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -219,7 +221,7 @@ export function createApp(deps: Deps): Gatehouse {
   });
 
   // The management API is JSON only: it sets its own security headers and needs no page middleware (helmet's CSP, the realm by host).
-  if (management) app.use('/api/v1', managementApi({ ...management, realms, realmsService: deps.realmsService, events: store.events, limiters: deps.limiters, logger, hsts: config.secureCookies }));
+  if (management) app.use('/api/v1', managementApi({ ...management, realms, realmsService: deps.realmsService, limiters: deps.limiters, logger, hsts: config.secureCookies }));
 
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
 
@@ -361,7 +363,7 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(phoneRoutes(phoneService, recentAuth));
   app.use(mfaRoutes(mfaService, recentAuth));
   app.use(sessionsRoutes(sessionsService, recentAuth));
-  app.use(historyRoutes(new HistoryService(store.events)));
+  app.use(historyRoutes(new SignInHistory(store.events)));
   app.use(connectedRoutes(new ConnectedAccountsService(store, (realm, id) => socialService.nameOf(realm, id)), socialService, recentAuth));
 
   app.use(notFound);
@@ -393,5 +395,5 @@ function managementServices(
     clock: t.clock,
   });
   const access = new UserAccessService({ store: t.store, admin: ports.usersAdmin, apiKeys, audit, sessions: t.sessions, secrets: t.secrets, mailer: t.mailer, clock: t.clock });
-  return { keys, audit, users, access };
+  return { keys, audit, users, access, events: new EventLog(t.store.events) };
 }
