@@ -12,7 +12,6 @@ import { pinoHttp } from 'pino-http';
 import type { Config, RealmConfig } from './config/index.ts';
 import { accountRoutes } from './flows/account/account.routes.ts';
 import { OverviewService } from './flows/account/overview.service.ts';
-import { ReauthService } from './flows/account/reauth.service.ts';
 import { PasswordService } from './flows/password/password.service.ts';
 import { passwordRoutes } from './flows/password/password.routes.ts';
 import { ProfileService } from './flows/profile/profile.service.ts';
@@ -34,7 +33,6 @@ import { signupRoutes } from './flows/signup/signup.routes.ts';
 import { VerificationService } from './flows/verification/verification.service.ts';
 import { verificationRoutes } from './flows/verification/verification.routes.ts';
 import { jwksRoutes } from './flows/well-known/jwks.routes.ts';
-import { HistoryService } from './flows/history/history.service.ts';
 import { historyRoutes } from './flows/history/history.routes.ts';
 import { impersonationRoutes } from './flows/impersonation/impersonation.routes.ts';
 import { SessionsService } from './flows/sessions/sessions.service.ts';
@@ -74,9 +72,12 @@ import type { UsersAdminPort } from './ports/users-admin.ts';
 import type { ManagementPorts } from './store/open.ts';
 import { ApiUserKeys } from './services/api-user-keys.ts';
 import { AuditLog } from './services/audit-log.ts';
+import { EventLog } from './services/event-log.ts';
 import { ImpersonationService } from './services/impersonation.ts';
 import { ManagementKeys } from './services/management-keys.ts';
 import { OperatorsService } from './services/operators.ts';
+import { SignInHistory } from './services/sign-in-history.ts';
+import { ReauthService } from './services/step-up.ts';
 import { UserAccessService } from './services/user-access.ts';
 import { UsersService } from './services/users.ts';
 import { RealmDashboard } from './services/realm-dashboard.ts';
@@ -132,6 +133,7 @@ export interface ManagementServices {
   operators: OperatorsService;
   /** "Sign in as this user": begin() for the console, accept() and end() for the flow on the user's realm. */
   impersonation: ImpersonationService;
+  events: EventLog;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -231,7 +233,7 @@ export function createApp(deps: Deps): Gatehouse {
   });
 
   // The management API is JSON only: it sets its own security headers and needs no page middleware (helmet's CSP, the realm by host).
-  if (management) app.use('/api/v1', managementApi({ ...management, realms, realmsService: deps.realmsService, events: store.events, limiters: deps.limiters, logger, hsts: config.secureCookies }));
+  if (management) app.use('/api/v1', managementApi({ ...management, realms, realmsService: deps.realmsService, limiters: deps.limiters, logger, hsts: config.secureCookies }));
 
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
 
@@ -394,7 +396,7 @@ export function createApp(deps: Deps): Gatehouse {
   app.use(phoneRoutes(phoneService, recentAuth));
   app.use(mfaRoutes(mfaService, recentAuth));
   app.use(sessionsRoutes(sessionsService, recentAuth));
-  app.use(historyRoutes(new HistoryService(store.events)));
+  app.use(historyRoutes(new SignInHistory(store.events)));
   // Only the management side can begin an impersonation (its begin() is audited): without it, nothing to accept.
   if (management) app.use(impersonationRoutes(management.impersonation));
   app.use(connectedRoutes(new ConnectedAccountsService(store, (realm, id) => socialService.nameOf(realm, id)), socialService, recentAuth));
@@ -440,5 +442,5 @@ function managementServices(
     clock: t.clock,
   });
   const impersonation = new ImpersonationService({ store: t.store, sessions: t.sessions, secrets: t.secrets, audit, clock: t.clock });
-  return { keys, audit, users, access, dashboard, operators, impersonation };
+  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events) };
 }

@@ -3,11 +3,17 @@ import { DomainError } from './errors.ts';
 import { USER_SORT_KEYS, type UserCursor, type UserSort } from './user-query.ts';
 
 /**
- * The users list's opaque cursors (DESIGN.md §8), for the API and the
- * console alike: base64url JSON of where the page ended and under which sort,
- * so a cursor from one sort is refused under another rather than silently
- * skipping rows.
+ * Opaque cursors (DESIGN.md §8): base64url JSON of where the page ended and
+ * under which sort, so a cursor from one sort is refused under another rather
+ * than silently skipping rows. The management API and the console hand out
+ * the same cursors.
  */
+
+/** An `after` that is not a cursor we handed out, or one of another list or sort (the API answers 400 naming `after`). */
+export class InvalidCursor extends DomainError {
+  override name = 'InvalidCursor';
+}
+
 const userCursor = z.strictObject({
   k: z.enum(USER_SORT_KEYS),
   d: z.enum(['asc', 'desc']),
@@ -15,9 +21,17 @@ const userCursor = z.strictObject({
   i: z.string().min(1).max(100),
 });
 
-/** A cursor this server did not issue, or one of another sort. */
-export class InvalidCursor extends DomainError {
-  override name = 'InvalidCursor';
+/** The cursor's JSON checked against `schema`; anything else an InvalidCursor. */
+export function decodeCursorJson<T>(cursor: string, schema: z.ZodType<T>): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursor('not a cursor this API issued');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new InvalidCursor('not a cursor this API issued');
+  return parsed.data;
 }
 
 export function encodeUserCursor(sort: UserSort, at: UserCursor): string {
@@ -25,15 +39,7 @@ export function encodeUserCursor(sort: UserSort, at: UserCursor): string {
 }
 
 export function decodeUserCursor(cursor: string, sort: UserSort): UserCursor {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursor('not a cursor this API issued');
-  }
-  const parsed = userCursor.safeParse(raw);
-  if (!parsed.success) throw new InvalidCursor('not a cursor this API issued');
-  const c = parsed.data;
+  const c = decodeCursorJson(cursor, userCursor);
   if (c.k !== sort.key || c.d !== sort.direction) throw new InvalidCursor('the cursor belongs to another sort: start again without `after`');
   return { value: c.v, id: c.i };
 }

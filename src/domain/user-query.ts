@@ -25,7 +25,7 @@ export interface UserSort {
   direction: SortDirection;
 }
 
-/** Where a page ends: the last row's sort value and id (opaque to callers, see api/v1/cursor.ts). */
+/** Where a page ends: the last row's sort value and id (opaque to callers, see user-cursor.ts). */
 export interface UserCursor {
   value: string | number;
   id: string;

@@ -10,7 +10,7 @@ import { browser, GOOD_PASSWORD, type TestGatehouse } from './gatehouse.ts';
  */
 export function routesOf(gh: TestGatehouse): RouteSpec[] {
   const m = gh.management!;
-  return managementRoutes({ keys: m.keys, audit: m.audit, users: m.users, access: m.access, realmsService: gh.realmsService, events: gh.store.events });
+  return managementRoutes({ keys: m.keys, audit: m.audit, users: m.users, access: m.access, realmsService: gh.realmsService, events: m.events });
 }
 
 /** The names of a route's path parameters, in order: /realms/:realmId/users/:userId → [realmId, userId]. */

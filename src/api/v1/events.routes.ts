@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { StoredEvent } from '../../domain/events.ts';
-import type { EventsPort } from '../../ports/events.ts';
+import type { EventLog } from '../../services/event-log.ts';
 import { route, type RouteSpec } from './route.ts';
 import { afterParam, limitParam, realmParams, userId } from './schemas.ts';
 
@@ -27,7 +27,7 @@ const eventOut = z.object({
 const eventJson = (e: StoredEvent) => ({ ...e, at: e.at.toISOString() });
 
 /** The realm's event log (docs/events.md lists every type), newest first. */
-export function eventRoutes(events: EventsPort): RouteSpec[] {
+export function eventRoutes(events: EventLog): RouteSpec[] {
   return [
     route({
       method: 'get',
@@ -41,7 +41,7 @@ export function eventRoutes(events: EventsPort): RouteSpec[] {
       responses: { 200: { description: 'A page of events', schema: z.object({ data: z.array(eventOut), next: z.string().nullable() }) } },
       example: { query: { type: 'user.login', limit: '50' } },
       async handler({ realm, query }) {
-        const page = await events.query({ realmId: realm.id, userId: query.userId, typePrefix: query.type, createdAfter: query.createdAfter, after: query.after, limit: query.limit ?? 100 });
+        const page = await events.page(realm, { userId: query.userId, typePrefix: query.type, createdAfter: query.createdAfter, after: query.after, limit: query.limit ?? 100 });
         return { status: 200, body: { data: page.data.map(eventJson), next: page.next } };
       },
     }),

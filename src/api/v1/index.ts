@@ -6,6 +6,7 @@ import { keySeesRealm } from '../../domain/management-key.ts';
 import type { LimiterFactory } from '../../identity/throttle.ts';
 import type { Realms } from '../../realms.ts';
 import type { AuditLog } from '../../services/audit-log.ts';
+import type { EventLog } from '../../services/event-log.ts';
 import type { ManagementKeys } from '../../services/management-keys.ts';
 import type { UserAccessService } from '../../services/user-access.ts';
 import type { UsersService } from '../../services/users.ts';
@@ -14,7 +15,6 @@ import { authenticate, type Authenticated } from './auth.ts';
 import { jsonBody } from './body.ts';
 import { eventRoutes } from './events.routes.ts';
 import { keyRoutes } from './keys.routes.ts';
-import type { EventsPort } from '../../ports/events.ts';
 import { realmRoutes } from './realms.routes.ts';
 import type { RealmsService } from '../../services/realms.ts';
 import { openApiDocument } from './openapi.ts';
@@ -33,7 +33,7 @@ export interface ManagementApiDeps {
   access: UserAccessService;
   /** Realms and apps at run time; absent: those routes are not served. */
   realmsService?: RealmsService;
-  events: EventsPort;
+  events: EventLog;
   limiters: LimiterFactory;
   logger: Logger;
   /** Send Strict-Transport-Security (served over HTTPS). */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError, RuleViolation, type FieldIssue } from '../../domain/errors.ts';
 import { InvalidEventCursor } from '../../domain/events.ts';
+import { InvalidCursor } from '../../domain/user-cursor.ts';
 import { isStoreUnavailable } from '../../http/errors.ts';
 
 /**
@@ -92,6 +93,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (err instanceof InvalidEventCursor) return sendProblem(res, 400, 'validation', 'The request is not valid', { errors: [{ field: 'after', code: 'invalid_cursor', message: 'not a cursor this API issued' }] });
+    if (err instanceof InvalidCursor) return sendProblem(res, 400, 'validation', 'The request is not valid', { errors: [{ field: 'after', code: 'invalid_cursor', message: err.message }] });
     if (err instanceof InvalidRequest) return sendProblem(res, 400, 'validation', 'The request is not valid', { errors: err.issues });
     if (err instanceof RuleViolation) return sendProblem(res, 422, 'rule_violation', 'The change breaks a rule of the realm', { errors: err.issues });
     if (err instanceof NotFoundError) return sendProblem(res, 404, 'not_found', `The ${err.resource} was not found`);

@@ -1,12 +1,11 @@
 import { once } from 'node:events';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { CSV_COLUMNS, toCsvRow, toExported } from '../../cli/user-record.ts';
 import { ForbiddenError } from '../../domain/errors.ts';
+import { decodeUserCursor, encodeUserCursor } from '../../domain/user-cursor.ts';
 import type { UserFilter, UserSort } from '../../domain/user-query.ts';
+import { exportUsers } from '../../services/users-export.ts';
 import type { UsersService } from '../../services/users.ts';
-import { stringify as stringifyCsv } from 'csv-stringify/sync';
-import { decodeUserCursor, encodeUserCursor } from './cursor.ts';
 import { route, type RouteSpec } from './route.ts';
 import {
   bulkDeleteBody,
@@ -22,8 +21,6 @@ import {
   userParams,
 } from './schemas.ts';
 import { userJson } from './serialize.ts';
-
-const EXPORT_PAGE = 1000;
 
 /** The filter part of a parsed query (the same object serves list, count, export and bulk delete). */
 function filterOf(q: Partial<Record<keyof UserFilter, unknown>>): UserFilter {
@@ -45,6 +42,9 @@ async function write(res: Response, chunk: string): Promise<void> {
     done.abort();
   }
 }
+
+/** The export's reader went away: the export stops (the sink's way of saying so). */
+class ClientGone extends Error {}
 
 const created = z.object({ user: userOut, apiKey: z.string().nullable().describe('API users: the key, shown this once') });
 
@@ -98,22 +98,20 @@ export function userRoutes(users: UsersService): RouteSpec[] {
       example: { query: { format: 'csv', state: 'active' } },
       async handler({ realm, query, key, res }) {
         if (query.includePasswordHashes && key.access !== 'write') throw new ForbiddenError('password hashes are exported to write keys only');
-        const sort: UserSort = { key: query.sort, direction: query.direction };
-        const filter = filterOf(query);
         const csv = query.format === 'csv';
         res.status(200);
         res.type(csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
         res.setHeader('Content-Disposition', `attachment; filename="users-${realm.id}.${csv ? 'csv' : 'ndjson'}"`);
-        if (csv) await write(res, stringifyCsv([[...CSV_COLUMNS]]));
-        let after = null;
-        for (;;) {
-          if (res.destroyed) return undefined;
-          const result = await users.list(realm, filter, sort, after, EXPORT_PAGE);
-          const records = await users.records(realm, result.users);
-          const rows = records.map((r) => toExported(query.includePasswordHashes ? r : { ...r, passwordHash: null }));
-          if (rows.length > 0) await write(res, csv ? stringifyCsv(rows.map(toCsvRow)) : rows.map((u) => `${JSON.stringify(u)}\n`).join(''));
-          if (!result.next) break;
-          after = result.next;
+        if (res.destroyed) return undefined;
+        const sink = async (chunk: string) => {
+          await write(res, chunk);
+          if (res.destroyed) throw new ClientGone();
+        };
+        try {
+          await exportUsers(users, realm, { filter: filterOf(query), sort: { key: query.sort, direction: query.direction }, format: query.format, includePasswordHashes: query.includePasswordHashes }, sink);
+        } catch (err) {
+          if (err instanceof ClientGone) return undefined;
+          throw err;
         }
         res.end();
         return undefined;

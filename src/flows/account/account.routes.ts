@@ -7,7 +7,7 @@ import { originOf, renewBrowserSession } from '../../http/session.ts';
 import { displayName } from '../../identity/user.ts';
 import { formatPhone } from '../phone/phone.service.ts';
 import type { OverviewService } from './overview.service.ts';
-import type { ReauthService } from './reauth.service.ts';
+import type { ReauthService } from '../../services/step-up.ts';
 import type { SocialService } from '../social/social.service.ts';
 import { allowProviderForms, providerButtons } from '../social/buttons.ts';
 

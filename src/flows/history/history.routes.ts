@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { InvalidEventCursor } from '../../domain/events.ts';
 import { renderAccountPage, requireLogin } from '../../http/account.ts';
 import { FlowError } from '../../http/flow-error.ts';
-import type { HistoryService } from './history.service.ts';
+import type { SignInHistory } from '../../services/sign-in-history.ts';
 
 const pageQuery = z.object({ after: z.string().min(1).max(200).optional() });
 
 /** The personal center's sign-in history. */
-export function historyRoutes(service: HistoryService): Router {
+export function historyRoutes(service: SignInHistory): Router {
   const router = Router();
 
   /** GET /account/history?after=<cursor> */

@@ -6,7 +6,7 @@ import { checkPassword } from '../../identity/password-policy.ts';
 import type { User } from '../../identity/user.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 import type { Store } from '../../store/port.ts';
-import type { ReauthService } from '../account/reauth.service.ts';
+import type { ReauthService } from '../../services/step-up.ts';
 import { FlowError } from '../../http/flow-error.ts';
 import { setNewPassword } from '../../identity/new-password.ts';
 

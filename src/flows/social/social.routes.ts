@@ -8,7 +8,7 @@ import { renderPage } from '../../http/render.ts';
 import { bindBrowserSession, originOf, renewBrowserSession } from '../../http/session.ts';
 import type { SocialProfile } from '../../identity/external-identity.ts';
 import type { TokenIssuer } from '../../identity/token-issuer.ts';
-import type { ReauthService } from '../account/reauth.service.ts';
+import type { ReauthService } from '../../services/step-up.ts';
 import { FlowError } from '../../http/flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
 import type { ReturnTo } from '../../domain/return-to.ts';

@@ -1,13 +1,13 @@
-import type { RealmConfig } from '../../config/index.ts';
-import { publish } from '../../events/publish.ts';
-import type { SessionOrigin } from '../../identity/login-sessions.ts';
-import type { PasswordHasher } from '../../identity/password.ts';
-import type { Limiter, LimiterFactory } from '../../identity/throttle.ts';
-import { secondFactorMethodOf, type SecondFactorMethod } from '../../identity/totp.ts';
-import type { User } from '../../identity/user.ts';
-import type { Store } from '../../store/port.ts';
-import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
-import type { MfaService } from '../mfa/mfa.service.ts';
+import type { RealmConfig } from '../config/index.ts';
+import { publish } from '../events/publish.ts';
+import type { SessionOrigin } from '../identity/login-sessions.ts';
+import type { PasswordHasher } from '../identity/password.ts';
+import type { Limiter, LimiterFactory } from '../identity/throttle.ts';
+import { secondFactorMethodOf, type SecondFactorMethod } from '../identity/totp.ts';
+import type { User } from '../identity/user.ts';
+import type { Store } from '../store/port.ts';
+import { FlowError, tooManyAttempts } from '../http/flow-error.ts';
+import type { MfaService } from '../flows/mfa/mfa.service.ts';
 
 /**
  * "Confirm it's you": the signed-in user types the password again before a

@@ -1,7 +1,7 @@
-import type { RealmConfig } from '../../config/index.ts';
-import { SIGN_IN_EVENT_TYPES } from '../../domain/events.ts';
-import { describeUserAgent, type DeviceDescription } from '../../identity/user-agent.ts';
-import type { EventsPort } from '../../ports/events.ts';
+import type { RealmConfig } from '../config/index.ts';
+import { SIGN_IN_EVENT_TYPES } from '../domain/events.ts';
+import { describeUserAgent, type DeviceDescription } from '../identity/user-agent.ts';
+import type { EventsPort } from '../ports/events.ts';
 
 const HISTORY_PAGE_SIZE = 20;
 
@@ -15,8 +15,12 @@ export interface SignInView {
   device: DeviceDescription;
 }
 
-/** The user's recent sign-ins (the sign-in events of the realm's log), newest first, a page at a time. */
-export class HistoryService {
+/**
+ * A user's recent sign-ins (the sign-in events of the realm's log), newest
+ * first, a page at a time: the personal center's history page, and the
+ * console's for any user.
+ */
+export class SignInHistory {
   constructor(private readonly events: EventsPort) {}
 
   /** `after`: the `next` of the page before (InvalidEventCursor when it is not one). */
