@@ -54,3 +54,23 @@ export async function consoleSignIn(gh: TestGatehouse, operator: { id: string; e
   expect(back.headers.location).toBe('/admin');
   return Object.assign(b, { operatorId: operator.id, email: operator.email, secret });
 }
+
+/**
+ * Signs an enrolled operator in again in the same browser (after a sign-out): password, then a code from the
+ * authenticator at a time step not used before (`step` × 30 s ahead), then the callback. A new console session.
+ */
+export async function consoleSignInAgain(b: ConsoleBrowser, step = 1): Promise<void> {
+  const start = await b.get('/admin/login');
+  expect(start.status, start.text).toBe(303);
+  const loginUrl = String(start.headers.location);
+  const page = await b.get(loginUrl);
+  const password = await b.post(loginUrl, { _csrf: csrfOf(page.text), identifier: b.email, password: GOOD_PASSWORD });
+  expect(password.headers.location).toBe('/login/mfa');
+  const mfa = await b.get('/login/mfa');
+  const code = generateSync({ secret: b.secret, epoch: Math.floor(Date.now() / 1000) + 30 * step });
+  const second = await b.post('/login/mfa', { _csrf: csrfOf(mfa.text), method: 'otp', code });
+  expect(second.status, second.text.slice(0, 2000)).toBe(200);
+  const handoff = formPostOf(second.text);
+  const back = await b.post('/admin/callback', { token: handoff.token, state: handoff.state ?? '' });
+  expect(back.status, back.text).toBe(303);
+}

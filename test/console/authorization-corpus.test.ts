@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RealmConfig } from '../../src/config/index.ts';
+import { consoleRoutes } from '../../src/console/routes.ts';
+import { CLI_CONTEXT } from '../../src/services/context.ts';
+import type { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { consoleSignIn, consoleSignInAgain, CONSOLE_HOST, CONSOLE_URL, makeOperator, type ConsoleBrowser } from '../helpers/console-login.ts';
+import { csrfOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
+
+/**
+ * Every console route and form (the one list, src/console/routes.ts) as each persona that must not use it:
+ * no session, a viewer of the realm (writes), an admin of another realm (everything), a stale CSRF token.
+ * 0 reads or writes beyond the role: a refused answer never carries the realm's canary, and the store is
+ * byte-identical afterwards (every table but the console's own sessions). ASVS 5.0 V8.2.1, V8.2.2, V8.3.1, V3.5.1.
+ */
+let gh: TestGatehouse;
+let alpha: RealmConfig;
+const canary = `canary-${Math.random().toString(36).slice(2, 10)}`;
+let canaryId = '';
+let canarySid = '';
+let personas: { viewer: ConsoleBrowser; otherAdmin: ConsoleBrowser; owner: ConsoleBrowser };
+
+/** A sample request of each route: its path's ids and a well-formed form. A route without one fails the test. */
+type Sample = { path: (ids: Ids) => string; form?: (ids: Ids) => Record<string, string | string[]> };
+type Ids = { realmId: string; userId: string; sid: string };
+const SAMPLES: Record<string, Sample> = {
+  'get /': { path: () => '/admin' },
+  'get /realms/:realmId/users': { path: (i) => `/admin/realms/${i.realmId}/users?sort=email&direction=desc` },
+  'get /realms/:realmId/users/count': { path: (i) => `/admin/realms/${i.realmId}/users/count?q=canary` },
+};
+
+const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
+
+/** Every row of every table a console request could write, hashed (the console's own session rows aside). */
+function fingerprint(): Record<string, string> {
+  const db = (gh.store as unknown as SqliteStore).db;
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('http_sessions')").all() as Array<{ name: string }>;
+  const out: Record<string, string> = {};
+  for (const { name } of tables) {
+    const where = name === 'login_sessions' ? " WHERE realm_id <> 'console'" : '';
+    const rows = (db.prepare(`SELECT * FROM ${name}${where}`).all() as unknown[]).map((r) => JSON.stringify(r)).sort();
+    out[name] = createHash('sha256').update(rows.join('\n')).digest('hex');
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  gh = await testGatehouse({ file: { ...TEST_CONFIG, console: { publicUrl: CONSOLE_URL } } });
+  alpha = gh.realms.byIdOrNull('alpha')!;
+  const { user } = await gh.management!.users.create(alpha, { userType: 'human', email: `${canary}@example.com`, reference: canary, password: GOOD_PASSWORD, emailVerification: 'verified', custom: { tag: canary } }, CLI_CONTEXT);
+  canaryId = user.id;
+  const session = await gh.store.listLoginSessions('alpha', canaryId);
+  canarySid = session[0]?.id ?? 'none-yet-0000000';
+  personas = {
+    viewer: await consoleSignIn(gh, await makeOperator(gh, [{ realmId: 'alpha', role: 'viewer' }])),
+    otherAdmin: await consoleSignIn(gh, await makeOperator(gh, [{ realmId: 'beta', role: 'admin' }])),
+    owner: await consoleSignIn(gh, await makeOperator(gh, [{ realmId: 'alpha', role: 'owner' }])),
+  };
+});
+afterAll(() => gh?.close());
+
+const routes = () => consoleRoutes({ realms: gh.realms, consoleRealmId: 'console', management: gh.management! } as never);
+const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid });
+
+async function send(b: ConsoleBrowser | null, method: string, path: string, form: Record<string, string | string[]>, csrf: string | null) {
+  if (!b) {
+    const r = request(gh.app)[method as 'get' | 'post'](path).set('Host', CONSOLE_HOST);
+    return method === 'get' ? r : r.type('form').send(form);
+  }
+  if (method === 'get') return b.get(path);
+  return b.post(path, { ...form, ...(csrf ? { _csrf: csrf } : {}) });
+}
+
+async function csrfFor(b: ConsoleBrowser): Promise<string> {
+  return csrfOf((await b.get('/admin')).text);
+}
+
+describe('console authorization corpus', () => {
+  it('has a sample for every console route', () => {
+    const missing = routes().map(key).filter((k) => !(k in SAMPLES));
+    expect(missing).toEqual([]);
+  });
+
+  it('the owner of the realm (the positive control) gets every page', async () => {
+    for (const r of routes().filter((r) => r.method === 'get')) {
+      const res = await send(personas.owner, 'get', SAMPLES[key(r)]!.path(ids()), {}, null);
+      expect(res.status, key(r)).toBe(200);
+    }
+  });
+
+  it('without a console session: pages go to sign-in, forms are refused; nothing read, nothing written', async () => {
+    const before = fingerprint();
+    for (const r of routes()) {
+      const s = SAMPLES[key(r)]!;
+      const res = await send(null, r.method, s.path(ids()), s.form?.(ids()) ?? {}, null);
+      expect(res.status, key(r)).toBe(r.method === 'get' ? 303 : 403);
+      if (r.method === 'get') expect(String(res.headers.location), key(r)).toMatch(/^\/admin\/login/);
+      expect(res.text, key(r)).not.toContain(canary);
+    }
+    expect(fingerprint()).toEqual(before);
+  });
+
+  it('an admin of another realm gets 404 for every route of this realm, and reads nothing of it', async () => {
+    const before = fingerprint();
+    const csrf = await csrfFor(personas.otherAdmin);
+    for (const r of routes().filter((r) => r.path.includes(':realmId'))) {
+      const s = SAMPLES[key(r)]!;
+      const res = await send(personas.otherAdmin, r.method, s.path(ids()), s.form?.(ids()) ?? {}, csrf);
+      expect(res.status, key(r)).toBe(404);
+      expect(res.text, key(r)).not.toContain(canary);
+    }
+    expect(fingerprint()).toEqual(before);
+  });
+
+  it('a viewer reads every page and is refused every form (403); nothing written', async () => {
+    const before = fingerprint();
+    const csrf = await csrfFor(personas.viewer);
+    for (const r of routes()) {
+      const s = SAMPLES[key(r)]!;
+      const res = await send(personas.viewer, r.method, s.path(ids()), s.form?.(ids()) ?? {}, csrf);
+      if (r.capability === 'read') expect(res.status, key(r)).toBe(200);
+      else expect(res.status, key(r)).toBe(403);
+    }
+    expect(fingerprint()).toEqual(before);
+  });
+
+  it('a form with the CSRF token of an earlier console session is refused (403); nothing written', async () => {
+    const b = personas.owner;
+    const stale = await csrfFor(b);
+    // The same operator signs out and in again in the same browser: a new console session, the old token no longer fits.
+    expect((await b.post('/admin/logout', { _csrf: stale })).status).toBe(200);
+    await consoleSignInAgain(b);
+    expect((await b.get('/admin')).status).toBe(200);
+    const before = fingerprint();
+    for (const r of routes().filter((r) => r.method === 'post')) {
+      const s = SAMPLES[key(r)]!;
+      const res = await send(b, 'post', s.path(ids()), s.form?.(ids()) ?? {}, stale);
+      expect(res.status, key(r)).toBe(403);
+    }
+    // The logout form too (not in the list: the session routes).
+    expect((await b.post('/admin/logout', { _csrf: stale })).status).toBe(403);
+    expect(fingerprint()).toEqual(before);
+  });
+
+  it('every form in every console page carries a CSRF token', async () => {
+    for (const r of routes().filter((r) => r.method === 'get')) {
+      const html = (await send(personas.owner, 'get', SAMPLES[key(r)]!.path(ids()), {}, null)).text;
+      for (const form of html.match(/<form[^>]*method="post"[\s\S]*?<\/form>/g) ?? []) expect(form, key(r)).toContain('name="_csrf"');
+    }
+  });
+});
