@@ -46,6 +46,8 @@ export interface Composition {
 /** Knobs tests turn (retry delays); production uses the defaults. */
 export interface Tuning {
   outbox?: OutboxWorkerOptions;
+  /** false: the outbox worker is not started (a CLI command queues mail for the server to send; it sends none itself). */
+  sendMail?: boolean;
 }
 
 /**
@@ -169,7 +171,7 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
   const transport = config.smtpUrl ? smtpTransport(config.smtpUrl) : devOutboxTransport(logger, config.env === 'development');
   if (!config.smtpUrl && config.env === 'production') logger.warn('SMTP_URL is not set: mails are stored and logged, not sent');
   const outbox = new OutboxWorker(store, transport, logger, { ...tuning.outbox, clock: overrides.clock });
-  outbox.start();
+  if (tuning.sendMail !== false) outbox.start();
   closers.unshift(() => transport.close());
   closers.unshift(() => outbox.stop());
 

@@ -141,6 +141,11 @@ export class OperatorsService {
     return out;
   }
 
+  /** Whether anyone holds a grant yet (the CLI makes the first operator owner of '*' by default). */
+  hasOperators(): Promise<boolean> {
+    return this.d.roles.anyOperator();
+  }
+
   grantsOf(operatorId: string): Promise<RoleGrant[]> {
     return this.d.roles.grantsOf(operatorId);
   }
@@ -180,14 +185,15 @@ export class OperatorsService {
   /**
    * `npm start` only: the development operator, owner of every realm, made on first start. A setup link while
    * they have no password yet (a new one each start: the previous stops working); null once they chose one,
-   * or when there is no console.
+   * or when there is no console. `consoleUrl`: `<console.publicUrl>/admin`, null without a console.
    */
-  async ensureDemo(email: string): Promise<{ setupLink: string | null }> {
-    if (!this.d.console || !this.d.realmOf(this.d.console.realmId)) return { setupLink: null };
+  async ensureDemo(email: string): Promise<{ setupLink: string | null; consoleUrl: string | null }> {
+    if (!this.d.console || !this.d.realmOf(this.d.console.realmId)) return { setupLink: null, consoleUrl: null };
     const realm = this.consoleRealm();
+    const consoleUrl = `${this.d.console.publicUrl}/admin`;
     const [found] = await this.d.store.findUsersByEmail(realm.id, email);
-    if (!found) return { setupLink: (await this.create({ email, grants: [{ realmId: ALL_REALMS, role: 'owner' }] }, CLI_CONTEXT)).setupLink };
-    if (found.passwordHash) return { setupLink: null };
-    return { setupLink: (await this.link(realm, found.user.id, CLI_CONTEXT)).setupLink };
+    if (!found) return { setupLink: (await this.create({ email, grants: [{ realmId: ALL_REALMS, role: 'owner' }] }, CLI_CONTEXT)).setupLink, consoleUrl };
+    if (found.passwordHash) return { setupLink: null, consoleUrl };
+    return { setupLink: (await this.link(realm, found.user.id, CLI_CONTEXT)).setupLink, consoleUrl };
   }
 }

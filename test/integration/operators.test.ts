@@ -112,7 +112,7 @@ describe('OperatorsService', () => {
     const [demo] = await gh.store.findUsersByEmail('console', 'demo-operator@example.com');
     expect(await operators.grantsOf(demo!.user.id)).toEqual([expect.objectContaining({ realmId: '*', role: 'owner' })]);
     await gh.management!.users.update(gh.realms.byIdOrNull('console')!, demo!.user.id, { password: 'violet-harbor-lantern-42' }, CLI_CONTEXT);
-    expect(await operators.ensureDemo('demo-operator@example.com')).toEqual({ setupLink: null });
+    expect(await operators.ensureDemo('demo-operator@example.com')).toEqual({ setupLink: null, consoleUrl: 'https://console.test/admin' });
   });
 });
 
@@ -122,7 +122,7 @@ describe('OperatorsService without a console', () => {
     try {
       const ops = plain.management!.operators;
       expect(await ops.list()).toEqual([]);
-      expect(await ops.ensureDemo('operator@example.com')).toEqual({ setupLink: null });
+      expect(await ops.ensureDemo('operator@example.com')).toEqual({ setupLink: null, consoleUrl: null });
       expect(await errorOf(ops.create({ email: 'a@example.com', grants: [{ realmId: '*', role: 'owner' }] }, CLI_CONTEXT))).toMatchObject({ reason: 'console.disabled' });
       expect(plain.realms.byIdOrNull('console')).toBeNull();
     } finally {
