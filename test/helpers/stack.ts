@@ -22,6 +22,8 @@ export interface Stack {
   gatehouseUrl: string;
   /** The demo app's origin. */
   demoUrl: string;
+  /** The operator console's origin (its realm on 127.0.0.1, the main realm on localhost), with `console: true`. */
+  consoleUrl: string | null;
   gatehouse: Running;
   demo: Server;
   stop(): Promise<void>;
@@ -48,6 +50,8 @@ export interface StackOptions {
   tuning?: Tuning;
   /** More environment, e.g. the variables social providers' `secretEnv` name. */
   env?: Record<string, string>;
+  /** Serve the operator console at http://127.0.0.1:<port>/admin. */
+  console?: boolean;
 }
 
 /** Starts Gatehouse (fresh temporary data folder and config file) and the demo app that logs in through it. */
@@ -55,6 +59,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [port, demoPort] = [await freePort(), await freePort()];
   const gatehouseUrl = `http://localhost:${port}`;
   const demoUrl = `http://localhost:${demoPort}`;
+  const consoleUrl = options.console ? `http://127.0.0.1:${port}` : null;
   const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-e2e-'));
   const configPath = path.join(dir, 'gatehouse.config.json');
   writeFileSync(
@@ -88,6 +93,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: 'silent',
     LOG_REQUESTS: 'false',
     ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
+    ...(consoleUrl ? { CONSOLE_PUBLIC_URL: consoleUrl } : {}),
     ...options.env,
   });
   const gatehouse = await start(config, pino({ level: 'silent' }), options.tuning);
@@ -100,6 +106,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
   return {
     gatehouseUrl,
+    consoleUrl,
     demoUrl,
     gatehouse,
     demo,
