@@ -38,8 +38,10 @@ export const userFilterShape = {
   state: z.enum(['active', 'inactive']).optional(),
   createdAfter: date.optional(),
   createdBefore: date.optional(),
-  /** Prefix of username, email or name, case-insensitive. */
-  q: line(200).min(1).optional(),
+  q: line(200)
+    .min(1)
+    .describe('Search: a prefix of the username, the email or the name (any case, Unicode-aware), or of the reference (case-sensitive, as stored)')
+    .optional(),
   reference: line(255).min(1).optional(),
   emailVerification: z.enum(['none', 'requested', 'verified']).optional(),
 };
