@@ -15,6 +15,7 @@ import { devOutboxSms } from './infra/sms/dev-outbox.ts';
 import { webhookSms } from './infra/sms/webhook.ts';
 import type { Directory } from './ports/directory.ts';
 import { Realms } from './realms.ts';
+import { AuditLog } from './services/audit-log.ts';
 import { provisionFromFile, ProvisioningError } from './services/provisioning.ts';
 import { RealmsService } from './services/realms.ts';
 import type { Store } from './store/port.ts';
@@ -162,6 +163,7 @@ export async function compose(config: Config, logger: Logger, overrides: Partial
     directory,
     realmState: store,
     configPath: config.configPath,
+    audit: new AuditLog(management.audit, overrides.clock ?? (() => new Date())),
     defaultRealmId: config.defaultRealm,
     afterWrite: () => realms.refresh(directory),
     clock: overrides.clock,

@@ -9,7 +9,7 @@ export interface UserFilter {
   state?: 'active' | 'inactive';
   createdAfter?: Date;
   createdBefore?: Date;
-  /** Prefix of the username, the email or the name, case-insensitive. */
+  /** Prefix of the username, the email or the name (case-insensitive), or of the reference (as stored: case-sensitive). */
   q?: string;
   /** Exact: the app-side id. */
   reference?: string;

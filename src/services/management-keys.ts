@@ -50,8 +50,16 @@ export class ManagementKeys {
     return { key, secret };
   }
 
-  list(): Promise<ManagementKey[]> {
-    return this.port.listKeys();
+  /**
+   * Keys newest first: every key, or with `realmId` only the keys of that realm (exact: a key for
+   * every realm is not listed under each realm). `realmId: null` (or '*', as the API names it)
+   * lists the keys for every realm.
+   */
+  async list(filter: { realmId?: string | null } = {}): Promise<ManagementKey[]> {
+    const keys = await this.port.listKeys();
+    if (filter.realmId === undefined) return keys;
+    const realmId = filter.realmId === '*' ? null : filter.realmId;
+    return keys.filter((k) => k.realmId === realmId);
   }
 
   async get(id: string): Promise<ManagementKey> {

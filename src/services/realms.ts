@@ -6,9 +6,11 @@ import { crossRealmIssues, realmIssues, type RealmIssue } from '../domain/realm-
 import { oneWayEmailsProblem, recordOneWaySettings } from '../identity/realm-settings.ts';
 import { DirectoryClash, type AppSettings, type Directory, type DirectoryApp, type DirectoryRealm, type RealmSettings } from '../ports/directory.ts';
 import type { RealmStatePort } from '../ports/realm-state.ts';
+import type { AuditLog } from './audit-log.ts';
+import type { RequestContext } from './context.ts';
 
 /**
- * Realms and apps of the directory, for the management API (and later the console and CLI). The rules are the
+ * Realms and apps of the directory, for the management API and the console (and later the CLI). The rules are the
  * file's (realmSchema, domain/realm-rules.ts, the one-way settings): a write is checked exactly as start-up
  * checks the configuration file.
  *
@@ -19,7 +21,8 @@ import type { RealmStatePort } from '../ports/realm-state.ts';
  *   that it may be deleted here, to let go of its data.
  * - Deleting a realm that has users needs `force`, and then removes all its data in one transaction. The
  *   default realm cannot be deleted (it is always a file realm anyway).
- * - Each write returns `before` and `after` (secrets left out) for the caller's audit entry.
+ * - Each write adds its audit entry (realm.create/update/delete, app.create/update/delete, by `ctx`) and
+ *   returns `before` and `after` (secrets left out).
  */
 
 /** An app as the service shows it: no secret, no hash, only whether it has one. */
@@ -57,6 +60,7 @@ export interface RealmsServiceDeps {
   realmState: RealmStatePort;
   /** The path of the configuration file: named in every refusal of a provisioned realm or app. */
   configPath: string;
+  audit: AuditLog;
   defaultRealmId: string;
   /** Called after every write: reloads this instance's in-memory realms at once (the others poll). */
   afterWrite?: () => Promise<void>;
@@ -126,6 +130,11 @@ export class RealmsService {
     this.clock = deps.clock ?? (() => new Date());
   }
 
+  /** The configuration file that provisions the read-only realms and apps (what a `provisioned` refusal names). */
+  get configPath(): string {
+    return this.deps.configPath;
+  }
+
   // ─── realms ───────────────────────────────────────────────────────────────
 
   /** Every realm, by id, retired file realms included (`retired: true`). */
@@ -140,17 +149,18 @@ export class RealmsService {
     return realm;
   }
 
-  async createRealm(input: unknown): Promise<Change<DirectoryRealm>> {
+  async createRealm(input: unknown, ctx: RequestContext): Promise<Change<DirectoryRealm>> {
     const settings = parse(realmSettingsSchema, input);
     await this.check(settings, null);
     const after = await this.write(() => this.directory.createRealm(settings, this.clock()));
     await recordOneWaySettings(this.deps.realmState, settings);
+    await this.deps.audit.record(ctx, { realmId: after.id, operation: 'realm.create', target: { type: 'realm', id: after.id }, after });
     await this.deps.afterWrite?.();
     return { before: null, after };
   }
 
   /** PATCH: `patch` is a JSON merge patch of the realm's settings; the result is validated as a whole. */
-  async updateRealm(id: string, patch: unknown): Promise<Change<DirectoryRealm>> {
+  async updateRealm(id: string, patch: unknown, ctx: RequestContext): Promise<Change<DirectoryRealm>> {
     const before = await this.writable(id);
     if (!isPlainObject(patch)) throw new RuleViolation([{ field: '', code: 'invalid_type', message: 'must be an object of realm settings' }]);
     if ('id' in patch && patch.id !== id) throw new RuleViolation([{ field: 'id', code: 'immutable', message: 'a realm’s id cannot change' }]);
@@ -159,12 +169,13 @@ export class RealmsService {
     const after = await this.write(() => this.directory.updateRealm(id, settings, this.clock()));
     if (!after) throw new NotFoundError('realm', id);
     await recordOneWaySettings(this.deps.realmState, settings);
+    await this.deps.audit.record(ctx, { realmId: id, operation: 'realm.update', target: { type: 'realm', id }, before, after });
     await this.deps.afterWrite?.();
     return { before, after };
   }
 
   /** Deletes an API realm (or a retired file realm) and its apps; with users only when `force`, and then all its data. */
-  async deleteRealm(id: string, options: { force?: boolean } = {}): Promise<Change<DirectoryRealm>> {
+  async deleteRealm(id: string, options: { force?: boolean }, ctx: RequestContext): Promise<Change<DirectoryRealm>> {
     const before = await this.getRealm(id);
     if (id === this.deps.defaultRealmId) {
       throw new ConflictError('default_realm', `realm "${id}" is the default realm (it serves every unknown host): it cannot be deleted`, { file: this.deps.configPath });
@@ -175,6 +186,7 @@ export class RealmsService {
     if (result === 'has_users') {
       throw new ConflictError('realm_has_users', `realm "${id}" has users: delete it with force to delete them and all its data too`);
     }
+    await this.deps.audit.record(ctx, { realmId: id, operation: 'realm.delete', target: { type: 'realm', id }, before });
     await this.deps.afterWrite?.();
     return { before, after: null };
   }
@@ -246,18 +258,20 @@ export class RealmsService {
   }
 
   /** Creates an app with a generated secret: `secret` is returned this once, only its sha-256 is kept. */
-  async createApp(realmId: string, input: unknown): Promise<Change<AppView> & { secret: string }> {
+  async createApp(realmId: string, input: unknown, ctx: RequestContext): Promise<Change<AppView> & { secret: string }> {
     const realm = await this.getRealm(realmId);
     if (realm.source === 'file') throw this.provisioned(`realm "${realmId}" (and its list of apps)`);
     const settings = this.appSettings(parse(appSchema, input));
     const secret = newSecret();
     const created = await this.write(() => this.directory.createApp({ realmId, settings, secretHash: hashAppSecret(secret) }, this.clock()));
+    const after = appView(created);
+    await this.deps.audit.record(ctx, { realmId, operation: 'app.create', target: { type: 'app', id: after.clientId }, after });
     await this.deps.afterWrite?.();
-    return { before: null, after: appView(created), secret };
+    return { before: null, after, secret };
   }
 
   /** PATCH: a JSON merge patch of the app's settings; `rotateSecret` replaces its secret (the new one returned once). */
-  async updateApp(realmId: string, clientId: string, patch: unknown, options: { rotateSecret?: boolean } = {}): Promise<Change<AppView> & { secret?: string }> {
+  async updateApp(realmId: string, clientId: string, patch: unknown, options: { rotateSecret?: boolean }, ctx: RequestContext): Promise<Change<AppView> & { secret?: string }> {
     const current = await this.app(realmId, clientId);
     if (current.source === 'file') throw this.provisioned(`app "${clientId}" of realm "${realmId}"`);
     if (!isPlainObject(patch)) throw new RuleViolation([{ field: '', code: 'invalid_type', message: 'must be an object of app settings' }]);
@@ -266,16 +280,21 @@ export class RealmsService {
     const secret = options.rotateSecret ? newSecret() : undefined;
     const updated = await this.directory.updateApp(realmId, clientId, { settings, ...(secret ? { secretHash: hashAppSecret(secret) } : {}) }, this.clock());
     if (!updated) throw new NotFoundError('app', clientId);
+    const before = appView(current);
+    const after = appView(updated);
+    await this.deps.audit.record(ctx, { realmId, operation: 'app.update', target: { type: 'app', id: clientId }, before, after: { ...after, secretRotated: secret !== undefined } });
     await this.deps.afterWrite?.();
-    return { before: appView(current), after: appView(updated), ...(secret ? { secret } : {}) };
+    return { before, after, ...(secret ? { secret } : {}) };
   }
 
-  async deleteApp(realmId: string, clientId: string): Promise<Change<AppView>> {
+  async deleteApp(realmId: string, clientId: string, ctx: RequestContext): Promise<Change<AppView>> {
     const current = await this.app(realmId, clientId);
     if (current.source === 'file') throw this.provisioned(`app "${clientId}" of realm "${realmId}"`);
     if (!(await this.directory.deleteApp(realmId, clientId))) throw new NotFoundError('app', clientId);
+    const before = appView(current);
+    await this.deps.audit.record(ctx, { realmId, operation: 'app.delete', target: { type: 'app', id: clientId }, before });
     await this.deps.afterWrite?.();
-    return { before: appView(current), after: null };
+    return { before, after: null };
   }
 
   private async app(realmId: string, clientId: string): Promise<DirectoryApp> {

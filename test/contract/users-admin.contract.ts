@@ -239,6 +239,25 @@ export function usersAdminContract(name: string, open: () => Promise<UsersAdminR
         expect(await query({ q: 'x_y' }, u)).toEqual([]);
       });
 
+      it('finds by a prefix of the reference, as it is stored (case-sensitive)', async () => {
+        const u = await seed();
+        expect(await query({ q: 'ref-' }, u)).toEqual(['grace']);
+        expect(await query({ q: ' ref-7 ' }, u)).toEqual(['grace']);
+        expect(await query({ q: 'REF-' }, u)).toEqual([]);
+        expect(await query({ q: 'ef-7' }, u)).toEqual([]);
+        expect(await query({ q: 'ref-7x' }, u)).toEqual([]);
+        // A user found by two fields at once is listed once.
+        await admin.patchUser('alpha', u.bob!.id, { reference: 'bob-crm' }, at(9));
+        await admin.patchUser('alpha', u.alice!.id, { reference: 'AL-9' }, at(9));
+        expect(await query({ q: 'bob' }, u)).toEqual(['bob']);
+        expect(await admin.countUsers('alpha', { q: 'bob' })).toBe(1);
+        expect(await query({ q: 'AL' }, u)).toEqual(['alice', 'erin']);
+        expect(await query({ q: 'AL-' }, u)).toEqual(['alice']);
+        expect(await query({ q: 'al-' }, u)).toEqual([]);
+        expect(await admin.countUsers('alpha', { q: 'AL-' })).toBe(1);
+        expect(await admin.countUsers('alpha', { q: 'ref' })).toBe(1);
+      });
+
       it('filters by the exact reference', async () => {
         const u = await seed();
         expect(await query({ reference: 'ref-7' }, u)).toEqual(['grace']);

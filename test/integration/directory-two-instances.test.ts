@@ -10,9 +10,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AuditLog } from '../../src/services/audit-log.ts';
+import { CLI_CONTEXT } from '../../src/services/context.ts';
 import { RealmsService } from '../../src/services/realms.ts';
 import { SqliteDirectory } from '../../src/store/sqlite/directory.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { SqliteManagement } from '../../src/store/sqlite/management.ts';
 import { spawnGatehouse, type GatehouseProcess } from '../helpers/gatehouse-process.ts';
 import { partAvailable } from '../helpers/parts.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -65,7 +68,7 @@ describe.skipIf(!hasRedis)('a directory change on one instance, served by two pr
     a = await spawnGatehouse({ port: portA, configPath, dataDir, env });
     b = await spawnGatehouse({ port: portB, configPath, dataDir, env });
     writerStore = new SqliteStore(path.join(dataDir, 'gatehouse.sqlite'));
-    service = new RealmsService({ directory: new SqliteDirectory(writerStore.db), realmState: writerStore, configPath, defaultRealmId: `main-${suffix}` });
+    service = new RealmsService({ directory: new SqliteDirectory(writerStore.db), realmState: writerStore, configPath, audit: new AuditLog(new SqliteManagement(writerStore.db), () => new Date()), defaultRealmId: `main-${suffix}` });
   }, 90_000);
 
   afterAll(async () => {
@@ -88,7 +91,7 @@ describe.skipIf(!hasRedis)('a directory change on one instance, served by two pr
   it('serves a new realm on both instances within a second', async () => {
     await expectServedWithinASecond(
       'realm created',
-      () => service.createRealm({ id: realmId, name: 'Directory Realm', publicUrl: `http://${host}` }),
+      () => service.createRealm({ id: realmId, name: 'Directory Realm', publicUrl: `http://${host}` }, CLI_CONTEXT),
       async (p) => (await get(`${p.url}/login`, host)).text.includes('Directory Realm'),
     );
   });
@@ -96,7 +99,7 @@ describe.skipIf(!hasRedis)('a directory change on one instance, served by two pr
   it('serves a new app on both instances within a second', async () => {
     await expectServedWithinASecond(
       'app created',
-      () => service.createApp(realmId, { clientId: 'dir-app', name: 'Dir App', redirectUris: [REDIRECT] }),
+      () => service.createApp(realmId, { clientId: 'dir-app', name: 'Dir App', redirectUris: [REDIRECT] }, CLI_CONTEXT),
       async (p) => (await get(`${p.url}/login?redirect_uri=${encodeURIComponent(REDIRECT)}`, host)).status === 200,
     );
   });
@@ -104,7 +107,7 @@ describe.skipIf(!hasRedis)('a directory change on one instance, served by two pr
   it('serves a changed realm on both instances within a second (rendered pages are not kept stale)', async () => {
     await expectServedWithinASecond(
       'realm renamed',
-      () => service.updateRealm(realmId, { name: 'Renamed Realm' }),
+      () => service.updateRealm(realmId, { name: 'Renamed Realm' }, CLI_CONTEXT),
       async (p) => (await get(`${p.url}/login`, host)).text.includes('Renamed Realm'),
     );
   });
@@ -112,7 +115,7 @@ describe.skipIf(!hasRedis)('a directory change on one instance, served by two pr
   it('stops serving a deleted realm on both instances within a second', async () => {
     await expectServedWithinASecond(
       'realm deleted',
-      () => service.deleteRealm(realmId, { force: true }),
+      () => service.deleteRealm(realmId, { force: true }, CLI_CONTEXT),
       async (p) => !(await get(`${p.url}/login`, host)).text.includes('Renamed Realm'),
     );
   });

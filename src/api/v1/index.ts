@@ -46,7 +46,7 @@ export interface ManagementApiDeps {
  * layer away), and fixed paths before `:userId`.
  */
 export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events'>): RouteSpec[] {
-  return [...accessRoutes(d.access), ...keyRoutes(d.keys, d.audit), ...(d.realmsService ? realmRoutes(d.realmsService, d.audit) : []), ...eventRoutes(d.events), ...userRoutes(d.users)];
+  return [...accessRoutes(d.access), ...keyRoutes(d.keys, d.audit), ...(d.realmsService ? realmRoutes(d.realmsService) : []), ...eventRoutes(d.events), ...userRoutes(d.users)];
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { AuditLog } from '../../services/audit-log.ts';
 import type { AppView, RealmsService } from '../../services/realms.ts';
 import type { DirectoryRealm } from '../../ports/directory.ts';
 import { decodeIdCursor, encodeIdCursor } from './cursor.ts';
@@ -21,8 +20,8 @@ const appOut = z.object({ realmId: z.string(), clientId: z.string(), settings: z
 const realmJson = (r: DirectoryRealm) => ({ id: r.id, settings: r.settings, source: r.source, retired: r.retired, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() });
 const appJson = (a: AppView) => ({ ...a, createdAt: a.createdAt.toISOString(), updatedAt: a.updatedAt.toISOString() });
 
-/** Realms and apps at run time; the configuration file's are read-only here (409 naming the file). */
-export function realmRoutes(realms: RealmsService, audit: AuditLog): RouteSpec[] {
+/** Realms and apps at run time; the configuration file's are read-only here (409 naming the file). The service audits each write. */
+export function realmRoutes(realms: RealmsService): RouteSpec[] {
   return [
     route({
       method: 'get',
@@ -56,8 +55,7 @@ export function realmRoutes(realms: RealmsService, audit: AuditLog): RouteSpec[]
       responses: { 201: { description: 'The new realm', schema: realmOut } },
       example: { body: { id: 'acme', name: 'Acme', publicUrl: 'https://login.acme.example' } },
       async handler({ body, ctx }) {
-        const { after } = await realms.createRealm(body);
-        await audit.record(ctx, { realmId: after!.id, operation: 'realm.create', target: { type: 'realm', id: after!.id }, after: after! });
+        const { after } = await realms.createRealm(body, ctx);
         return { status: 201, body: realmJson(after!), headers: { Location: `/api/v1/realms/${after!.id}` } };
       },
     }),
@@ -86,8 +84,7 @@ export function realmRoutes(realms: RealmsService, audit: AuditLog): RouteSpec[]
       responses: { 200: { description: 'The realm after the change', schema: realmOut } },
       example: { body: { signup: { policy: 'disabled' } } },
       async handler({ params, body, ctx }) {
-        const { before, after } = await realms.updateRealm(params.realmId, body);
-        await audit.record(ctx, { realmId: params.realmId, operation: 'realm.update', target: { type: 'realm', id: params.realmId }, before, after });
+        const { after } = await realms.updateRealm(params.realmId, body, ctx);
         return { status: 200, body: realmJson(after!) };
       },
     }),
@@ -103,8 +100,7 @@ export function realmRoutes(realms: RealmsService, audit: AuditLog): RouteSpec[]
       query: z.strictObject({ force: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') }),
       responses: { 204: { description: 'Deleted' } },
       async handler({ params, query, ctx }) {
-        const { before } = await realms.deleteRealm(params.realmId, { force: query.force });
-        await audit.record(ctx, { realmId: params.realmId, operation: 'realm.delete', target: { type: 'realm', id: params.realmId }, before });
+        await realms.deleteRealm(params.realmId, { force: query.force }, ctx);
         return { status: 204 };
       },
     }),
@@ -136,8 +132,7 @@ export function realmRoutes(realms: RealmsService, audit: AuditLog): RouteSpec[]
       responses: { 201: { description: 'The app and its secret', schema: z.object({ app: appOut, secret: z.string() }) } },
       example: { body: { clientId: 'portal', name: 'Customer portal', redirectUris: ['https://portal.acme.example/callback'] } },
       async handler({ params, body, ctx }) {
-        const { after, secret } = await realms.createApp(params.realmId, body);
-        await audit.record(ctx, { realmId: params.realmId, operation: 'app.create', target: { type: 'app', id: after!.clientId }, after: after! });
+        const { after, secret } = await realms.createApp(params.realmId, body, ctx);
         return { status: 201, body: { app: appJson(after!), secret } };
       },
     }),
@@ -167,8 +162,7 @@ export function realmRoutes(realms: RealmsService, audit: AuditLog): RouteSpec[]
       responses: { 200: { description: 'The app after the change (and its new secret when rotated)', schema: z.object({ app: appOut, secret: z.string().optional() }) } },
       example: { body: { name: 'Customer portal (EU)' } },
       async handler({ params, query, body, ctx }) {
-        const { before, after, secret } = await realms.updateApp(params.realmId, params.clientId, body, { rotateSecret: query.rotateSecret });
-        await audit.record(ctx, { realmId: params.realmId, operation: 'app.update', target: { type: 'app', id: params.clientId }, before, after: { ...after!, secretRotated: secret !== undefined } });
+        const { after, secret } = await realms.updateApp(params.realmId, params.clientId, body, { rotateSecret: query.rotateSecret }, ctx);
         return { status: 200, body: { app: appJson(after!), ...(secret ? { secret } : {}) } };
       },
     }),
@@ -182,8 +176,7 @@ export function realmRoutes(realms: RealmsService, audit: AuditLog): RouteSpec[]
       params: appParams,
       responses: { 204: { description: 'Deleted' } },
       async handler({ params, ctx }) {
-        const { before } = await realms.deleteApp(params.realmId, params.clientId);
-        await audit.record(ctx, { realmId: params.realmId, operation: 'app.delete', target: { type: 'app', id: params.clientId }, before });
+        await realms.deleteApp(params.realmId, params.clientId, ctx);
         return { status: 204 };
       },
     }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ATTRIBUTE_ARRAY_MAX, ATTRIBUTE_STRING_MAX } from '../../domain/custom-attributes.ts';
 import { USER_SORT_KEYS } from '../../domain/user-query.ts';
 
 /** Request and response schemas of the management API: they validate requests and generate the OpenAPI document. */
@@ -38,8 +39,10 @@ export const userFilterShape = {
   state: z.enum(['active', 'inactive']).optional(),
   createdAfter: date.optional(),
   createdBefore: date.optional(),
-  /** Prefix of username, email or name, case-insensitive. */
-  q: line(200).min(1).optional(),
+  q: line(200)
+    .min(1)
+    .describe('Search: a prefix of the username, the email or the name (any case, Unicode-aware), or of the reference (case-sensitive, as stored)')
+    .optional(),
   reference: line(255).min(1).optional(),
   emailVerification: z.enum(['none', 'requested', 'verified']).optional(),
 };
@@ -57,7 +60,7 @@ export const userExportQuery = z.strictObject({
   includePasswordHashes: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
-const scalar = z.union([z.string().max(2000), z.number().finite(), z.boolean()]);
+const scalar = z.union([z.string().max(ATTRIBUTE_STRING_MAX), z.number().finite(), z.boolean()]);
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** Custom attributes: case-sensitive keys, scalar or array-of-scalar values (null removes nothing: the object replaces the stored one). */
 export const customAttributes = z
@@ -66,7 +69,7 @@ export const customAttributes = z
       .string()
       .regex(/^[^\u0000-\u001f\u007f]{1,64}$/, 'a key of 1 to 64 characters without control characters')
       .refine((k) => !FORBIDDEN_KEYS.has(k), 'a reserved name'),
-    z.union([scalar, z.null(), z.array(scalar).max(100)]),
+    z.union([scalar, z.null(), z.array(scalar).max(ATTRIBUTE_ARRAY_MAX)]),
   )
   .refine((r) => Object.keys(r).length <= 100, 'at most 100 attributes');
 

@@ -38,9 +38,10 @@ function clausesOf(realmId: string, filter: UserFilter): Clause[] {
   if (filter.createdBefore) and.push({ createdAt: { $lt: filter.createdBefore } });
   if (filter.reference !== undefined) and.push({ reference: filter.reference });
   if (filter.q !== undefined) {
-    // The username, the email and the name (nameNormOf) are all folded as logins are.
+    // The username, the email and the name (nameNormOf) are all folded as logins are; the reference, an
+    // app's id, is matched as stored (case-sensitive, on users_realm_reference), only the search's ends trimmed.
     const prefix = normalizeLogin(filter.q);
-    and.push({ $or: [startsWith('usernameNorm', prefix), startsWith('emailNorm', prefix), startsWith('nameNorm', prefix)] });
+    and.push({ $or: [startsWith('usernameNorm', prefix), startsWith('emailNorm', prefix), startsWith('nameNorm', prefix), startsWith('reference', filter.q.trim())] });
   }
   return and;
 }
