@@ -126,6 +126,11 @@ export class RealmsService {
     this.clock = deps.clock ?? (() => new Date());
   }
 
+  /** The configuration file the provisioned (source "file") realms and apps come from: what their refusals name. */
+  get configPath(): string {
+    return this.deps.configPath;
+  }
+
   // ─── realms ───────────────────────────────────────────────────────────────
 
   /** Every realm, by id, retired file realms included (`retired: true`). */
