@@ -198,6 +198,9 @@ export const providerSchema = z.discriminatedUnion('type', [
 
 export type ProviderConfig = z.infer<typeof providerSchema>;
 
+/** A realm's accent colour, `#rrggbb`: the one check of the file, the API and the console's preview. */
+export const brandColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #4f46e5');
+
 export const realmSchema = z.strictObject({
   id: z
     .string()
@@ -221,7 +224,7 @@ export const realmSchema = z.strictObject({
         .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
         .optional()
         .describe('http(s) URL of a logo shown in the header instead of the initial and the name.'),
-      primaryColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #4f46e5').default('#4f46e5').describe('Accent colour `#rrggbb`: buttons, links and focus rings.'),
+      primaryColor: brandColor.default('#4f46e5').describe('Accent colour `#rrggbb`: buttons, links and focus rings.'),
     })
     .prefault({}),
   fields: z

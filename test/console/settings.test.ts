@@ -1,0 +1,326 @@
+import { generateSync } from 'otplib';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_CONTEXT } from '../../src/services/context.ts';
+import { consoleSignIn, CONSOLE_URL, makeOperator, type ConsoleBrowser } from '../helpers/console-login.ts';
+import { csrfOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
+
+/**
+ * The console's realm settings (issue 13, "Settings", and AuthRocket's "Settings: Fields"): every section shows
+ * the realm's values and saves a merge patch through RealmsService.updateRealm, so the hosted pages change at
+ * once; the service's refusals (one-way emails, API realms' providers, the schema) come back at their input.
+ * Real HTTP, real SQLite. alpha and beta come from the test file (provisioned); gamma is made through the service.
+ */
+let gh: TestGatehouse;
+let owner: ConsoleBrowser;
+let viewer: ConsoleBrowser;
+/** The app's clock runs `skew` ms ahead of the wall clock: a step-up test makes the sign-in old. */
+let skew = 0;
+
+const GAMMA = '/admin/realms/gamma/settings';
+const gamma = () => gh.realmsService.getRealm('gamma');
+const decoded = (html: string) => html.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+
+/** GETs a settings page, then POSTs `form` to it with the page's CSRF token. */
+async function save(b: ConsoleBrowser, path: string, form: Record<string, string | string[]>) {
+  const page = await b.get(path);
+  expect(page.status, page.text).toBe(200);
+  return b.post(path, { _csrf: csrfOf(page.text), ...form });
+}
+
+beforeAll(async () => {
+  gh = await testGatehouse({ file: { ...TEST_CONFIG, console: { publicUrl: CONSOLE_URL } }, clock: () => new Date(Date.now() + skew) });
+  await gh.realmsService.createRealm({
+    id: 'gamma',
+    name: 'Gamma',
+    publicUrl: 'http://gamma.test',
+    social: { providers: [{ type: 'github', id: 'github', clientId: 'gh-client', secretEnv: 'GAMMA_GITHUB_SECRET', enabled: false }] },
+  }, CLI_CONTEXT);
+  owner = await consoleSignIn(gh, await makeOperator(gh, [{ realmId: 'gamma', role: 'owner' }, { realmId: 'alpha', role: 'owner' }]));
+  viewer = await consoleSignIn(gh, await makeOperator(gh, [{ realmId: 'gamma', role: 'viewer' }]));
+});
+afterAll(() => gh.close());
+
+describe('console realm settings: every section round-trips', () => {
+  it('/settings opens the fields section; an unknown section is a 404', async () => {
+    const res = await owner.get(GAMMA);
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`${GAMMA}/fields`);
+    expect((await owner.get(`${GAMMA}/rate-limits`)).status).toBe(404);
+    expect((await owner.post(`${GAMMA}/rate-limits`, { _csrf: csrfOf((await owner.get(`${GAMMA}/fields`)).text) })).status).toBe(404);
+  });
+
+  it('sign-up: the page shows the policy; disabling it makes the realm’s /signup answer 403', async () => {
+    const page = await owner.get(`${GAMMA}/signup`);
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(/id="policy-open" name="policy" value="open" checked/);
+    expect(page.text).toContain('aria-current="page">Sign-up<');
+    // No inline styles or scripts: the console's CSP would block them.
+    expect(page.text).not.toMatch(/\sstyle=|<script>/);
+    expect((await request(gh.app).get('/signup').set('Host', 'gamma.test')).status).toBe(200);
+
+    const res = await save(owner, `${GAMMA}/signup`, { policy: 'disabled' });
+    expect(res.status, res.text).toBe(303);
+    expect(res.headers.location).toBe(`${GAMMA}/signup?saved=1`);
+    expect((await gamma()).settings.signup.policy).toBe('disabled');
+    expect((await request(gh.app).get('/signup').set('Host', 'gamma.test')).status).toBe(403);
+    const after = await owner.get(res.headers.location as string);
+    expect(after.text).toContain('alert-ok');
+    expect(after.text).toMatch(/value="disabled" checked/);
+    await save(owner, `${GAMMA}/signup`, { policy: 'open' });
+    expect((await request(gh.app).get('/signup').set('Host', 'gamma.test')).status).toBe(200);
+  });
+
+  const sections: Array<{ section: string; form: Record<string, string>; shown: RegExp; check: (s: Awaited<ReturnType<typeof gamma>>['settings']) => void }> = [
+    {
+      section: 'verification',
+      form: { policy: 'required', linkTtlHours: '48', codeTtlMinutes: '15', codeAttempts: '3' },
+      shown: /name="linkTtlHours" type="number" value="48"/,
+      check: (s) => expect(s.emailVerification).toEqual({ policy: 'required', linkTtlHours: 48, codeTtlMinutes: 15, codeAttempts: 3 }),
+    },
+    {
+      section: 'password',
+      form: { minLength: '12', maxLength: '128', recoveryTtlMinutes: '30', recoveryCodeAttempts: '4' },
+      shown: /name="minLength" type="number" value="12"/,
+      check: (s) => {
+        expect(s.password).toEqual({ minLength: 12, maxLength: 128, rejectCommon: false });
+        expect(s.recovery).toEqual({ ttlMinutes: 30, codeAttempts: 4 });
+      },
+    },
+    { section: 'mfa', form: { policy: 'required' }, shown: /value="required" checked/, check: (s) => expect(s.mfa.policy).toBe('required') },
+    {
+      section: 'sessions',
+      form: { idleMinutes: '120', absoluteHours: '48', recentAuthMinutes: '7', tokenTtlSeconds: '300', tokenAlgorithm: 'RS256' },
+      shown: /value="RS256" checked/,
+      check: (s) => {
+        expect(s.sessions).toEqual({ idleMinutes: 120, absoluteHours: 48 });
+        expect(s.account.recentAuthMinutes).toBe(7);
+        expect(s.tokens).toEqual({ ttlSeconds: 300, algorithm: 'RS256' });
+      },
+    },
+    {
+      section: 'fields',
+      form: { usernames: 'separate', emails: 'unique', lowercaseUsernames: 'true', apiKeyPolicy: 'encrypt', apiKeyPrefix: 'gam_' },
+      shown: /name="apiKeyPrefix" type="text" value="gam_"/,
+      check: (s) => expect(s.fields).toEqual({ usernames: 'separate', emails: 'unique', lowercaseUsernames: true, apiKeys: { policy: 'encrypt', prefix: 'gam_' } }),
+    },
+  ];
+  for (const { section, form, shown, check } of sections) {
+    it(`${section}: saved through the service and shown again`, async () => {
+      const before = await owner.get(`${GAMMA}/${section}`);
+      expect(before.text).not.toMatch(shown);
+      const res = await save(owner, `${GAMMA}/${section}`, form);
+      expect(res.status, res.text).toBe(303);
+      check((await gamma()).settings);
+      const after = await owner.get(`${GAMMA}/${section}`);
+      expect(after.text).toMatch(shown);
+    });
+  }
+
+  it('fields: an empty API key prefix removes it; the next generated key has none', async () => {
+    const res = await save(owner, `${GAMMA}/fields`, { usernames: 'separate', emails: 'unique', apiKeyPolicy: 'hash', apiKeyPrefix: '' });
+    expect(res.status, res.text).toBe(303);
+    const s = (await gamma()).settings;
+    expect(s.fields.apiKeys).toEqual({ policy: 'hash' });
+    expect(s.fields.lowercaseUsernames).toBe(false);
+  });
+
+  it('social: link-by-email and a new (disabled) provider saved; enabling one in an API realm is refused at its checkbox', async () => {
+    const res = await save(owner, `${GAMMA}/social`, { newType: 'oidc', newId: 'corp', newName: 'Corp SSO', newClientId: 'c1', newSecretEnv: 'CORP_SECRET', newIssuer: 'https://id.example.com' });
+    expect(res.status, res.text).toBe(303);
+    const s = (await gamma()).settings.social;
+    expect(s.linkByEmail).toBe(false);
+    expect(s.providers.map((p) => [p.id, p.enabled])).toEqual([['github', false], ['corp', false]]);
+    const page = await owner.get(`${GAMMA}/social`);
+    expect(page.text).toContain('Corp SSO');
+
+    const refused = await save(owner, `${GAMMA}/social`, { linkByEmail: 'true', 'provider.github.enabled': 'true', 'provider.corp.enabled': '' });
+    expect(refused.status).toBe(422);
+    expect(refused.text).toMatch(/id="provider\.github\.enabled-error">A realm created in the console or through the API cannot enable a social provider/);
+    // The typed values are kept: the box stays ticked.
+    expect(refused.text).toMatch(/name="provider\.github\.enabled" value="true" checked/);
+    expect((await gamma()).settings.social.providers.every((p) => !p.enabled)).toBe(true);
+
+    const removed = await save(owner, `${GAMMA}/social`, { 'provider.corp.remove': 'true' });
+    expect(removed.status).toBe(303);
+    expect((await gamma()).settings.social.providers.map((p) => p.id)).toEqual(['github']);
+  });
+
+  it('branding: name, logo and colour reach the hosted pages; the preview shows typed values without saving', async () => {
+    const page = await owner.get(`${GAMMA}/branding`);
+    expect(page.text).toContain(`${GAMMA}/branding/preview.css?color=%234f46e5`);
+    const preview = await save(owner, `${GAMMA}/branding`, { name: 'Gamma Preview', logoUrl: '', primaryColor: '#abcdef', intent: 'preview' });
+    expect(preview.status).toBe(200);
+    expect(preview.text).toContain(`${GAMMA}/branding/preview.css?color=%23abcdef`);
+    expect(preview.text).toContain('Gamma Preview');
+    expect((await gamma()).settings.branding.primaryColor).toBe('#4f46e5');
+
+    const res = await save(owner, `${GAMMA}/branding`, { name: 'Gamma Co', logoUrl: 'https://cdn.example.com/logo.png', primaryColor: '#112233' });
+    expect(res.status, res.text).toBe(303);
+    expect((await gamma()).settings).toMatchObject({ name: 'Gamma Co', branding: { logoUrl: 'https://cdn.example.com/logo.png', primaryColor: '#112233' } });
+    expect((await request(gh.app).get('/branding/gamma.css')).text).toContain('--brand:#112233');
+    expect((await request(gh.app).get('/login').set('Host', 'gamma.test')).text).toContain('src="https://cdn.example.com/logo.png"');
+    const css = await owner.get(`${GAMMA}/branding/preview.css?color=%23112233`);
+    expect(css.status).toBe(200);
+    expect(css.headers['content-type']).toMatch(/^text\/css/);
+    expect(css.text.trim()).toBe(':root{--preview-brand:#112233}');
+    for (const bad of ['?color=red;}', '?color=%23112233;}body{x:y', '?color=%23112233&color=%23000000', '']) {
+      expect((await owner.get(`${GAMMA}/branding/preview.css${bad}`)).status, bad).toBe(400);
+    }
+  });
+
+  it('writes one audit entry per save, with the operator, before and after', async () => {
+    const res = await save(owner, `${GAMMA}/mfa`, { policy: 'optional' });
+    expect(res.status).toBe(303);
+    const [entry] = await gh.management!.audit.query({ realmId: 'gamma', limit: 1 });
+    expect(entry).toMatchObject({ operation: 'realm.update', target: { type: 'realm', id: 'gamma' }, actor: { type: 'operator', id: owner.operatorId } });
+    expect((entry!.before as { settings: { mfa: unknown } }).settings.mfa).toEqual({ policy: 'required' });
+    expect((entry!.after as { settings: { mfa: unknown } }).settings.mfa).toEqual({ policy: 'optional' });
+  });
+});
+
+describe('console realm settings: the one-way emails rule', () => {
+  it('may be duplicated: warned, needs the “cannot be undone” box, then saved; going back is refused by the service', async () => {
+    await gh.realmsService.createRealm({ id: 'delta', name: 'Delta', publicUrl: 'http://delta.test', fields: { usernames: 'separate' } }, CLI_CONTEXT);
+    await gh.management!.operators.grant(owner.operatorId, 'delta', 'owner', CLI_CONTEXT);
+    const path = '/admin/realms/delta/settings/fields';
+    const page = await owner.get(path);
+    expect(page.text).toContain('cannot be changed back to “must be unique”');
+    expect(page.text).toContain('I understand this cannot be undone');
+
+    const unticked = await save(owner, path, { usernames: 'separate', emails: 'duplicates', apiKeyPolicy: 'hash' });
+    expect(unticked.status).toBe(400);
+    expect(decoded(unticked.text)).toContain('tick “I understand this cannot be undone”');
+    expect(unticked.text).toMatch(/value="duplicates" checked/);
+    expect((await gh.realmsService.getRealm('delta')).settings.fields.emails).toBe('unique');
+
+    const ticked = await save(owner, path, { usernames: 'separate', emails: 'duplicates', apiKeyPolicy: 'hash', confirmDuplicates: 'true' });
+    expect(ticked.status, ticked.text).toBe(303);
+    expect((await gh.realmsService.getRealm('delta')).settings.fields.emails).toBe('duplicates');
+    const now = await owner.get(path);
+    expect(now.text).toContain('This realm allows duplicate email addresses');
+    expect(now.text).not.toContain('name="confirmDuplicates"');
+
+    const back = await save(owner, path, { usernames: 'separate', emails: 'unique', apiKeyPolicy: 'hash' });
+    expect(back.status).toBe(422);
+    expect(back.text).toMatch(/id="emails-error">This realm has allowed duplicate email addresses/);
+    expect(back.text).toMatch(/value="unique" checked/);
+    expect((await gh.realmsService.getRealm('delta')).settings.fields.emails).toBe('duplicates');
+  });
+
+  it('duplicates with emails as usernames: the service’s rule, shown at the field', async () => {
+    const res = await save(owner, `${GAMMA}/fields`, { usernames: 'email', emails: 'duplicates', apiKeyPolicy: 'hash', confirmDuplicates: 'true' });
+    expect(res.status).toBe(422);
+    expect(res.text).toMatch(/id="emails-error">This needs separate usernames/);
+    expect((await gamma()).settings.fields.emails).toBe('unique');
+  });
+
+  it('fields needs a recent sign-in: a stale one goes to “confirm it’s you” and back; other sections do not ask', async () => {
+    const page = await owner.get(`${GAMMA}/fields`);
+    const before = (await gamma()).settings.fields;
+    skew += 10 * 60_000;
+    try {
+      const stale = await owner.post(`${GAMMA}/fields`, { _csrf: csrfOf(page.text), usernames: 'separate', emails: 'unique', apiKeyPolicy: 'encrypt', apiKeyPrefix: 'late_' });
+      expect(stale.status).toBe(303);
+      expect(stale.headers.location).toBe(`/admin/reauth?next=${encodeURIComponent(`${GAMMA}/fields`)}`);
+      expect((await gamma()).settings.fields).toEqual(before);
+      expect((await save(owner, `${GAMMA}/mfa`, { policy: 'optional' })).status).toBe(303);
+
+      const reauth = await owner.get(stale.headers.location as string);
+      const code = generateSync({ secret: owner.secret, epoch: Math.floor((Date.now() + skew) / 1000) + 30 });
+      const ok = await owner.post('/admin/reauth', { _csrf: csrfOf(reauth.text), password: GOOD_PASSWORD, code, next: `${GAMMA}/fields` });
+      expect(ok.status, ok.text).toBe(303);
+      expect(ok.headers.location).toBe(`${GAMMA}/fields`);
+      const res = await save(owner, `${GAMMA}/fields`, { usernames: 'separate', emails: 'unique', apiKeyPolicy: 'encrypt', apiKeyPrefix: 'late_' });
+      expect(res.status, res.text).toBe(303);
+      expect((await gamma()).settings.fields.apiKeys.prefix).toBe('late_');
+    } finally {
+      skew = 0;
+    }
+  });
+});
+
+describe('console realm settings: who may, which realm, bad input', () => {
+  it('a viewer sees the settings disabled and may not save (403)', async () => {
+    const page = await viewer.get(`${GAMMA}/password`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<fieldset class="settings-fields" disabled>');
+    expect(page.text).toContain('can view these settings but not change them');
+    expect(page.text).not.toContain('Save changes');
+    const res = await viewer.post(`${GAMMA}/password`, { _csrf: csrfOf(page.text), minLength: '20', maxLength: '256', recoveryTtlMinutes: '60', recoveryCodeAttempts: '5' });
+    expect(res.status).toBe(403);
+    expect((await gamma()).settings.password.minLength).not.toBe(20);
+  });
+
+  it('another realm’s settings are a 404, read or write', async () => {
+    const page = await owner.get(`${GAMMA}/signup`);
+    expect((await owner.get('/admin/realms/beta/settings/signup')).status).toBe(404);
+    expect((await owner.post('/admin/realms/beta/settings/signup', { _csrf: csrfOf(page.text), policy: 'disabled' })).status).toBe(404);
+    expect((await owner.get('/admin/realms/beta/settings/branding/preview.css?color=%23112233')).status).toBe(404);
+    expect((await gh.realmsService.getRealm('beta')).settings.signup.policy).toBe('open');
+  });
+
+  it('a provisioned realm is read-only, naming the file; a POST reaches the service and shows its 409', async () => {
+    const file = gh.config.configPath;
+    for (const section of ['fields', 'signup', 'verification', 'password', 'mfa', 'sessions', 'social', 'branding']) {
+      const page = await owner.get(`/admin/realms/alpha/settings/${section}`);
+      expect(page.status, section).toBe(200);
+      expect(page.text, section).toContain(`provisioned from ${file}`);
+      expect(page.text, section).toMatch(/<fieldset class="settings-fields" disabled>/);
+      expect(page.text, section).not.toContain('console.settings.');
+    }
+    const res = await save(owner, '/admin/realms/alpha/settings/signup', { policy: 'disabled' });
+    expect(res.status).toBe(409);
+    expect(res.text).toContain(`Not saved: this realm is provisioned from ${file}`);
+    expect((await gh.realmsService.getRealm('alpha')).settings.signup.policy).toBe('open');
+    expect((await request(gh.app).get('/signup').set('Host', 'alpha.test')).status).toBe(200);
+  });
+
+  it('bad values are a 4xx at their field and change nothing: a colour that is not one, arrays, CR/LF, not a number, out of range', async () => {
+    const before = await gamma();
+    const password = { minLength: '12', maxLength: '256', recoveryTtlMinutes: '60', recoveryCodeAttempts: '5' };
+    const cases: Array<[string, Record<string, string | string[]>, number, string]> = [
+      ['branding', { name: 'Gamma Co', logoUrl: '', primaryColor: 'red;}' }, 422, 'primaryColor'],
+      ['branding', { name: 'Gamma Co', logoUrl: '', primaryColor: '#112233;}' }, 422, 'primaryColor'],
+      ['branding', { name: 'Gamma Co', logoUrl: 'javascript:alert(1)', primaryColor: '#112233' }, 422, 'logoUrl'],
+      ['branding', { name: 'Gamma\r\nBcc: x@example.com', logoUrl: '', primaryColor: '#112233' }, 400, 'name'],
+      ['branding', { name: ['Gamma', 'Co'], logoUrl: '', primaryColor: '#112233' }, 400, 'name'],
+      ['signup', { policy: ['open', 'disabled'] }, 400, 'policy'],
+      ['signup', { policy: 'sometimes' }, 422, 'policy'],
+      ['password', { ...password, minLength: 'twelve' }, 400, 'minLength'],
+      ['password', { ...password, minLength: '3' }, 422, 'minLength'],
+      ['password', { ...password, maxLength: '' }, 400, 'maxLength'],
+      ['password', { ...password, rejectCommon: ['true', 'true'] }, 400, 'rejectCommon'],
+      ['password', { ...password, recoveryTtlMinutes: '1e3' }, 400, 'recoveryTtlMinutes'],
+      ['fields', { usernames: 'separate', emails: 'unique', apiKeyPolicy: 'hash', apiKeyPrefix: 'has space!' }, 422, 'apiKeyPrefix'],
+      ['sessions', { idleMinutes: '0', absoluteHours: '1', recentAuthMinutes: '5', tokenTtlSeconds: '600', tokenAlgorithm: 'ES256' }, 422, 'idleMinutes'],
+    ];
+    for (const [section, form, status, field] of cases) {
+      const res = await save(owner, `${GAMMA}/${section}`, form);
+      expect(res.status, `${section} ${JSON.stringify(form)}`).toBe(status);
+      expect(res.text, `${section} ${field}`).toContain(`id="${field}-error"`);
+    }
+    // The preview refuses what a save would.
+    const preview = await save(owner, `${GAMMA}/branding`, { name: 'Gamma Co', logoUrl: '', primaryColor: 'red;}', intent: 'preview' });
+    expect(preview.status).toBe(400);
+    expect(preview.text).toContain('id="primaryColor-error"');
+    expect(preview.text).not.toContain('preview.css?color=red');
+    const after = await gamma();
+    expect(after.settings).toEqual(before.settings);
+    expect(after.updatedAt).toEqual(before.updatedAt);
+  });
+
+  it('every section reads in Simplified Chinese too, with no key left untranslated', async () => {
+    try {
+      for (const section of ['fields', 'signup', 'verification', 'password', 'mfa', 'sessions', 'social', 'branding']) {
+        const page = await viewer.get(`${GAMMA}/${section}?lang=zh-CN`);
+        expect(page.status, section).toBe(200);
+        expect(page.text, section).toContain('<html lang="zh-CN">');
+        expect(page.text, section).toContain('设置');
+        expect(page.text, section).not.toContain('console.settings.');
+      }
+    } finally {
+      await viewer.get(`${GAMMA}/fields?lang=en`);
+    }
+  });
+});
