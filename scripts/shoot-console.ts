@@ -1,0 +1,79 @@
+/**
+ * `npx tsx scripts/shoot-console.ts`: starts Gatehouse with the operator console, seeds users, signs an
+ * operator in through Chromium (setup link, password, authenticator) and screenshots the console's main
+ * pages — users list, user page, field settings, dashboard — at desktop (1280 wide) and phone (390 wide)
+ * sizes, in English and Chinese, to docs/screenshots/console-<page>-<lang>-<device>.png.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateSync } from 'otplib';
+import { CLI_CONTEXT } from '../src/services/context.ts';
+import { launchChromium, startStack } from '../test/helpers/stack.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(ROOT, 'docs', 'screenshots');
+mkdirSync(OUT, { recursive: true });
+const DEVICES = { desktop: { viewport: { width: 1280, height: 860 }, isMobile: false }, phone: { viewport: { width: 390, height: 844 }, isMobile: true } } as const;
+const PASSWORD = 'violet-harbor-lantern-42';
+const PEOPLE = [
+  ['Ada', 'Lovelace'], ['Grace', 'Hopper'], ['晓明', '李'], ['Alan', 'Turing'], ['Katherine', 'Johnson'], ['芳', '王'],
+  ['Edsger', 'Dijkstra'], ['Barbara', 'Liskov'], ['Donald', 'Knuth'], ['Margaret', 'Hamilton'], ['Tim', 'Berners-Lee'], ['Radia', 'Perlman'],
+];
+
+const stack = await startStack({ console: true, realmName: 'Acme' });
+const browser = await launchChromium();
+try {
+  const gh = stack.gatehouse.gatehouse;
+  const main = gh.realms.byIdOrNull('main')!;
+  const ids: string[] = [];
+  for (const [i, [first, last]] of PEOPLE.entries()) {
+    const { user } = await gh.management!.users.create(
+      main,
+      { userType: 'human', email: `${first!.toLowerCase().replace(/[^a-z]/g, '') || 'user' + i}.${i}@example.com`, firstName: first, lastName: last, state: i % 5 === 4 ? 'inactive' : 'active', emailVerification: i % 3 === 0 ? 'none' : 'verified', reference: `crm-${1000 + i}`, custom: i === 0 ? { plan: 'pro', seats: 12, tags: ['beta', 'eu'] } : {} },
+      CLI_CONTEXT,
+    );
+    ids.push(user.id);
+  }
+  await gh.management!.users.create(main, { userType: 'api', name: 'Billing service' }, CLI_CONTEXT);
+
+  for (const [device, d] of Object.entries(DEVICES)) {
+    for (const lang of ['en', 'zh-CN']) {
+      const context = await browser.newContext({ viewport: d.viewport, isMobile: d.isMobile, hasTouch: d.isMobile, locale: lang === 'en' ? 'en-US' : 'zh-CN' });
+      const page = await context.newPage();
+      const email = `operator.${device}.${lang.toLowerCase()}@example.com`;
+      const { setupLink } = await gh.management!.operators.create({ email, grants: [{ realmId: '*', role: 'owner' }] }, CLI_CONTEXT);
+      await page.goto(`${setupLink}&lang=${lang}`);
+      await page.locator('input[name="password"]').fill(PASSWORD);
+      await page.locator('form button[type="submit"]').click();
+      await page.locator('a.button').click();
+      await page.locator('input[name="identifier"]').fill(email);
+      await page.locator('input[name="password"]').fill(PASSWORD);
+      await page.locator('form button[type="submit"]').first().click();
+      await page.waitForURL('**/login/mfa');
+      await page.locator('form[action="/login/mfa/enrol"] button').click();
+      const secret = (await page.locator('p.mfa-secret code').textContent())!.replace(/ /g, '');
+      await page.locator('input[name="code"]').fill(generateSync({ secret }));
+      await page.locator('form[action="/login/mfa/confirm"] button').click();
+      await page.locator('form[action="/login/mfa/continue"] button').click();
+      await page.waitForURL(`${stack.consoleUrl}/admin`);
+      const shots: Array<[string, string]> = [
+        ['users', '/admin/realms/main/users?state=active&sort=email&direction=asc'],
+        ['user', `/admin/realms/main/users/${encodeURIComponent(ids[0]!)}`],
+        ['settings', '/admin/realms/main/settings/fields'],
+        ['dashboard', '/admin/realms/main'],
+      ];
+      for (const [name, p] of shots) {
+        await page.goto(`${stack.consoleUrl}${p}${p.includes('?') ? '&' : '?'}lang=${lang}`);
+        if (name === 'users') await page.locator('summary.button').click();
+        const file = path.join(OUT, `console-${name}-${lang}-${device}.png`);
+        await page.screenshot({ path: file, fullPage: true });
+        console.log(path.relative(ROOT, file));
+      }
+      await context.close();
+    }
+  }
+} finally {
+  await browser.close();
+  await stack.stop();
+}
