@@ -7,15 +7,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSync } from 'otplib';
 import { CLI_CONTEXT } from '../src/services/context.ts';
+import { operatorFirstSignIn } from '../test/helpers/console-login.ts';
 import { launchChromium, startStack } from '../test/helpers/stack.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'docs', 'screenshots');
 mkdirSync(OUT, { recursive: true });
 const DEVICES = { desktop: { viewport: { width: 1280, height: 860 }, isMobile: false }, phone: { viewport: { width: 390, height: 844 }, isMobile: true } } as const;
-const PASSWORD = 'violet-harbor-lantern-42';
 const PEOPLE = [
   ['Ada', 'Lovelace'], ['Grace', 'Hopper'], ['晓明', '李'], ['Alan', 'Turing'], ['Katherine', 'Johnson'], ['芳', '王'],
   ['Edsger', 'Dijkstra'], ['Barbara', 'Liskov'], ['Donald', 'Knuth'], ['Margaret', 'Hamilton'], ['Tim', 'Berners-Lee'], ['Radia', 'Perlman'],
@@ -43,20 +42,7 @@ try {
       const page = await context.newPage();
       const email = `operator.${device}.${lang.toLowerCase()}@example.com`;
       const { setupLink } = await gh.management!.operators.create({ email, grants: [{ realmId: '*', role: 'owner' }] }, CLI_CONTEXT);
-      await page.goto(`${setupLink}&lang=${lang}`);
-      await page.locator('input[name="password"]').fill(PASSWORD);
-      await page.locator('form button[type="submit"]').click();
-      await page.locator('a.button').click();
-      await page.locator('input[name="identifier"]').fill(email);
-      await page.locator('input[name="password"]').fill(PASSWORD);
-      await page.locator('form button[type="submit"]').first().click();
-      await page.waitForURL('**/login/mfa');
-      await page.locator('form[action="/login/mfa/enrol"] button').click();
-      const secret = (await page.locator('p.mfa-secret code').textContent())!.replace(/ /g, '');
-      await page.locator('input[name="code"]').fill(generateSync({ secret }));
-      await page.locator('form[action="/login/mfa/confirm"] button').click();
-      await page.locator('form[action="/login/mfa/continue"] button').click();
-      await page.waitForURL(`${stack.consoleUrl}/admin`);
+      await operatorFirstSignIn(page, setupLink, email, lang, stack.consoleUrl!);
       const shots: Array<[string, string]> = [
         ['users', '/admin/realms/main/users?state=active&sort=email&direction=asc'],
         ['user', `/admin/realms/main/users/${encodeURIComponent(ids[0]!)}`],
