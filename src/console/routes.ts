@@ -1,17 +1,29 @@
 import type { Realms } from '../realms.ts';
+import type { UserAccessService } from '../services/user-access.ts';
 import type { UsersService } from '../services/users.ts';
 import { homeRoutes } from './home.routes.ts';
 import type { ConsoleRouteSpec } from './route.ts';
 import { usersListRoutes } from './users/list.routes.ts';
+import { userPageRoutes } from './users/user.routes.ts';
 
 export interface ConsolePages {
   realms: Realms;
   consoleRealmId: string;
+  /** The console realm's public URL: its issuer, named in an impersonated session's `act.iss`. */
+  consolePublicUrl: string;
+  clock: () => Date;
   /** The management services the pages call (the same the API calls). */
-  management: { users: UsersService };
+  management: { users: UsersService; access: UserAccessService };
 }
 
 /** Every console page and form, in one list: the guard mounts them, the authorization corpus enumerates them. */
 export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
-  return [...homeRoutes(p.realms, p.consoleRealmId), ...usersListRoutes(p.management.users)];
+  const m = p.management;
+  const recentAuthMinutes = () => p.realms.byIdOrNull(p.consoleRealmId)?.account.recentAuthMinutes ?? 0;
+  return [
+    ...homeRoutes(p.realms, p.consoleRealmId),
+    ...usersListRoutes(m.users),
+    // After the list's fixed paths (…/users/count): the user's own.
+    ...userPageRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
+  ];
 }
