@@ -1,9 +1,13 @@
 import type { Realms } from '../realms.ts';
+import type { EventLog } from '../services/event-log.ts';
+import type { SignInHistory } from '../services/sign-in-history.ts';
 import type { UserAccessService } from '../services/user-access.ts';
 import type { UsersService } from '../services/users.ts';
 import { homeRoutes } from './home.routes.ts';
 import type { ConsoleRouteSpec } from './route.ts';
 import { usersListRoutes } from './users/list.routes.ts';
+import { userAccessRoutes } from './users/user-access.routes.ts';
+import { userActivityRoutes } from './users/user-activity.routes.ts';
 import { userPageRoutes } from './users/user.routes.ts';
 
 export interface ConsolePages {
@@ -13,7 +17,7 @@ export interface ConsolePages {
   consolePublicUrl: string;
   clock: () => Date;
   /** The management services the pages call (the same the API calls). */
-  management: { users: UsersService; access: UserAccessService };
+  management: { users: UsersService; access: UserAccessService; events: EventLog; history: SignInHistory };
 }
 
 /** Every console page and form, in one list: the guard mounts them, the authorization corpus enumerates them. */
@@ -25,5 +29,7 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...usersListRoutes(m.users),
     // After the list's fixed paths (…/users/count): the user's own.
     ...userPageRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
+    ...userAccessRoutes({ users: m.users, access: m.access }),
+    ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),
   ];
 }
