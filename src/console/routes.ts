@@ -1,9 +1,11 @@
 import type { Realms } from '../realms.ts';
 import type { EventLog } from '../services/event-log.ts';
+import type { ImpersonationService } from '../services/impersonation.ts';
 import type { SignInHistory } from '../services/sign-in-history.ts';
 import type { UserAccessService } from '../services/user-access.ts';
 import type { UsersService } from '../services/users.ts';
 import { homeRoutes } from './home.routes.ts';
+import { impersonateRoutes } from './impersonation/impersonate.routes.ts';
 import type { ConsoleRouteSpec } from './route.ts';
 import { usersListRoutes } from './users/list.routes.ts';
 import { userAccessRoutes } from './users/user-access.routes.ts';
@@ -17,7 +19,7 @@ export interface ConsolePages {
   consolePublicUrl: string;
   clock: () => Date;
   /** The management services the pages call (the same the API calls). */
-  management: { users: UsersService; access: UserAccessService; events: EventLog; history: SignInHistory };
+  management: { users: UsersService; access: UserAccessService; events: EventLog; history: SignInHistory; impersonation: ImpersonationService };
 }
 
 /** Every console page and form, in one list: the guard mounts them, the authorization corpus enumerates them. */
@@ -31,5 +33,6 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...userPageRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
     ...userAccessRoutes({ users: m.users, access: m.access }),
     ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),
+    ...impersonateRoutes({ users: m.users, impersonation: m.impersonation, consoleRealmId: p.consoleRealmId, consolePublicUrl: p.consolePublicUrl }),
   ];
 }

@@ -9,7 +9,7 @@ import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
 
 /**
  * The user page's operations in the console (issue 13): reset link, sign-in methods, API key (regenerate, reveal
- * under encrypt), sessions (one, all), delete, the user's events and sign-in history.
+ * under encrypt), sessions (one, all), delete, the user's events and sign-in history, "Sign in as this user".
  * Real HTTP, SQLite and SMTP; the user's own browser on the realm's host; the API checks keys.
  */
 let gh: TestGatehouse;
@@ -221,6 +221,37 @@ describe('console: a user’s operations', () => {
     expect((await viewer.get(`${pageOf(alpha, user.id)}/history`)).status).toBe(200);
   });
 
+  it('"Sign in as this user" asks for a reason, then sends the browser to the user’s realm; audited', async () => {
+    const user = await human();
+    const path = `${pageOf(alpha, user.id)}/impersonate`;
+    const page = await admin.get(path);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('name="reason"');
+    const short = await admin.post(path, { _csrf: csrfOf(page.text), reason: 'no' });
+    expect(short.status).toBe(422);
+    expect(short.text).toContain('3 to 200 characters');
+    const go = await admin.post(path, { _csrf: csrfOf(page.text), reason: 'Ticket 4711: invoices page empty' });
+    expect(go.status).toBe(303);
+    const url = new URL(String(go.headers.location));
+    expect(`${url.origin}${url.pathname}`).toBe('http://alpha.test/impersonate');
+    expect(url.searchParams.get('token')).toBeTruthy();
+    const [entry] = await gh.management!.audit.query({ realmId: 'alpha', targetId: user.id, limit: 1 });
+    expect(entry).toMatchObject({ operation: 'user.impersonate', actor: { type: 'operator', id: admin.operatorId }, after: { reason: 'Ticket 4711: invoices page empty' } });
+    // The link signs the operator's browser in as the user on alpha.test.
+    const b = browser(gh);
+    expect((await b.get(`${url.pathname}${url.search}`)).headers.location).toBe('/impersonate');
+    const accept = await b.get('/impersonate');
+    expect((await b.post('/impersonate', { _csrf: csrfOf(accept.text) })).headers.location).toBe('/account');
+    const [session] = (await gh.store.listLoginSessions('alpha', user.id)).filter((s) => !s.endedAt);
+    expect(session!.act).toMatchObject({ sub: admin.operatorId, iss: CONSOLE_URL, realmId: 'console', reason: 'Ticket 4711: invoices page empty' });
+    expect((await admin.get(pageOf(alpha, user.id))).text).toContain('badge badge-warn">Operator<');
+    // Not for a deactivated user or an API user: the service's 409.
+    const inactive = await human(alpha, { state: 'inactive' });
+    expect((await admin.post(`${pageOf(alpha, inactive.id)}/impersonate`, { _csrf: csrfOf(page.text), reason: 'Ticket 4712' })).status).toBe(409);
+    const { user: bot } = await gh.management!.users.create(alpha, { userType: 'api', name: 'Bot' }, CLI_CONTEXT);
+    expect((await admin.post(`${pageOf(alpha, bot.id)}/impersonate`, { _csrf: csrfOf(page.text), reason: 'Ticket 4713' })).status).toBe(409);
+  });
+
   it('deleting a user: confirmed, then gone, back to the list; audited', async () => {
     const user = await human();
     const path = `${pageOf(alpha, user.id)}/delete`;
@@ -249,18 +280,19 @@ describe('console: a user’s operations', () => {
       `${pageOf(alpha, bot.id)}/api-key/reveal`,
       `${base}/sessions/${sid}/delete`,
       `${base}/sessions/delete`,
+      `${base}/impersonate`,
       `${base}/delete`,
     ];
     const before = (await gh.management!.audit.query({ realmId: 'alpha', limit: 1000 })).length;
     for (const p of paths) expect((await post(viewer, p, { reason: 'Ticket 1', firstName: 'X' })).status, p).toBe(403);
     // The confirmation pages of heavy actions are the action's too.
-    for (const p of paths.slice(3, 5).concat([`${base}/delete`])) expect((await viewer.get(p)).status, p).toBe(403);
+    for (const p of paths.slice(3, 5).concat([`${base}/impersonate`, `${base}/delete`])) expect((await viewer.get(p)).status, p).toBe(403);
     expect((await gh.management!.audit.query({ realmId: 'alpha', limit: 1000 })).length).toBe(before);
     expect((await gh.management!.users.get(alpha, user.id)).firstName).toBeNull();
     expect((await gh.management!.access.listSessions(alpha, user.id)).length).toBe(1);
     expect(await gh.management!.access.authenticateKey(alpha, apiKey!)).not.toBeNull();
     // Its page has none of the write buttons.
     const page = await viewer.get(base);
-    for (const label of ['Create a reset link', 'Force offline everywhere', 'Delete user']) expect(page.text, label).not.toContain(label);
+    for (const label of ['Create a reset link', 'Force offline everywhere', 'Sign in as this user', 'Delete user']) expect(page.text, label).not.toContain(label);
   });
 });
