@@ -134,6 +134,8 @@ export interface ManagementServices {
   /** "Sign in as this user": begin() for the console, accept() and end() for the flow on the user's realm. */
   impersonation: ImpersonationService;
   events: EventLog;
+  /** A user's sign-ins (the personal center's history, and the console's for any user). */
+  history: SignInHistory;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -321,7 +323,7 @@ export function createApp(deps: Deps): Gatehouse {
         sessions,
         grantsOf: (id) => management.operators.grantsOf(id),
         confirm: (realm, user, password, origin, code) => reauthService.confirm(realm, user, password, origin, code),
-        routes: consoleRoutes({ realms, consoleRealmId: config.console.realmId, management: { ...management, realmsService: deps.realmsService }, clock }),
+        routes: consoleRoutes({ realms, consoleRealmId: config.console.realmId, consolePublicUrl: config.console.publicUrl, clock, management: { ...management, realmsService: deps.realmsService } }),
         clock,
         logger,
       }),
@@ -442,5 +444,5 @@ function managementServices(
     clock: t.clock,
   });
   const impersonation = new ImpersonationService({ store: t.store, sessions: t.sessions, secrets: t.secrets, audit, clock: t.clock });
-  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events) };
+  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events) };
 }

@@ -1,28 +1,45 @@
 import type { Realms } from '../realms.ts';
 import type { AuditLog } from '../services/audit-log.ts';
 import type { RealmsService } from '../services/realms.ts';
+import type { EventLog } from '../services/event-log.ts';
+import type { ImpersonationService } from '../services/impersonation.ts';
+import type { SignInHistory } from '../services/sign-in-history.ts';
+import type { UserAccessService } from '../services/user-access.ts';
 import type { UsersService } from '../services/users.ts';
 import { homeRoutes } from './home.routes.ts';
+import { impersonateRoutes } from './impersonation/impersonate.routes.ts';
 import type { ConsoleRouteSpec } from './route.ts';
 import { settingsRoutes } from './settings/settings.routes.ts';
 import { usersListRoutes } from './users/list.routes.ts';
+import { userAccessRoutes } from './users/user-access.routes.ts';
+import { userActivityRoutes } from './users/user-activity.routes.ts';
+import { userPageRoutes } from './users/user.routes.ts';
 
 export interface ConsolePages {
   realms: Realms;
   consoleRealmId: string;
-  /** The management services the pages call (the same the API calls); without realmsService, no settings pages (as the API has no realm routes). */
-  management: { users: UsersService; audit: AuditLog; realmsService?: RealmsService };
+  /** The console realm's public URL: its issuer, named in an impersonated session's `act.iss`. */
+  consolePublicUrl: string;
   clock: () => Date;
+  /** The management services the pages call (the same the API calls); without realmsService, no settings pages (as the API has no realm routes). */
+  management: { users: UsersService; access: UserAccessService; events: EventLog; history: SignInHistory; impersonation: ImpersonationService; audit: AuditLog; realmsService?: RealmsService };
 }
 
 /** Every console page and form, in one list: the guard mounts them, the authorization corpus enumerates them. */
 export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
-  const { realmsService } = p.management;
+  const m = p.management;
+  const { realmsService } = m;
+  const recentAuthMinutes = () => p.realms.byIdOrNull(p.consoleRealmId)?.account.recentAuthMinutes ?? 0;
   // The console realm's recent-auth window, as the guard reads it (none without the realm: never recent).
-  const recentAuth = { clock: p.clock, recentAuthMinutes: () => p.realms.byIdOrNull(p.consoleRealmId)?.account.recentAuthMinutes ?? 0 };
+  const recentAuth = { clock: p.clock, recentAuthMinutes };
   return [
     ...homeRoutes(p.realms, p.consoleRealmId),
-    ...usersListRoutes(p.management.users),
+    ...usersListRoutes(m.users),
     ...(realmsService ? settingsRoutes({ realmsService, recentAuth }) : []),
+    // After the list's fixed paths (…/users/count): the user's own.
+    ...userPageRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
+    ...userAccessRoutes({ users: m.users, access: m.access }),
+    ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),
+    ...impersonateRoutes({ users: m.users, impersonation: m.impersonation, consoleRealmId: p.consoleRealmId, consolePublicUrl: p.consolePublicUrl }),
   ];
 }

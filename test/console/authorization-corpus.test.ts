@@ -32,6 +32,23 @@ const SAMPLES: Record<string, Sample> = {
   'get /realms/:realmId/settings/branding/preview.css': { path: (i) => `/admin/realms/${i.realmId}/settings/branding/preview.css?color=%23112233` },
   'get /realms/:realmId/settings/:section': { path: (i) => `/admin/realms/${i.realmId}/settings/signup` },
   'post /realms/:realmId/settings/:section': { path: (i) => `/admin/realms/${i.realmId}/settings/signup`, form: () => ({ policy: 'disabled' }) },
+  'get /realms/:realmId/users/:userId': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}` },
+  'post /realms/:realmId/users/:userId': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}`, form: () => ({ firstName: 'Mallory', activeShown: '1' }) },
+  'post /realms/:realmId/users/:userId/password-token': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/password-token`, form: () => ({ send: '1' }) },
+  'post /realms/:realmId/users/:userId/credentials/:credentialId/delete': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/credentials/password/delete` },
+  // The canary is human (its key pages only confirm; an API user's are exercised in user-operations.test.ts).
+  'get /realms/:realmId/users/:userId/api-key': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/api-key` },
+  'post /realms/:realmId/users/:userId/api-key': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/api-key` },
+  'get /realms/:realmId/users/:userId/api-key/reveal': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/api-key/reveal` },
+  'post /realms/:realmId/users/:userId/api-key/reveal': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/api-key/reveal` },
+  'post /realms/:realmId/users/:userId/sessions/:sid/delete': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/sessions/${i.sid}/delete` },
+  'post /realms/:realmId/users/:userId/sessions/delete': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/sessions/delete` },
+  'get /realms/:realmId/users/:userId/delete': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/delete` },
+  'post /realms/:realmId/users/:userId/delete': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/delete` },
+  'get /realms/:realmId/users/:userId/events': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/events` },
+  'get /realms/:realmId/users/:userId/history': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/history` },
+  'get /realms/:realmId/users/:userId/impersonate': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/impersonate` },
+  'post /realms/:realmId/users/:userId/impersonate': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/impersonate`, form: () => ({ reason: 'support ticket 42' }) },
 };
 
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
@@ -64,7 +81,7 @@ beforeAll(async () => {
 });
 afterAll(() => gh?.close());
 
-const routes = () => consoleRoutes({ realms: gh.realms, consoleRealmId: 'console', management: { ...gh.management!, realmsService: gh.realmsService }, clock: () => new Date() });
+const routes = () => consoleRoutes({ realms: gh.realms, consoleRealmId: 'console', consolePublicUrl: CONSOLE_URL, management: { ...gh.management!, realmsService: gh.realmsService }, clock: () => new Date() });
 const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid });
 
 async function send(b: ConsoleBrowser | null, method: string, path: string, form: Record<string, string | string[]>, csrf: string | null) {

@@ -1,0 +1,115 @@
+import type { Request, Response } from 'express';
+import type { RealmConfig } from '../../config/index.ts';
+import { ConflictError, RuleViolation } from '../../domain/errors.ts';
+import { flash, takeFlash } from '../../http/account.ts';
+import type { FormError } from '../../http/forms.ts';
+import { describeUserAgent } from '../../identity/user-agent.ts';
+import { displayName, type User } from '../../identity/user.ts';
+import type { UserAccessService } from '../../services/user-access.ts';
+import type { UsersService } from '../../services/users.ts';
+import { askToConfirm, recentlyAuthenticated } from '../access.ts';
+import { renderConsolePage } from '../render.ts';
+import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
+import { EMPTY_ATTRIBUTE_ROWS, formValuesOf, refusalOf, userChangeOf, type UserFormValues } from './user-forms.ts';
+
+export interface UserPageDeps {
+  users: UsersService;
+  access: UserAccessService;
+  /** The console realm's recent-auth window (minutes) and the clock: deactivating asks to confirm it's you. */
+  recentAuthMinutes: () => number;
+  clock: () => Date;
+}
+
+/** The user page's path (and the base of its forms). */
+export const userPath = (realm: RealmConfig, userId: string) => `/admin/realms/${realm.id}/users/${encodeURIComponent(userId)}`;
+
+/** The page of one user: facts, the edit form, and what lets them in (credentials, key, sessions). */
+export async function renderUserPage(
+  res: Response,
+  c: ConsoleRequest,
+  d: Pick<UserPageDeps, 'access'>,
+  user: User,
+  form: { values?: UserFormValues; error?: FormError | null } = {},
+  status = 200,
+): Promise<void> {
+  const realm = c.realm!;
+  const [credentials, sessions] = await Promise.all([d.access.credentials(realm, user.id), d.access.listSessions(realm, user.id)]);
+  const values = form.values ?? formValuesOf(user);
+  // Existing rows, then empty ones for new attributes (as many more after a refusal kept the typed rows).
+  const attrs = [...values.attrs, ...Array.from({ length: EMPTY_ATTRIBUTE_ROWS }, () => ({ key: '', value: '' }))];
+  renderConsolePage(
+    res,
+    'users/user',
+    {
+      title: displayName(user),
+      section: 'users',
+      base: userPath(realm, user.id),
+      listHref: `/admin/realms/${realm.id}/users`,
+      user: {
+        id: user.id,
+        userType: user.userType,
+        username: user.username,
+        displayName: displayName(user),
+        state: user.state,
+        createdAt: user.createdAt,
+        lastLoginAt: user.lastLoginAt,
+        lastLoginIp: user.lastLoginIp,
+        loginsCount: user.loginsCount,
+        hasEmail: Boolean(user.email),
+      },
+      human: user.userType === 'human',
+      emailUsernames: realm.fields.usernames === 'email',
+      passwordMin: realm.password.minLength,
+      passwordMax: realm.password.maxLength,
+      values: { ...values, attrs },
+      error: form.error ?? null,
+      credentials: credentials.filter((cr) => cr.type !== 'api_key'),
+      hasApiKey: credentials.some((cr) => cr.type === 'api_key'),
+      apiKeysEncrypted: realm.fields.apiKeys.policy === 'encrypt',
+      sessions: sessions.map((s) => ({ id: s.id, device: describeUserAgent(s.userAgent), ip: s.ip, startedAt: s.createdAt, lastActiveAt: s.lastSeenAt, twoFactor: s.aal >= 2, impersonated: s.act !== null })),
+    },
+    status,
+  );
+}
+
+export function userPageRoutes(d: UserPageDeps): ConsoleRouteSpec[] {
+  const path = '/realms/:realmId/users/:userId';
+  return [
+    consoleRoute({
+      method: 'get',
+      path,
+      capability: 'read',
+      async handler(req, res, c) {
+        const user = await d.users.get(c.realm!, String(req.params.userId));
+        takeFlash(req, res, () => undefined);
+        await renderUserPage(res, c, d, user);
+      },
+    }),
+    consoleRoute({
+      method: 'post',
+      path,
+      capability: 'users.write',
+      async handler(req: Request, res: Response, c) {
+        const realm = c.realm!;
+        const user = await d.users.get(realm, String(req.params.userId));
+        const form = userChangeOf(req.body, user);
+        if (!form.ok) return renderUserPage(res, c, d, user, { values: form.values, error: form.error }, 400);
+        const change = form.change;
+        if (Object.keys(change).length === 0) {
+          flash(req, 'console.userPage.nothingChanged');
+          return res.redirect(303, userPath(realm, user.id));
+        }
+        // Deactivating ends every way in at once: only with a recent sign-in (the page comes back after "confirm it's you").
+        if (change.state === 'inactive' && !recentlyAuthenticated(req, d)) return askToConfirm(res, userPath(realm, user.id));
+        try {
+          await d.users.update(realm, user.id, change, c.ctx);
+        } catch (err) {
+          if (!(err instanceof RuleViolation || err instanceof ConflictError)) throw err;
+          return renderUserPage(res, c, d, user, { values: form.values, error: refusalOf(err, realm, form.values) }, err instanceof ConflictError ? 409 : 422);
+        }
+        flash(req, change.state === 'inactive' ? 'console.userPage.savedInactive' : 'console.userPage.saved');
+        res.redirect(303, userPath(realm, user.id));
+      },
+    }),
+  ];
+}
