@@ -2,6 +2,7 @@ import type { Realms } from '../realms.ts';
 import type { UsersService } from '../services/users.ts';
 import { homeRoutes } from './home.routes.ts';
 import type { ConsoleRouteSpec } from './route.ts';
+import { usersBulkRoutes } from './users/bulk.routes.ts';
 import { usersExportRoutes } from './users/export.routes.ts';
 import { usersListRoutes } from './users/list.routes.ts';
 
@@ -14,5 +15,5 @@ export interface ConsolePages {
 
 /** Every console page and form, in one list: the guard mounts them, the authorization corpus enumerates them. */
 export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
-  return [...homeRoutes(p.realms, p.consoleRealmId), ...usersListRoutes(p.management.users), ...usersExportRoutes(p.management.users)];
+  return [...homeRoutes(p.realms, p.consoleRealmId), ...usersListRoutes(p.management.users), ...usersExportRoutes(p.management.users), ...usersBulkRoutes(p.management.users)];
 }
