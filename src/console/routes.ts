@@ -10,7 +10,10 @@ import { homeRoutes } from './home.routes.ts';
 import { impersonateRoutes } from './impersonation/impersonate.routes.ts';
 import type { ConsoleRouteSpec } from './route.ts';
 import { settingsRoutes } from './settings/settings.routes.ts';
+import { usersBulkRoutes } from './users/bulk.routes.ts';
+import { usersExportRoutes } from './users/export.routes.ts';
 import { usersListRoutes } from './users/list.routes.ts';
+import { usersNewRoutes } from './users/new.routes.ts';
 import { userAccessRoutes } from './users/user-access.routes.ts';
 import { userActivityRoutes } from './users/user-activity.routes.ts';
 import { userPageRoutes } from './users/user.routes.ts';
@@ -35,8 +38,11 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
   return [
     ...homeRoutes(p.realms, p.consoleRealmId),
     ...usersListRoutes(m.users),
+    ...usersExportRoutes(m.users),
+    ...usersBulkRoutes(m.users),
+    ...usersNewRoutes(m.users),
     ...(realmsService ? settingsRoutes({ realmsService, recentAuth }) : []),
-    // After the list's fixed paths (…/users/count): the user's own.
+    // After the users' fixed paths (count, export.csv, delete, new): the user's own, whose :userId would take them.
     ...userPageRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
     ...userAccessRoutes({ users: m.users, access: m.access }),
     ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),

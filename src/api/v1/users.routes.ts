@@ -1,9 +1,8 @@
-import { once } from 'node:events';
-import type { Response } from 'express';
 import { z } from 'zod';
 import { ForbiddenError } from '../../domain/errors.ts';
 import { decodeUserCursor, encodeUserCursor } from '../../domain/user-cursor.ts';
 import type { UserFilter, UserSort } from '../../domain/user-query.ts';
+import { ClientGone, responseSink } from '../../http/stream.ts';
 import { exportUsers } from '../../services/users-export.ts';
 import type { UsersService } from '../../services/users.ts';
 import { route, type RouteSpec } from './route.ts';
@@ -30,21 +29,6 @@ function filterOf(q: Partial<Record<keyof UserFilter, unknown>>): UserFilter {
   }
   return f;
 }
-
-/** Writes `chunk`, waiting while the client's buffer is full: memory stays flat however many users. */
-async function write(res: Response, chunk: string): Promise<void> {
-  if (res.write(chunk)) return;
-  // Whichever comes first; the other's listener is removed (a million users make a thousand waits).
-  const done = new AbortController();
-  try {
-    await Promise.race([once(res, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]);
-  } finally {
-    done.abort();
-  }
-}
-
-/** The export's reader went away: the export stops (the sink's way of saying so). */
-class ClientGone extends Error {}
 
 const created = z.object({ user: userOut, apiKey: z.string().nullable().describe('API users: the key, shown this once') });
 
@@ -103,10 +87,7 @@ export function userRoutes(users: UsersService): RouteSpec[] {
         res.type(csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
         res.setHeader('Content-Disposition', `attachment; filename="users-${realm.id}.${csv ? 'csv' : 'ndjson'}"`);
         if (res.destroyed) return undefined;
-        const sink = async (chunk: string) => {
-          await write(res, chunk);
-          if (res.destroyed) throw new ClientGone();
-        };
+        const sink = responseSink(res);
         try {
           await exportUsers(users, realm, { filter: filterOf(query), sort: { key: query.sort, direction: query.direction }, format: query.format, includePasswordHashes: query.includePasswordHashes }, sink);
         } catch (err) {
