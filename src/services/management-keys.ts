@@ -50,8 +50,14 @@ export class ManagementKeys {
     return { key, secret };
   }
 
-  list(): Promise<ManagementKey[]> {
-    return this.port.listKeys();
+  /**
+   * Every key, newest first; with `realmId`, only the keys locked to that realm (a string) or only the keys for
+   * every realm (null). The console lists a realm's keys with it; the API's key list passes no filter.
+   */
+  async list(filter?: { realmId?: string | null }): Promise<ManagementKey[]> {
+    const keys = await this.port.listKeys();
+    if (filter?.realmId === undefined) return keys;
+    return keys.filter((k) => k.realmId === filter.realmId);
   }
 
   async get(id: string): Promise<ManagementKey> {
