@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RealmConfig } from '../../src/config/index.ts';
+import { CLI_CONTEXT } from '../../src/services/context.ts';
+import { consoleSignIn, CONSOLE_URL, makeOperator, type ConsoleBrowser } from '../helpers/console-login.ts';
+import { browser, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
+
+/** The console's read pages of a realm (issue 13 "Realm pages"): dashboard, events, audit log. Real HTTP, real SQLite. */
+let gh: TestGatehouse;
+let alpha: RealmConfig;
+let viewer: ConsoleBrowser;
+let otherAdmin: ConsoleBrowser;
+const emails = [uniqueEmail('dash'), uniqueEmail('dash'), uniqueEmail('dash')];
+
+const textOf = (html: string) => html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ');
+
+beforeAll(async () => {
+  gh = await testGatehouse({ file: { ...TEST_CONFIG, console: { publicUrl: CONSOLE_URL } } });
+  alpha = gh.realms.byIdOrNull('alpha')!;
+  for (const [i, email] of emails.entries()) {
+    await gh.management!.users.create(alpha, { userType: 'human', email, password: GOOD_PASSWORD, emailVerification: 'verified', state: i === 2 ? 'inactive' : 'active' }, CLI_CONTEXT);
+  }
+  await gh.management!.users.create(alpha, { userType: 'api', name: 'dash robot' }, CLI_CONTEXT);
+  // Two sign-ins and a failed one through the hosted login.
+  for (const password of [GOOD_PASSWORD, GOOD_PASSWORD, 'not-the-password-1']) await browser(gh).submit('/login', { identifier: emails[0]!, password });
+  viewer = await consoleSignIn(gh, await makeOperator(gh, [{ realmId: 'alpha', role: 'viewer' }]));
+  otherAdmin = await consoleSignIn(gh, await makeOperator(gh, [{ realmId: 'beta', role: 'admin' }]));
+});
+afterAll(() => gh.close());
+
+describe('console dashboard', () => {
+  it('shows the service’s numbers: users by type and state, totals, live sessions, and every day in the table', async () => {
+    const page = await viewer.get('/admin/realms/alpha');
+    expect(page.status, page.text).toBe(200);
+    const summary = await gh.management!.dashboard.summary(alpha, 30);
+    expect(summary.totals.signUps).toBeGreaterThanOrEqual(4);
+    expect(summary.totals.signIns).toBeGreaterThanOrEqual(2);
+    expect(summary.totals.failedSignIns).toBeGreaterThanOrEqual(1);
+    const total = (name: string) => new RegExp(`data-total="${name}">([^<]+)<`).exec(page.text)![1];
+    expect(total('users')).toBe(summary.users.total.toLocaleString('en'));
+    expect(total('liveSessions')).toBe(String(summary.liveSessions));
+    expect(total('signUps')).toBe(String(summary.totals.signUps));
+    expect(total('signIns')).toBe(String(summary.totals.signIns));
+    expect(total('failedSignIns')).toBe(String(summary.totals.failedSignIns));
+    for (const type of ['human', 'api'] as const) {
+      for (const state of ['active', 'inactive'] as const) {
+        const cell = new RegExp(`<tr data-type="${type}">[\\s\\S]*?<td data-state="${state}">([^<]+)<`).exec(page.text)![1];
+        expect(cell, `${type} ${state}`).toBe(String(summary.users[type][state]));
+      }
+    }
+    // The screen readers' table: one row per day, the service's numbers.
+    const rows = [...page.text.matchAll(/<tr data-day="([\d-]+)"><th scope="row">[\d-]+<\/th><td>(\d+)<\/td><td>(\d+)<\/td><td>(\d+)<\/td><\/tr>/g)];
+    expect(rows.map((r) => ({ day: r[1], signUps: Number(r[2]), signIns: Number(r[3]), failedSignIns: Number(r[4]) }))).toEqual(summary.days);
+  });
+
+  it('draws one bar group per day, two bars each, with classes and no inline style', async () => {
+    const page = await viewer.get('/admin/realms/alpha');
+    const svg = /<svg class="bar-chart"[\s\S]*?<\/svg>/.exec(page.text)![0];
+    const groups = [...svg.matchAll(/<g class="chart-day" data-day="([\d-]+)">([\s\S]*?)<\/g>/g)];
+    expect(groups).toHaveLength(30);
+    for (const g of groups) expect([...g[2]!.matchAll(/<rect class="chart-bar chart-bar-(signUps|signIns)"/g)].map((m) => m[1])).toEqual(['signUps', 'signIns']);
+    // Today's group has its sign-ups bar standing above the baseline.
+    const today = new Date().toISOString().slice(0, 10);
+    const todays = groups.find((g) => g[1] === today)![2]!;
+    expect(Number(/chart-bar-signUps"[^>]* height="([\d.]+)"/.exec(todays)![1])).toBeGreaterThan(0);
+    expect(page.text).not.toMatch(/style=/);
+  });
+
+  it('is 404 for an operator of another realm', async () => {
+    expect((await otherAdmin.get('/admin/realms/alpha')).status).toBe(404);
+    expect((await otherAdmin.get('/admin/realms/beta')).status).toBe(200);
+  });
+
+  it('speaks Chinese with ?lang=zh-CN', async () => {
+    const page = await viewer.get('/admin/realms/alpha?lang=zh-CN');
+    expect(page.status).toBe(200);
+    expect(textOf(page.text)).toContain('活跃会话');
+  });
+});
