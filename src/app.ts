@@ -321,7 +321,7 @@ export function createApp(deps: Deps): Gatehouse {
         sessions,
         grantsOf: (id) => management.operators.grantsOf(id),
         confirm: (realm, user, password, origin, code) => reauthService.confirm(realm, user, password, origin, code),
-        routes: consoleRoutes({ realms, consoleRealmId: config.console.realmId, management }),
+        routes: consoleRoutes({ realms, consoleRealmId: config.console.realmId, management, realmsService: deps.realmsService, configPath: config.configPath }),
         clock,
         logger,
       }),

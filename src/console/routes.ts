@@ -1,6 +1,9 @@
 import type { Realms } from '../realms.ts';
+import type { AuditLog } from '../services/audit-log.ts';
 import type { RealmDashboard } from '../services/realm-dashboard.ts';
+import type { RealmsService } from '../services/realms.ts';
 import type { UsersService } from '../services/users.ts';
+import { appsRoutes } from './apps/apps.routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { homeRoutes } from './home.routes.ts';
 import type { ConsoleRouteSpec } from './route.ts';
@@ -10,10 +13,19 @@ export interface ConsolePages {
   realms: Realms;
   consoleRealmId: string;
   /** The management services the pages call (the same the API calls). */
-  management: { users: UsersService; dashboard: RealmDashboard };
+  management: { users: UsersService; dashboard: RealmDashboard; audit: AuditLog };
+  /** Realms and apps of the directory (absent: no apps pages, as the API then has no realm routes). */
+  realmsService?: RealmsService;
+  /** The configuration file: named where a provisioned realm's pages are read-only. */
+  configPath: string;
 }
 
 /** Every console page and form, in one list: the guard mounts them, the authorization corpus enumerates them. */
 export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
-  return [...homeRoutes(p.realms, p.consoleRealmId), ...dashboardRoutes(p.management.dashboard), ...usersListRoutes(p.management.users)];
+  return [
+    ...homeRoutes(p.realms, p.consoleRealmId),
+    ...dashboardRoutes(p.management.dashboard),
+    ...usersListRoutes(p.management.users),
+    ...(p.realmsService ? appsRoutes(p.realmsService, p.management.audit, p.configPath) : []),
+  ];
 }
