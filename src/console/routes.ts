@@ -1,11 +1,13 @@
 import type { Realms } from '../realms.ts';
 import type { AuditLog } from '../services/audit-log.ts';
+import type { ManagementKeys } from '../services/management-keys.ts';
 import type { RealmDashboard } from '../services/realm-dashboard.ts';
 import type { RealmsService } from '../services/realms.ts';
 import type { UsersService } from '../services/users.ts';
 import { appsRoutes } from './apps/apps.routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { homeRoutes } from './home.routes.ts';
+import { keysRoutes } from './keys/keys.routes.ts';
 import type { ConsoleRouteSpec } from './route.ts';
 import { usersListRoutes } from './users/list.routes.ts';
 
@@ -13,7 +15,7 @@ export interface ConsolePages {
   realms: Realms;
   consoleRealmId: string;
   /** The management services the pages call (the same the API calls). */
-  management: { users: UsersService; dashboard: RealmDashboard; audit: AuditLog };
+  management: { users: UsersService; dashboard: RealmDashboard; audit: AuditLog; keys: ManagementKeys };
   /** Realms and apps of the directory (absent: no apps pages, as the API then has no realm routes). */
   realmsService?: RealmsService;
   /** The configuration file: named where a provisioned realm's pages are read-only. */
@@ -27,5 +29,6 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...dashboardRoutes(p.management.dashboard),
     ...usersListRoutes(p.management.users),
     ...(p.realmsService ? appsRoutes(p.realmsService, p.management.audit, p.configPath) : []),
+    ...keysRoutes(p.management.keys),
   ];
 }
