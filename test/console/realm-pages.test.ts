@@ -22,6 +22,8 @@ beforeAll(async () => {
   await gh.management!.users.create(alpha, { userType: 'api', name: 'dash robot' }, CLI_CONTEXT);
   // Two sign-ins and a failed one through the hosted login.
   for (const password of [GOOD_PASSWORD, GOOD_PASSWORD, 'not-the-password-1']) await browser(gh).submit('/login', { identifier: emails[0]!, password });
+  // Enough events of one kind for two pages of the events list.
+  for (let i = 0; i < 55; i++) await gh.management!.users.create(alpha, { userType: 'api', name: `bulk ${i}` }, CLI_CONTEXT);
   viewer = await consoleSignIn(gh, await makeOperator(gh, [{ realmId: 'alpha', role: 'viewer' }]));
   otherAdmin = await consoleSignIn(gh, await makeOperator(gh, [{ realmId: 'beta', role: 'admin' }]));
 });
@@ -74,5 +76,60 @@ describe('console dashboard', () => {
     const page = await viewer.get('/admin/realms/alpha?lang=zh-CN');
     expect(page.status).toBe(200);
     expect(textOf(page.text)).toContain('活跃会话');
+  });
+});
+
+const eventRows = (html: string) =>
+  [...html.matchAll(/<tr data-event-id="([^"]+)">([\s\S]*?)<\/tr>/g)].map((m) => ({
+    id: m[1]!,
+    type: /<code translate="no" data-type>([^<]+)</.exec(m[2]!)![1]!,
+    user: /data-user="([^"]+)"/.exec(m[2]!)?.[1] ?? null,
+    actor: /data-actor="([^"]+)"/.exec(m[2]!)![1]!,
+    text: textOf(m[2]!),
+  }));
+
+describe('console events', () => {
+  it('lists the realm’s events newest first, 50 a page, with a cursor to older ones', async () => {
+    const first = await viewer.get('/admin/realms/alpha/events');
+    expect(first.status, first.text).toBe(200);
+    const rows = eventRows(first.text);
+    expect(rows).toHaveLength(50);
+    const expected = await gh.management!.events.page(alpha, { limit: 50 });
+    expect(rows.map((r) => r.id)).toEqual(expected.data.map((e) => e.id));
+    const next = /<a href="([^"]+)" rel="next">/.exec(first.text)![1]!.replace(/&amp;/g, '&');
+    const second = eventRows((await viewer.get(next)).text);
+    expect(second.length).toBeGreaterThan(0);
+    expect(second.some((r) => rows.some((f) => f.id === r.id))).toBe(false);
+  });
+
+  it('filters by type prefix and by user; shows who acted and links the user', async () => {
+    const user = (await gh.management!.users.list(alpha, { q: emails[0]! }, { key: 'email', direction: 'asc' }, null, 1)).users[0]!;
+    const logins = eventRows((await viewer.get('/admin/realms/alpha/events?type=user.login')).text);
+    expect(logins.map((r) => r.type).sort()).toEqual(['user.login.failed', 'user.login.succeeded', 'user.login.succeeded']);
+    expect(logins.every((r) => r.user === user.id)).toBe(true);
+    const mine = eventRows((await viewer.get(`/admin/realms/alpha/events?userId=${user.id}`)).text);
+    expect(mine.length).toBeGreaterThanOrEqual(4);
+    expect(mine.every((r) => r.user === user.id)).toBe(true);
+    expect(mine.map((r) => r.type)).toContain('user.created');
+    expect((await viewer.get(`/admin/realms/alpha/events?userId=${user.id}`)).text).toContain(`href="/admin/realms/alpha/users/${user.id}"`);
+    const both = eventRows((await viewer.get(`/admin/realms/alpha/events?type=user.login.failed&userId=${user.id}`)).text);
+    expect(both.map((r) => r.type)).toEqual(['user.login.failed']);
+    // An operator's change names the operator by email.
+    await gh.management!.users.create(alpha, { userType: 'api', name: 'made by an operator' }, { actor: { type: 'operator', id: viewer.operatorId }, requestId: null, ip: '203.0.113.9', userAgent: null });
+    const latest = eventRows((await viewer.get('/admin/realms/alpha/events?type=user.created')).text)[0]!;
+    expect(latest.actor).toBe('operator');
+    expect(latest.text).toContain(viewer.email);
+  });
+
+  it('answers a bad filter or cursor with a 400 page, never a 500', async () => {
+    for (const q of ['?type=User!', '?type=a..b', '?userId=has%20space', '?after=not-a-cursor', '?type=user&type=session', `?type=${'a'.repeat(200)}`]) {
+      const res = await viewer.get('/admin/realms/alpha/events' + q);
+      expect(res.status, q).toBe(400);
+      expect(res.text).toContain('alert-error');
+    }
+  });
+
+  it('is 404 for an operator of another realm', async () => {
+    expect((await otherAdmin.get('/admin/realms/alpha/events')).status).toBe(404);
   });
 });
