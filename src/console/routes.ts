@@ -6,6 +6,7 @@ import type { RealmDashboard } from '../services/realm-dashboard.ts';
 import type { RealmsService } from '../services/realms.ts';
 import type { UsersService } from '../services/users.ts';
 import { appsRoutes } from './apps/apps.routes.ts';
+import { auditRoutes } from './audit/audit.routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { eventsRoutes } from './events/events.routes.ts';
 import { homeRoutes } from './home.routes.ts';
@@ -34,5 +35,6 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...(p.realmsService ? appsRoutes(p.realmsService, p.management.audit, p.configPath) : []),
     ...keysRoutes(p.management.keys),
     ...eventsRoutes(p.management.events, p.management.users, consoleRealm),
+    ...auditRoutes(p.management.audit, p.management.users, consoleRealm),
   ];
 }

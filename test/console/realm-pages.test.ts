@@ -76,6 +76,8 @@ describe('console dashboard', () => {
     const page = await viewer.get('/admin/realms/alpha?lang=zh-CN');
     expect(page.status).toBe(200);
     expect(textOf(page.text)).toContain('活跃会话');
+    // The choice is remembered: switch back for the other tests.
+    expect(textOf((await viewer.get('/admin/realms/alpha?lang=en')).text)).toContain('Live sessions');
   });
 });
 
@@ -131,5 +133,42 @@ describe('console events', () => {
 
   it('is 404 for an operator of another realm', async () => {
     expect((await otherAdmin.get('/admin/realms/alpha/events')).status).toBe(404);
+  });
+});
+
+describe('console audit log', () => {
+  it('shows who changed what, when, and the change as a field diff (secrets redacted)', async () => {
+    const user = (await gh.management!.users.list(alpha, { q: emails[1]! }, { key: 'email', direction: 'asc' }, null, 1)).users[0]!;
+    const ctx = { actor: { type: 'operator' as const, id: viewer.operatorId }, requestId: 'req-audit-1', ip: '203.0.113.7', userAgent: null };
+    await gh.management!.users.update(alpha, user.id, { firstName: 'Renamed', password: 'a-brand-new-password-99' }, ctx);
+    const page = await viewer.get('/admin/realms/alpha/audit');
+    expect(page.status, page.text).toBe(200);
+    const [latest] = await gh.management!.audit.query({ realmId: 'alpha', limit: 1 });
+    const entry = new RegExp(`<li class="audit-entry" data-audit-id="${latest!.id}">([\\s\\S]*?)</li>`).exec(page.text)![1]!;
+    expect(entry).toContain('<code translate="no" class="audit-operation" data-operation>user.update</code>');
+    expect(entry).toContain(`href="/admin/realms/alpha/users/${user.id}"`);
+    expect(textOf(entry)).toContain(`Operator ${viewer.email}`);
+    expect(entry).toContain('203.0.113.7');
+    const row = (path: string) => new RegExp(`<tr class="diff-(\\w+)" data-path="${path.replace(/\./g, '\\.')}" data-kind="\\w+">([\\s\\S]*?)</tr>`).exec(entry);
+    expect(row('firstName')![1]).toBe('changed');
+    expect(textOf(row('firstName')![2]!)).toMatch(/firstName changed .*Renamed/);
+    // The password's change is recorded, its value redacted by the audit log: never the password itself.
+    expect(entry).not.toContain('a-brand-new-password-99');
+    expect(row('lastName')).toBeNull();
+    expect([...entry.matchAll(/data-path="([^"]+)" data-kind="(\w+)"/g)].map((m) => `${m[1]}:${m[2]}`)).toEqual(['firstName:changed', 'password:added', 'updatedAt:changed']);
+    expect(textOf(row('password')![2]!)).toContain('[redacted]');
+  });
+
+  it('pages with a cursor; a bad cursor is a 400 page; another realm’s operator gets 404', async () => {
+    const first = await viewer.get('/admin/realms/alpha/audit');
+    const ids = [...first.text.matchAll(/data-audit-id="([^"]+)"/g)].map((m) => m[1]!);
+    expect(ids).toHaveLength(50);
+    expect(ids).toEqual((await gh.management!.audit.query({ realmId: 'alpha', limit: 50 })).map((e) => e.id));
+    const next = /<a href="([^"]+)" rel="next">/.exec(first.text)![1]!.replace(/&amp;/g, '&');
+    const more = [...(await viewer.get(next)).text.matchAll(/data-audit-id="([^"]+)"/g)].map((m) => m[1]!);
+    expect(more.length).toBeGreaterThan(0);
+    expect(more.some((id) => ids.includes(id))).toBe(false);
+    for (const q of ['?after=abc', '?after=1&after=2', `?after=${'9'.repeat(30)}`]) expect((await viewer.get('/admin/realms/alpha/audit' + q)).status, q).toBe(400);
+    expect((await otherAdmin.get('/admin/realms/alpha/audit')).status).toBe(404);
   });
 });
