@@ -323,7 +323,7 @@ export function createApp(deps: Deps): Gatehouse {
         sessions,
         grantsOf: (id) => management.operators.grantsOf(id),
         confirm: (realm, user, password, origin, code) => reauthService.confirm(realm, user, password, origin, code),
-        routes: consoleRoutes({ realms, consoleRealmId: config.console.realmId, consolePublicUrl: config.console.publicUrl, clock, management: { ...management, realmsService: deps.realmsService } }),
+        routes: consoleRoutes({ realms, consoleRealmId: config.console.realmId, consolePublicUrl: config.console.publicUrl, clock, configPath: config.configPath, management: { ...management, realmsService: deps.realmsService } }),
         clock,
         logger,
       }),

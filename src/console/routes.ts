@@ -1,13 +1,20 @@
 import type { Realms } from '../realms.ts';
 import type { AuditLog } from '../services/audit-log.ts';
-import type { RealmsService } from '../services/realms.ts';
 import type { EventLog } from '../services/event-log.ts';
 import type { ImpersonationService } from '../services/impersonation.ts';
+import type { ManagementKeys } from '../services/management-keys.ts';
+import type { RealmDashboard } from '../services/realm-dashboard.ts';
+import type { RealmsService } from '../services/realms.ts';
 import type { SignInHistory } from '../services/sign-in-history.ts';
 import type { UserAccessService } from '../services/user-access.ts';
 import type { UsersService } from '../services/users.ts';
+import { appsRoutes } from './apps/apps.routes.ts';
+import { auditRoutes } from './audit/audit.routes.ts';
+import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
+import { eventsRoutes } from './events/events.routes.ts';
 import { homeRoutes } from './home.routes.ts';
 import { impersonateRoutes } from './impersonation/impersonate.routes.ts';
+import { keysRoutes } from './keys/keys.routes.ts';
 import type { ConsoleRouteSpec } from './route.ts';
 import { settingsRoutes } from './settings/settings.routes.ts';
 import { usersBulkRoutes } from './users/bulk.routes.ts';
@@ -24,8 +31,20 @@ export interface ConsolePages {
   /** The console realm's public URL: its issuer, named in an impersonated session's `act.iss`. */
   consolePublicUrl: string;
   clock: () => Date;
-  /** The management services the pages call (the same the API calls); without realmsService, no settings pages (as the API has no realm routes). */
-  management: { users: UsersService; access: UserAccessService; events: EventLog; history: SignInHistory; impersonation: ImpersonationService; audit: AuditLog; realmsService?: RealmsService };
+  /** The configuration file: named where a provisioned realm's pages are read-only. */
+  configPath: string;
+  /** The management services the pages call (the same the API calls); without realmsService, no settings or apps pages (as the API has no realm routes). */
+  management: {
+    users: UsersService;
+    access: UserAccessService;
+    events: EventLog;
+    history: SignInHistory;
+    impersonation: ImpersonationService;
+    audit: AuditLog;
+    dashboard: RealmDashboard;
+    keys: ManagementKeys;
+    realmsService?: RealmsService;
+  };
 }
 
 /** Every console page and form, in one list: the guard mounts them, the authorization corpus enumerates them. */
@@ -35,13 +54,19 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
   const recentAuthMinutes = () => p.realms.byIdOrNull(p.consoleRealmId)?.account.recentAuthMinutes ?? 0;
   // The console realm's recent-auth window, as the guard reads it (none without the realm: never recent).
   const recentAuth = { clock: p.clock, recentAuthMinutes };
+  const consoleRealm = () => p.realms.byIdOrNull(p.consoleRealmId);
   return [
     ...homeRoutes(p.realms, p.consoleRealmId),
+    ...dashboardRoutes(m.dashboard),
     ...usersListRoutes(m.users),
     ...usersExportRoutes(m.users),
     ...usersBulkRoutes(m.users),
     ...usersNewRoutes(m.users),
     ...(realmsService ? settingsRoutes({ realmsService, recentAuth }) : []),
+    ...(realmsService ? appsRoutes(realmsService, p.configPath) : []),
+    ...keysRoutes(m.keys),
+    ...eventsRoutes(m.events, m.users, consoleRealm),
+    ...auditRoutes(m.audit, m.users, consoleRealm),
     // After the users' fixed paths (count, export.csv, delete, new): the user's own, whose :userId would take them.
     ...userPageRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
     ...userAccessRoutes({ users: m.users, access: m.access }),

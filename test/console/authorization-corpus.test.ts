@@ -19,11 +19,12 @@ let alpha: RealmConfig;
 const canary = `canary-${Math.random().toString(36).slice(2, 10)}`;
 let canaryId = '';
 let canarySid = '';
+let keyId = '';
 let personas: { viewer: ConsoleBrowser; otherAdmin: ConsoleBrowser; owner: ConsoleBrowser };
 
 /** A sample request of each route: its path's ids and a well-formed form. A route without one fails the test. */
 type Sample = { path: (ids: Ids) => string; form?: (ids: Ids) => Record<string, string | string[]>; /** What a permitted GET answers (default 200). */ ok?: number };
-type Ids = { realmId: string; userId: string; sid: string };
+type Ids = { realmId: string; userId: string; sid: string; keyId: string };
 const SAMPLES: Record<string, Sample> = {
   'get /': { path: () => '/admin' },
   'get /realms/:realmId/users': { path: (i) => `/admin/realms/${i.realmId}/users?sort=email&direction=desc` },
@@ -32,6 +33,21 @@ const SAMPLES: Record<string, Sample> = {
   'get /realms/:realmId/settings/branding/preview.css': { path: (i) => `/admin/realms/${i.realmId}/settings/branding/preview.css?color=%23112233` },
   'get /realms/:realmId/settings/:section': { path: (i) => `/admin/realms/${i.realmId}/settings/signup` },
   'post /realms/:realmId/settings/:section': { path: (i) => `/admin/realms/${i.realmId}/settings/signup`, form: () => ({ policy: 'disabled' }) },
+  'get /realms/:realmId': { path: (i) => `/admin/realms/${i.realmId}` },
+  'get /realms/:realmId/apps': { path: (i) => `/admin/realms/${i.realmId}/apps` },
+  'get /realms/:realmId/apps/new': { path: (i) => `/admin/realms/${i.realmId}/apps/new` },
+  'post /realms/:realmId/apps/new': { path: (i) => `/admin/realms/${i.realmId}/apps/new`, form: () => ({ clientId: 'intruder', name: 'Intruder', redirectUris: 'https://evil.example/cb', delivery: 'form_post' }) },
+  'get /realms/:realmId/apps/:clientId': { path: (i) => `/admin/realms/${i.realmId}/apps/app1` },
+  'post /realms/:realmId/apps/:clientId': { path: (i) => `/admin/realms/${i.realmId}/apps/app1`, form: () => ({ name: 'Hijacked', redirectUris: 'https://evil.example/cb', delivery: 'query' }) },
+  'post /realms/:realmId/apps/:clientId/rotate': { path: (i) => `/admin/realms/${i.realmId}/apps/app1/rotate` },
+  'get /realms/:realmId/apps/:clientId/delete': { path: (i) => `/admin/realms/${i.realmId}/apps/app1/delete` },
+  'post /realms/:realmId/apps/:clientId/delete': { path: (i) => `/admin/realms/${i.realmId}/apps/app1/delete` },
+  'get /realms/:realmId/keys': { path: (i) => `/admin/realms/${i.realmId}/keys` },
+  'get /realms/:realmId/keys/new': { path: (i) => `/admin/realms/${i.realmId}/keys/new` },
+  'post /realms/:realmId/keys/new': { path: (i) => `/admin/realms/${i.realmId}/keys/new`, form: () => ({ access: 'write', name: 'stolen' }) },
+  'post /realms/:realmId/keys/:keyId/revoke': { path: (i) => `/admin/realms/${i.realmId}/keys/${i.keyId}/revoke` },
+  'get /realms/:realmId/events': { path: (i) => `/admin/realms/${i.realmId}/events?type=user.` },
+  'get /realms/:realmId/audit': { path: (i) => `/admin/realms/${i.realmId}/audit` },
   'get /realms/:realmId/users/export.csv': { path: (i) => `/admin/realms/${i.realmId}/users/export.csv?sort=email` },
   'get /realms/:realmId/users/delete': { path: (i) => `/admin/realms/${i.realmId}/users/delete`, ok: 303 },
   'get /realms/:realmId/users/delete/confirm': { path: (i) => `/admin/realms/${i.realmId}/users/delete/confirm`, ok: 303 },
@@ -78,6 +94,7 @@ beforeAll(async () => {
   alpha = gh.realms.byIdOrNull('alpha')!;
   const { user } = await gh.management!.users.create(alpha, { userType: 'human', email: `${canary}@example.com`, reference: canary, password: GOOD_PASSWORD, emailVerification: 'verified', custom: { tag: canary } }, CLI_CONTEXT);
   canaryId = user.id;
+  keyId = (await gh.management!.keys.create({ realmId: 'alpha', access: 'read', name: 'alpha reader' }, CLI_CONTEXT, null)).key.id;
   const session = await gh.store.listLoginSessions('alpha', canaryId);
   canarySid = session[0]?.id ?? 'none-yet-0000000';
   personas = {
@@ -88,8 +105,8 @@ beforeAll(async () => {
 });
 afterAll(() => gh?.close());
 
-const routes = () => consoleRoutes({ realms: gh.realms, consoleRealmId: 'console', consolePublicUrl: CONSOLE_URL, management: { ...gh.management!, realmsService: gh.realmsService }, clock: () => new Date() });
-const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid });
+const routes = () => consoleRoutes({ realms: gh.realms, consoleRealmId: 'console', consolePublicUrl: CONSOLE_URL, configPath: gh.config.configPath, management: { ...gh.management!, realmsService: gh.realmsService }, clock: () => new Date() });
+const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid, keyId });
 
 async function send(b: ConsoleBrowser | null, method: string, path: string, form: Record<string, string | string[]>, csrf: string | null) {
   if (!b) {
