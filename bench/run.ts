@@ -28,7 +28,8 @@
  * BENCH_RETRIES (default 1), BENCH_MAX_OTHER_CPU (% of a core, default 25),
  * BENCH_ONLY (comma list of scenario ids to run: bare,page,apikey,redirect,jwks,argon2,login, and scale, which only runs
  * when named: its first run seeds a million users, ≈ 30 s, and its exports alone take longer than the rest of the bench;
- * it also measures the management API's user list, count and export at 1k and 1M users),
+ * it also measures the management API's user list, count and export at 1k and 1M users, and the console's users page
+ * (/admin/realms/bench/users, an operator made with `gatehouse operators create` and signed in over HTTP)),
  * BENCH_SCALE_EXPORT_TIMEOUT (seconds the scale export may run before it is stopped and measured so far, default 60),
  * BENCH_CPU_PROF=1 (start Gatehouse with --cpu-prof into bench/results/profiles/),
  * BENCH_NODE_ARGS (extra node flags for the Gatehouse process, after PRODUCTION_NODE_FLAGS
@@ -50,6 +51,7 @@ import { fileURLToPath } from 'node:url';
 import argon2 from 'argon2';
 import autocannon from 'autocannon';
 import { ARGON2_OPTIONS } from '../src/identity/password.ts';
+import { consoleCookie, operatorSetupLink } from './console-login.ts';
 import { SCALE_CACHE_DIR, SCALE_PASSWORD, SCALE_REALM, scaleDataDir, scaleLogin } from './scale.ts';
 import type { FromChild, ToChild } from './child-ipc.ts';
 
@@ -686,6 +688,8 @@ interface ScaleResult {
     command: string;
   };
   api: ScaleApi;
+  /** The console's users page at each size; null when the operator could not be signed in (see problems). */
+  console: ScaleConsole | null;
   problems: string[];
 }
 
@@ -708,7 +712,70 @@ interface ScaleApi {
   export: { users: number; exported: number; seconds: number; usersPerSec: number; timedOut: boolean; rssBeforeMB: number; peakRssMB: number; command: string };
 }
 
+/** The console's users list page (50 users a page) at 1k and 1M users, signed in as an operator. */
+interface ScaleConsole {
+  connections: number;
+  /** The mix of the largest store (the q prefix and the cursor differ by size). */
+  paths: string[];
+  users: ApiLatency[];
+}
+
 const API_CONNECTIONS = 4;
+
+/** measureApi's q: a prefix that 100 users share at any size (their logins' middle). */
+const hundredPrefix = (users: number) => scaleLogin(Math.floor(users / 2)).slice(0, -'00@example.com'.length);
+
+/** One store size's side of an interleaved measurement: its server, the headers every request carries, and the paths taken in turn. */
+interface MixTarget {
+  users: number;
+  url: string;
+  headers: Record<string, string>;
+  paths: string[];
+}
+
+/**
+ * GETs over each target's paths (autocannon takes them in turn), API_CONNECTIONS
+ * connections, the targets measured interleaved A B B A, DURATION / 2 s a
+ * slice, after a short warm-up of each. Anything but a 200 is a problem.
+ */
+async function measureInterleaved(label: string, targets: MixTarget[], problems: string[]): Promise<ApiLatency[]> {
+  const tallies = targets.map(() => ({ latencies: [] as number[], requests: 0, durationS: 0, errors: 0, ok: 0 }));
+  const once = (i: number, seconds: number, count: boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const s = targets[i]!;
+      const t = tallies[i]!;
+      const instance = autocannon(
+        { url: s.url, connections: API_CONNECTIONS, duration: seconds, timeout: 10, headers: s.headers, requests: s.paths.map((p) => ({ method: 'GET', path: p })) } as autocannon.Options,
+        (err, r) => {
+          if (err) return reject(err);
+          if (count) {
+            t.requests += r.requests.total;
+            t.durationS += r.duration;
+            t.errors += r.errors;
+            t.ok += r.statusCodeStats['200']?.count ?? 0;
+          }
+          resolve();
+        },
+      );
+      if (count) instance.on('response', (_c: unknown, _status: number, _bytes: number, ms: number) => t.latencies.push(ms));
+    });
+  if (WARMUP > 0) for (let i = 0; i < targets.length; i++) await once(i, Math.min(WARMUP, 3), false);
+  log(`  ${label}, ${targets.map((s) => s.users).join(' | ')} users: ${DURATION} s each, ${API_CONNECTIONS} connections`);
+  for (const round of [0, 1]) {
+    const order = targets.map((_, i) => i);
+    if (round === 1) order.reverse();
+    for (const i of order) await once(i, DURATION / 2, true);
+  }
+  return targets.map((s, i) => {
+    const t = tallies[i]!;
+    const sorted = Float64Array.from(t.latencies).sort();
+    const unexpected = t.requests - t.ok;
+    if (unexpected || t.errors) problems.push(`${label}, ${s.users} users: ${unexpected} unexpected responses, ${t.errors} errors`);
+    const l: ApiLatency = { users: s.users, requests: t.requests, reqPerSec: t.requests / t.durationS, latencyMs: { p50: percentile(sorted, 50), p99: percentile(sorted, 99) }, unexpected, errors: t.errors };
+    log(`  → ${s.users} users: ${fmt(l.reqPerSec, 1)} req/s, p50 ${fmt(l.latencyMs.p50, 2)} ms, p99 ${fmt(l.latencyMs.p99, 2)} ms`);
+    return l;
+  });
+}
 
 /**
  * GET …/users?limit=100 (six sorts and filters, a page deep in the list among
@@ -717,7 +784,7 @@ const API_CONNECTIONS = 4;
  * …/users/export?format=ndjson over the largest, the server's RSS sampled.
  */
 async function measureApi(servers: Array<{ users: number; child: Child; key: string }>, problems: string[]): Promise<ScaleApi> {
-  const prefix = (users: number) => scaleLogin(Math.floor(users / 2)).slice(0, -'00@example.com'.length); // 100 users at any size
+  const prefix = hundredPrefix;
   const paths = async (s: (typeof servers)[number]) => {
     const auth = { authorization: `Bearer ${s.key}` };
     const mid = await fetch(`${s.child.url}/api/v1/realms/${SCALE_REALM}/users?sort=username&limit=50&q=${prefix(s.users)}`, { headers: auth });
@@ -740,42 +807,12 @@ async function measureApi(servers: Array<{ users: number; child: Child; key: str
   for (const [i, s] of servers.entries()) {
     for (const p of [...mixes[i]!.list, ...mixes[i]!.count]) await expectStatus(await fetch(`${s.child.url}${p}`, { headers: { authorization: `Bearer ${s.key}` } }), 200, `GET ${p} (${s.users} users)`);
   }
-  const measure = async (kind: 'list' | 'count'): Promise<ApiLatency[]> => {
-    const tallies = servers.map(() => ({ latencies: [] as number[], requests: 0, durationS: 0, errors: 0, ok: 0 }));
-    const once = (i: number, seconds: number, count: boolean) =>
-      new Promise<void>((resolve, reject) => {
-        const s = servers[i]!;
-        const t = tallies[i]!;
-        const instance = autocannon(
-          { url: s.child.url, connections: API_CONNECTIONS, duration: seconds, timeout: 10, headers: { authorization: `Bearer ${s.key}` }, requests: mixes[i]![kind].map((p) => ({ method: 'GET', path: p })) } as autocannon.Options,
-          (err, r) => {
-            if (err) return reject(err);
-            if (count) {
-              t.requests += r.requests.total;
-              t.durationS += r.duration;
-              t.errors += r.errors;
-              t.ok += r.statusCodeStats['200']?.count ?? 0;
-            }
-            resolve();
-          },
-        );
-        if (count) instance.on('response', (_c: unknown, _status: number, _bytes: number, ms: number) => t.latencies.push(ms));
-      });
-    if (WARMUP > 0) for (let i = 0; i < servers.length; i++) await once(i, Math.min(WARMUP, 3), false);
-    log(`  GET ${kind === 'list' ? 'users?limit=100' : 'users/count'}, ${servers.map((s) => s.users).join(' | ')} users: ${DURATION} s each, ${API_CONNECTIONS} connections`);
-    for (const round of [0, 1]) {
-      const order = servers.map((_, i) => i);
-      if (round === 1) order.reverse();
-      for (const i of order) await once(i, DURATION / 2, true);
-    }
-    return servers.map((s, i) => {
-      const t = tallies[i]!;
-      const sorted = Float64Array.from(t.latencies).sort();
-      const unexpected = t.requests - t.ok;
-      if (unexpected || t.errors) problems.push(`GET ${kind}, ${s.users} users: ${unexpected} unexpected responses, ${t.errors} errors`);
-      return { users: s.users, requests: t.requests, reqPerSec: t.requests / t.durationS, latencyMs: { p50: percentile(sorted, 50), p99: percentile(sorted, 99) }, unexpected, errors: t.errors };
-    });
-  };
+  const measure = (kind: 'list' | 'count') =>
+    measureInterleaved(
+      `GET ${kind === 'list' ? 'users?limit=100' : 'users/count'}`,
+      servers.map((s, i) => ({ users: s.users, url: s.child.url, headers: { authorization: `Bearer ${s.key}` }, paths: mixes[i]![kind] })),
+      problems,
+    );
   const list = await measure('list');
   const count = await measure('count');
 
@@ -822,6 +859,50 @@ async function measureApi(servers: Array<{ users: number; child: Child; key: str
   };
 }
 
+/**
+ * GET /admin/realms/bench/users as a signed-in operator (the console's own
+ * cookie, on its own host http://localhost:<port>): the default order, a sort
+ * reversed, a search, a page deep in the list and a filter with a sort, each
+ * store size measured interleaved A B B A as the API's list is.
+ */
+async function measureConsole(servers: Array<{ users: number; consoleUrl: string; setupLink: string }>, problems: string[]): Promise<ScaleConsole | null> {
+  const base = `/admin/realms/${SCALE_REALM}/users`;
+  const targets: MixTarget[] = [];
+  for (const s of servers) {
+    let cookie: string;
+    try {
+      cookie = await consoleCookie(s.consoleUrl, s.setupLink);
+    } catch (err) {
+      problems.push(`console (${s.users} users): the operator could not be signed in: ${(err as Error).message.slice(0, 300)}`);
+      return null;
+    }
+    const get = (p: string) => fetch(`${s.consoleUrl}${p}`, { redirect: 'manual', headers: { cookie } });
+    // A cursor half-way down the list: the next link of the first page of the 100 users sharing the prefix.
+    const first = await get(`${base}?q=${hundredPrefix(s.users)}&sort=username&direction=asc`);
+    const next = /<a href="([^"]+)" rel="next"/.exec(await first.text())?.[1];
+    const after = next && new URL(next.replace(/&amp;/g, '&'), s.consoleUrl).searchParams.get('after');
+    if (first.status !== 200 || !after) {
+      problems.push(`console (${s.users} users): the first page of ?q=${hundredPrefix(s.users)}&sort=username answered ${first.status}${after ? '' : ' with no rel="next" cursor'}`);
+      return null;
+    }
+    const paths = [
+      base,
+      `${base}?sort=email&direction=desc`,
+      `${base}?q=${hundredPrefix(s.users)}&sort=email`,
+      `${base}?sort=username&direction=asc&after=${encodeURIComponent(after)}`,
+      `${base}?state=active&sort=lastLoginAt&direction=desc`,
+    ];
+    for (const p of paths) {
+      const res = await get(p);
+      await res.arrayBuffer();
+      if (res.status !== 200) problems.push(`console GET ${p} (${s.users} users) answered ${res.status}, not 200`);
+    }
+    targets.push({ users: s.users, url: s.consoleUrl, headers: { cookie }, paths });
+  }
+  const users = await measureInterleaved(`GET ${base} (console)`, targets, problems);
+  return { connections: API_CONNECTIONS, paths: targets[targets.length - 1]!.paths, users };
+}
+
 const SCALE_SIZES = [1000, 1_000_000] as const;
 
 /** Counts the lines of a file without holding it in memory. */
@@ -841,7 +922,7 @@ async function countLines(file: string): Promise<number> {
  */
 async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: string): Promise<ScaleResult> {
   const problems: string[] = [];
-  const servers: Array<{ users: number; child: Child; dataDir: string; seedS: number; seededNow: boolean; headers: Record<string, string>; token: string; key: string }> = [];
+  const servers: Array<{ users: number; child: Child; dataDir: string; seedS: number; seededNow: boolean; headers: Record<string, string>; token: string; key: string; consoleUrl: string; setupLink: string }> = [];
   for (const users of SCALE_SIZES) {
     const dir = path.join(tmp, `scale-${users}`);
     log(`bench: scale: data folder of ${users} users (cache ${SCALE_CACHE_DIR})`);
@@ -849,6 +930,7 @@ async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: 
     if (seededNow) log(`  seeded ${users} users in ${fmt(seedS, 1)} s`);
     const port = await freePort();
     const configPath = path.join(dir, 'gatehouse.config.json');
+    const consoleUrl = `http://localhost:${port}`;
     writeFileSync(
       configPath,
       JSON.stringify({
@@ -863,9 +945,13 @@ async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: 
             apps: [{ clientId: 'bench-app', name: 'Bench app', redirectUris: [CALLBACK], delivery: 'form_post' }],
           },
         ],
+        // The console on a host of its own (loopback http is allowed): its cookies never meet the realm's.
+        console: { publicUrl: consoleUrl },
       }),
     );
-    const key = managementKey({ ...childEnv, GATEHOUSE_CONFIG: configPath, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+    const cliEnv = { ...childEnv, GATEHOUSE_CONFIG: configPath, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+    const key = managementKey(cliEnv);
+    const setupLink = operatorSetupLink(ROOT, cliEnv);
     const child = await spawnChild(
       `gatehouse-${users}`,
       serverScript,
@@ -878,7 +964,7 @@ async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: 
     const check = await fetch(`${child.url}/login`, { method: 'POST', redirect: 'manual', headers, body });
     await expectStatus(check, 303, `POST /login (${users} users)`);
     if (check.headers.get('location') !== '/account') throw new Error(`POST /login (${users} users) went to ${check.headers.get('location')}, not /account`);
-    servers.push({ users, child, dataDir, seedS, seededNow, headers, token: csrf.token, key });
+    servers.push({ users, child, dataDir, seedS, seededNow, headers, token: csrf.token, key, consoleUrl, setupLink });
   }
 
   /** autocannon against one server; every request carries the next user of a shuffled order, so consecutive logins differ. */
@@ -955,6 +1041,7 @@ async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: 
   for (const l of logins) log(`  → ${l.users} users: ${fmt(l.reqPerSec, 1)} req/s, p50 ${fmt(l.latencyMs.p50, 1)} ms, p99 ${fmt(l.latencyMs.p99, 1)} ms`);
   const [small, big] = logins as [ScaleLogin, ScaleLogin];
   const api = await measureApi(servers, problems);
+  const consoleResult = await measureConsole(servers, problems);
   await Promise.all(servers.map((s) => s.child.stop()));
 
   // The CLI as an operator runs it, through tsx, on the million-user folder (the stopped server's copy).
@@ -1023,6 +1110,7 @@ async function runScale(serverScript: string, childEnv: NodeJS.ProcessEnv, tmp: 
     ratio: { reqPerSec: big.reqPerSec / small.reqPerSec, p50: big.latencyMs.p50 / small.latencyMs.p50, p99: big.latencyMs.p99 / small.latencyMs.p99 },
     export: exportResult,
     api,
+    console: consoleResult,
     problems,
   };
 }
@@ -1052,11 +1140,16 @@ function scaleReport(s: ScaleResult): string[] {
   for (const [label, series] of [['GET users?limit=100 (6 sorts/filters)', a.list], ['GET users/count (4 filters)', a.count]] as const) {
     for (const l of series) apiRows.push([label, String(l.users), String(a.connections), fmt(l.reqPerSec, 1), fmt(l.latencyMs.p50, 2), fmt(l.latencyMs.p99, 2), String(l.requests), String(l.unexpected + l.errors)]);
   }
+  const c = s.console;
+  for (const l of c?.users ?? []) apiRows.push(['console GET /admin/realms/…/users (5 sorts/filters, 50 a page)', String(l.users), String(c!.connections), fmt(l.reqPerSec, 1), fmt(l.latencyMs.p50, 2), fmt(l.latencyMs.p99, 2), String(l.requests), String(l.unexpected + l.errors)]);
   const ratioOf = (series: ApiLatency[]) => series[series.length - 1]!.latencyMs.p99 / series[0]!.latencyMs.p99;
   const x = a.export;
   ratioRows.push(
     ['list p99 1M ÷ 1k', fmt(ratioOf(a.list), 2), '≤ 2', `${ratioOf(a.list) <= 2 ? 'met' : 'MISSED'}: ${fmt(a.list[a.list.length - 1]!.latencyMs.p99, 2)} / ${fmt(a.list[0]!.latencyMs.p99, 2)} ms`],
     ['count p99 1M ÷ 1k', fmt(ratioOf(a.count), 2), '(info)', `${fmt(a.count[a.count.length - 1]!.latencyMs.p99, 2)} / ${fmt(a.count[0]!.latencyMs.p99, 2)} ms`],
+    c
+      ? ['console users page p99 1M ÷ 1k', fmt(ratioOf(c.users), 2), '(info)', `${fmt(c.users[c.users.length - 1]!.latencyMs.p99, 2)} / ${fmt(c.users[0]!.latencyMs.p99, 2)} ms; p50 ${fmt(c.users[c.users.length - 1]!.latencyMs.p50, 2)} / ${fmt(c.users[0]!.latencyMs.p50, 2)} ms`]
+      : ['console users page p99 1M ÷ 1k', '—', '(info)', 'not measured: see the warnings'],
     ['API export users/s', fmt(x.usersPerSec, 0), '(info)', `${x.exported} of ${x.users} in ${fmt(x.seconds, 1)} s${x.timedOut ? ` — STOPPED at ${SCALE_EXPORT_TIMEOUT} s` : ''}`],
     ['API export server peak RSS (MB)', fmt(x.peakRssMB, 1), '≤ 200', `${x.peakRssMB <= 200 ? 'met' : 'MISSED'}: ${fmt(x.rssBeforeMB, 1)} MB before, sampled every 100 ms`],
   );
@@ -1076,7 +1169,7 @@ function scaleReport(s: ScaleResult): string[] {
 async function main(): Promise<void> {
   const started = Date.now();
   // Hard stop: the bench is bounded whatever happens to a child or a socket.
-  const budget = (ONLY.size * (WARMUP + DURATION * (1 + RETRIES) + 20) + 90 + (ONLY.has('scale') ? 2 * WARMUP + SCALE_EXPORT_TIMEOUT + 180 : 0)) * 1000;
+  const budget = (ONLY.size * (WARMUP + DURATION * (1 + RETRIES) + 20) + 90 + (ONLY.has('scale') ? 2 * WARMUP + SCALE_EXPORT_TIMEOUT + 180 + DURATION + 60 : 0)) * 1000;
   setTimeout(() => {
     process.stderr.write(`bench: did not finish within ${budget / 1000} s, giving up\n`);
     process.exit(3);
