@@ -2,7 +2,6 @@ import type { Request, Response } from 'express';
 import type { RealmConfig } from '../../config/index.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { flash, takeFlash } from '../../http/account.ts';
-import type { RequestContext } from '../../services/context.ts';
 import type { AppView, RealmsService } from '../../services/realms.ts';
 import { renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
@@ -11,18 +10,8 @@ import { appFormErrors, DELIVERY_MODES, EMPTY_APP, keptAppValues, parseAppForm, 
 type Translate = (k: string, p?: Record<string, unknown>) => string;
 const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The realms service's app writes: it checks every rule and audits each, as for the API. */
-function auditedApps(realms: RealmsService) {
-  return {
-    create: (realmId: string, input: unknown, ctx: RequestContext) => realms.createApp(realmId, input, ctx),
-    update: (realmId: string, clientId: string, patch: unknown, options: { rotateSecret?: boolean }, ctx: RequestContext) => realms.updateApp(realmId, clientId, patch, options, ctx),
-    delete: (realmId: string, clientId: string, ctx: RequestContext) => realms.deleteApp(realmId, clientId, ctx),
-  };
-}
-
 /** The apps pages of a realm: list, add (the secret shown once), edit, rotate the secret, delete. */
 export function appsRoutes(realms: RealmsService, configPath: string): ConsoleRouteSpec[] {
-  const writes = auditedApps(realms);
   const base = (realm: RealmConfig) => `/admin/realms/${realm.id}/apps`;
   /** A realm from the configuration file: its apps are declared there too, read-only here. */
   const provisioned = async (realm: RealmConfig) => (await realms.getRealm(realm.id)).source === 'file';
@@ -91,7 +80,7 @@ export function appsRoutes(realms: RealmsService, configPath: string): ConsoleRo
         const form = parseAppForm(req.body, true, t);
         if (!form.ok) return renderForm(res, c, 'apps/new', { app: null, values, errors: form.errors }, 400);
         try {
-          const made = await writes.create(realm.id, form.input, c.ctx);
+          const made = await realms.createApp(realm.id, form.input, c.ctx);
           secretPage(res, c, made.after!, made.secret, true);
         } catch (err) {
           const refused = appFormErrors(err, t);
@@ -122,7 +111,7 @@ export function appsRoutes(realms: RealmsService, configPath: string): ConsoleRo
         const form = parseAppForm(req.body, false, t);
         if (!form.ok) return renderForm(res, c, 'apps/app', { app, values, errors: form.errors }, 400);
         try {
-          await writes.update(realm.id, app.clientId, form.input, {}, c.ctx);
+          await realms.updateApp(realm.id, app.clientId, form.input, {}, c.ctx);
         } catch (err) {
           const refused = appFormErrors(err, t);
           if (!refused) throw err;
@@ -141,7 +130,7 @@ export function appsRoutes(realms: RealmsService, configPath: string): ConsoleRo
         const t = res.locals.t as Translate;
         const app = await appOf(realm, req);
         try {
-          const changed = await writes.update(realm.id, app.clientId, {}, { rotateSecret: true }, c.ctx);
+          const changed = await realms.updateApp(realm.id, app.clientId, {}, { rotateSecret: true }, c.ctx);
           secretPage(res, c, changed.after!, changed.secret!, false);
         } catch (err) {
           const refused = appFormErrors(err, t);
@@ -168,7 +157,7 @@ export function appsRoutes(realms: RealmsService, configPath: string): ConsoleRo
         const t = res.locals.t as Translate;
         const app = await appOf(realm, req);
         try {
-          await writes.delete(realm.id, app.clientId, c.ctx);
+          await realms.deleteApp(realm.id, app.clientId, c.ctx);
         } catch (err) {
           const refused = appFormErrors(err, t);
           if (!refused) throw err;
