@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
 import i18next, { type TFunction } from 'i18next';
+import { momentsFor } from './moments.ts';
 
 export const SUPPORTED_LOCALES = ['en', 'zh-CN'] as const;
 export type Locale = (typeof SUPPORTED_LOCALES)[number];
@@ -111,6 +112,7 @@ export function createI18n(localesDir: string, secureCookies: boolean): I18n {
       req.locale = locale;
       res.locals.lang = locale;
       res.locals.t = fixed.get(locale);
+      res.locals.moments = momentsFor(locale);
       res.setHeader('Content-Language', locale);
       next();
     },
