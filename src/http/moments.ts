@@ -3,8 +3,6 @@
  * "5 minutes ago". Intl formatters are built once per language — making one costs ~150 µs, formatting with
  * one ~1 µs, and a users page shows a hundred moments.
  */
-import type { Locale } from './i18n.ts';
-
 export interface Moments {
   /** "7 Dec 2026, 11:26". */
   short(at: Date): string;
@@ -35,10 +33,10 @@ function momentsOf(lang: string): Moments {
   };
 }
 
-const BY_LOCALE = new Map<Locale, Moments>();
+const BY_LOCALE = new Map<string, Moments>();
 
-/** The formatters of one of the languages Gatehouse speaks, built on first use. */
-export function momentsFor(lang: Locale): Moments {
+/** The formatters of one of the languages Gatehouse speaks (i18n.ts's locales), built on first use. */
+export function momentsFor(lang: string): Moments {
   let m = BY_LOCALE.get(lang);
   if (!m) BY_LOCALE.set(lang, (m = momentsOf(lang)));
   return m;
