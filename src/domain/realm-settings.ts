@@ -45,7 +45,9 @@ export const appSchema = z.strictObject({
   clientId: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash and underscore, at most 64')
-    .describe('Public id: letters, digits, `.`, `_`, `-`, at most 64; unique in the realm (the same `clientId` may exist in several realms). The JWT’s `aud`; the `client_id` parameter.'),
+    // The console's "new app" page is …/apps/new (paths match case-insensitively): an app named so could not be opened.
+    .refine((id) => id.toLowerCase() !== 'new', 'is reserved (the console’s page for a new app); choose another')
+    .describe('Public id: letters, digits, `.`, `_`, `-`, at most 64, not `new`; unique in the realm (the same `clientId` may exist in several realms). The JWT’s `aud`; the `client_id` parameter.'),
   name: z
     .string()
     .min(1)

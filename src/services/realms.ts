@@ -282,7 +282,7 @@ export class RealmsService {
     if (!updated) throw new NotFoundError('app', clientId);
     const before = appView(current);
     const after = appView(updated);
-    await this.deps.audit.record(ctx, { realmId, operation: 'app.update', target: { type: 'app', id: clientId }, before, after: { ...after, secretRotated: secret !== undefined } });
+    await this.deps.audit.record(ctx, { realmId, operation: 'app.update', target: { type: 'app', id: clientId }, before, after: { ...after, credentialRotated: secret !== undefined } });
     await this.deps.afterWrite?.();
     return { before, after, ...(secret ? { secret } : {}) };
   }

@@ -77,6 +77,12 @@ describe('console apps', () => {
     const mode = await owner.post('/admin/realms/gamma/apps/new', { _csrf: csrfOf(form.text), clientId: 'g3', name: 'x', redirectUris: 'https://x.example.com/cb', delivery: 'carrier_pigeon' });
     expect(mode.status).toBe(400);
     expect(mode.text).toContain('id="delivery-error"');
+
+    // `new` is the new-app page's own path (matched case-insensitively): an app of that id could never be opened.
+    const reserved = await owner.post('/admin/realms/gamma/apps/new', { _csrf: csrfOf(form.text), clientId: 'New', name: 'x', redirectUris: 'https://x.example.com/cb', delivery: 'form_post' });
+    expect(reserved.status).toBe(422);
+    expect(reserved.text).toMatch(/<p class="field-error" id="clientId-error">[^<]*is reserved/);
+    await expect(gh.realmsService.getApp('gamma', 'New')).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('edits an app: the directory changes, the page says so, and the change is audited with before and after', async () => {

@@ -181,8 +181,9 @@ describe('the realms service', () => {
       expect(updated!.after).toMatchObject({ settings: { name: 'Audited twice' } });
       expect(appCreated!.after).toMatchObject({ clientId: 'aud', settings: { name: 'Aud' } });
       expect(appRotated!.before).toMatchObject({ settings: { name: 'Aud' } });
-      expect(appRotated!.after).toMatchObject({ settings: { name: 'Aud 2' } });
-      expect(appUpdated!.after).toMatchObject({ settings: { name: 'Aud 3' } });
+      // Whether the secret was rotated reads as a plain boolean: the audit's secret redaction must not hide it.
+      expect(appRotated!.after).toMatchObject({ settings: { name: 'Aud 2' }, credentialRotated: true });
+      expect(appUpdated!.after).toMatchObject({ settings: { name: 'Aud 3' }, credentialRotated: false });
       expect(appDeleted!.before).toMatchObject({ clientId: 'aud' });
       expect(appDeleted!.after).toBeNull();
       const text = JSON.stringify(entries);
