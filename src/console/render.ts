@@ -1,14 +1,12 @@
 import type { Response } from 'express';
+import { takeFlash } from '../http/account.ts';
 import { renderPage } from '../http/render.ts';
 
 /** A console page: `views/console/<view>.ejs` inside the console's own layout (sidebar, realm picker, top bar). */
 export function renderConsolePage(res: Response, view: string, model: Record<string, unknown>, status = 200): void {
-  // A form's one-shot message (set before its 303) is shown by the next page rendered, then forgotten.
-  const session = res.req.session as typeof res.req.session | undefined;
-  if (session?.consoleFlash) {
-    res.locals.flash = session.consoleFlash;
-    delete session.consoleFlash;
-  }
+  // A form's one-shot message (`flash()` before its 303, in the console's own session) is shown by the next
+  // page rendered, then forgotten.
+  takeFlash(res.req, res, () => undefined);
   renderPage(res, `console/${view}`, model, status, undefined, 'console/layout');
 }
 

@@ -18,8 +18,6 @@ declare module 'express-session' {
     consoleLogin: { state: string; next: string };
     /** A signed-in operator: their console-realm user and login session, and when they last proved who they are. */
     console: { operatorId: string; sid: string; authAt: number };
-    /** A one-shot message for the next console page rendered (after a form's 303): a locale key and its params, never a secret. */
-    consoleFlash: { key: string; params?: Record<string, string | number> };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { RealmConfig } from '../../config/index.ts';
 import { NotFoundError } from '../../domain/errors.ts';
-import { flash, takeFlash } from '../../http/account.ts';
+import { flash } from '../../http/account.ts';
 import type { AppView, RealmsService } from '../../services/realms.ts';
 import { renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
@@ -58,7 +58,6 @@ export function appsRoutes(realms: RealmsService, configPath: string): ConsoleRo
       async handler(req, res, c) {
         const realm = c.realm!;
         const t = res.locals.t as Translate;
-        takeFlash(req, res, () => {});
         const page = await realms.listApps(realm.id, { limit: 1000 });
         renderConsolePage(res, 'apps/list', { title: t('console.apps.title'), section: 'apps', base: base(realm), apps: page.data, provisioned: await provisioned(realm), configPath });
       },
@@ -95,7 +94,6 @@ export function appsRoutes(realms: RealmsService, configPath: string): ConsoleRo
       capability: 'read',
       async handler(req, res, c) {
         const app = await appOf(c.realm!, req);
-        takeFlash(req, res, () => {});
         await renderForm(res, c, 'apps/app', { app, values: valuesOfApp(app), errors: null });
       },
     }),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../../domain/errors.ts';
 import type { ManagementKey } from '../../domain/management-key.ts';
 import { field, parseForm } from '../../http/forms.ts';
-import { flash, takeFlash } from '../../http/account.ts';
+import { flash } from '../../http/account.ts';
 import type { ManagementKeys } from '../../services/management-keys.ts';
 import { renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
@@ -39,7 +39,6 @@ export function keysRoutes(keys: Pick<ManagementKeys, 'list' | 'get' | 'create' 
       capability: 'read',
       async handler(req, res, c) {
         const t = res.locals.t as Translate;
-        takeFlash(req, res, () => {});
         const list = await keys.list({ realmId: c.realm!.id });
         renderConsolePage(res, 'keys/list', { title: t('console.keys.title'), section: 'keys', base: base(c), keys: list });
       },

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { RealmConfig } from '../../config/index.ts';
 import { ConflictError, NotFoundError } from '../../domain/errors.ts';
+import { flash } from '../../http/account.ts';
 import { BULK_DELETE_MAX_IDS, type UsersService } from '../../services/users.ts';
 import { renderConsoleMessage, renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
@@ -91,7 +92,7 @@ export function usersBulkRoutes(users: UsersService): ConsoleRouteSpec[] {
   };
 
   const done = (req: Request, res: Response, realm: RealmConfig, f: BulkForm, count: number) => {
-    req.session.consoleFlash = { key: 'console.bulkDelete.deleted', params: { count, formatted: count.toLocaleString(res.locals.lang as string) } };
+    flash(req, 'console.bulkDelete.deleted', { count, formatted: count.toLocaleString(res.locals.lang as string) });
     res.redirect(303, listOf(realm) + listQueryString(f.query.values, f.query.sort));
   };
 

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { RealmConfig } from '../../config/index.ts';
 import { ConflictError, RuleViolation } from '../../domain/errors.ts';
+import { flash } from '../../http/account.ts';
 import { field, keptValues, parseForm, type FormError } from '../../http/forms.ts';
 import { SUPPORTED_LOCALES } from '../../http/i18n.ts';
 import type { NewUserInput, UsersService } from '../../services/users.ts';
@@ -128,7 +129,7 @@ export function usersNewRoutes(users: UsersService): ConsoleRouteSpec[] {
     }
     const userPage = `/admin/realms/${realm.id}/users/${encodeURIComponent(made.user.id)}`;
     if (type === 'human') {
-      req.session.consoleFlash = { key: 'console.newUser.created', params: { username: made.user.username } };
+      flash(req, 'console.newUser.created', { username: made.user.username });
       return res.redirect(303, userPage);
     }
     // The key, this once: on this answer only, never cached, never in the session.

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { RealmConfig } from '../../config/index.ts';
 import { ConflictError, RuleViolation } from '../../domain/errors.ts';
-import { flash, takeFlash } from '../../http/account.ts';
+import { flash } from '../../http/account.ts';
 import type { FormError } from '../../http/forms.ts';
 import { describeUserAgent } from '../../identity/user-agent.ts';
 import { displayName, type User } from '../../identity/user.ts';
@@ -81,7 +81,6 @@ export function userPageRoutes(d: UserPageDeps): ConsoleRouteSpec[] {
       capability: 'read',
       async handler(req, res, c) {
         const user = await d.users.get(c.realm!, String(req.params.userId));
-        takeFlash(req, res, () => undefined);
         await renderUserPage(res, c, d, user);
       },
     }),
