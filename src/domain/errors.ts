@@ -8,7 +8,10 @@
 export interface FieldIssue {
   field: string;
   code: string;
+  /** In English, for the API and the configuration file; pages say it in their language (console/issue-text.ts). */
   message: string;
+  /** The bound of a too_big / too_small issue (a length, a count, a number). */
+  limit?: number;
 }
 
 export abstract class DomainError extends Error {}
@@ -81,4 +84,10 @@ export class ForbiddenError extends DomainError {
 /** A zod-style path as one dotted string: ['hosts', 1] → "hosts[1]". */
 export function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}
+
+/** The bound a zod too_big / too_small issue names, kept so a page can say it in its own language. */
+export function issueLimit(issue: { code: string; maximum?: unknown; minimum?: unknown }): { limit?: number } {
+  const bound = issue.code === 'too_big' ? issue.maximum : issue.code === 'too_small' ? issue.minimum : undefined;
+  return typeof bound === 'number' || typeof bound === 'bigint' ? { limit: Number(bound) } : {};
 }

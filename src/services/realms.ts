@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { appSchema, realmSchema } from '../config/schema.ts';
-import { ConflictError, fieldPath, NotFoundError, RuleViolation, type RuleIssue } from '../domain/errors.ts';
+import { ConflictError, fieldPath, issueLimit, NotFoundError, RuleViolation, type RuleIssue } from '../domain/errors.ts';
 import { crossRealmIssues, realmIssues, type RealmIssue } from '../domain/realm-rules.ts';
 import { oneWayEmailsProblem, recordOneWaySettings } from '../identity/realm-settings.ts';
 import { DirectoryClash, type AppSettings, type Directory, type DirectoryApp, type DirectoryRealm, type RealmSettings } from '../ports/directory.ts';
@@ -91,7 +91,7 @@ function zodIssues(issues: z.core.$ZodIssue[]): RuleIssue[] {
   return issues.flatMap((issue): RuleIssue[] =>
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ field: fieldPath([...issue.path, key]), code: issue.code, message: `unknown key "${key}"` }))
-      : [{ field: fieldPath(issue.path), code: issue.code, message: issue.message }],
+      : [{ field: fieldPath(issue.path), code: issue.code, message: issue.message, ...issueLimit(issue) }],
   );
 }
 

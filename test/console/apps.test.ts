@@ -62,7 +62,7 @@ describe('console apps', () => {
     const typed = 'https://ok.example.com/cb\nhttp://evil.example.com/cb';
     const bad = await owner.post('/admin/realms/gamma/apps/new', { _csrf: csrfOf(form.text), clientId: 'g2', name: 'Second', redirectUris: typed, logoutRedirectUris: '', delivery: 'form_post' });
     expect(bad.status).toBe(422);
-    expect(bad.text).toMatch(/<p class="field-error" id="redirectUris-error">Line 2: must use https/);
+    expect(bad.text).toMatch(/<p class="field-error" id="redirectUris-error">Line 2: Use https \(http is allowed for localhost only\)\./);
     expect(bad.text).toContain('aria-invalid="true" aria-describedby="redirectUris-error redirectUris-hint"');
     expect(decode(/<textarea id="redirectUris"[^>]*>([^<]*)<\/textarea>/.exec(bad.text)![1]!)).toBe(typed);
     expect(bad.text).toContain('value="Second"');
@@ -83,6 +83,17 @@ describe('console apps', () => {
     expect(reserved.status).toBe(422);
     expect(reserved.text).toMatch(/<p class="field-error" id="clientId-error">[^<]*is reserved/);
     await expect(gh.realmsService.getApp('gamma', 'New')).rejects.toBeInstanceOf(NotFoundError);
+
+    // The same refusals in Simplified Chinese: the realm schema's English words are the API's, not the page's.
+    const zhForm = await owner.get('/admin/realms/gamma/apps/new?lang=zh-CN');
+    try {
+      const zh = await owner.post('/admin/realms/gamma/apps/new', { _csrf: csrfOf(zhForm.text), clientId: 'x y', name: 'n', redirectUris: 'https://ok.example.com/cb\nhttp://evil.example.com/cb', delivery: 'form_post' });
+      expect(zh.status).toBe(422);
+      expect(zh.text).toMatch(/<p class="field-error" id="clientId-error">可使用字母、数字、点、短横线和下划线，最多 64 个字符。/);
+      expect(zh.text).toMatch(/<p class="field-error" id="redirectUris-error">第 2 行：请使用 https（仅 localhost 可以使用 http）。/);
+    } finally {
+      await owner.get('/admin/realms/gamma/apps?lang=en');
+    }
   });
 
   it('edits an app: the directory changes, the page says so, and the change is audited with before and after', async () => {

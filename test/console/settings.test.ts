@@ -310,6 +310,26 @@ describe('console realm settings: who may, which realm, bad input', () => {
     expect(after.updatedAt).toEqual(before.updatedAt);
   });
 
+  it('the realm schema’s refusals read in Simplified Chinese at their fields (save and preview)', async () => {
+    const before = await gamma();
+    try {
+      await owner.get(`${GAMMA}/fields?lang=zh-CN`);
+      const prefix = await save(owner, `${GAMMA}/fields`, { usernames: 'separate', emails: 'unique', apiKeyPolicy: 'hash', apiKeyPrefix: 'bad prefix!' });
+      expect(prefix.status).toBe(422);
+      expect(prefix.text).toMatch(/id="apiKeyPrefix-error"[^>]*>可使用字母、数字、短横线和下划线，最多 16 个字符。</);
+      const colour = await save(owner, `${GAMMA}/branding`, { name: 'Gamma Co', logoUrl: '', primaryColor: 'red', intent: 'preview' });
+      expect(colour.status).toBe(400);
+      expect(colour.text).toMatch(/id="primaryColor-error"[^>]*>请输入颜色值，例如 #4f46e5。</);
+      const logo = await save(owner, `${GAMMA}/branding`, { name: 'Gamma Co', logoUrl: 'ftp://logo.example/x.png', primaryColor: '#112233' });
+      expect(logo.status).toBe(422);
+      expect(logo.text).toMatch(/id="logoUrl-error"[^>]*>[^<]*[\u4e00-\u9fff][^<]*</);
+      expect(logo.text).not.toMatch(/id="logoUrl-error"[^>]*>[^<]*must be/);
+    } finally {
+      await owner.get(`${GAMMA}/fields?lang=en`);
+    }
+    expect((await gamma()).settings).toEqual(before.settings);
+  });
+
   it('every section reads in Simplified Chinese too, with no key left untranslated', async () => {
     try {
       for (const section of ['fields', 'signup', 'verification', 'password', 'mfa', 'sessions', 'social', 'branding']) {

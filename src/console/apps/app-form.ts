@@ -3,6 +3,7 @@ import { ConflictError, RuleViolation } from '../../domain/errors.ts';
 import { field } from '../../http/forms.ts';
 import type { AppView } from '../../services/realms.ts';
 import { consoleMessageOf } from '../access.ts';
+import { issueText } from '../issue-text.ts';
 
 /**
  * The app form (new and edit): name, redirect URIs and logout redirect URIs one per line, the delivery mode.
@@ -101,9 +102,10 @@ export function appFormErrors(err: unknown, t: Translate): { errors: AppFormErro
     for (const issue of err.issues) {
       const m = /^([A-Za-z]+)(?:\[(\d+)\])?/.exec(issue.field);
       const name = m?.[1] ?? '';
-      const message = m?.[2] !== undefined ? t('console.apps.onLine', { line: Number(m[2]) + 1, message: issue.message }) : issue.message;
+      const said = issueText(t, issue);
+      const message = m?.[2] !== undefined ? t('console.apps.onLine', { line: Number(m[2]) + 1, message: said }) : said;
       if ((FORM_FIELDS as readonly string[]).includes(name)) (fields[name] ??= []).push(message);
-      else other.push(issue.field ? `${issue.field}: ${issue.message}` : issue.message);
+      else other.push(issue.field ? `${issue.field}: ${said}` : said);
     }
     return { errors: { fields, form: other.length > 0 ? { key: 'console.errors.refused', params: { reason: other.join('; ') } } : { key: 'console.apps.fixFields' } }, status: 422 };
   }

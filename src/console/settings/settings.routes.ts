@@ -1,9 +1,10 @@
 import type { Request, Response } from 'express';
-import { ConflictError, RuleViolation } from '../../domain/errors.ts';
+import { ConflictError, issueLimit, RuleViolation } from '../../domain/errors.ts';
 import { brandColor, realmSchema } from '../../domain/realm-settings.ts';
 import type { DirectoryRealm } from '../../ports/directory.ts';
 import { mergePatch, type RealmsService } from '../../services/realms.ts';
 import { askToConfirm, recentlyAuthenticated, type GuardDeps } from '../access.ts';
+import { issueText } from '../issue-text.ts';
 import { renderConsoleMessage, renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
 import { formValues, isSettingsSection, postedValues, providerRows, sectionPatch, SECTION_FIELDS, SETTINGS_SECTIONS, SOCIAL_FIELDS, type FormValues, type SettingsSection } from './sections.ts';
@@ -21,16 +22,6 @@ interface Problems {
   alert: string | null;
   fields: Record<string, string>;
 }
-
-/** A service refusal of a settings path no input of this section shows (e.g. a rule on another section's key). */
-const ISSUE_KEYS: Record<string, string> = {
-  one_way: 'console.settings.issue.oneWay',
-  needs_separate_usernames: 'console.settings.issue.needsSeparateUsernames',
-  needs_provider: 'console.settings.issue.needsProvider',
-  unsupported: 'console.settings.issue.unsupported',
-};
-
-const issueText = (t: T, issue: { code: string; message: string }) => (ISSUE_KEYS[issue.code] ? t(ISSUE_KEYS[issue.code]!) : issue.message);
 
 /**
  * The realm's settings pages (issue 13, "Settings"): one form per section, each a JSON merge patch of the
@@ -126,7 +117,7 @@ export function settingsRoutes(d: SettingsDeps): ConsoleRouteSpec[] {
           const tried = realmSchema.pick({ name: true, branding: true }).safeParse({ name: merged.name, branding: merged.branding });
           if (!tried.success) {
             const fields: Record<string, string> = {};
-            for (const i of tried.error.issues) fields[form.fieldOf(i.path.join('.')) ?? 'name'] ??= i.message;
+            for (const i of tried.error.issues) fields[form.fieldOf(i.path.join('.')) ?? 'name'] ??= issueText(t, { code: i.code, message: i.message, ...issueLimit(i) });
             return render(res, c, section, realm, values, { alert: t('console.settings.previewInvalid'), fields }, 400);
           }
           return render(res, c, section, realm, values, null, 200, { preview: previewOf(realm.id, tried.data.name, tried.data.branding.logoUrl ?? null, tried.data.branding.primaryColor, true) });
