@@ -48,3 +48,21 @@ describe('the console says the realm schema’s refusals in the page’s languag
     expect(issueText(tOf(en), issues[0]!)).toBe('Enter a colour like #4f46e5.');
   });
 });
+
+describe('the console says every conflict of a service in the page’s language', () => {
+  it('each ConflictError reason in src/ has console.conflict.<reason> in en and zh-CN (consoleMessageOf’s key)', async () => {
+    const { readdirSync } = await import('node:fs');
+    const dir = new URL('../../src/', import.meta.url);
+    const reasons = new Set<string>();
+    for (const f of readdirSync(dir, { recursive: true }) as string[]) {
+      if (!f.endsWith('.ts')) continue;
+      for (const m of readFileSync(new URL(f, dir), 'utf8').matchAll(/new ConflictError\('([a-z_.]+)'/g)) reasons.add(m[1]!);
+    }
+    expect(reasons.size).toBeGreaterThan(10);
+    for (const r of reasons) {
+      const key = `console.conflict.${r.replace(/\./g, '_')}`;
+      expect(typeof lookup(en, key), key).toBe('string');
+      expect(typeof lookup(zh, key), key).toBe('string');
+    }
+  });
+});
