@@ -1,4 +1,4 @@
-import { roleOn } from '../domain/operator-role.ts';
+import { ALL_REALMS, roleOn } from '../domain/operator-role.ts';
 import type { Realms } from '../realms.ts';
 import { renderConsolePage } from './render.ts';
 import { consoleRoute, type ConsoleRouteSpec } from './route.ts';
@@ -15,7 +15,8 @@ export function homeRoutes(realms: Realms, consoleRealmId: string): ConsoleRoute
           .all()
           .filter((r) => r.id !== consoleRealmId && roleOn(c.grants, r.id) !== null)
           .map((r) => ({ id: r.id, name: r.name, publicUrl: r.publicUrl, role: roleOn(c.grants, r.id)!, apps: r.apps.length }));
-        renderConsolePage(res, 'home/index', { title: res.locals.t('console.home.title'), realms: list });
+        // Owners of '*' also get the pages of no realm: every operator, a new realm.
+        renderConsolePage(res, 'home/index', { title: res.locals.t('console.home.title'), realms: list, global: c.can('operators.write', ALL_REALMS) });
       },
     }),
   ];

@@ -3,6 +3,7 @@ import type { AuditLog } from '../services/audit-log.ts';
 import type { EventLog } from '../services/event-log.ts';
 import type { ImpersonationService } from '../services/impersonation.ts';
 import type { ManagementKeys } from '../services/management-keys.ts';
+import type { OperatorsService } from '../services/operators.ts';
 import type { RealmDashboard } from '../services/realm-dashboard.ts';
 import type { RealmsService } from '../services/realms.ts';
 import type { SignInHistory } from '../services/sign-in-history.ts';
@@ -15,6 +16,9 @@ import { eventsRoutes } from './events/events.routes.ts';
 import { homeRoutes } from './home.routes.ts';
 import { impersonateRoutes } from './impersonation/impersonate.routes.ts';
 import { keysRoutes } from './keys/keys.routes.ts';
+import { globalOperatorsRoutes } from './operators/global.routes.ts';
+import { operatorsRoutes } from './operators/operators.routes.ts';
+import { newRealmRoutes } from './realms/new-realm.routes.ts';
 import type { ConsoleRouteSpec } from './route.ts';
 import { settingsRoutes } from './settings/settings.routes.ts';
 import { usersBulkRoutes } from './users/bulk.routes.ts';
@@ -43,6 +47,7 @@ export interface ConsolePages {
     audit: AuditLog;
     dashboard: RealmDashboard;
     keys: ManagementKeys;
+    operators: OperatorsService;
     realmsService?: RealmsService;
   };
 }
@@ -57,6 +62,8 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
   const consoleRealm = () => p.realms.byIdOrNull(p.consoleRealmId);
   return [
     ...homeRoutes(p.realms, p.consoleRealmId),
+    // Before the dashboard: its /realms/:realmId would take /realms/new (the realm schema refuses the id "new").
+    ...(realmsService ? newRealmRoutes(realmsService) : []),
     ...dashboardRoutes(m.dashboard),
     ...usersListRoutes(m.users),
     ...usersExportRoutes(m.users),
@@ -65,6 +72,8 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...(realmsService ? settingsRoutes({ realmsService, recentAuth }) : []),
     ...(realmsService ? appsRoutes(realmsService, p.configPath) : []),
     ...keysRoutes(m.keys),
+    ...operatorsRoutes(m.operators, p.clock),
+    ...globalOperatorsRoutes(m.operators, p.realms),
     ...eventsRoutes(m.events, m.users, consoleRealm),
     ...auditRoutes(m.audit, m.users, consoleRealm),
     // After the users' fixed paths (count, export.csv, delete, new): the user's own, whose :userId would take them.

@@ -51,7 +51,9 @@ export type ConflictReason =
   /** The operators' calls without a console (no console.publicUrl, or console.enabled false). */
   | 'console.disabled'
   /** Revoking or demoting the last owner of every realm ('*'): the console would have no owner. */
-  | 'last_owner';
+  | 'last_owner'
+  /** An operator revoking or lowering their own grant (they would lock themselves out): another owner does it. */
+  | 'self_lockout';
 
 /** The change collides with what exists: a taken username, a provisioned (read-only) realm, a stale expectation. */
 export class ConflictError extends DomainError {

@@ -207,6 +207,8 @@ export const realmSchema = z.strictObject({
   id: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes')
+    // The console's "new realm" page is /admin/realms/new: a realm of that id would have no dashboard there.
+    .refine((v) => v !== 'new', 'reserved: "new" is a console path')
     .describe('Stable id, lower-case letters, digits and dashes (at most 63). Stored on every record; the JWT’s `rid`; the branding stylesheet is `/branding/<id>.css`. Do not change it once users exist.'),
   name: z
     .string()

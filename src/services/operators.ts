@@ -1,7 +1,7 @@
 import type { ConsoleConfig, RealmConfig } from '../config/index.ts';
 import { CONSOLE_CLIENT_ID } from '../config/index.ts';
 import { ConflictError, NotFoundError, RuleViolation, type FieldIssue } from '../domain/errors.ts';
-import { ALL_REALMS, isOperatorRole, type OperatorRole, type RoleGrant } from '../domain/operator-role.ts';
+import { ALL_REALMS, isOperatorRole, OPERATOR_ROLES, type OperatorRole, type RoleGrant } from '../domain/operator-role.ts';
 import type { UserCursor } from '../domain/user-query.ts';
 import type { User } from '../identity/user.ts';
 import type { OperatorRolesPort } from '../ports/operator-roles.ts';
@@ -158,6 +158,23 @@ export class OperatorsService {
     }
   }
 
+  /**
+   * Refuses an operator taking away or lowering their own grant (a console click that would lock them out);
+   * another owner, or the CLI, does it. Checked after the last-owner rule, whose message says more.
+   */
+  private keepOwnAccess(operatorId: string, before: RoleGrant | undefined, nextRole: OperatorRole | null, ctx: RequestContext): void {
+    if (ctx.actor.type !== 'operator' || ctx.actor.id !== operatorId || !before) return;
+    if (nextRole === null || OPERATOR_ROLES.indexOf(nextRole) < OPERATOR_ROLES.indexOf(before.role)) {
+      throw new ConflictError('self_lockout', 'you cannot revoke or lower your own role: ask another owner to do it');
+    }
+  }
+
+  /** Whether the operator has chosen a password (no: their setup link is still to be used). */
+  async hasPassword(operatorId: string): Promise<boolean> {
+    const realm = this.consoleRealm();
+    return (await this.d.store.passwordHashOf(realm.id, operatorId)) !== null;
+  }
+
   /** Gives the operator `role` on `realmId` ('*': every realm), replacing their role there. */
   async grant(operatorId: string, realmId: string, role: OperatorRole, ctx: RequestContext): Promise<void> {
     const realm = this.consoleRealm();
@@ -167,6 +184,7 @@ export class OperatorsService {
     const before = (await this.d.roles.grantsOf(operatorId)).find((g) => g.realmId === realmId);
     if (before?.role === role) return;
     await this.keepLastOwner(before, role);
+    this.keepOwnAccess(operatorId, before, role, ctx);
     const after: RoleGrant = { operatorId, realmId, role, grantedAt: this.d.clock(), grantedBy: this.grantedBy(ctx) };
     await this.d.roles.setGrant(after);
     await this.auditGrant(ctx, 'operator.grant', operatorId, realmId, before ?? null, after);
@@ -178,6 +196,7 @@ export class OperatorsService {
     const before = (await this.d.roles.grantsOf(operatorId)).find((g) => g.realmId === realmId);
     if (!before) throw new NotFoundError('grant');
     await this.keepLastOwner(before, null);
+    this.keepOwnAccess(operatorId, before, null, ctx);
     if (!(await this.d.roles.removeGrant(operatorId, realmId))) throw new NotFoundError('grant');
     await this.auditGrant(ctx, 'operator.revoke', operatorId, realmId, before, null);
   }

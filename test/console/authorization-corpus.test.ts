@@ -24,7 +24,7 @@ let personas: { viewer: ConsoleBrowser; otherAdmin: ConsoleBrowser; owner: Conso
 
 /** A sample request of each route: its path's ids and a well-formed form. A route without one fails the test. */
 type Sample = { path: (ids: Ids) => string; form?: (ids: Ids) => Record<string, string | string[]>; /** What a permitted GET answers (default 200). */ ok?: number };
-type Ids = { realmId: string; userId: string; sid: string; keyId: string };
+type Ids = { realmId: string; userId: string; sid: string; keyId: string; operatorId: string };
 const SAMPLES: Record<string, Sample> = {
   'get /': { path: () => '/admin' },
   'get /realms/:realmId/users': { path: (i) => `/admin/realms/${i.realmId}/users?sort=email&direction=desc` },
@@ -72,6 +72,22 @@ const SAMPLES: Record<string, Sample> = {
   'get /realms/:realmId/users/:userId/history': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/history` },
   'get /realms/:realmId/users/:userId/impersonate': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/impersonate` },
   'post /realms/:realmId/users/:userId/impersonate': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/impersonate`, form: () => ({ reason: 'support ticket 42' }) },
+  // The operators of a realm (owners only); :operatorId is the viewer persona, an operator of alpha.
+  'get /realms/:realmId/operators': { path: (i) => `/admin/realms/${i.realmId}/operators` },
+  'get /realms/:realmId/operators/new': { path: (i) => `/admin/realms/${i.realmId}/operators/new` },
+  'post /realms/:realmId/operators/new': { path: (i) => `/admin/realms/${i.realmId}/operators/new`, form: () => ({ email: 'intruder@example.com', role: 'owner' }) },
+  'get /realms/:realmId/operators/:operatorId': { path: (i) => `/admin/realms/${i.realmId}/operators/${i.operatorId}` },
+  'post /realms/:realmId/operators/:operatorId': { path: (i) => `/admin/realms/${i.realmId}/operators/${i.operatorId}`, form: () => ({ role: 'owner' }) },
+  'get /realms/:realmId/operators/:operatorId/revoke': { path: (i) => `/admin/realms/${i.realmId}/operators/${i.operatorId}/revoke` },
+  'post /realms/:realmId/operators/:operatorId/revoke': { path: (i) => `/admin/realms/${i.realmId}/operators/${i.operatorId}/revoke` },
+  'get /realms/:realmId/operators/:operatorId/setup-link': { path: (i) => `/admin/realms/${i.realmId}/operators/${i.operatorId}/setup-link` },
+  'post /realms/:realmId/operators/:operatorId/setup-link': { path: (i) => `/admin/realms/${i.realmId}/operators/${i.operatorId}/setup-link` },
+  // Pages of no realm for owners of '*' only: the owner of alpha (the positive control) gets 404 from their own rule; operators.test.ts has the owner of '*'.
+  'get /realms/new': { path: () => '/admin/realms/new', ok: 404 },
+  'post /realms/new': { path: () => '/admin/realms/new', form: () => ({ id: 'intruder', name: 'Intruder', publicUrl: 'https://intruder.example' }) },
+  'get /operators': { path: () => '/admin/operators', ok: 404 },
+  'get /operators/:operatorId/grants': { path: (i) => `/admin/operators/${i.operatorId}/grants`, ok: 404 },
+  'post /operators/:operatorId/grants': { path: (i) => `/admin/operators/${i.operatorId}/grants`, form: () => ({ role: 'owner' }) },
 };
 
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
@@ -106,7 +122,7 @@ beforeAll(async () => {
 afterAll(() => gh?.close());
 
 const routes = () => consoleRoutes({ realms: gh.realms, consoleRealmId: 'console', consolePublicUrl: CONSOLE_URL, configPath: gh.config.configPath, management: { ...gh.management!, realmsService: gh.realmsService }, clock: () => new Date() });
-const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid, keyId });
+const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid, keyId, operatorId: personas.viewer.operatorId });
 
 async function send(b: ConsoleBrowser | null, method: string, path: string, form: Record<string, string | string[]>, csrf: string | null) {
   if (!b) {

@@ -80,6 +80,18 @@ describe('OperatorsService', () => {
     expect(await operators.grantsOf(second.id)).toEqual([]);
   });
 
+  it('an operator may not revoke or lower their own grant (self_lockout); raising it, another owner or the CLI may', async () => {
+    const { operator: me } = await operators.create({ email: uniqueEmail('self'), grants: [{ realmId: 'alpha', role: 'admin' }] }, CLI_CONTEXT);
+    expect(await errorOf(operators.revoke(me.id, 'alpha', asOperator(me.id)))).toMatchObject({ reason: 'self_lockout' });
+    expect(await errorOf(operators.grant(me.id, 'alpha', 'viewer', asOperator(me.id)))).toMatchObject({ reason: 'self_lockout' });
+    expect((await operators.grantsOf(me.id)).map((g) => `${g.realmId}:${g.role}`)).toEqual(['alpha:admin']);
+    await operators.grant(me.id, 'alpha', 'owner', asOperator(me.id));
+    await operators.grant(me.id, 'alpha', 'viewer', asOperator(root));
+    await operators.revoke(me.id, 'alpha', CLI_CONTEXT);
+    expect(await operators.grantsOf(me.id)).toEqual([]);
+    expect(await operators.hasPassword(me.id)).toBe(false);
+  });
+
   it('list: everyone with all grants, or those who reach one realm with those grants', async () => {
     const all = await operators.list();
     expect(all.length).toBeGreaterThanOrEqual(3);

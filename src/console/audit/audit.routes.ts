@@ -18,6 +18,7 @@ function targetHref(realmId: string, target: { type: string; id: string | null }
   if (target.type === 'user') return `${base}/users/${encodeURIComponent(target.id)}`;
   if (target.type === 'app') return `${base}/apps/${encodeURIComponent(target.id)}`;
   if (target.type === 'api_key') return `${base}/keys`;
+  if (target.type === 'operator') return `${base}/operators/${encodeURIComponent(target.id)}`;
   return null;
 }
 
