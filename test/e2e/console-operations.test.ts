@@ -94,6 +94,7 @@ describe.skipIf(!has)('operator console operations in Chromium', () => {
       let context: BrowserContext;
       let page: Page;
       let secret = '';
+      let operatorId = '';
       /** The last authenticator time step used: each code is accepted once, so each new one takes a later step. */
       let usedStep = 0;
 
@@ -163,7 +164,8 @@ describe.skipIf(!has)('operator console operations in Chromium', () => {
         page = await newPage(context);
         const created = await api('POST', '/realms', { id: sepRealm, name: `Separate ${tag}`, publicUrl: `http://${sepRealm}.localhost:${new URL(stack.gatehouseUrl).port}`, fields: { usernames: 'separate' } });
         expect(created.status, JSON.stringify(created.body)).toBe(201);
-        const { setupLink } = await stack.gatehouse.gatehouse.management!.operators.create({ email: opEmail, grants: [{ realmId: '*', role: 'owner' }] }, CLI_CONTEXT);
+        const { setupLink, operator } = await stack.gatehouse.gatehouse.management!.operators.create({ email: opEmail, grants: [{ realmId: '*', role: 'owner' }] }, CLI_CONTEXT);
+        operatorId = operator.id;
         secret = await operatorFirstSignIn(page, setupLink, opEmail, lang, stack.consoleUrl!);
         usedStep = Math.floor(Date.now() / 30_000);
       }, 60_000);
@@ -396,6 +398,13 @@ describe.skipIf(!has)('operator console operations in Chromium', () => {
         const path = `/admin/realms/${sepRealm}/settings/fields`;
         const save = () => page.locator('form.settings-form button[type="submit"]');
         const emailsNow = async () => ((await api('GET', `/realms/${sepRealm}`)).body as { settings: { fields: { emails: string } } }).settings.fields.emails;
+        // "Confirm it's you" (which Fields asks for once the sign-in is older than the console realm's window) works
+        // in the browser: password and a fresh authenticator code, back to the page it was asked for.
+        await page.goto(`${stack.consoleUrl}/admin/reauth?next=${encodeURIComponent(path)}`);
+        expect(await page.locator('h1').textContent()).toBe(t('console.reauth.title'));
+        expect(await confirmIfAsked()).toBe(true);
+        expect(pathOf(page)).toBe(path);
+
         // Without "I understand": refused at the checkbox, nothing saved.
         for (let attempt = 0; ; attempt++) {
           await page.goto(`${stack.consoleUrl}${path}`);
@@ -485,6 +494,14 @@ describe.skipIf(!has)('operator console operations in Chromium', () => {
         expect(await banner.textContent()).toContain(t('impersonation.banner.by', { operator: opEmail }));
         expect(await banner.textContent()).toContain(t('impersonation.banner.reason', { reason }));
 
+        // An app the user signs in to in this session gets a JWT about the user that names the operator in `act`.
+        const app = await newPage(context);
+        await app.goto(stack.demoUrl);
+        await app.locator('#login').click();
+        await app.waitForURL(`${stack.demoUrl}/callback`);
+        expect(JSON.parse((await app.locator('td[data-claim="sub"]').textContent())!)).toBe(user.id);
+        expect(JSON.parse((await app.locator('td[data-claim="act"]').textContent())!)).toEqual({ sub: operatorId, iss: stack.consoleUrl });
+
         // The console's audit lists it; the user's events have the impersonation's start.
         const consolePage = await newPage(context);
         await consolePage.goto(`${stack.consoleUrl}/admin/realms/main/audit`);
@@ -500,6 +517,11 @@ describe.skipIf(!has)('operator console operations in Chromium', () => {
         await page.goto(`${stack.gatehouseUrl}/account`);
         expect(pathOf(page)).toBe('/login');
         expect(await page.locator('.impersonation-banner').count()).toBe(0);
+        // And the app's next sign-in asks for the user's own password: nothing of the impersonation is left.
+        await app.goto(stack.demoUrl);
+        await app.locator('#login').click();
+        await app.waitForURL(`${stack.gatehouseUrl}/login?**`);
+        expect(await app.locator('input[name="password"]').count()).toBe(1);
         expect(allCsp()).toEqual([]);
       }, 90_000);
     });
