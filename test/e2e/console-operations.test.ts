@@ -98,6 +98,10 @@ describe.skipIf(!has)('operator console operations in Chromium', () => {
       /** The last authenticator time step used: each code is accepted once, so each new one takes a later step. */
       let usedStep = 0;
 
+      /** The CSP violations of every page this view opened. */
+      const pagesCsp: string[][] = [];
+      const allCsp = () => pagesCsp.flat();
+
       const newContext = async () => {
         const c = await browser.newContext({ locale: view.locale, viewport: view.viewport, isMobile: view.isMobile, hasTouch: view.isMobile });
         contexts.push(c);
@@ -109,9 +113,6 @@ describe.skipIf(!has)('operator console operations in Chromium', () => {
         pagesCsp.push(watchCsp(p));
         return p;
       };
-      /** The CSP violations of every page this view opened. */
-      const pagesCsp: string[][] = [];
-      const allCsp = () => pagesCsp.flat();
 
       /** A code at a time step not used before (waiting for the clock when the next unused one is too far ahead). */
       const nextCode = async () => {
@@ -186,10 +187,11 @@ describe.skipIf(!has)('operator console operations in Chromium', () => {
         await page.locator('#state').selectOption('inactive');
         await page.getByRole('button', { name: t('console.users.apply') }).click();
         await page.waitForURL('**/users?*state=inactive*');
-        const emailHeader = page.locator('th a.sort-link', { hasText: t('console.users.col.email') });
-        await emailHeader.click();
+        // Sorted by email, then reversed by a second click on the same header.
+        const emailHeader = () => page.locator('th a.sort-link', { hasText: t('console.users.col.email') });
+        await emailHeader().click();
         await page.waitForURL('**sort=email&direction=asc*');
-        await page.locator('th a.sort-link', { hasText: t('console.users.col.email') }).click();
+        await emailHeader().click();
         await page.waitForURL('**sort=email&direction=desc*');
         expect(await usernames()).toEqual(expected);
 
