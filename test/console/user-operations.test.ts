@@ -227,8 +227,11 @@ describe('console: a user’s operations', () => {
     const page = await admin.get(path);
     expect(page.status).toBe(200);
     expect(page.text).toContain('name="reason"');
+    // The form's answer redirects to alpha.test: a browser follows it only if form-action allows that origin.
+    expect(page.headers['content-security-policy']).toMatch(/form-action 'self' http:\/\/alpha\.test(;|$)/);
     const short = await admin.post(path, { _csrf: csrfOf(page.text), reason: 'no' });
     expect(short.status).toBe(422);
+    expect(short.headers['content-security-policy']).toMatch(/form-action 'self' http:\/\/alpha\.test(;|$)/);
     expect(short.text).toContain('3 to 200 characters');
     const go = await admin.post(path, { _csrf: csrfOf(page.text), reason: 'Ticket 4711: invoices page empty' });
     expect(go.status).toBe(303);

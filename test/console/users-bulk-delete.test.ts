@@ -114,6 +114,26 @@ describe('console bulk delete', () => {
     expect((await admin.get(String(done.headers.location))).text).toContain('60 users deleted.');
   });
 
+  it('a sorted list keeps its order through the delete: the list form and the confirmation carry sort and direction', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await human(alpha, `${tag}-srt-${i}@example.com`));
+    const list = await admin.get(`/admin/realms/alpha/users?q=${tag}-srt-&sort=email&direction=desc`);
+    expect(list.status).toBe(200);
+    // The hidden fields of the list's bulk form, as the browser posts them with the ticked rows.
+    const bulk = /<form method="post" action="[^"]*\/users\/delete" class="users-form">([\s\S]*?)<\/form>/.exec(list.text)![1]!;
+    const hidden = Object.fromEntries([...bulk.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(([, n, v]) => [n!, v!]));
+    expect(hidden).toMatchObject({ q: `${tag}-srt-`, sort: 'email', direction: 'desc' });
+    const ask = await admin.post('/admin/realms/alpha/users/delete', { ...hidden, scope: 'ids', ids: [ids[1]!] });
+    expect(ask.status, ask.text).toBe(200);
+    expect(ask.text).toContain(`href="/admin/realms/alpha/users?q=${tag}-srt-&amp;sort=email&amp;direction=desc"`);
+    const form = confirmForm(ask.text);
+    expect(form).toMatchObject({ sort: 'email', direction: 'desc' });
+    const done = await admin.post('/admin/realms/alpha/users/delete/confirm', form);
+    expect(done.status, done.text).toBe(303);
+    expect(done.headers.location).toBe(`/admin/realms/alpha/users?q=${tag}-srt-&sort=email&direction=desc`);
+    expect(await exists(alpha, ids[1]!)).toBe(false);
+  });
+
   it('a changed count since the confirmation page deletes nothing and asks again with the count now (409)', async () => {
     for (let i = 0; i < 3; i++) await human(alpha, `${tag}-mm-${i}@example.com`, { state: 'inactive' });
     const values = { scope: 'filter', q: `${tag}-mm-`, state: 'inactive' };

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, RuleViolation } from '../../domain/errors.ts';
+import { allowFormAction } from '../../http/csp.ts';
 import type { ImpersonationService } from '../../services/impersonation.ts';
 import type { UsersService } from '../../services/users.ts';
 import { consoleMessageOf } from '../access.ts';
@@ -40,6 +41,8 @@ export function impersonateRoutes(d: ImpersonatePageDeps): ConsoleRouteSpec[] {
       capability: 'impersonate',
       stepUp: true,
       async handler(req, res, c) {
+        // The form's answer redirects to the user's realm (another origin): CSP form-action governs that redirect too.
+        allowFormAction(res, c.realm!.publicUrl);
         renderConfirm(res, c, await d.users.get(c.realm!, String(req.params.userId)), page(req, ''));
       },
     }),
@@ -50,6 +53,8 @@ export function impersonateRoutes(d: ImpersonatePageDeps): ConsoleRouteSpec[] {
       stepUp: true,
       async handler(req, res, c: ConsoleRequest) {
         const user = await d.users.get(c.realm!, String(req.params.userId));
+        // A refusal shows the form again: its next answer, too, may redirect to the user's realm.
+        allowFormAction(res, c.realm!.publicUrl);
         const form = reasonForm.safeParse(req.body ?? {});
         const reason = form.success ? (form.data.reason ?? '') : '';
         try {
