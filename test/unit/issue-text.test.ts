@@ -14,7 +14,7 @@ function domainMessages(): string[] {
   const found = new Set<string>();
   for (const file of ['src/domain/realm-settings.ts', 'src/domain/realm-rules.ts']) {
     const src = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
-    for (const m of src.matchAll(/\.(?:regex\(\/(?:\\\/|[^/])+\/[a-z]*|refine\([^']+?), '([^']+)'\)/g)) found.add(m[1]!);
+    for (const m of src.matchAll(/\.(?:regex\(\/(?:\\\/|[^/])+\/[a-z]*|refine\(.+?), '([^']+)'\)/g)) found.add(m[1]!);
     for (const m of src.matchAll(/message: '([^']+)'/g)) found.add(m[1]!);
   }
   return [...found];
