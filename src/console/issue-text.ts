@@ -34,6 +34,7 @@ export const MESSAGE_KEYS: Readonly<Record<string, string>> = {
   'a colour like #4f46e5': 'console.issue.colour',
   'lower-case letters, digits and dashes': 'console.issue.realmId',
   'reserved: "new" is a console path': 'console.issue.reservedRealmId',
+  'each field once': 'console.issue.duplicate',
   'letters, digits, dash and underscore, at most 16': 'console.issue.apiKeyPrefix',
   'must be an ISO 3166-1 alpha-2 country code, like "US" or "CN"': 'console.issue.country',
 };

@@ -41,6 +41,10 @@ const hostName = z
   .regex(/^[a-z0-9.-]+(:\d{1,5})?$/i, 'must be a host name, optionally with a port')
   .transform((v) => v.toLowerCase());
 
+/** What a realm's JWT may carry beyond who the user is (`tokens.fields`). */
+export const TOKEN_FIELDS = ['custom', 'memberships', 'orgs'] as const;
+export type TokenField = (typeof TOKEN_FIELDS)[number];
+
 export const appSchema = z.strictObject({
   clientId: z
     .string()
@@ -375,6 +379,24 @@ export const realmSchema = z.strictObject({
         .enum(['ES256', 'RS256', 'EdDSA'])
         .default('ES256')
         .describe('Signing algorithm. A key for it is created on first start (RS256: 2048-bit; EdDSA: Ed25519).'),
+      fields: z
+        .array(z.enum(TOKEN_FIELDS))
+        .max(TOKEN_FIELDS.length)
+        .refine((list) => new Set(list).size === list.length, 'each field once')
+        .default(['custom'])
+        .describe('What the JWT carries beyond who the user is (AuthRocket’s `jwt_fields`): `custom` the user’s custom attributes as `cs`; `memberships` the user’s permissions as `perm` and each org membership’s ids and permissions in `orgs`; `orgs` the same with each org’s name, reference and custom attributes.'),
+      maxOrgs: z
+        .number()
+        .int()
+        .min(1)
+        .max(500)
+        .default(50)
+        .describe('At most this many entries in the JWT’s `orgs` (the selected org first, then the newest memberships); a user with more gets `orgs_truncated: true` and an app reads the rest from the API.'),
+    })
+    .prefault({}),
+  memberships: z
+    .strictObject({
+      maxPermissions: z.number().int().min(1).max(200).default(20).describe('Permissions per membership and per group. Lowering it keeps what is stored; the next change must fit.'),
     })
     .prefault({}),
   rateLimits: z

@@ -10,6 +10,8 @@ export interface ClaimsContext {
   amr: string[];
   /** Only for a session an operator started as the user: RFC 8693 §4.1's actor, their subject and issuer. */
   act?: { sub: string; iss: string };
+  /** Whether the user's custom attributes go in as `cs` (the realm's `tokens.fields` has `custom`; default yes). */
+  includeCustom?: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export function buildClaims(user: User, ctx: ClaimsContext): JWTPayload {
     phone_number: user.phone ?? undefined,
     phone_number_verified: user.phone ? user.phoneVerified : undefined,
     ref: user.reference ?? undefined,
-    cs: Object.keys(user.customAttributes).length > 0 ? user.customAttributes : undefined,
+    cs: ctx.includeCustom !== false && Object.keys(user.customAttributes).length > 0 ? user.customAttributes : undefined,
     // `sub` stays the user the token is about; `act` names who is actually present (impersonation).
     act: ctx.act ? { sub: ctx.act.sub, iss: ctx.act.iss } : undefined,
   };

@@ -19,6 +19,7 @@ export class TokenIssuer {
       jwtId: randomId(16),
       amr: session.amr,
       act: session.act ? { sub: session.act.sub, iss: session.act.iss } : undefined,
+      includeCustom: realm.tokens.fields.includes('custom'),
     });
     return this.keys.sign(realm.id, realm.tokens.algorithm, claims, realm.tokens.ttlSeconds);
   }

@@ -159,6 +159,12 @@ describe('buildClaims', () => {
     expect(buildClaims(user({ customAttributes: { Plan: 'pro', plan: 'free' } }), CTX).cs).toEqual({ Plan: 'pro', plan: 'free' });
   });
 
+  it('leaves cs out when the realm’s tokens.fields has no `custom`', () => {
+    const u = user({ customAttributes: { plan: 'pro' } });
+    expect('cs' in buildClaims(u, { ...CTX, includeCustom: false })).toBe(false);
+    expect(buildClaims(u, { ...CTX, includeCustom: true }).cs).toEqual({ plan: 'pro' });
+  });
+
   it('carries the session and authentication methods it was issued for', () => {
     const claims = buildClaims(user(), { ...CTX, sessionId: 'other-sid', amr: ['pwd', 'otp'] });
     expect(claims.sid).toBe('other-sid');

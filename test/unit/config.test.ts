@@ -57,7 +57,8 @@ describe('parseFileConfig', () => {
     expect(realm.fields.usernames).toBe('email');
     expect(realm.signup.policy).toBe('open');
     expect(realm.password).toEqual({ minLength: 8, maxLength: 256, rejectCommon: true });
-    expect(realm.tokens).toEqual({ ttlSeconds: 600, algorithm: 'ES256' });
+    expect(realm.tokens).toEqual({ ttlSeconds: 600, algorithm: 'ES256', fields: ['custom'], maxOrgs: 50 });
+    expect(realm.memberships).toEqual({ maxPermissions: 20 });
     expect(realm.hosts).toEqual([]);
     expect(realm.branding.primaryColor).toBe('#4f46e5');
     expect(realm.apps[0]!.delivery).toBe('form_post');
