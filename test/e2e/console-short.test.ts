@@ -271,7 +271,7 @@ describe.skipIf(!has)('operator console, the short journeys and the operators pa
     expect(allCsp()).toEqual([]);
   }, 120_000);
 
-  it(`${ZH_PHONE.name}: an owner of '*' makes a new realm, its id refused at the field first`, async () => {
+  it(`${ZH_PHONE.name}: an owner of '*' makes a new realm (its id refused at the field first); the Operators page fits the phone`, async () => {
     const t = (key: string, params?: Record<string, string | number>) => tr('zh-CN', key, params);
     const tag = `nr${Math.random().toString(36).slice(2, 7)}`;
     const page = await newPage(ZH_PHONE);
@@ -315,6 +315,26 @@ describe.skipIf(!has)('operator console, the short journeys and the operators pa
     // The home page lists it beside the main realm.
     await page.goto(`${stack.consoleUrl}/admin`);
     expect(await page.locator('.realm-card-name').allTextContents()).toContain(name);
+
+    // The main realm's Operators page on the phone: one card per operator, each cell inside its card, the label
+    // beside (not run into) the value, even for a long email.
+    const longEmail = `a.rather.long.support.lead.${tag}@example.com`;
+    await operators().create({ email: longEmail, grants: [{ realmId: 'main', role: 'viewer' }] }, CLI_CONTEXT);
+    await page.goto(`${stack.consoleUrl}/admin/realms/main/operators`);
+    expect(await page.locator('h1').textContent()).toBe(t('console.operators.title'));
+    await noOverflow(page);
+    const cells = await page.evaluate<Array<{ within: boolean; apart: boolean }>>(`(() => {
+      const tr = [...document.querySelectorAll('tbody tr')].find((row) => row.textContent.includes(${JSON.stringify(longEmail)}));
+      const box = tr.getBoundingClientRect();
+      return [...tr.querySelectorAll('td')].map((td) => {
+        const r = td.getBoundingClientRect();
+        const value = td.firstElementChild ? td.firstElementChild.getBoundingClientRect() : null;
+        const label = td.hasAttribute('data-label') ? parseFloat(getComputedStyle(td, '::before').width) || 0 : 0;
+        return { within: r.left >= box.left && r.right <= box.right + 0.5 && td.scrollWidth <= td.clientWidth, apart: !value || !label || value.left >= r.left + label + 4 || value.top > r.top + 4 };
+      });
+    })()`);
+    expect(cells.length).toBe(4);
+    expect(cells).toEqual(cells.map(() => ({ within: true, apart: true })));
     expect(allCsp()).toEqual([]);
   }, 90_000);
 });
