@@ -1,8 +1,9 @@
 /**
  * `npx tsx scripts/shoot-console.ts`: starts Gatehouse with the operator console, seeds users, signs an
  * operator in through Chromium (setup link, password, authenticator) and screenshots the console's main
- * pages — users list, user page, field settings, dashboard — at desktop (1280 wide) and phone (390 wide)
- * sizes, in English and Chinese, to docs/screenshots/console-<page>-<lang>-<device>.png.
+ * pages — users list, user page, field settings, dashboard, the realm's operators, the new realm form — at
+ * desktop (1280 wide) and phone (390 wide) sizes, in English and Chinese, to
+ * docs/screenshots/console-<page>-<lang>-<device>.png.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -35,6 +36,11 @@ try {
     ids.push(user.id);
   }
   await gh.management!.users.create(main, { userType: 'api', name: 'Billing service' }, CLI_CONTEXT);
+  // Operators of the main realm beside the owners of '*' the shots sign in as: one who has chosen a password, one invited.
+  const consoleRealm = gh.realms.all().find((r) => r.publicUrl === stack.consoleUrl)!;
+  const { user: admin } = await gh.management!.users.create(consoleRealm, { userType: 'human', email: 'mei.chen@example.com', emailVerification: 'verified', password: 'Operator password 7' }, CLI_CONTEXT);
+  await gh.management!.operators.grant(admin.id, 'main', 'admin', CLI_CONTEXT);
+  await gh.management!.operators.create({ email: 'new.support.lead@example.com', grants: [{ realmId: 'main', role: 'viewer' }] }, CLI_CONTEXT);
 
   for (const [device, d] of Object.entries(DEVICES)) {
     for (const lang of ['en', 'zh-CN']) {
@@ -48,6 +54,8 @@ try {
         ['user', `/admin/realms/main/users/${encodeURIComponent(ids[0]!)}`],
         ['settings', '/admin/realms/main/settings/fields'],
         ['dashboard', '/admin/realms/main'],
+        ['operators', '/admin/realms/main/operators'],
+        ['new-realm', '/admin/realms/new'],
       ];
       for (const [name, p] of shots) {
         await page.goto(`${stack.consoleUrl}${p}${p.includes('?') ? '&' : '?'}lang=${lang}`);
