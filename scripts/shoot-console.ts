@@ -42,6 +42,8 @@ try {
   await gh.management!.operators.grant(admin.id, 'main', 'admin', CLI_CONTEXT);
   await gh.management!.operators.create({ email: 'new.support.lead@example.com', grants: [{ realmId: 'main', role: 'viewer' }] }, CLI_CONTEXT);
 
+  await gh.management!.keys.create({ realmId: 'main', access: 'read', name: 'Reporting dashboard (read only)' }, CLI_CONTEXT);
+
   for (const [device, d] of Object.entries(DEVICES)) {
     for (const lang of ['en', 'zh-CN']) {
       const context = await browser.newContext({ viewport: d.viewport, isMobile: d.isMobile, hasTouch: d.isMobile, locale: lang === 'en' ? 'en-US' : 'zh-CN' });
@@ -56,8 +58,12 @@ try {
         ['dashboard', '/admin/realms/main'],
         ['operators', '/admin/realms/main/operators'],
         ['new-realm', '/admin/realms/new'],
+        ['apps', '/admin/realms/main/apps'],
+        ['keys', '/admin/realms/main/keys'],
       ];
-      for (const [name, p] of shots) {
+      // SHOOT_ONLY=apps,keys shoots only those pages (every page by default).
+      const only = process.env.SHOOT_ONLY ? process.env.SHOOT_ONLY.split(',') : null;
+      for (const [name, p] of shots.filter(([n]) => !only || only.includes(n))) {
         await page.goto(`${stack.consoleUrl}${p}${p.includes('?') ? '&' : '?'}lang=${lang}`);
         if (name === 'users') await page.locator('summary.button').click();
         const file = path.join(OUT, `console-${name}-${lang}-${device}.png`);
