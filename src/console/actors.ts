@@ -32,7 +32,7 @@ export async function operatorEmails(users: Pick<UsersService, 'get'>, consoleRe
   return out;
 }
 
-export function actorView(actor: { type: string; id: string | null }, emails: Map<string, string>, userHref: (id: string) => string): ActorView {
+export function actorView(actor: { type: string; id: string | null }, emails: Map<string, string>, userHref: (id: string) => string | null): ActorView {
   if (actor.type === 'operator') return { type: 'operator', label: actor.id === null ? null : (emails.get(actor.id) ?? actor.id), href: null };
   if (actor.type === 'user' && actor.id) return { type: 'user', label: actor.id, href: userHref(actor.id) };
   if (actor.type === 'api_key' || actor.type === 'user') return { type: actor.type, label: actor.id, href: null };

@@ -86,6 +86,7 @@ const SAMPLES: Record<string, Sample> = {
   'get /realms/new': { path: () => '/admin/realms/new', ok: 404 },
   'post /realms/new': { path: () => '/admin/realms/new', form: () => ({ id: 'intruder', name: 'Intruder', publicUrl: 'https://intruder.example' }) },
   'get /operators': { path: () => '/admin/operators', ok: 404 },
+  'get /audit': { path: () => '/admin/audit', ok: 404 },
   'get /operators/:operatorId/grants': { path: (i) => `/admin/operators/${i.operatorId}/grants`, ok: 404 },
   'post /operators/:operatorId/grants': { path: (i) => `/admin/operators/${i.operatorId}/grants`, form: () => ({ role: 'owner' }) },
 };

@@ -297,6 +297,25 @@ describe('all operators (owners of every realm)', () => {
   });
 });
 
+describe('the audit log of every realm (owners of every realm)', () => {
+  it('lists the entries of no realm (roles on every realm) beside each realm’s, naming the realm; 404 for others', async () => {
+    const page = await root.get('/admin/audit');
+    expect(page.status, page.text).toBe(200);
+    // The grant on every realm given above is audited outside any realm: no realm's page shows it, this one does.
+    const grant = new RegExp(`data-operation>operator\\.grant</code>\\s*<span class="audit-realm" data-realm=""><span class="muted">Realm</span> none \\(every realm\\)</span>\\s*<span class="audit-target">[\\s\\S]*?href="/admin/operators/${adminBeta.operatorId}/grants"`);
+    expect(page.text).toMatch(grant);
+    expect((await root.get('/admin/realms/alpha/audit')).text).not.toContain(`/admin/operators/${adminBeta.operatorId}/grants`);
+    // A realm's entry names its realm, linking to that realm's audit page.
+    expect(page.text).toContain('data-realm="alpha"><span class="muted">Realm</span> <a href="/admin/realms/alpha/audit">');
+    expect((await root.get('/admin')).text).toContain('href="/admin/audit"');
+    // As on the all-operators page: an owner of one realm gets 404; an admin or a viewer, who manage no operators, 403.
+    expect((await ownerAlpha.get('/admin/audit')).status).toBe(404);
+    for (const b of [adminAlpha, viewerAlpha]) expect((await b.get('/admin/audit')).status).toBe(403);
+    expect((await ownerAlpha.get('/admin')).text).not.toContain('href="/admin/audit"');
+    expect((await root.get('/admin/audit?after=not-a-cursor')).status).toBe(400);
+  });
+});
+
 describe('new realm', () => {
   it('creates a realm for an owner of every realm, audited, landing on its settings', async () => {
     const form = await root.get('/admin/realms/new');
