@@ -102,6 +102,8 @@ const TAKEN: Record<UniqueViolation['field'], string> = {
   phone: 'phone: taken by another user of the realm',
   identity: 'identities: an identity of this row is linked to another user of the realm',
   id: 'id: the id of a user of another realm',
+  // Not raised by a user's rows (memberships are not imported): there for the type's sake.
+  membership: 'membership: the user has it already',
 };
 
 /** Rows as (line, parsed JSON value or a reason it has none), in file order. */

@@ -12,8 +12,11 @@ import type { ExternalIdentity } from './identities.ts';
 
 export class UniqueViolation extends Error {
   override name = 'UniqueViolation';
-  /** identity: the (provider, subject) is linked already, or the user has one of that provider. id: a user id of another realm. */
-  constructor(readonly field: 'username' | 'email' | 'phone' | 'identity' | 'id') {
+  /**
+   * identity: the (provider, subject) is linked already, or the user has one of that provider. id: a user id of another realm.
+   * membership: the user has a membership of that org already, or a user-only one already (ports/orgs.ts).
+   */
+  constructor(readonly field: 'username' | 'email' | 'phone' | 'identity' | 'id' | 'membership') {
     super(`${field} is already taken in this realm`);
   }
 }

@@ -66,6 +66,8 @@ export interface UsersServiceDeps {
 
 /** A UniqueViolation as the 409 the API answers (with emails as usernames, a taken username is a taken email). */
 function conflictOf(err: UniqueViolation, realm: RealmConfig, userType: 'human' | 'api'): ConflictError {
+  // A user's own writes touch no membership: that one is the memberships service's to map.
+  if (err.field === 'membership') throw err;
   const field = err.field === 'username' && realm.fields.usernames === 'email' && userType === 'human' ? 'email' : err.field;
   return new ConflictError(`${field}.taken`, `${field} is already taken in this realm`, { field });
 }

@@ -4,6 +4,7 @@ import type { IdentitiesPort } from '../ports/identities.ts';
 import type { LoginSessionsPort } from '../ports/login-sessions.ts';
 import type { MailOutboxPort } from '../ports/mail-outbox.ts';
 import type { OneTimeTokensPort } from '../ports/one-time-tokens.ts';
+import type { OrgsPort } from '../ports/orgs.ts';
 import type { RealmStatePort } from '../ports/realm-state.ts';
 import type { SecretsPort } from '../ports/secrets.ts';
 import type { SigningKeysPort } from '../ports/signing-keys.ts';
@@ -40,6 +41,8 @@ export interface Store
     SecretsPort {
   /** The realm's event log, on this same database; events/publish.ts is the way to write to it. */
   readonly events: EventsPort;
+  /** Orgs and memberships (ports/orgs.ts), on this same database: the hand-off and sign-up read them without the management side. */
+  readonly orgs: OrgsPort;
 
   ping(): Promise<void>;
   close(): Promise<void>;

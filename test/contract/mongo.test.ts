@@ -13,6 +13,8 @@ import { directoryContract } from './directory.contract.ts';
 import { managementKeysContract } from './management-keys.contract.ts';
 import { operatorRolesContract } from './operator-roles.contract.ts';
 import { usersAdminContract } from './users-admin.contract.ts';
+import { membershipsContract } from './memberships.contract.ts';
+import { orgsContract } from './orgs.contract.ts';
 
 const url = process.env.MONGODB_URL;
 
@@ -43,6 +45,12 @@ if (url) {
     const store = await makeStore();
     return { admin: new MongoUsersAdmin(store), store, close: () => store.close() };
   });
+  const orgsRig = async () => {
+    const store = await makeStore();
+    return { store, admin: new MongoUsersAdmin(store), directory: await MongoDirectory.open(store.connection), close: () => store.close() };
+  };
+  orgsContract('MongoDB', orgsRig);
+  membershipsContract('MongoDB', orgsRig);
   const managementRig = async () => {
     const store = await makeStore();
     const management = await MongoManagement.open(store.connection);

@@ -61,6 +61,11 @@ export interface UserDoc {
    * same document and conflict. Snapshot isolation alone would let both commit, each seeing the other's identity.
    */
   identityRev?: number;
+  /**
+   * Written by createMembership in its transaction: a concurrent delete of the user then conflicts with it
+   * and one of them runs again — a membership never outlives its user.
+   */
+  membershipRev?: number;
 }
 
 const userSchema = schema<UserDoc>({
@@ -92,6 +97,7 @@ const userSchema = schema<UserDoc>({
   createdAt: Date,
   updatedAt: Date,
   identityRev: Number,
+  membershipRev: Number,
 });
 userSchema.index({ realmId: 1, usernameNorm: 1 }, { unique: true, name: 'users_realm_username' });
 userSchema.index({ realmId: 1, emailUniqueKey: 1 }, { unique: true, name: 'users_realm_email_unique', ...onlyStrings('emailUniqueKey') });
@@ -400,6 +406,75 @@ const operatorRoleSchema = schema<OperatorRoleDoc>({
 operatorRoleSchema.index({ operatorId: 1, realmId: 1 }, { unique: true, name: 'operator_roles_operator' });
 operatorRoleSchema.index({ realmId: 1 }, { name: 'operator_roles_realm' });
 
+export interface OrgDoc {
+  /** `org_…` (domain/ids.ts). */
+  _id: string;
+  realmId: string;
+  name: string;
+  /** normalizeLogin(name): the list's sort and search. */
+  nameNorm: string;
+  reference: string | null;
+  customAttributes: Record<string, AttributeValue>;
+  state: 'active' | 'closed';
+  createdAt: Date;
+  updatedAt: Date;
+  /** Written by createMembership in its transaction: a concurrent close or delete of the org conflicts with it (as UserDoc.membershipRev). */
+  membershipRev?: number;
+}
+
+const orgSchema = schema<OrgDoc>({
+  _id: String,
+  realmId: String,
+  name: String,
+  nameNorm: String,
+  reference: nullableString,
+  customAttributes: { type: Schema.Types.Mixed, default: () => ({}) },
+  state: String,
+  createdAt: Date,
+  updatedAt: Date,
+  membershipRev: Number,
+});
+orgSchema.index({ realmId: 1, nameNorm: 1, _id: 1 }, { name: 'orgs_sort_name' });
+orgSchema.index({ realmId: 1, createdAt: 1, _id: 1 }, { name: 'orgs_sort_created' });
+orgSchema.index({ realmId: 1, reference: 1 }, { name: 'orgs_reference' });
+orgSchema.index({ realmId: 1, state: 1, _id: 1 }, { name: 'orgs_state' });
+
+export interface MembershipDoc {
+  /** `mb_…` (domain/ids.ts). */
+  _id: string;
+  realmId: string;
+  userId: string;
+  /** null: the user-only membership. */
+  orgId: string | null;
+  /** orgId ?? '': one unique index covers both "one per (user, org)" and "one user-only" (a partial index on orgId: null is not portable). */
+  orgKey: string;
+  /** The org is active (true for a user-only membership): kept in step by patchOrg in its transaction, so the hand-off needs no join. */
+  orgActive: boolean;
+  permissions: string[];
+  customAttributes: Record<string, AttributeValue>;
+  expiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const membershipSchema = schema<MembershipDoc>({
+  _id: String,
+  realmId: String,
+  userId: String,
+  orgId: nullableString,
+  orgKey: String,
+  orgActive: Boolean,
+  permissions: [String],
+  customAttributes: { type: Schema.Types.Mixed, default: () => ({}) },
+  expiresAt: nullableDate,
+  createdAt: Date,
+  updatedAt: Date,
+});
+membershipSchema.index({ realmId: 1, userId: 1, orgKey: 1 }, { unique: true, name: 'memberships_user_org' });
+// The hand-off: a user's memberships of active orgs, newest first.
+membershipSchema.index({ realmId: 1, userId: 1, orgActive: 1, createdAt: -1, _id: -1 }, { name: 'memberships_user' });
+membershipSchema.index({ realmId: 1, orgId: 1, createdAt: 1, _id: 1 }, { name: 'memberships_org' });
+
 export interface Models {
   users: Model<UserDoc>;
   loginSessions: Model<LoginSessionDoc>;
@@ -415,6 +490,8 @@ export interface Models {
   identities: Model<IdentityDoc>;
   userApiKeys: Model<UserApiKeyDoc>;
   operatorRoles: Model<OperatorRoleDoc>;
+  orgs: Model<OrgDoc>;
+  memberships: Model<MembershipDoc>;
 }
 
 /** The models on `connection` (its own registry: several stores never share a model). */
@@ -434,5 +511,7 @@ export function createModels(connection: Connection): Models {
     identities: connection.model<IdentityDoc>('ExternalIdentity', identitySchema, 'external_identities'),
     userApiKeys: connection.model<UserApiKeyDoc>('UserApiKey', userApiKeySchema, 'user_api_keys'),
     operatorRoles: connection.model<OperatorRoleDoc>('OperatorRole', operatorRoleSchema, 'operator_roles'),
+    orgs: connection.model<OrgDoc>('Org', orgSchema, 'orgs'),
+    memberships: connection.model<MembershipDoc>('Membership', membershipSchema, 'memberships'),
   };
 }

@@ -28,6 +28,7 @@ import {
 } from '../port.ts';
 import { emitted, type Emit } from '../../ports/events.ts';
 import { SqliteEvents } from './events.ts';
+import { SqliteOrgs } from './orgs.ts';
 import { SqliteSessionStore } from './session-store.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -176,6 +177,7 @@ function migrate(db: Database.Database): void {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly events: SqliteEvents;
+  readonly orgs: SqliteOrgs;
   private readonly stmts;
   private readonly profileUpdates = new Map<string, Database.Statement>();
 
@@ -194,6 +196,7 @@ export class SqliteStore implements Store {
     migrate(this.db);
     const db = this.db;
     this.events = new SqliteEvents(db);
+    this.orgs = new SqliteOrgs(db, this.events);
     this.stmts = {
       insertUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm,
         email_unique_key, email_verification, first_name, last_name, name, name_norm, reference, locale, photo, password_hash, custom_attributes, state, created_at, updated_at)

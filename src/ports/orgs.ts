@@ -1,0 +1,44 @@
+import type { AccessView, CreatedCursor, Membership, MembershipPatch, MembershipQuery, NewMembership, NewOrg, Org, OrgCursor, OrgFilter, OrgPatch, OrgSort } from '../domain/orgs.ts';
+import type { Emit } from './events.ts';
+
+/**
+ * Orgs and their memberships (docs/design/orgs.md §2.1), one port: the hand-off reads both in one consistent
+ * read, and deleting an org takes its memberships in the same transaction. Part of the Store as `store.orgs`;
+ * every adapter passes test/contract/orgs.contract.ts and memberships.contract.ts. Uniqueness is the
+ * database's (UniqueViolation('membership') from its index, never check-then-insert). A write that takes an
+ * `emit` appends those events in the same transaction as its change (ports/events.ts); a write refused or
+ * finding nothing appends none when its emit is a function (it is handed null and returns none).
+ * Deleting a user (users-admin) deletes the user's memberships with it; a realm purge (directory) its orgs
+ * and memberships.
+ */
+export interface OrgsPort {
+  createOrg(org: NewOrg, at: Date, emit?: Emit<Org>): Promise<Org>;
+  findOrg(realmId: string, id: string): Promise<Org | null>;
+  queryOrgs(realmId: string, filter: OrgFilter, sort: OrgSort, after: OrgCursor | null, limit: number): Promise<{ orgs: Org[]; next: OrgCursor | null }>;
+  countOrgs(realmId: string, filter: OrgFilter): Promise<number>;
+  /** null when there is no such org (then emit is handed null). */
+  patchOrg(realmId: string, id: string, patch: OrgPatch, at: Date, emit?: Emit<Org | null>): Promise<Org | null>;
+  /** The org and its memberships, in one transaction (its pending invitations too, once they exist). */
+  deleteOrg(realmId: string, id: string, emit?: Emit<{ org: Org; memberships: number } | null>): Promise<{ org: Org; memberships: number } | null>;
+
+  /**
+   * Inserts only while the user exists and the org (when given) exists and is active — in the same
+   * statement/transaction, so a concurrent delete or close leaves no orphan. UniqueViolation('membership')
+   * for a second (user, org) or a second user-only one. Refused (`missing`): nothing written, no events.
+   */
+  createMembership(m: NewMembership, at: Date, emit?: Emit<Membership>): Promise<{ created: Membership } | { missing: 'user' | 'org' | 'org_closed' }>;
+  findMembership(realmId: string, id: string): Promise<Membership | null>;
+  /** The user's membership of `orgId`, or the user-only one for null; expired ones too. */
+  findMembershipOf(realmId: string, userId: string, orgId: string | null): Promise<Membership | null>;
+  /** Oldest first by (createdAt, id). */
+  queryMemberships(realmId: string, q: MembershipQuery, after: CreatedCursor | null, limit: number): Promise<{ memberships: Membership[]; next: CreatedCursor | null }>;
+  patchMembership(realmId: string, id: string, patch: MembershipPatch, at: Date, emit?: Emit<Membership | null>): Promise<Membership | null>;
+  deleteMembership(realmId: string, id: string, emit?: Emit<Membership | null>): Promise<Membership | null>;
+
+  /** The hand-off's read (AccessView): one read transaction on SQLite, a few indexed round trips on MongoDB. */
+  accessOf(realmId: string, userId: string, at: Date, o: { maxOrgs: number; selectedOrgId: string | null }): Promise<AccessView>;
+  /** Every permission of the user's live memberships (user-only, and of active orgs), each once: the app access rule needs them all, not the truncated JWT's. */
+  permissionsOf(realmId: string, userId: string, at: Date): Promise<string[]>;
+  /** Whether the user has a live membership of one of these orgs, active. (Groups join with commit 8.) */
+  memberOfAny(realmId: string, userId: string, at: Date, orgIds: readonly string[]): Promise<boolean>;
+}
