@@ -95,7 +95,7 @@ describe('console realm settings: every section round-trips', () => {
       check: (s) => {
         expect(s.sessions).toEqual({ idleMinutes: 120, absoluteHours: 48 });
         expect(s.account.recentAuthMinutes).toBe(7);
-        expect(s.tokens).toEqual({ ttlSeconds: 300, algorithm: 'RS256' });
+        expect(s.tokens).toEqual({ ttlSeconds: 300, algorithm: 'RS256', fields: ['custom'], maxOrgs: 50 });
       },
     },
     {

@@ -138,7 +138,7 @@ describe('the realms service', () => {
       const { before, after } = await gh.realmsService.updateRealm('merge', { branding: { logoUrl: null, primaryColor: '#112233' }, tokens: { ttlSeconds: 300 } }, CLI_CONTEXT);
       expect(before!.settings.branding).toEqual({ logoUrl: 'https://merge.example/logo.png', primaryColor: '#4f46e5' });
       expect(after!.settings.branding).toEqual({ primaryColor: '#112233' });
-      expect(after!.settings.tokens).toEqual({ ttlSeconds: 300, algorithm: 'ES256' });
+      expect(after!.settings.tokens).toEqual({ ttlSeconds: 300, algorithm: 'ES256', fields: ['custom'], maxOrgs: 50 });
       expect(after!.source).toBe('api');
     });
 
