@@ -70,6 +70,45 @@ describe('console attacks: export', () => {
   });
 });
 
+describe('console attacks: step-up', () => {
+  it('a stale sign-in confirms it’s you before a way into the user’s account: a reset link, a new password, a new email; nothing changes before', async () => {
+    const user = await human();
+    const path = `/admin/realms/alpha/users/${user.id}`;
+    const hashBefore = await gh.store.passwordHashOf('alpha', user.id);
+    const audited = (await gh.management!.audit.query({ realmId: 'alpha', targetId: user.id, limit: 50 })).length;
+    offset += 6 * 60_000;
+    const asks = `/admin/reauth?next=${encodeURIComponent(path)}`;
+    // Impersonation asks (stepUp); these give more than impersonation does (the user's own sign-in), so they ask too.
+    const link = await post(adminAlpha, `${path}/password-token`);
+    expect(link.status).toBe(303);
+    expect(link.headers.location).toBe(asks);
+    expect(link.text).not.toContain('reset-password?token=');
+    const password = await post(adminAlpha, path, { password: 'taken-over-by-op-77', passwordAgain: 'taken-over-by-op-77' });
+    expect(password.status).toBe(303);
+    expect(password.headers.location).toBe(asks);
+    const email = await post(adminAlpha, path, { email: 'attacker@evil.example' });
+    expect(email.headers.location).toBe(asks);
+    const after = await gh.management!.users.get(alpha, user.id);
+    expect(after.email).toBe(user.email);
+    expect(await gh.store.passwordHashOf('alpha', user.id)).toBe(hashBefore);
+    expect(await gh.management!.audit.query({ realmId: 'alpha', targetId: user.id, limit: 50 })).toHaveLength(audited);
+    // Mailed, the link is on the page too: the same.
+    const mailed = await post(adminAlpha, `${path}/password-token`, { send: 'true' });
+    expect(mailed.headers.location).toBe(asks);
+    expect(mailed.text).not.toContain('reset-password?token=');
+    // Other fields do not ask.
+    expect((await post(adminAlpha, path, { firstName: 'Stale' })).status).toBe(303);
+    expect((await gh.management!.users.get(alpha, user.id)).firstName).toBe('Stale');
+    // After "confirm it's you" each works.
+    await reauth(adminAlpha);
+    const shown = await post(adminAlpha, `${path}/password-token`);
+    expect(shown.status).toBe(200);
+    expect(secretOf(shown.text)).toMatch(/^http:\/\/alpha\.test\/reset-password\?token=/);
+    expect((await post(adminAlpha, path, { password: 'chosen-by-the-op-77', passwordAgain: 'chosen-by-the-op-77' })).headers.location).toBe(path);
+    expect(await gh.store.passwordHashOf('alpha', user.id)).not.toBe(hashBefore);
+  });
+});
+
 describe('console attacks: redirects, hosts, reflection', () => {
   it('next= never leaves /admin: scheme-relative, backslashes, dot segments, encoded ones too, on sign-in and confirm it’s you', async () => {
     const out = ['//evil.example', '/admin//evil.example', 'https://evil.example/admin', '/admin\\@evil.example', '/admin/../login', '/admin/%2e%2e/login', '/admin/%2E%2e/%2e%2e/logout', '/admin/.%2e/login', '/admin%2f%2fevil.example', '/admin/%5c%5cevil.example', '/adminx'];
