@@ -78,7 +78,7 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...auditRoutes(m.audit, m.users, consoleRealm),
     // After the users' fixed paths (count, export.csv, delete, new): the user's own, whose :userId would take them.
     ...userPageRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
-    ...userAccessRoutes({ users: m.users, access: m.access }),
+    ...userAccessRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
     ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),
     ...impersonateRoutes({ users: m.users, impersonation: m.impersonation, consoleRealmId: p.consoleRealmId, consolePublicUrl: p.consolePublicUrl }),
   ];

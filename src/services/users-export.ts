@@ -14,6 +14,12 @@ export interface UsersExportQuery {
   format: 'csv' | 'ndjson';
   /** false: the passwordHash column is empty (the management API gives hashes to write keys only; the console never). */
   includePasswordHashes: boolean;
+  /**
+   * CSV for a spreadsheet (the console's download): a cell starting with =, +, -, @, tab or CR gets a leading `'`
+   * so a spreadsheet shows it as text, not a formula (ASVS 1.2.10). Off for the API and the CLI, whose CSV is read
+   * back by `gatehouse users import` as typed.
+   */
+  escapeFormulas?: boolean;
 }
 
 /**
@@ -32,7 +38,7 @@ export async function exportUsers(users: UsersService, realm: RealmConfig, q: Us
     const page = await users.list(realm, q.filter, q.sort, after, EXPORT_PAGE);
     const records = await users.records(realm, page.users);
     const rows = records.map((r) => toExported(q.includePasswordHashes ? r : { ...r, passwordHash: null }));
-    if (rows.length > 0) await sink(csv ? stringifyCsv(rows.map(toCsvRow)) : rows.map((u) => `${JSON.stringify(u)}\n`).join(''));
+    if (rows.length > 0) await sink(csv ? stringifyCsv(rows.map(toCsvRow), { escape_formulas: q.escapeFormulas === true }) : rows.map((u) => `${JSON.stringify(u)}\n`).join(''));
     count += rows.length;
     if (!page.next) return count;
     after = page.next;

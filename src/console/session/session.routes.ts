@@ -24,9 +24,13 @@ export interface ConsoleSessionDeps {
 }
 
 
-/** A console path to come back to: same origin, under /admin, no scheme-relative or backslash tricks; else the console's home. */
+/**
+ * A console path to come back to: same origin, under /admin, no scheme-relative or backslash tricks, no dot
+ * segments — nor encoded ones in the path (a browser reads /admin/%2e%2e/x as /x) —; else the console's home.
+ */
 export function safeNext(raw: unknown): string {
   if (typeof raw !== 'string' || raw.length > 1000 || !/^\/admin(?:[/?]|$)/.test(raw) || /[\\\u0000-\u001f\u007f]|\/\/|\/\.\.?(?:\/|$)/.test(raw)) return '/admin';
+  if (/%2e|%2f|%5c/i.test(raw.split('?')[0]!)) return '/admin';
   return raw;
 }
 

@@ -8,7 +8,8 @@ import { parseUsersQuery } from './query.ts';
 /**
  * GET /admin/realms/:realmId/users/export.csv?<the list's query> — the users
  * the list shows, in its order, as the CSV of `gatehouse users export`
- * (never password hashes). The same export the management API streams
+ * (never password hashes), every cell a spreadsheet would read as a formula
+ * quoted as text (ASVS 1.2.10: users type their own names). The same export the management API streams
  * (services/users-export.ts): a page is read only once the browser has taken
  * the last one, so a million users stream at constant memory. A read, not
  * audited (as the API's export).
@@ -34,7 +35,7 @@ export function usersExportRoutes(users: UsersService): ConsoleRouteSpec[] {
         res.setHeader('Cache-Control', 'no-store');
         if (res.destroyed) return;
         try {
-          await exportUsers(users, realm, { filter, sort, format: 'csv', includePasswordHashes: false }, responseSink(res));
+          await exportUsers(users, realm, { filter, sort, format: 'csv', includePasswordHashes: false, escapeFormulas: true }, responseSink(res));
         } catch (err) {
           if (err instanceof ClientGone) return;
           throw err;

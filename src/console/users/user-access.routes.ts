@@ -5,7 +5,7 @@ import { flash } from '../../http/account.ts';
 import { displayName, type User } from '../../identity/user.ts';
 import type { UserAccessService } from '../../services/user-access.ts';
 import type { UsersService } from '../../services/users.ts';
-import { consoleMessageOf } from '../access.ts';
+import { askToConfirm, consoleMessageOf, recentlyAuthenticated } from '../access.ts';
 import { renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
 import { userPath } from './user.routes.ts';
@@ -13,6 +13,9 @@ import { userPath } from './user.routes.ts';
 export interface UserAccessPageDeps {
   users: UsersService;
   access: UserAccessService;
+  /** The console realm's recent-auth window (minutes) and the clock: a reset link handed to the operator asks to confirm it's you. */
+  recentAuthMinutes: () => number;
+  clock: () => Date;
 }
 
 type T = (key: string, params?: Record<string, unknown>) => string;
@@ -86,6 +89,8 @@ export function userAccessRoutes(d: UserAccessPageDeps): ConsoleRouteSpec[] {
         const user = await userOf(req, c);
         const form = sendForm.safeParse(req.body ?? {});
         if (!form.success) throw new RuleViolation([{ field: 'send', code: 'invalid', message: 'send is a checkbox' }]);
+        // The link (shown here, mailed or not) lets the operator choose the user's password, a sign-in as them beyond impersonation: a recent sign-in.
+        if (!recentlyAuthenticated(req, d)) return askToConfirm(res, userPath(c.realm!, user.id));
         const token = await d.access.passwordToken(c.realm!, user.id, form.data.send === 'true', c.ctx);
         const minutes = c.realm!.recovery.ttlMinutes;
         renderSecret(res, c, user, { titleKey: 'console.userPage.resetTitle', leadKey: token.mailed ? 'console.userPage.resetMailed' : 'console.userPage.resetHandOver', secret: token.link, noteKey: 'console.userPage.resetNote', params: { minutes } });

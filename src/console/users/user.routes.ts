@@ -98,8 +98,10 @@ export function userPageRoutes(d: UserPageDeps): ConsoleRouteSpec[] {
           flash(req, 'console.userPage.nothingChanged');
           return res.redirect(303, userPath(realm, user.id));
         }
-        // Deactivating ends every way in at once: only with a recent sign-in (the page comes back after "confirm it's you").
-        if (change.state === 'inactive' && !recentlyAuthenticated(req, d)) return askToConfirm(res, userPath(realm, user.id));
+        // Deactivating ends every way in at once; a new password or email is a way in for whoever set it (the email
+        // takes the next reset link): only with a recent sign-in, as impersonation (the page comes back after "confirm it's you").
+        const sensitive = change.state === 'inactive' || change.password !== undefined || change.email !== undefined;
+        if (sensitive && !recentlyAuthenticated(req, d)) return askToConfirm(res, userPath(realm, user.id));
         try {
           await d.users.update(realm, user.id, change, c.ctx);
         } catch (err) {
