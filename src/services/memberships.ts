@@ -52,7 +52,7 @@ export class MembershipsService {
 
   /** The permissions as stored, within the realm's limit; RuleViolation otherwise. */
   private permissionsOf(realm: RealmConfig, list: readonly string[]): string[] {
-    const bad: FieldIssue[] = list.flatMap((p, i) => (isPermission(p) ? [] : [{ field: `permissions[${i}]`, code: 'permission.invalid', message: 'letters, digits and * : ; . _ -, at most 62' }]));
+    const bad: FieldIssue[] = list.flatMap((p, i) => (isPermission(p) ? [] : [{ field: `permissions.${i}`, code: 'permission.invalid', message: 'letters, digits and * : ; . _ -, at most 62' }]));
     if (bad.length) throw new RuleViolation(bad);
     const permissions = normalizePermissions(list);
     const max = realm.memberships.maxPermissions;
