@@ -80,6 +80,8 @@ import { SignInHistory } from './services/sign-in-history.ts';
 import { ReauthService } from './services/step-up.ts';
 import { UserAccessService } from './services/user-access.ts';
 import { UsersService } from './services/users.ts';
+import { OrgsService } from './services/orgs.ts';
+import { MembershipsService } from './services/memberships.ts';
 import { RealmDashboard } from './services/realm-dashboard.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -136,6 +138,9 @@ export interface ManagementServices {
   events: EventLog;
   /** A user's sign-ins (the personal center's history, and the console's for any user). */
   history: SignInHistory;
+  /** Orgs and memberships (docs/design/orgs.md §3.1). */
+  orgs: OrgsService;
+  memberships: MembershipsService;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -444,5 +449,7 @@ function managementServices(
     clock: t.clock,
   });
   const impersonation = new ImpersonationService({ store: t.store, sessions: t.sessions, secrets: t.secrets, audit, clock: t.clock });
-  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events) };
+  const orgs = new OrgsService({ orgs: t.store.orgs, audit, clock: t.clock });
+  const memberships = new MembershipsService({ orgs: t.store.orgs, audit, clock: t.clock });
+  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships };
 }

@@ -53,7 +53,11 @@ export type ConflictReason =
   /** Revoking or demoting the last owner of every realm ('*'): the console would have no owner. */
   | 'last_owner'
   /** An operator revoking or lowering their own grant (they would lock themselves out): another owner does it. */
-  | 'self_lockout';
+  | 'self_lockout'
+  /** The user has a membership of that org already, or a user-only one already. */
+  | 'membership_exists'
+  /** The org is closed: it takes no new memberships until it is reopened. */
+  | 'org.closed';
 
 /** The change collides with what exists: a taken username, a provisioned (read-only) realm, a stale expectation. */
 export class ConflictError extends DomainError {

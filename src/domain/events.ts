@@ -51,6 +51,13 @@ export const EVENT_CATALOGUE = {
   'app.created': 'An app (connected client) was created.',
   'app.updated': 'An app was changed.',
   'app.deleted': 'An app was deleted.',
+  'org.created': 'An org was created (data.orgId, data.name).',
+  'org.updated': 'An org was changed, or reopened (data.orgId, data.fields names what changed).',
+  'org.closed': 'An org was closed (data.orgId, data.fields): its memberships stay, but count for nothing until it is reopened.',
+  'org.deleted': 'An org was deleted with its memberships (data.orgId, data.name, data.memberships: how many went with it, without an event each).',
+  'membership.created': 'A user was given a membership of an org, or a user-only one (data.membershipId, data.orgId: null for user-only, data.permissions); userId is the member.',
+  'membership.updated': 'A membership’s permissions, expiry or custom attributes changed (data.membershipId, data.orgId, data.fields).',
+  'membership.deleted': 'A membership was deleted (data.membershipId, data.orgId).',
 } as const satisfies Record<string, string>;
 
 export type EventType = keyof typeof EVENT_CATALOGUE;
@@ -149,6 +156,13 @@ export interface EventDataMap {
   'user.impersonation.ended': { sid: string; reason: string; operatorId: string; cause: string };
   'session.created': { sid: string; amr: string[]; aal: number };
   'session.deleted': { reason: string } & ({ sid: string } | { sids: string[] });
+  'org.created': { orgId: string; name: string };
+  'org.updated': { orgId: string; fields: string[] };
+  'org.closed': { orgId: string; fields: string[] };
+  'org.deleted': { orgId: string; name: string; memberships: number };
+  'membership.created': { membershipId: string; orgId: string | null; permissions: string[] };
+  'membership.updated': { membershipId: string; orgId: string | null; fields: string[] };
+  'membership.deleted': { membershipId: string; orgId: string | null };
 }
 
 export type EventData<T extends EventType> = T extends keyof EventDataMap ? EventDataMap[T] : Record<string, unknown>;

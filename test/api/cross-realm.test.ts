@@ -48,12 +48,12 @@ afterAll(() => gh?.close());
 
 /** B's ids for a route (the API user's for the API-key routes). */
 function bIds(r: RouteSpec, realmId: string): Record<string, string> {
-  return { realmId, userId: r.path.includes('/api-key') ? b.apiUser : b.human, sid: b.humanSession, credentialId: 'totp', clientId: B_APP, keyId: bKeyId };
+  return { realmId, userId: r.path.includes('/api-key') ? b.apiUser : b.human, sid: b.humanSession, credentialId: 'totp', clientId: B_APP, keyId: bKeyId, orgId: b.org, membershipId: b.membership };
 }
 
 /** Ids of the same shape that exist nowhere. */
 function unknownIds(realmId: string): Record<string, string> {
-  return { realmId, userId: randomUUID(), sid: 'AAAAAAAAAAAAAAAAAAAAAA', credentialId: 'identity:nowhere', clientId: 'no-such-app', keyId: 'mk_nosuchkey' };
+  return { realmId, userId: randomUUID(), sid: 'AAAAAAAAAAAAAAAAAAAAAA', credentialId: 'identity:nowhere', clientId: 'no-such-app', keyId: 'mk_nosuchkey', orgId: 'org_AAAAAAAAAAAAAAAA', membershipId: 'mb_AAAAAAAAAAAAAAAA' };
 }
 
 const exampleOf = (r: RouteSpec) => ({ query: queryString(r.example?.query), body: r.body ? (r.example?.body ?? {}) : undefined });
@@ -82,13 +82,16 @@ async function snapshotB(): Promise<Record<string, unknown>> {
     audit: await get(`/realms/${B}/audit`, 'limit=1000'),
     events: await get(`/realms/${B}/events`, 'limit=1000'),
     apiKey: `${keyOfB.status} ${keyOfB.body.id}`,
+    orgs: await get(`/realms/${B}/orgs`, 'limit=1000'),
+    memberships: await get(`/realms/${B}/memberships`, `orgId=${b.org}&limit=1000`),
+    userMemberships: await get(`/realms/${B}/memberships`, `userId=${b.human}&limit=1000`),
     keys: (await send(gh, root, 'get', '/api-keys')).body.data.filter((k: { realm: string }) => k.realm === B).map(({ lastUsedAt: _u, ...k }: Record<string, unknown>) => k),
     perUser,
   };
 }
 
 /** What of B an answer must never carry. */
-const bSecrets = () => [b.humanEmail, 'b-human', 'b-other', 'b robot', 'b-octo', 'Beta only', 'login.beta.example', b.humanSession, b.otherSession, b.apiKey];
+const bSecrets = () => [b.humanEmail, 'b-human', 'b-other', 'b robot', 'b-octo', 'Beta only', 'login.beta.example', b.humanSession, b.otherSession, b.apiKey, 'b org', 'b-org-ref', 'b:read'];
 
 /** An answer without its per-request headers: what a caller could compare. */
 const answer = (res: { status: number; text: string; headers: Record<string, string> }) => ({ status: res.status, type: res.headers['content-type'], body: res.text });
@@ -136,7 +139,7 @@ describe('a key locked to realm A sees nothing of realm B (ASVS 8.2.2)', () => {
     for (const s of bSecrets()) expect(res.text, label(r)).not.toContain(s);
   });
 
-  it('B’s ids in A’s bodies and filters find nothing: bulk delete, API-key authentication, events and audit by id', async () => {
+  it('B’s ids in A’s bodies and filters find nothing: bulk delete, API-key authentication, events and audit by id, orgs and memberships', async () => {
     const bulk = await send(gh, keyA, 'post', `/realms/${A}/users/bulk-delete`, { body: { ids: [b.human, b.other, b.apiUser] } });
     expect(bulk.status).toBe(200);
     expect(bulk.body).toEqual({ deleted: [], missing: [b.human, b.other, b.apiUser] });
@@ -150,17 +153,28 @@ describe('a key locked to realm A sees nothing of realm B (ASVS 8.2.2)', () => {
       [`/realms/${A}/audit`, `targetId=${b.other}`],
       [`/realms/${A}/users`, 'q=b-'],
       [`/realms/${A}/users/count`, 'q=b-'],
+      [`/realms/${A}/orgs`, 'q=b'],
+      [`/realms/${A}/orgs`, 'reference=b-org-ref'],
+      [`/realms/${A}/orgs/count`, 'q=b'],
+      [`/realms/${A}/memberships`, `userId=${b.human}`],
+      [`/realms/${A}/memberships`, `orgId=${b.org}`],
     ] as const) {
       const res = await send(gh, keyA, 'get', path, { query });
       expect(res.status, path).toBe(200);
       if ('data' in res.body) expect(res.body.data, path).toEqual([]);
       else expect(res.body.count, path).toBe(0);
     }
+    // B's user and org in A's membership body: 404, the answer of ids that exist nowhere.
+    for (const body of [{ userId: b.human, orgId: null }, { userId: b.other, orgId: b.org }]) {
+      const res = await send(gh, keyA, 'post', `/realms/${A}/memberships`, { body });
+      expect(res.status, JSON.stringify(body)).toBe(404);
+      expect(problemOf(res)).toBeNull();
+    }
     const exported = await send(gh, keyA, 'get', `/realms/${A}/users/export`, { query: 'format=ndjson' }).buffer(true);
     for (const s of bSecrets()) expect(exported.text).not.toContain(s);
   });
 
-  it('leaves B’s users, sessions, credentials, API key, apps, audit and events byte-identical', async () => {
+  it('leaves B’s users, sessions, credentials, API key, apps, orgs, memberships, audit and events byte-identical', async () => {
     expect(await snapshotB()).toEqual(before);
   });
 });

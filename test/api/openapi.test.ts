@@ -24,6 +24,7 @@ let doc: Record<string, any>;
 let seeded: SeededUsers;
 let throwaway: string;
 let revocable: string;
+let throwawayOrg: string;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -36,6 +37,11 @@ beforeAll(async () => {
   const realm = gh.realms.byIdOrNull('default')!;
   throwaway = (await gh.management!.users.create(realm, { userType: 'human', email: 'throwaway@example.com' }, CLI_CONTEXT)).user.id;
   revocable = (await gh.management!.keys.create({ realmId: 'default', access: 'read', name: 'to revoke' }, CLI_CONTEXT)).key.id;
+  throwawayOrg = (await gh.management!.orgs.create(realm, { name: 'Throwaway org' }, CLI_CONTEXT)).id;
+  // createMembership's example names a user by id: here that user exists (an import keeps a given id).
+  const exampleUser = routes.find((r) => r.operationId === 'createMembership')!.example!.body as { userId: string };
+  const made = (await gh.management!.users.create(realm, { userType: 'human', email: 'member@example.com' }, CLI_CONTEXT)).user;
+  await gh.store.putUser({ user: { ...made, id: exampleUser.userId, username: 'example-member@example.com', email: 'example-member@example.com' }, passwordHash: null, identities: [] }, true);
   // bulkDeleteUsers' example expects 12 inactive users: here there are 12.
   for (let i = 0; i < 12; i++) await gh.management!.users.create(realm, { userType: 'human', email: `inactive${i}@example.com`, state: 'inactive' }, CLI_CONTEXT);
 });
@@ -45,7 +51,9 @@ afterAll(() => gh?.close());
 function idsFor(r: RouteSpec): Record<string, string> {
   const realmRoute = r.tag === 'Realms' || r.tag === 'Apps';
   const userId = r.path.includes('/api-key') ? seeded.apiUser : r.method === 'delete' && r.path.endsWith('/users/:userId') ? throwaway : seeded.human;
-  return { realmId: realmRoute ? 'acme' : 'default', userId, credentialId: 'totp', sid: seeded.otherSession, clientId: 'portal', keyId: revocable };
+  // Deleting the seeded org would take the seeded membership before deleteMembership's turn.
+  const orgId = r.method === 'delete' && r.path.endsWith('/orgs/:orgId') ? throwawayOrg : seeded.org;
+  return { realmId: realmRoute ? 'acme' : 'default', userId, credentialId: 'totp', sid: seeded.otherSession, clientId: 'portal', keyId: revocable, orgId, membershipId: seeded.membership };
 }
 
 /** Writes before the deletes; the deletes deepest path first (an app before its realm, a credential before its user). */

@@ -48,6 +48,19 @@ describe.each(setups)('management API races ($name)', ({ redisUrl }) => {
     }
   });
 
+  it('10 concurrent POSTs of one membership: one 201, nine 409 membership_exists, one membership and one event', async () => {
+    const userId = (await api.post('/realms/alpha/users', { email: 'joiner@example.com' })).body.user.id as string;
+    for (const orgId of [(await api.post('/realms/alpha/orgs', { name: 'Racing org' })).body.id as string, null]) {
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => api.post('/realms/alpha/memberships', { userId, orgId, permissions: [`p${i}`] })));
+      expect(answers.map((r) => r.status).sort()).toEqual([201, ...Array(9).fill(409)]);
+      for (const r of answers.filter((a) => a.status === 409)) expect(r.body.code).toBe('membership_exists');
+      const listed = await api.get(`/realms/alpha/memberships?userId=${userId}&orgId=${orgId ?? 'none'}`);
+      expect(listed.body.data.map((m: { id: string }) => m.id)).toEqual([answers.find((a) => a.status === 201)!.body.id]);
+    }
+    const events = (await api.get(`/realms/alpha/events?userId=${userId}&type=membership.created`)).body.data;
+    expect(events).toHaveLength(2);
+  });
+
   it('an API key regenerated during authenticate-key calls: the old key fails from the moment the new one is returned (ASVS 2.3.3)', async () => {
     const made = await api.post('/realms/alpha/users', { userType: 'api', name: 'Rotating robot' });
     const id = made.body.user.id as string;

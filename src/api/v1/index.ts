@@ -10,11 +10,15 @@ import type { EventLog } from '../../services/event-log.ts';
 import type { ManagementKeys } from '../../services/management-keys.ts';
 import type { UserAccessService } from '../../services/user-access.ts';
 import type { UsersService } from '../../services/users.ts';
+import type { OrgsService } from '../../services/orgs.ts';
+import type { MembershipsService } from '../../services/memberships.ts';
 import { accessRoutes } from './access.routes.ts';
 import { authenticate, type Authenticated } from './auth.ts';
 import { jsonBody } from './body.ts';
 import { eventRoutes } from './events.routes.ts';
 import { keyRoutes } from './keys.routes.ts';
+import { membershipRoutes } from './memberships.routes.ts';
+import { orgRoutes } from './orgs.routes.ts';
 import { realmRoutes } from './realms.routes.ts';
 import type { RealmsService } from '../../services/realms.ts';
 import { openApiDocument } from './openapi.ts';
@@ -31,6 +35,8 @@ export interface ManagementApiDeps {
   audit: AuditLog;
   users: UsersService;
   access: UserAccessService;
+  orgs: OrgsService;
+  memberships: MembershipsService;
   /** Realms and apps at run time; absent: those routes are not served. */
   realmsService?: RealmsService;
   events: EventLog;
@@ -45,8 +51,16 @@ export interface ManagementApiDeps {
  * routes first (authenticate-key, an app's hot path, is the first of all, one
  * layer away), and fixed paths before `:userId`.
  */
-export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events'>): RouteSpec[] {
-  return [...accessRoutes(d.access), ...keyRoutes(d.keys, d.audit), ...(d.realmsService ? realmRoutes(d.realmsService) : []), ...eventRoutes(d.events), ...userRoutes(d.users)];
+export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events' | 'orgs' | 'memberships'>): RouteSpec[] {
+  return [
+    ...accessRoutes(d.access),
+    ...keyRoutes(d.keys, d.audit),
+    ...(d.realmsService ? realmRoutes(d.realmsService) : []),
+    ...eventRoutes(d.events),
+    ...orgRoutes(d.orgs),
+    ...membershipRoutes(d.memberships),
+    ...userRoutes(d.users),
+  ];
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
@@ -113,8 +127,10 @@ export function managementApi(d: ManagementApiDeps): Router {
         if (realmId !== undefined && (!realm || !keySeesRealm(key, realmId))) throw new NotFoundError('realm');
         if (r.access === 'write' && key.access !== 'write') return sendProblem(res, 403, 'forbidden', 'This key may only read');
         const query = parse(r.query ?? emptyQuery, req.query, 'query');
-        // A body on a route that takes none is the caller's mistake (express.json leaves req.body undefined without one).
-        const body = r.body ? parse(r.body, req.body ?? {}, 'body') : parse(noBody, req.body, 'body');
+        // A body on a route that takes none is the caller's mistake (express.json leaves req.body undefined without one,
+        // and makes {} of an empty one — `Content-Length: 0`, what clients send for a POST without a body — which is none).
+        const sent = req.headers['content-length'] === '0' ? undefined : req.body;
+        const body = r.body ? parse(r.body, sent ?? {}, 'body') : parse(noBody, sent, 'body');
         const reply = await r.handler({ params, query, body, realm: realm!, key, ctx, req, res });
         if (!reply) return;
         for (const [h, v] of Object.entries(reply.headers ?? {})) res.setHeader(h, v);

@@ -28,7 +28,7 @@ const intParam = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
-const date = z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time like 2026-01-31T12:00:00Z' }).transform((v) => new Date(v));
+export const date = z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time like 2026-01-31T12:00:00Z' }).transform((v) => new Date(v));
 
 export const limitParam = intParam(1, 1000).optional();
 export const afterParam = z.string().min(1).max(2000).optional();

@@ -1,4 +1,5 @@
 import type { ManagementKey } from '../../domain/management-key.ts';
+import { isLive, type Membership, type Org } from '../../domain/orgs.ts';
 import { displayName, type User } from '../../identity/user.ts';
 import type { AuditEntry } from '../../ports/audit.ts';
 import type { CredentialView } from '../../services/user-access.ts';
@@ -62,4 +63,23 @@ export function credentialJson(c: CredentialView) {
 
 export function auditJson(a: AuditEntry) {
   return { ...a, at: a.at.toISOString() };
+}
+
+export function orgJson(o: Org) {
+  return { id: o.id, realmId: o.realmId, name: o.name, reference: o.reference, customAttributes: o.customAttributes, state: o.state, createdAt: o.createdAt.toISOString(), updatedAt: o.updatedAt.toISOString() };
+}
+
+/** `expired` is computed at `at`, the time of the answer. */
+export function membershipJson(m: Membership, at: Date) {
+  return {
+    id: m.id,
+    userId: m.userId,
+    orgId: m.orgId,
+    permissions: m.permissions,
+    customAttributes: m.customAttributes,
+    expiresAt: iso(m.expiresAt),
+    expired: !isLive(m, at),
+    createdAt: m.createdAt.toISOString(),
+    updatedAt: m.updatedAt.toISOString(),
+  };
 }

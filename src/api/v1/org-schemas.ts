@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { ORG_SORT_KEYS } from '../../domain/orgs.ts';
+import { PERMISSION } from '../../domain/permissions.ts';
+import { afterParam, customAttributes, date, limitParam, line, realmId, userId } from './schemas.ts';
+
+/** Request and response schemas of the orgs and memberships routes (docs/design/orgs.md §3.1). */
+
+export const orgId = z.string().regex(/^org_[A-Za-z0-9_-]{16}$/, 'an org id (org_…)');
+export const membershipId = z.string().regex(/^mb_[A-Za-z0-9_-]{16}$/, 'a membership id (mb_…)');
+/** One permission (domain/permissions.ts PERMISSION), stored lower-case. */
+export const permission = z
+  .string()
+  .regex(PERMISSION, 'letters, digits and * : ; . _ -, at most 62')
+  .transform((p) => p.toLowerCase());
+
+export const orgParams = z.strictObject({ realmId, orgId });
+export const membershipParams = z.strictObject({ realmId, membershipId });
+
+const orgState = z.enum(['active', 'closed']);
+
+/** The one org filter: list and count. */
+export const orgFilterShape = {
+  state: orgState.optional(),
+  q: line(200).min(1).describe('Search: a prefix of the name (any case, Unicode-aware)').optional(),
+  reference: line(255).min(1).describe('Exact: the app’s own id of the org').optional(),
+  createdAfter: date.optional(),
+  createdBefore: date.optional(),
+};
+export const orgFilterQuery = z.strictObject(orgFilterShape);
+export const orgListQuery = z.strictObject({
+  ...orgFilterShape,
+  sort: z.enum(ORG_SORT_KEYS).default('name'),
+  direction: z.enum(['asc', 'desc']).default('asc'),
+  limit: limitParam,
+  after: afterParam,
+});
+
+const orgName = line(100).min(1);
+
+export const createOrgBody = z.strictObject({
+  name: orgName,
+  reference: line(255).nullable().optional(),
+  customAttributes: customAttributes.optional(),
+  state: orgState.optional(),
+});
+
+export const patchOrgBody = z
+  .strictObject({
+    name: orgName.optional(),
+    reference: line(255).nullable().optional(),
+    customAttributes: customAttributes.optional(),
+    state: orgState.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'nothing to change');
+
+export const membershipListQuery = z
+  .strictObject({
+    userId: userId.optional(),
+    orgId: z.union([orgId, z.literal('none')]).describe('An org’s memberships; `none`: user-only memberships').optional(),
+    includeExpired: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    limit: limitParam,
+    after: afterParam,
+  })
+  .refine((q) => q.userId !== undefined || q.orgId !== undefined, { message: 'give userId, orgId or both', path: ['userId'] });
+
+const permissions = z.array(permission).max(200).describe('Lower-cased and deduplicated; at most the realm’s memberships.maxPermissions (else 422)');
+
+export const createMembershipBody = z.strictObject({
+  userId,
+  orgId: orgId.nullable().describe('null: the user-only membership (permissions put directly on the user)'),
+  permissions: permissions.default([]),
+  expiresAt: date.nullable().optional(),
+  customAttributes: customAttributes.optional(),
+});
+
+export const patchMembershipBody = z
+  .strictObject({
+    permissions: permissions.optional(),
+    expiresAt: date.nullable().optional(),
+    customAttributes: customAttributes.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'nothing to change');
+
+// Responses (documentation; orgJson and membershipJson in serialize.ts produce them).
+const time = z.string().describe('RFC 3339 UTC');
+export const orgOut = z.object({
+  id: z.string(),
+  realmId: z.string(),
+  name: z.string(),
+  reference: z.string().nullable(),
+  customAttributes: z.record(z.string(), z.unknown()),
+  state: orgState,
+  createdAt: time,
+  updatedAt: time,
+});
+export const membershipOut = z.object({
+  id: z.string(),
+  userId: z.string(),
+  orgId: z.string().nullable(),
+  permissions: z.array(z.string()),
+  customAttributes: z.record(z.string(), z.unknown()),
+  expiresAt: time.nullable(),
+  expired: z.boolean().describe('Past its expiresAt at the time of the answer: it counts for nothing'),
+  createdAt: time,
+  updatedAt: time,
+});
