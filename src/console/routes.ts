@@ -70,7 +70,7 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...usersBulkRoutes(m.users),
     ...usersNewRoutes(m.users),
     ...(realmsService ? settingsRoutes({ realmsService, recentAuth }) : []),
-    ...(realmsService ? appsRoutes(realmsService, p.configPath) : []),
+    ...(realmsService ? appsRoutes(realmsService, p.configPath, recentAuth) : []),
     ...keysRoutes(m.keys),
     ...operatorsRoutes(m.operators, p.clock),
     ...globalOperatorsRoutes(m.operators, p.realms),

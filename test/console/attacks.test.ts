@@ -229,3 +229,42 @@ describe('console attacks: operators', () => {
     }
   });
 });
+
+describe('console attacks: a stale sign-in and the realm’s apps, settings and a user’s sign-in methods', () => {
+  it('asks to confirm it’s you before editing, rotating or deleting an app, saving any settings section or deleting a sign-in method; nothing changes before', async () => {
+    await gh.realmsService.createRealm({ id: 'stale', name: 'Stale', publicUrl: 'http://stale.test' }, CLI_CONTEXT);
+    await gh.realmsService.createApp('stale', { clientId: 'shop', name: 'Shop', redirectUris: ['https://shop.example.com/cb'] }, CLI_CONTEXT);
+    const stale = gh.realms.byIdOrNull('stale') ?? (await new Promise((r) => setTimeout(r, 400)), gh.realms.byIdOrNull('stale'))!;
+    const user = await human(stale!);
+    const before = { app: await gh.realmsService.getApp('stale', 'shop'), realm: await gh.realmsService.getRealm('stale'), hash: await gh.store.passwordHashOf('stale', user.id) };
+    const audited = (await gh.management!.audit.query({ realmId: 'stale', limit: 100 })).length;
+    offset += 6 * 60_000;
+    const asks = (path: string) => `/admin/reauth?next=${encodeURIComponent(path)}`;
+    const app = '/admin/realms/stale/apps/shop';
+    const tries: Array<[string, Record<string, string>, string]> = [
+      [app, { name: 'Shop', redirectUris: 'https://evil.example.com/cb', logoutRedirectUris: '', delivery: 'form_post' }, app],
+      [`${app}/rotate`, {}, app],
+      [`${app}/delete`, {}, `${app}/delete`],
+      ['/admin/realms/stale/settings/signup', { policy: 'disabled' }, '/admin/realms/stale/settings/signup'],
+      ['/admin/realms/stale/settings/mfa', { policy: 'off' }, '/admin/realms/stale/settings/mfa'],
+      [`/admin/realms/stale/users/${user.id}/credentials/password/delete`, {}, `/admin/realms/stale/users/${user.id}`],
+    ];
+    for (const [path, form, back] of tries) {
+      const res = await post(root, path, form);
+      expect(res.status, path).toBe(303);
+      expect(res.headers.location, path).toBe(asks(back));
+      expect(res.text, path).not.toMatch(/secret-once/);
+    }
+    expect(await gh.realmsService.getApp('stale', 'shop')).toEqual(before.app);
+    expect((await gh.realmsService.getRealm('stale')).settings).toEqual(before.realm.settings);
+    expect(await gh.store.passwordHashOf('stale', user.id)).toBe(before.hash);
+    expect(await gh.management!.audit.query({ realmId: 'stale', limit: 100 })).toHaveLength(audited);
+    // After "confirm it's you" they work.
+    await reauth(root);
+    const rotated = await post(root, `${app}/rotate`);
+    expect(rotated.status).toBe(200);
+    expect(rotated.text).toMatch(/<p class="secret-once"[^>]*data-secret>[^<]{32,}<\/p>/);
+    expect((await post(root, '/admin/realms/stale/settings/signup', { policy: 'disabled' })).status).toBe(303);
+    expect((await gh.realmsService.getRealm('stale')).settings.signup.policy).toBe('disabled');
+  });
+});

@@ -104,8 +104,9 @@ export function settingsRoutes(d: SettingsDeps): ConsoleRouteSpec[] {
         const section = sectionOf(req);
         if (!section) return notFound(res);
         const t = res.locals.t as T;
-        // Changing how usernames and emails work is destructive: "confirm it's you" first (this section only).
-        if (section === 'fields' && !recentlyAuthenticated(req, d.recentAuth)) return askToConfirm(res, `${base(c.realm!.id)}/fields`);
+        // A realm's settings decide who signs in and how (usernames and emails, sign-up, two-factor, sessions, social
+        // providers, branding): "confirm it's you" first when the sign-in is stale, coming back to the section.
+        if (!recentlyAuthenticated(req, d.recentAuth)) return askToConfirm(res, `${base(c.realm!.id)}/${section}`);
         const realm = await d.realmsService.getRealm(c.realm!.id);
         const values = postedValues(section, req.body, realm.settings);
         const form = sectionPatch(section, req.body, realm.settings);

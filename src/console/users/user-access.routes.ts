@@ -104,6 +104,8 @@ export function userAccessRoutes(d: UserAccessPageDeps): ConsoleRouteSpec[] {
         const user = await userOf(req, c);
         const credentialId = String(req.params.credentialId);
         if (!CREDENTIAL_ID.test(credentialId)) throw new NotFoundError('credential');
+        // Deleting the authenticator or a social link lowers the user's protection: a recent sign-in, as the reset link.
+        if (!recentlyAuthenticated(req, d)) return askToConfirm(res, userPath(c.realm!, user.id));
         await d.access.deleteCredential(c.realm!, user.id, credentialId, c.ctx);
         flash(req, credentialId === 'totp' ? 'console.userPage.deviceDeleted' : 'console.userPage.identityDeleted');
         res.redirect(303, userPath(c.realm!, user.id));
