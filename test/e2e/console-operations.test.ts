@@ -7,7 +7,7 @@
  * through Gatehouse's own services or a second browser, not only on the page; no CSP violation anywhere.
  * Each view has its own operator, users (a random tag) and realm, so the two views never meet.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { generateSync } from 'otplib';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -17,6 +17,7 @@ import { operatorFirstSignIn } from '../helpers/console-login.ts';
 import { GOOD_PASSWORD } from '../helpers/gatehouse.ts';
 import { partAvailable } from '../helpers/parts.ts';
 import { CHROMIUM_PATH, launchChromium, startStack, type Stack, watchCsp } from '../helpers/stack.ts';
+import { tr } from '../helpers/locale-strings.ts';
 
 const has = partAvailable('Chromium', existsSync(CHROMIUM_PATH), 'apt-get install chromium');
 
@@ -24,21 +25,6 @@ const VIEWS = [
   { name: 'en, desktop', locale: 'en-US', lang: 'en', viewport: { width: 1280, height: 860 }, isMobile: false },
   { name: 'zh-CN, phone', locale: 'zh-CN', lang: 'zh-CN', viewport: { width: 390, height: 844 }, isMobile: true },
 ] as const;
-
-type Messages = Record<string, unknown>;
-const MESSAGES: Record<string, Messages> = {
-  en: JSON.parse(readFileSync(new URL('../../locales/en.json', import.meta.url), 'utf8')) as Messages,
-  'zh-CN': JSON.parse(readFileSync(new URL('../../locales/zh-CN.json', import.meta.url), 'utf8')) as Messages,
-};
-
-/** A locale's string as the pages say it: `_one`/`_other` by `count` (Chinese has only `_other`), `{{x}}` filled in. */
-function tr(lang: string, key: string, params: Record<string, string | number> = {}): string {
-  const get = (k: string) => k.split('.').reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Messages)[p] : undefined), MESSAGES[lang]);
-  let text = get(key);
-  if (text === undefined && params.count !== undefined) text = get(`${key}_${lang === 'en' && params.count === 1 ? 'one' : 'other'}`);
-  if (typeof text !== 'string') throw new Error(`no string ${key} in ${lang}`);
-  return text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => String(params[name] ?? ''));
-}
 
 const pathOf = (page: Page) => new URL(page.url()).pathname;
 

@@ -9,7 +9,7 @@
  * at the field first. Strings come from the locale files; outcomes are read from Gatehouse's services; no CSP
  * violation on any page.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_CONTEXT } from '../../src/services/context.ts';
@@ -17,6 +17,7 @@ import { operatorFirstSignIn } from '../helpers/console-login.ts';
 import { GOOD_PASSWORD } from '../helpers/gatehouse.ts';
 import { partAvailable } from '../helpers/parts.ts';
 import { CHROMIUM_PATH, launchChromium, startStack, type Stack, watchCsp } from '../helpers/stack.ts';
+import { tr } from '../helpers/locale-strings.ts';
 
 const has = partAvailable('Chromium', existsSync(CHROMIUM_PATH), 'apt-get install chromium');
 
@@ -30,21 +31,6 @@ const VIEWS = [
 const EN_DESKTOP = { name: 'en, desktop', locale: 'en-US', lang: 'en', viewport: DESKTOP, isMobile: false } as const;
 const ZH_PHONE = { name: 'zh-CN, phone', locale: 'zh-CN', lang: 'zh-CN', viewport: PHONE, isMobile: true } as const;
 type View = (typeof VIEWS)[number] | typeof EN_DESKTOP | typeof ZH_PHONE;
-
-type Messages = Record<string, unknown>;
-const MESSAGES: Record<string, Messages> = {
-  en: JSON.parse(readFileSync(new URL('../../locales/en.json', import.meta.url), 'utf8')) as Messages,
-  'zh-CN': JSON.parse(readFileSync(new URL('../../locales/zh-CN.json', import.meta.url), 'utf8')) as Messages,
-};
-
-/** A locale's string as the pages say it: `_one`/`_other` by `count` (Chinese has only `_other`), `{{x}}` filled in. */
-function tr(lang: string, key: string, params: Record<string, string | number> = {}): string {
-  const get = (k: string) => k.split('.').reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Messages)[p] : undefined), MESSAGES[lang]);
-  let text = get(key);
-  if (text === undefined && params.count !== undefined) text = get(`${key}_${lang === 'en' && params.count === 1 ? 'one' : 'other'}`);
-  if (typeof text !== 'string') throw new Error(`no string ${key} in ${lang}`);
-  return text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => String(params[name] ?? ''));
-}
 
 const pathOf = (page: Page) => new URL(page.url()).pathname;
 
