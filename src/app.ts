@@ -73,6 +73,7 @@ import type { ManagementPorts } from './store/open.ts';
 import { ApiUserKeys } from './services/api-user-keys.ts';
 import { AuditLog } from './services/audit-log.ts';
 import { EventLog } from './services/event-log.ts';
+import { HandoffService } from './services/handoff.ts';
 import { ImpersonationService } from './services/impersonation.ts';
 import { ManagementKeys } from './services/management-keys.ts';
 import { OperatorsService } from './services/operators.ts';
@@ -159,6 +160,7 @@ export function createApp(deps: Deps): Gatehouse {
   const realms = deps.realms ?? new Realms(config.realms, config.defaultRealm, config.appSecrets);
   const keys = new KeyRing(store, clock);
   const issuer = new TokenIssuer(keys);
+  const handoff = new HandoffService({ store, issuer, clock });
   const hasher = deps.hasher ?? new PasswordHasher();
   // An impersonated session looks up its operator's console-realm session in that realm.
   const sessions = new LoginSessions(store, clock, (id) => realms.byIdOrNull(id));
@@ -388,14 +390,14 @@ export function createApp(deps: Deps): Gatehouse {
     pages?.clear();
     for (const r of current.all()) keys.ensure(r.id, r.tokens.algorithm).catch((err: unknown) => logger.error({ err, realm: r.id }, 'signing key not ready'));
   });
-  app.use(loginRoutes(loginService, issuer, pages));
-  app.use(signupRoutes(signupService, issuer, pages));
-  app.use(verificationRoutes(verificationService, issuer));
+  app.use(loginRoutes(loginService, handoff, pages));
+  app.use(signupRoutes(signupService, handoff, pages));
+  app.use(verificationRoutes(verificationService, handoff));
   app.use(recoveryRoutes(recoveryService, logger, afterResponse));
   app.use(logoutRoutes(sessions, issuer));
   // The development outbox: every mail, readable in the browser. Absent (404) outside development.
   if (config.env === 'development') app.use(devMailRoutes(store));
-  app.use(socialRoutes({ service: socialService, strategies: socialStrategies, login: loginService, reauth: reauthService, issuer, logger, recentAuth, clock }));
+  app.use(socialRoutes({ service: socialService, strategies: socialStrategies, login: loginService, reauth: reauthService, handoff, logger, recentAuth, clock }));
   app.use(accountRoutes(reauthService, socialService, new OverviewService(store, sessions), clock));
   app.use(profileRoutes(profileService, recentAuth, { secureCookies: config.secureCookies }));
   app.use(passwordRoutes(passwordService, recentAuth));

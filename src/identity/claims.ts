@@ -1,4 +1,5 @@
 import type { JWTPayload } from 'jose';
+import type { OrgClaims } from '../domain/org-claims.ts';
 import { displayName, type User } from './user.ts';
 
 export interface ClaimsContext {
@@ -12,6 +13,8 @@ export interface ClaimsContext {
   act?: { sub: string; iss: string };
   /** Whether the user's custom attributes go in as `cs` (the realm's `tokens.fields` has `custom`; default yes). */
   includeCustom?: boolean;
+  /** `perm`, `orgs`, `orgs_truncated` (domain/org-claims.ts), merged after `cs`; `orgs: []` is kept on purpose. */
+  orgs?: OrgClaims;
 }
 
 /**
@@ -39,6 +42,9 @@ export function buildClaims(user: User, ctx: ClaimsContext): JWTPayload {
     phone_number_verified: user.phone ? user.phoneVerified : undefined,
     ref: user.reference ?? undefined,
     cs: ctx.includeCustom !== false && Object.keys(user.customAttributes).length > 0 ? user.customAttributes : undefined,
+    perm: ctx.orgs?.perm,
+    orgs: ctx.orgs?.orgs,
+    orgs_truncated: ctx.orgs?.orgs_truncated,
     // `sub` stays the user the token is about; `act` names who is actually present (impersonation).
     act: ctx.act ? { sub: ctx.act.sub, iss: ctx.act.iss } : undefined,
   };

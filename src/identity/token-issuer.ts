@@ -1,5 +1,6 @@
 import { compactVerify, createLocalJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import type { AppConfig, RealmConfig } from '../config/index.ts';
+import type { OrgClaims } from '../domain/org-claims.ts';
 import type { LoginSession } from '../ports/login-sessions.ts';
 import { buildClaims } from './claims.ts';
 import type { KeyRing } from './keys.ts';
@@ -10,7 +11,8 @@ import type { User } from './user.ts';
 export class TokenIssuer {
   constructor(private readonly keys: KeyRing) {}
 
-  issue(realm: RealmConfig, app: AppConfig, user: User, session: LoginSession): Promise<string> {
+  /** `orgs`: the realm's org claims (HandoffService reads them), merged after `cs`. */
+  issue(realm: RealmConfig, app: AppConfig, user: User, session: LoginSession, orgs?: OrgClaims): Promise<string> {
     const claims = buildClaims(user, {
       issuer: realm.publicUrl,
       audience: app.clientId,
@@ -20,6 +22,7 @@ export class TokenIssuer {
       amr: session.amr,
       act: session.act ? { sub: session.act.sub, iss: session.act.iss } : undefined,
       includeCustom: realm.tokens.fields.includes('custom'),
+      orgs,
     });
     return this.keys.sign(realm.id, realm.tokens.algorithm, claims, realm.tokens.ttlSeconds);
   }

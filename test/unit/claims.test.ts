@@ -165,6 +165,18 @@ describe('buildClaims', () => {
     expect(buildClaims(u, { ...CTX, includeCustom: true }).cs).toEqual({ plan: 'pro' });
   });
 
+  it('merges the org claims after cs, keeping orgs: [] and sending no org key without them', () => {
+    const u = user({ customAttributes: { plan: 'pro' } });
+    const claims = buildClaims(u, { ...CTX, orgs: { perm: ['billing:*'], orgs: [{ oid: 'org_a', mid: 'mb_a', selected: true }], orgs_truncated: true } });
+    expect(claims.perm).toEqual(['billing:*']);
+    expect(claims.orgs).toEqual([{ oid: 'org_a', mid: 'mb_a', selected: true }]);
+    expect(claims.orgs_truncated).toBe(true);
+    const keys = Object.keys(claims);
+    expect(keys.indexOf('perm')).toBe(keys.indexOf('cs') + 1);
+    expect(buildClaims(u, { ...CTX, orgs: { orgs: [] } }).orgs).toEqual([]);
+    for (const ctx of [CTX, { ...CTX, orgs: {} }]) for (const key of ['perm', 'orgs', 'orgs_truncated']) expect(buildClaims(u, ctx)).not.toHaveProperty(key);
+  });
+
   it('carries the session and authentication methods it was issued for', () => {
     const claims = buildClaims(user(), { ...CTX, sessionId: 'other-sid', amr: ['pwd', 'otp'] });
     expect(claims.sid).toBe('other-sid');

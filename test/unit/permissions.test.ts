@@ -1,23 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hasPermission, isPermission, normalizePermissions } from '../../src/domain/permissions.ts';
-
-/** [held, wanted, granted]: the convention documented in the README ("Nesting permissions"). */
-export const PERMISSION_CASES: Array<[string[], string, boolean]> = [
-  [['billing:read'], 'billing:read', true],
-  [['billing:read'], 'billing:write', false],
-  [['billing:*'], 'billing:read', true],
-  [['billing:*'], 'billing:invoices:write', true],
-  [['billing:*'], 'billing', false],
-  [['billing:*'], 'billing:', false],
-  [['billing:*'], 'billingx:read', false],
-  [['*'], 'anything:at:all', true],
-  [['bill*'], 'billing', false],
-  [['bill*'], 'bill*', true],
-  [['Billing:Read'], 'billing:READ', true],
-  [['role;owner'], 'role;owner', true],
-  [[], 'billing:read', false],
-  [['reports:read', 'billing:*'], 'billing:x', true],
-];
+import { PERMISSION_CASES } from '../helpers/permission-cases.ts';
 
 describe('permissions (nesting with `:`, a trailing `:*`, `*` alone)', () => {
   it.each(PERMISSION_CASES)('%j grants %s: %s', (held, wanted, granted) => {

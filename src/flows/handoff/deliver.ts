@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
 import { allowFormAction } from '../../http/csp.ts';
-import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import type { User } from '../../identity/user.ts';
 import type { LoginSession } from '../../ports/login-sessions.ts';
+import type { HandoffService } from '../../services/handoff.ts';
 import { withParams, type ReturnTarget } from './handoff.service.ts';
 
 /**
@@ -13,12 +13,12 @@ import { withParams, type ReturnTarget } from './handoff.service.ts';
 export async function deliverToken(
   req: Request,
   res: Response,
-  issuer: TokenIssuer,
+  handoff: HandoffService,
   target: ReturnTarget,
   user: User,
   session: LoginSession,
 ): Promise<void> {
-  const token = await issuer.issue(req.realm, target.app, user, session);
+  const token = await handoff.token(req.realm, target.app, user, session);
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Referrer-Policy', 'no-referrer');
   if (target.app.delivery === 'form_post') {
@@ -33,13 +33,13 @@ export async function deliverToken(
 export async function continueAfterLogin(
   req: Request,
   res: Response,
-  issuer: TokenIssuer,
+  handoff: HandoffService,
   target: ReturnTarget | null,
   user: User,
   session: LoginSession,
   /** A personal-center page the user was sent away from (already checked with safeNext). */
   next: string | null = null,
 ): Promise<void> {
-  if (target) return deliverToken(req, res, issuer, target, user, session);
+  if (target) return deliverToken(req, res, handoff, target, user, session);
   res.redirect(303, next ?? '/account');
 }

@@ -1,6 +1,5 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import type { User } from '../../identity/user.ts';
 import type { LoginSession } from '../../ports/login-sessions.ts';
 import { field, parseForm, rerenderOnFlowError, type FormError } from '../../http/forms.ts';
@@ -16,6 +15,7 @@ import { sendRecoveryCodes } from '../mfa/recovery-codes-file.ts';
 import { allowProviderForms, loginButtons } from '../social/buttons.ts';
 import type { LoginService, PendingSecondFactor } from './login.service.ts';
 import { pendingSecondFactor, startSecondFactor } from './second-factor.ts';
+import type { HandoffService } from '../../services/handoff.ts';
 
 const loginForm = z.object({
   identifier: field.requiredText(320),
@@ -53,13 +53,13 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
   );
 }
 
-export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: PageCache): Router {
+export function loginRoutes(service: LoginService, handoff: HandoffService, pages?: PageCache): Router {
   const router = Router();
 
   /** GET /login — the form, or straight back to the app when a login session exists. */
   router.get('/login', async (req, res) => {
     const target = resolveReturnTarget(req.realm, req.query);
-    if (req.signedIn) return continueAfterLogin(req, res, issuer, target, req.signedIn.user, req.signedIn.session, safeNext(req.query.next));
+    if (req.signedIn) return continueAfterLogin(req, res, handoff, target, req.signedIn.user, req.signedIn.session, safeNext(req.query.next));
     show(req, res, target, {}, 200, anonymousPage(pages, req, 'login/login'));
   });
 
@@ -79,7 +79,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
         return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target, next: safeNext(req.query.next) });
       }
       await bindBrowserSession(req, outcome.session);
-      await continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session, safeNext(req.query.next));
+      await continueAfterLogin(req, res, handoff, target, outcome.user, outcome.session, safeNext(req.query.next));
     } catch (err) {
       rerenderOnFlowError(res, err, (error, status) => show(req, res, target, { values: { identifier: form.data.identifier }, error }, status));
     }
@@ -123,7 +123,7 @@ export function loginRoutes(service: LoginService, issuer: TokenIssuer, pages?: 
   async function finish(req: Request, res: Response, pending: PendingSecondFactor, user: User, session: LoginSession): Promise<void> {
     delete req.session.mfaPending;
     await bindBrowserSession(req, session);
-    await continueAfterLogin(req, res, issuer, fromReturnInfo(req.realm, pending.ret), user, session, pending.next);
+    await continueAfterLogin(req, res, handoff, fromReturnInfo(req.realm, pending.ret), user, session, pending.next);
   }
 
   /** GET /login/mfa — the code (or ?method=recovery: a recovery code), or the enrolment the realm requires. */

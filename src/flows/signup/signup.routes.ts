@@ -1,6 +1,5 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import { field, parseForm, rerenderOnFlowError } from '../../http/forms.ts';
 import { allowFormAction } from '../../http/csp.ts';
 import type { PageCache } from '../../http/page-cache.ts';
@@ -12,6 +11,7 @@ import { startSecondFactor } from '../login/second-factor.ts';
 import { resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 import { allowProviderForms, loginButtons } from '../social/buttons.ts';
 import type { SignupService } from './signup.service.ts';
+import type { HandoffService } from '../../services/handoff.ts';
 
 const signupForm = z.object({
   email: field.email(),
@@ -48,13 +48,13 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
   );
 }
 
-export function signupRoutes(service: SignupService, issuer: TokenIssuer, pages?: PageCache): Router {
+export function signupRoutes(service: SignupService, handoff: HandoffService, pages?: PageCache): Router {
   const router = Router();
 
   /** GET /signup */
   router.get('/signup', async (req, res) => {
     const target = resolveReturnTarget(req.realm, req.query);
-    if (req.signedIn) return continueAfterLogin(req, res, issuer, target, req.signedIn.user, req.signedIn.session);
+    if (req.signedIn) return continueAfterLogin(req, res, handoff, target, req.signedIn.user, req.signedIn.session);
     if (req.realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
     show(req, res, target, {}, 200, anonymousPage(pages, req, 'signup/signup'));
   });
@@ -74,7 +74,7 @@ export function signupRoutes(service: SignupService, issuer: TokenIssuer, pages?
       }
       if ('secondFactor' in outcome) return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target });
       await bindBrowserSession(req, outcome.session);
-      await continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);
+      await continueAfterLogin(req, res, handoff, target, outcome.user, outcome.session);
     } catch (err) {
       const values = Object.fromEntries(KEEP.map((k) => [k, form.data[k] ?? '']));
       rerenderOnFlowError(res, err, (error, status) => show(req, res, target, { values, error }, status));

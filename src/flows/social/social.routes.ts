@@ -7,7 +7,7 @@ import { field, parseForm, rerenderOnFlowError, type FormError } from '../../htt
 import { renderPage } from '../../http/render.ts';
 import { bindBrowserSession, originOf, renewBrowserSession } from '../../http/session.ts';
 import type { SocialProfile } from '../../identity/external-identity.ts';
-import type { TokenIssuer } from '../../identity/token-issuer.ts';
+import type { HandoffService } from '../../services/handoff.ts';
 import type { ReauthService } from '../../services/step-up.ts';
 import { FlowError } from '../../http/flow-error.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
@@ -56,7 +56,7 @@ export interface SocialRouteDeps {
   strategies: SocialStrategies;
   login: LoginService;
   reauth: ReauthService;
-  issuer: TokenIssuer;
+  handoff: HandoffService;
   logger: Logger;
   /** requireRecentAuth on the app's clock: linking is a sensitive change. */
   recentAuth: RequestHandler;
@@ -192,7 +192,7 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
       return startSecondFactor(req, res, { ...outcome.secondFactor, amr: [profile.provider], target, next, ...bound });
     }
     await bindBrowserSession(req, outcome.session);
-    await continueAfterLogin(req, res, deps.issuer, target, outcome.user, outcome.session, next);
+    await continueAfterLogin(req, res, deps.handoff, target, outcome.user, outcome.session, next);
   }
 
   /** The sign-in waiting in this browser at `kind`, or a page saying it is over. */
@@ -348,7 +348,7 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
       await service.linkProved(req.realm, outcome.user, outcome.session, pending.profile, originOf(req));
       delete req.session.socialPending;
       await bindBrowserSession(req, outcome.session);
-      await continueAfterLogin(req, res, deps.issuer, target, outcome.user, outcome.session, pending.next);
+      await continueAfterLogin(req, res, deps.handoff, target, outcome.user, outcome.session, pending.next);
     } catch (err) {
       rerenderOnFlowError(res, err, (error, status) => showProve(req, res, pending, { values: { identifier: form.data.identifier }, error }, status));
     }

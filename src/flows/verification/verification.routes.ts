@@ -1,6 +1,5 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { TokenIssuer } from '../../identity/token-issuer.ts';
 import { field, parseForm, rerenderOnFlowError } from '../../http/forms.ts';
 import { allowFormAction } from '../../http/csp.ts';
 import { renderPage } from '../../http/render.ts';
@@ -11,6 +10,7 @@ import { startSecondFactor } from '../login/second-factor.ts';
 import type { ReturnTo } from '../../domain/return-to.ts';
 import { fromReturnInfo, returnQuery } from '../handoff/handoff.service.ts';
 import type { VerificationService } from './verification.service.ts';
+import type { HandoffService } from '../../services/handoff.ts';
 
 const tokenQuery = z.object({ token: z.string().regex(/^[\w-]{20,100}$/).optional() });
 const codeForm = z.object({ code: field.code() });
@@ -27,7 +27,7 @@ function pendingOf(req: Request) {
  * goes straight on to the app. Opened anywhere else, the link verifies and
  * offers to log in, still on the way to the same app.
  */
-export function verificationRoutes(service: VerificationService, issuer: TokenIssuer): Router {
+export function verificationRoutes(service: VerificationService, handoff: HandoffService): Router {
   const router = Router();
 
   async function showPending(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
@@ -62,11 +62,11 @@ export function verificationRoutes(service: VerificationService, issuer: TokenIs
         return startSecondFactor(req, res, { ...outcome.secondFactor, amr, target, context: { after: 'user.email.verified' } });
       }
       await bindBrowserSession(req, outcome.session);
-      return continueAfterLogin(req, res, issuer, target, outcome.user, outcome.session);
+      return continueAfterLogin(req, res, handoff, target, outcome.user, outcome.session);
     }
     if (req.signedIn && req.signedIn.user.id === userId) {
       // Already logged in here (the realm let them in unverified): carry on with a token that says verified.
-      return continueAfterLogin(req, res, issuer, target, { ...req.signedIn.user, emailVerification: 'verified' }, req.signedIn.session);
+      return continueAfterLogin(req, res, handoff, target, { ...req.signedIn.user, emailVerification: 'verified' }, req.signedIn.session);
     }
     // Another browser (or the session ended): verified, but nobody is logged in here.
     if (target) allowFormAction(res, target.redirectUri);

@@ -1,0 +1,30 @@
+import type { AppConfig, RealmConfig } from '../config/index.ts';
+import { needsAccessView, orgClaims, type OrgClaims } from '../domain/org-claims.ts';
+import type { TokenIssuer } from '../identity/token-issuer.ts';
+import type { User } from '../identity/user.ts';
+import type { LoginSession } from '../ports/login-sessions.ts';
+import type { Store } from '../store/port.ts';
+
+/**
+ * What goes in an app's JWT at the hand-off (docs/design/orgs.md §4.4): the user's claims, and — when the realm's
+ * `tokens.fields` asks for memberships or orgs — their org claims, read fresh from `store.orgs.accessOf` (which
+ * leaves out expired memberships and closed orgs). A realm with the default `['custom']` reads nothing more.
+ * The access rule and org selection come with later commits.
+ */
+export class HandoffService {
+  constructor(private readonly d: { store: Pick<Store, 'orgs'>; issuer: TokenIssuer; clock: () => Date }) {}
+
+  /** The org claims for this user's token, or undefined when the realm sends none (no read then). */
+  async claimsFor(realm: RealmConfig, user: User, _session: LoginSession): Promise<OrgClaims | undefined> {
+    if (!needsAccessView(realm)) return undefined;
+    // Org selection (the session's selected org) is a later commit: none is selected yet.
+    const selectedOrgId = null;
+    const view = await this.d.store.orgs.accessOf(realm.id, user.id, this.d.clock(), { maxOrgs: realm.tokens.maxOrgs, selectedOrgId });
+    return orgClaims(view, realm.tokens.fields, selectedOrgId);
+  }
+
+  /** The signed JWT for `app`. */
+  async token(realm: RealmConfig, app: AppConfig, user: User, session: LoginSession): Promise<string> {
+    return this.d.issuer.issue(realm, app, user, session, await this.claimsFor(realm, user, session));
+  }
+}
