@@ -9,7 +9,13 @@
  *   (d) GET /.well-known/jwks.json;
  *   (e) POST /api/v1/realms/{id}/users/authenticate-key (an API user's key, the
  *       realm's hash policy) req/s against the same bare handler → ratio (≥ 0.50);
- *   (f) the Gatehouse process's RSS after the run and its peak during it (≤ 150 MB).
+ *   (f) the Gatehouse process's RSS after the run and its peak during it (≤ 150 MB);
+ *   (g) the hand-off (c) in a second realm, `bench-orgs` (its own host, localhost:<port>;
+ *       `tokens.fields: ['custom','orgs']`), for three users with 0, 5 and 50 memberships
+ *       (55 orgs and the memberships made through the management API; each JWT checked to
+ *       carry 0/5/50 `orgs` entries): handoff-m0, handoff-m5, handoff-m50, interleaved with
+ *       `redirect` in one group → m5/m0 (≥ 0.95), m50/m0 (≥ 0.80) as docs/design/orgs.md §9.2
+ *       asks, m0/redirect (info), and each JWT's size in bytes (§9.1).
  *
  * Gatehouse (bench/server.ts) and the bare app (bench/bare.ts) each run in
  * their own child process, started the same way — compiled to JavaScript as
@@ -26,7 +32,8 @@
  * BENCH_WARMUP (seconds of warm-up per scenario, default 5, at most the duration),
  * BENCH_CONNECTIONS (page scenarios, default 16), BENCH_LOGIN_CONNECTIONS (default 8),
  * BENCH_RETRIES (default 1), BENCH_MAX_OTHER_CPU (% of a core, default 25),
- * BENCH_ONLY (comma list of scenario ids to run: bare,page,apikey,redirect,jwks,argon2,login, and scale, which only runs
+ * BENCH_ONLY (comma list of scenario ids to run: bare,page,apikey,redirect,jwks,argon2,login, handoff (the three
+ * handoff-m* scenarios and redirect, their group; handoff-m0 etc. name one each), and scale, which only runs
  * when named: its first run seeds a million users, ≈ 30 s, and its exports alone take longer than the rest of the bench;
  * it also measures the management API's user list, count and export at 1k and 1M users, and the console's users page
  * (/admin/realms/bench/users, an operator made with `gatehouse operators create` and signed in over HTTP)),
@@ -90,8 +97,14 @@ if (process.env.BENCH_RUNTIME && !['tsx', 'compiled'].includes(process.env.BENCH
 /** Extra node flags for the Gatehouse process only, e.g. "--max-semi-space-size=4". */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1' || process.env.BENCH_CPU_PROF === 'true';
-const SCENARIO_IDS = ['bare', 'page', 'apikey', 'redirect', 'jwks', 'argon2', 'login'] as const;
+const SCENARIO_IDS = ['bare', 'page', 'apikey', 'redirect', 'handoff-m0', 'handoff-m5', 'handoff-m50', 'jwks', 'argon2', 'login'] as const;
 type ScenarioId = (typeof SCENARIO_IDS)[number];
+/** The membership counts of the hand-off users in the `bench-orgs` realm (docs/design/orgs.md §9.2). */
+const HANDOFF_MEMBERSHIPS = [0, 5, 50] as const;
+type HandoffId = `handoff-m${(typeof HANDOFF_MEMBERSHIPS)[number]}`;
+const HANDOFF_IDS = HANDOFF_MEMBERSHIPS.map((n) => `handoff-m${n}` as HandoffId);
+/** BENCH_ONLY names standing for several scenarios: `handoff` is its group, `redirect` beside the three users. */
+const ALIASES: Record<string, readonly ScenarioId[]> = { handoff: ['redirect', ...HANDOFF_IDS] };
 /** Run only when BENCH_ONLY names them. */
 const OPT_IN_IDS = ['scale'] as const;
 type BenchId = ScenarioId | (typeof OPT_IN_IDS)[number];
@@ -99,18 +112,21 @@ const ONLY = new Set<BenchId>(
   process.env.BENCH_ONLY
     ? process.env.BENCH_ONLY.split(',')
         .map((s) => s.trim())
+        .flatMap((s): readonly string[] => ALIASES[s] ?? [s])
         .filter((s): s is BenchId => ([...SCENARIO_IDS, ...OPT_IN_IDS] as readonly string[]).includes(s))
     : SCENARIO_IDS,
 );
 const SCALE_EXPORT_TIMEOUT = envNumber('BENCH_SCALE_EXPORT_TIMEOUT', 60, 1);
 if (ONLY.size === 0) {
-  process.stderr.write(`BENCH_ONLY names none of: ${[...SCENARIO_IDS, ...OPT_IN_IDS].join(', ')}\n`);
+  process.stderr.write(`BENCH_ONLY names none of: ${[...SCENARIO_IDS, ...Object.keys(ALIASES), ...OPT_IN_IDS].join(', ')}\n`);
   process.exit(2);
 }
 
 const EMAIL = 'bench-user@example.com';
 const PASSWORD = 'violet-harbor-lantern-42';
 const CALLBACK = 'http://127.0.0.1:9/callback'; // never contacted: form_post only renders it
+/** The signed-in GET /login of the hand-off scenarios (redirect, handoff-m*). */
+const HANDOFF_PATH = `/login?${new URLSearchParams({ redirect_uri: CALLBACK, state: 'bench-state' })}`;
 const MB = 1024 * 1024;
 const CLK_TCK = 100; // Linux USER_HZ for /proc/<pid>/stat
 
@@ -571,6 +587,8 @@ interface Fixtures {
   login: { headers: Record<string, string>; body: string };
   sessionCookie: string;
   redirectPath: string;
+  /** Bytes of the JWT the `bench` realm's hand-off carries. */
+  redirectJwtBytes: number;
   /** POST authenticate-key with an API user's key: headers and body. */
   apiKey: { headers: Record<string, string>; body: string };
 }
@@ -622,18 +640,92 @@ async function prepare(base: string, key: string): Promise<Fixtures> {
   await expectStatus(check, 303, 'POST /login');
   if (check.headers.get('location') !== '/account') throw new Error(`POST /login went to ${check.headers.get('location')}, not /account`);
 
-  const redirectPath = `/login?${new URLSearchParams({ redirect_uri: CALLBACK, state: 'bench-state' })}`;
+  const redirectPath = HANDOFF_PATH;
   const handoff = await fetch(`${base}${redirectPath}`, { redirect: 'manual', headers: { cookie: sessionCookie } });
   const html = await expectStatus(handoff, 200, 'GET /login?redirect_uri (signed in)');
-  if (!/<form[^>]*method="post"/i.test(html) || !/eyJ[\w-]+\.[\w-]+\.[\w-]+/.test(html)) {
-    throw new Error('the signed-in GET /login did not render a form_post hand-off carrying a JWT');
-  }
+  const redirectJwt = jwtOf(html, 'the signed-in GET /login');
 
   const jwks = await fetch(`${base}/.well-known/jwks.json`);
   const keys = JSON.parse(await expectStatus(jwks, 200, 'GET /.well-known/jwks.json')) as { keys?: unknown[] };
   if (!keys.keys?.length) throw new Error('the JWKS has no keys');
 
-  return { login, sessionCookie, redirectPath, apiKey: key ? await apiUserKey(base, 'bench', key) : { headers: {}, body: '' } };
+  return { login, sessionCookie, redirectPath, redirectJwtBytes: Buffer.byteLength(redirectJwt), apiKey: key ? await apiUserKey(base, 'bench', key) : { headers: {}, body: '' } };
+}
+
+/** The JWT of a form_post hand-off page. */
+function jwtOf(html: string, what: string): string {
+  const jwt = /eyJ[\w-]+\.[\w-]+\.[\w-]+/.exec(html)?.[0];
+  if (!/<form[^>]*method="post"/i.test(html) || !jwt) throw new Error(`${what} did not render a form_post hand-off carrying a JWT`);
+  return jwt;
+}
+
+/** The realm of the hand-off scenarios: orgs in the JWT, on a host of its own (docs/design/orgs.md §9.2). */
+const ORGS_REALM = 'bench-orgs';
+/** Two permissions per membership, the size §9.1 reckons with. */
+const ORG_PERMISSIONS = ['billing:read', 'reports:*'];
+
+interface HandoffUser {
+  memberships: number;
+  /** The signed-in user's `gh.sid` cookie on the orgs realm's host. */
+  sessionCookie: string;
+  jwtBytes: number;
+  /** Entries of the JWT's `orgs` claim (absent: 0). */
+  orgsEntries: number;
+}
+
+interface HandoffFixtures {
+  realm: string;
+  /** The Host header every hand-off request sends (the realm's publicUrl host). */
+  host: string;
+  users: HandoffUser[];
+  problems: string[];
+}
+
+/**
+ * In the `bench-orgs` realm, through the management API: 55 orgs, three users with 0, 5 and 50 memberships;
+ * each signed in over HTTP (POST /login on the realm's host) and its hand-off checked once: a JWT whose `orgs`
+ * has as many entries as the user has memberships (a problem otherwise).
+ */
+async function prepareHandoff(orgsUrl: string, key: string): Promise<HandoffFixtures> {
+  const api = `${orgsUrl}/api/v1/realms/${ORGS_REALM}`;
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const post = async (what: string, body: unknown) => {
+    const res = await fetch(`${api}/${what}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    return JSON.parse(await expectStatus(res, 201, `POST …/${ORGS_REALM}/${what}`)) as Record<string, unknown>;
+  };
+  const orgIds: string[] = [];
+  for (let i = 0; i < HANDOFF_MEMBERSHIPS.reduce((a: number, b) => a + b, 0); i++) orgIds.push((await post('orgs', { name: `Org ${String(i + 1).padStart(2, '0')}` })).id as string);
+
+  const problems: string[] = [];
+  const users: HandoffUser[] = [];
+  let next = 0;
+  for (const n of HANDOFF_MEMBERSHIPS) {
+    const email = `bench-m${n}@example.com`;
+    const made = (await post('users', { email, password: PASSWORD, emailVerification: 'verified' })) as { user: { id: string } };
+    for (const orgId of orgIds.slice(next, next + n)) await post('memberships', { userId: made.user.id, orgId, permissions: ORG_PERMISSIONS });
+    next += n;
+
+    const csrf = await csrfPair(`${orgsUrl}/login`);
+    const signin = await fetch(`${orgsUrl}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': FORM, cookie: csrf.cookie },
+      body: new URLSearchParams({ _csrf: csrf.token, identifier: email, password: PASSWORD }).toString(),
+    });
+    await expectStatus(signin, 303, `POST /login (${ORGS_REALM}, ${n} memberships)`);
+    const sid = cookiesOf(signin)['gh.sid'];
+    if (!sid) throw new Error(`POST /login (${ORGS_REALM}) set no gh.sid cookie`);
+    const sessionCookie = `gh.sid=${sid}`;
+
+    const res = await fetch(`${orgsUrl}${HANDOFF_PATH}`, { redirect: 'manual', headers: { cookie: sessionCookie } });
+    const jwt = jwtOf(await expectStatus(res, 200, `GET /login?redirect_uri (${ORGS_REALM}, signed in)`), `the hand-off of the user with ${n} memberships`);
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as { rid?: string; orgs?: unknown[] };
+    const orgsEntries = Array.isArray(claims.orgs) ? claims.orgs.length : 0;
+    if (orgsEntries !== n) problems.push(`the JWT of the user with ${n} memberships has ${orgsEntries} orgs entries`);
+    if (claims.rid !== ORGS_REALM) problems.push(`the JWT of the user with ${n} memberships is realm "${claims.rid}"'s, not ${ORGS_REALM}'s`);
+    users.push({ memberships: n, sessionCookie, jwtBytes: Buffer.byteLength(jwt), orgsEntries });
+  }
+  return { realm: ORGS_REALM, host: new URL(orgsUrl).host, users, problems };
 }
 
 // ---------------------------------------------------------------- report
@@ -1178,6 +1270,10 @@ async function main(): Promise<void> {
   tmpDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
+  // The orgs realm's own host: the same loopback listener, told apart by the Host header.
+  const orgsUrl = `http://localhost:${port}`;
+  const rateLimits = { loginPerIdentifierAndIp: { points: 1_000_000, durationSeconds: 60 }, loginPerIp: { points: 1_000_000, durationSeconds: 60 } };
+  const benchApp = { clientId: 'bench-app', name: 'Bench app', redirectUris: [CALLBACK], delivery: 'form_post' };
   const configPath = path.join(tmpDir, 'gatehouse.config.json');
   writeFileSync(
     configPath,
@@ -1190,8 +1286,16 @@ async function main(): Promise<void> {
           publicUrl,
           // One user signs in from one IP at 8 connections: the brute-force rules count each attempt before its
           // check, so at the defaults (5 per identifier and IP) concurrent right passwords would meet a 429.
-          rateLimits: { loginPerIdentifierAndIp: { points: 1_000_000, durationSeconds: 60 }, loginPerIp: { points: 1_000_000, durationSeconds: 60 } },
-          apps: [{ clientId: 'bench-app', name: 'Bench app', redirectUris: [CALLBACK], delivery: 'form_post' }],
+          rateLimits,
+          apps: [benchApp],
+        },
+        {
+          id: ORGS_REALM,
+          name: 'Gatehouse Bench orgs',
+          publicUrl: orgsUrl,
+          rateLimits,
+          tokens: { fields: ['custom', 'orgs'], maxOrgs: 50 },
+          apps: [benchApp],
         },
       ],
     }),
@@ -1223,7 +1327,8 @@ async function main(): Promise<void> {
     return;
   }
   const dataDir = path.join(tmpDir, 'data');
-  const key = ONLY.has('apikey') ? managementKey({ ...childEnv, GATEHOUSE_CONFIG: configPath, DATA_DIR: dataDir, LOG_LEVEL: 'warn' }) : '';
+  const runHandoff = HANDOFF_IDS.some((id) => ONLY.has(id));
+  const key = ONLY.has('apikey') || runHandoff ? managementKey({ ...childEnv, GATEHOUSE_CONFIG: configPath, DATA_DIR: dataDir, LOG_LEVEL: 'warn' }) : '';
   log(`bench: starting Gatehouse and the bare Express app (${RUNTIME})`);
   const [gatehouse, bare] = await Promise.all([
     spawnChild(
@@ -1250,6 +1355,9 @@ async function main(): Promise<void> {
 
   log('bench: preparing the user, a session and a CSRF pair');
   const fixtures = await prepare(base, key);
+  if (runHandoff) log(`bench: preparing the ${ORGS_REALM} realm: 55 orgs, users with ${HANDOFF_MEMBERSHIPS.join(', ')} memberships, signed in`);
+  const handoff = runHandoff ? await prepareHandoff(orgsUrl, key) : undefined;
+  for (const p of handoff?.problems ?? []) log(`bench: PROBLEM: ${p}`);
   const idle = procMemory(gatehouse.pid);
   const sampler = new RssSampler(gatehouse.pid);
 
@@ -1290,6 +1398,25 @@ async function main(): Promise<void> {
       },
       sampled: true,
     },
+    ...(Object.fromEntries(
+      HANDOFF_IDS.map((id, i) => {
+        const user = handoff?.users[i];
+        const scenario: Scenario = {
+          id,
+          label: `hand-off, ${HANDOFF_MEMBERSHIPS[i]} memberships`,
+          connections: PAGE_CONNECTIONS,
+          http: user
+            ? {
+                load: { url: `${base}${HANDOFF_PATH}`, connections: PAGE_CONNECTIONS, headers: { host: handoff!.host, cookie: user.sessionCookie } },
+                expectStatus: 200,
+                server: gatehouse,
+              }
+            : undefined,
+          sampled: true,
+        };
+        return [id, scenario];
+      }),
+    ) as Record<HandoffId, Scenario>),
     jwks: {
       id: 'jwks',
       label: 'GET /.well-known/jwks.json',
@@ -1315,7 +1442,8 @@ async function main(): Promise<void> {
   // requests cut off at each slice's end (≈ 100 ms each) weigh little.
   const groups: Array<{ ids: ScenarioId[]; rounds: number }> = [
     { ids: ['bare', 'page', 'apikey'], rounds: Math.max(1, Math.min(4, Math.round(DURATION / 2))) },
-    { ids: ['redirect'], rounds: 1 },
+    // The orgs realm's three users beside the default realm's hand-off (docs/design/orgs.md §9.2).
+    { ids: ['redirect', ...HANDOFF_IDS], rounds: Math.max(1, Math.min(4, Math.round(DURATION / 2))) },
     { ids: ['jwks'], rounds: 1 },
     { ids: ['argon2', 'login'], rounds: Math.max(1, Math.min(2, Math.round(DURATION / 4))) },
   ];
@@ -1392,6 +1520,21 @@ async function main(): Promise<void> {
     const value = apikey.reqPerSec / hello.reqPerSec;
     ratios.push({ name: 'authenticate-key / bare Express', value, target: '≥ 0.50', met: value >= 0.5, detail: `${fmt(apikey.reqPerSec)} / ${fmt(hello.reqPerSec)} req/s, p99 ${fmt(apikey.latencyMs.p99, 1)} ms` });
   }
+  const [m0, m5, m50] = HANDOFF_IDS.map((id) => results[id]);
+  const bytes = (n: number) => handoff?.users.find((u) => u.memberships === n)?.jwtBytes;
+  if (m0 && m5) {
+    const value = m5.reqPerSec / m0.reqPerSec;
+    ratios.push({ name: 'hand-off m5 / m0', value, target: '≥ 0.95', met: value >= 0.95, detail: `${fmt(m5.reqPerSec)} / ${fmt(m0.reqPerSec)} req/s, p99 ${fmt(m5.latencyMs.p99, 1)} / ${fmt(m0.latencyMs.p99, 1)} ms, JWT ${bytes(5)} / ${bytes(0)} B` });
+  }
+  if (m0 && m50) {
+    const value = m50.reqPerSec / m0.reqPerSec;
+    ratios.push({ name: 'hand-off m50 / m0', value, target: '≥ 0.80', met: value >= 0.8, detail: `${fmt(m50.reqPerSec)} / ${fmt(m0.reqPerSec)} req/s, p99 ${fmt(m50.latencyMs.p99, 1)} / ${fmt(m0.latencyMs.p99, 1)} ms, JWT ${bytes(50)} / ${bytes(0)} B` });
+  }
+  if (m0 && results.redirect) {
+    const r = results.redirect;
+    const value = m0.reqPerSec / r.reqPerSec;
+    ratios.push({ name: `hand-off m0 (${ORGS_REALM}) / redirect`, value, target: '(info)', met: true, detail: `${fmt(m0.reqPerSec)} / ${fmt(r.reqPerSec)} req/s, p99 ${fmt(m0.latencyMs.p99, 1)} / ${fmt(r.latencyMs.p99, 1)} ms, JWT ${bytes(0)} / ${fixtures.redirectJwtBytes} B` });
+  }
   {
     const value = memory.peakRssDuringRunMB;
     ratios.push({
@@ -1404,6 +1547,16 @@ async function main(): Promise<void> {
   }
 
   const broken = Object.values(results).filter((r) => r.unexpected > 0 || r.errors > 0);
+  const handoffJson = handoff && {
+    realm: handoff.realm,
+    tokensFields: ['custom', 'orgs'],
+    jwtBytes: Object.fromEntries(handoff.users.map((u) => [u.memberships, u.jwtBytes])),
+    orgsEntries: Object.fromEntries(handoff.users.map((u) => [u.memberships, u.orgsEntries])),
+    redirectJwtBytes: fixtures.redirectJwtBytes,
+    reqPerSec: Object.fromEntries(HANDOFF_IDS.map((id, i) => [HANDOFF_MEMBERSHIPS[i], results[id]?.reqPerSec])),
+    p99Ms: Object.fromEntries(HANDOFF_IDS.map((id, i) => [HANDOFF_MEMBERSHIPS[i], results[id]?.latencyMs.p99])),
+    problems: handoff.problems,
+  };
   const noisy = Object.values(results).filter((r) => r.otherCpuPct > MAX_OTHER_CPU);
 
   // ------------------------------------------------------------- output
@@ -1441,6 +1594,12 @@ async function main(): Promise<void> {
     '',
     'srv CPU%, CPU ms/req: the measured process, all threads (raw argon2 runs in the bench process); client: autocannon;',
     'other: every other process on the machine meanwhile. 100% = one core. Memory in MB.',
+    ...(handoffJson
+      ? [
+          `JWT bytes: ${ORGS_REALM} (tokens.fields custom, orgs) with 0 / 5 / 50 memberships ${HANDOFF_MEMBERSHIPS.map((n) => handoffJson.jwtBytes[n]).join(' / ')}; bench (default fields) ${fixtures.redirectJwtBytes}.`,
+        ]
+      : []),
+    ...(handoff?.problems ?? []).map((p) => `PROBLEM: ${p}`),
     ...noisy.map((r) => `NOISY: ${r.label}: other processes used ${fmt(r.otherCpuPct)}% CPU during the measurement (limit ${MAX_OTHER_CPU}%); its numbers are not reliable.`),
     ...broken.map((r) => `WARNING: ${r.label}: ${r.unexpected} unexpected responses ${JSON.stringify(r.statusCodes)}, ${r.errors} errors`),
     ...(scale ? ['', ...scaleReport(scale)] : []),
@@ -1477,6 +1636,7 @@ async function main(): Promise<void> {
     scenarios: results,
     ratios: Object.fromEntries(ratios.map((r) => [r.name, { value: r.value, target: r.target, met: r.met, detail: r.detail }])),
     memory,
+    ...(handoffJson ? { handoff: handoffJson } : {}),
     ...(scale ? { scale } : {}),
     problems: broken.map((r) => ({ scenario: r.id, unexpected: r.unexpected, errors: r.errors, statusCodes: r.statusCodes })),
     noisy: noisy.map((r) => ({ scenario: r.id, otherCpuPct: r.otherCpuPct })),
@@ -1485,7 +1645,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
   log(`bench: wrote bench/results/latest.json (${fmt(json.elapsedS)} s)${CPU_PROF ? `; CPU profile in ${path.relative(ROOT, profileDir)}/` : ''}`);
-  if (broken.length || scale?.problems.length) process.exitCode = 1;
+  if (broken.length || scale?.problems.length || handoff?.problems.length) process.exitCode = 1;
 }
 
 try {
