@@ -51,7 +51,7 @@ export function mountConsoleRoute(router: Router, spec: ConsoleRouteSpec, d: Gua
       } else if (!op.grants.some((g) => can([g], g.realmId, spec.capability))) {
         return forbidden(res);
       }
-      if (spec.stepUp && !recentlyAuthenticated(req, d)) return askToConfirm(res, stepUpReturn(req));
+      if (spec.stepUp && !recentlyAuthenticated(req, d)) return askToConfirm(res, typeof spec.stepUp === 'function' ? spec.stepUp(req) : stepUpReturn(req));
       const c: ConsoleRequest = {
         operator: op.user,
         grants: op.grants,

@@ -28,8 +28,11 @@ export interface ConsoleRouteSpec {
   /** Under /admin, e.g. '/realms/:realmId/users'. */
   path: string;
   capability: Capability;
-  /** Destructive: asks to confirm it's you when the sign-in is older than the recent-auth window. */
-  stepUp?: boolean;
+  /**
+   * Destructive: asks to confirm it's you when the sign-in is older than the recent-auth window, then comes back to
+   * the page at the same path (a GET), or to the page this function names (a form whose path has no page of its own).
+   */
+  stepUp?: true | ((req: Request) => string);
   handler: (req: Request, res: Response, c: ConsoleRequest) => Promise<void> | void;
 }
 

@@ -57,8 +57,6 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
   const m = p.management;
   const { realmsService } = m;
   const recentAuthMinutes = () => p.realms.byIdOrNull(p.consoleRealmId)?.account.recentAuthMinutes ?? 0;
-  // The console realm's recent-auth window, as the guard reads it (none without the realm: never recent).
-  const recentAuth = { clock: p.clock, recentAuthMinutes };
   const consoleRealm = () => p.realms.byIdOrNull(p.consoleRealmId);
   return [
     ...homeRoutes(p.realms, p.consoleRealmId),
@@ -69,8 +67,8 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...usersExportRoutes(m.users),
     ...usersBulkRoutes(m.users),
     ...usersNewRoutes(m.users),
-    ...(realmsService ? settingsRoutes({ realmsService, recentAuth }) : []),
-    ...(realmsService ? appsRoutes(realmsService, p.configPath, recentAuth) : []),
+    ...(realmsService ? settingsRoutes({ realmsService }) : []),
+    ...(realmsService ? appsRoutes(realmsService, p.configPath) : []),
     ...keysRoutes(m.keys),
     ...operatorsRoutes(m.operators, p.clock),
     ...globalOperatorsRoutes(m.operators, p.realms),
@@ -78,7 +76,7 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...auditRoutes(m.audit, m.users, consoleRealm),
     // After the users' fixed paths (count, export.csv, delete, new): the user's own, whose :userId would take them.
     ...userPageRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
-    ...userAccessRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
+    ...userAccessRoutes({ users: m.users, access: m.access }),
     ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),
     ...impersonateRoutes({ users: m.users, impersonation: m.impersonation, consoleRealmId: p.consoleRealmId, consolePublicUrl: p.consolePublicUrl }),
   ];

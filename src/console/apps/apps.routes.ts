@@ -3,7 +3,6 @@ import type { RealmConfig } from '../../config/index.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { flash } from '../../http/account.ts';
 import type { AppView, RealmsService } from '../../services/realms.ts';
-import { askToConfirm, recentlyAuthenticated, type GuardDeps } from '../access.ts';
 import { renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
 import { appFormErrors, DELIVERY_MODES, EMPTY_APP, keptAppValues, parseAppForm, valuesOfApp, type AppFormErrors, type AppFormValues } from './app-form.ts';
@@ -14,14 +13,9 @@ const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** The apps pages of a realm: list, add (the secret shown once), edit, rotate the secret, delete. */
 /**
  * Editing an app's redirect URIs (where its users' tokens go), rotating its secret (shown on the page) and deleting it
- * ask a stale sign-in to confirm it's you first, coming back to the app's page.
+ * ask a stale sign-in to confirm it's you first (stepUp), coming back to the app's page.
  */
-export function appsRoutes(realms: RealmsService, configPath: string, recentAuth: Pick<GuardDeps, 'recentAuthMinutes' | 'clock'>): ConsoleRouteSpec[] {
-  const confirmFirst = (req: Request, res: Response, back: string) => {
-    if (recentlyAuthenticated(req, recentAuth)) return false;
-    askToConfirm(res, back);
-    return true;
-  };
+export function appsRoutes(realms: RealmsService, configPath: string): ConsoleRouteSpec[] {
   const base = (realm: RealmConfig) => `/admin/realms/${realm.id}/apps`;
   /** A realm from the configuration file: its apps are declared there too, read-only here. */
   const provisioned = async (realm: RealmConfig) => (await realms.getRealm(realm.id)).source === 'file';
@@ -111,11 +105,11 @@ export function appsRoutes(realms: RealmsService, configPath: string, recentAuth
       method: 'post',
       path: '/realms/:realmId/apps/:clientId',
       capability: 'apps.write',
+      stepUp: true,
       async handler(req, res, c) {
         const realm = c.realm!;
         const t = res.locals.t as Translate;
         const app = await appOf(realm, req);
-        if (confirmFirst(req, res, `${base(realm)}/${encodeURIComponent(app.clientId)}`)) return;
         const values = { ...keptAppValues(req.body, valuesOfApp(app)), clientId: app.clientId };
         const form = parseAppForm(req.body, false, t);
         if (!form.ok) return renderForm(res, c, 'apps/app', { app, values, errors: form.errors }, 400);
@@ -134,11 +128,12 @@ export function appsRoutes(realms: RealmsService, configPath: string, recentAuth
       method: 'post',
       path: '/realms/:realmId/apps/:clientId/rotate',
       capability: 'apps.write',
+      // Its page is the app's: the new secret is shown once, on the answer to this form.
+      stepUp: (req) => `/admin/realms/${String(req.params.realmId)}/apps/${encodeURIComponent(String(req.params.clientId))}`,
       async handler(req, res, c) {
         const realm = c.realm!;
         const t = res.locals.t as Translate;
         const app = await appOf(realm, req);
-        if (confirmFirst(req, res, `${base(realm)}/${encodeURIComponent(app.clientId)}`)) return;
         try {
           const changed = await realms.updateApp(realm.id, app.clientId, {}, { rotateSecret: true }, c.ctx);
           secretPage(res, c, changed.after!, changed.secret!, false);
@@ -162,11 +157,11 @@ export function appsRoutes(realms: RealmsService, configPath: string, recentAuth
       method: 'post',
       path: '/realms/:realmId/apps/:clientId/delete',
       capability: 'apps.write',
+      stepUp: true,
       async handler(req, res, c) {
         const realm = c.realm!;
         const t = res.locals.t as Translate;
         const app = await appOf(realm, req);
-        if (confirmFirst(req, res, `${base(realm)}/${encodeURIComponent(app.clientId)}/delete`)) return;
         try {
           await realms.deleteApp(realm.id, app.clientId, c.ctx);
         } catch (err) {

@@ -3,7 +3,6 @@ import { ConflictError, issueLimit, RuleViolation } from '../../domain/errors.ts
 import { brandColor, realmSchema } from '../../domain/realm-settings.ts';
 import type { DirectoryRealm } from '../../ports/directory.ts';
 import { mergePatch, type RealmsService } from '../../services/realms.ts';
-import { askToConfirm, recentlyAuthenticated, type GuardDeps } from '../access.ts';
 import { issueText } from '../issue-text.ts';
 import { renderConsoleMessage, renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
@@ -11,8 +10,6 @@ import { formValues, isSettingsSection, postedValues, providerRows, sectionPatch
 
 export interface SettingsDeps {
   realmsService: Pick<RealmsService, 'getRealm' | 'updateRealm' | 'configPath'>;
-  /** The step-up window of the fields section (the console realm's recent-auth minutes). */
-  recentAuth: Pick<GuardDeps, 'recentAuthMinutes' | 'clock'>;
 }
 
 type T = (key: string, params?: Record<string, unknown>) => string;
@@ -100,13 +97,13 @@ export function settingsRoutes(d: SettingsDeps): ConsoleRouteSpec[] {
       method: 'post',
       path: '/realms/:realmId/settings/:section',
       capability: 'settings.write',
+      // A realm's settings decide who signs in and how (usernames and emails, sign-up, two-factor, sessions, social
+      // providers, branding): "confirm it's you" first when the sign-in is stale, coming back to the section.
+      stepUp: true,
       async handler(req, res, c) {
         const section = sectionOf(req);
         if (!section) return notFound(res);
         const t = res.locals.t as T;
-        // A realm's settings decide who signs in and how (usernames and emails, sign-up, two-factor, sessions, social
-        // providers, branding): "confirm it's you" first when the sign-in is stale, coming back to the section.
-        if (!recentlyAuthenticated(req, d.recentAuth)) return askToConfirm(res, `${base(c.realm!.id)}/${section}`);
         const realm = await d.realmsService.getRealm(c.realm!.id);
         const values = postedValues(section, req.body, realm.settings);
         const form = sectionPatch(section, req.body, realm.settings);

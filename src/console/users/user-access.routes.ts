@@ -5,7 +5,7 @@ import { flash } from '../../http/account.ts';
 import { displayName, type User } from '../../identity/user.ts';
 import type { UserAccessService } from '../../services/user-access.ts';
 import type { UsersService } from '../../services/users.ts';
-import { askToConfirm, consoleMessageOf, recentlyAuthenticated } from '../access.ts';
+import { consoleMessageOf } from '../access.ts';
 import { renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
 import { userPath } from './user.routes.ts';
@@ -13,9 +13,6 @@ import { userPath } from './user.routes.ts';
 export interface UserAccessPageDeps {
   users: UsersService;
   access: UserAccessService;
-  /** The console realm's recent-auth window (minutes) and the clock: a reset link handed to the operator asks to confirm it's you. */
-  recentAuthMinutes: () => number;
-  clock: () => Date;
 }
 
 type T = (key: string, params?: Record<string, unknown>) => string;
@@ -78,6 +75,8 @@ function keyRefusal(res: Response, c: ConsoleRequest, user: User, err: unknown, 
 export function userAccessRoutes(d: UserAccessPageDeps): ConsoleRouteSpec[] {
   const base = '/realms/:realmId/users/:userId';
   const userOf = (req: Request, c: ConsoleRequest) => d.users.get(c.realm!, String(req.params.userId));
+  /** Where a form of the user's page comes back to after "confirm it's you": the user's page. */
+  const userPageOf = (req: Request) => `/admin/realms/${String(req.params.realmId)}/users/${encodeURIComponent(String(req.params.userId))}`;
   const regenerate = (path: string) => ({ titleKey: 'console.userPage.keyRegenerateTitle', leadKey: 'console.userPage.keyRegenerateLead', action: path, submitKey: 'console.userPage.keyRegenerateSubmit' });
   const reveal = (path: string) => ({ titleKey: 'console.userPage.keyRevealTitle', leadKey: 'console.userPage.keyRevealLead', action: path, submitKey: 'console.userPage.keyRevealSubmit' });
   return [
@@ -85,12 +84,12 @@ export function userAccessRoutes(d: UserAccessPageDeps): ConsoleRouteSpec[] {
       method: 'post',
       path: `${base}/password-token`,
       capability: 'users.write',
+      // The link (shown here, mailed or not) lets the operator choose the user's password, a sign-in as them beyond impersonation: a recent sign-in.
+      stepUp: userPageOf,
       async handler(req, res, c) {
         const user = await userOf(req, c);
         const form = sendForm.safeParse(req.body ?? {});
         if (!form.success) throw new RuleViolation([{ field: 'send', code: 'invalid', message: 'send is a checkbox' }]);
-        // The link (shown here, mailed or not) lets the operator choose the user's password, a sign-in as them beyond impersonation: a recent sign-in.
-        if (!recentlyAuthenticated(req, d)) return askToConfirm(res, userPath(c.realm!, user.id));
         const token = await d.access.passwordToken(c.realm!, user.id, form.data.send === 'true', c.ctx);
         const minutes = c.realm!.recovery.ttlMinutes;
         renderSecret(res, c, user, { titleKey: 'console.userPage.resetTitle', leadKey: token.mailed ? 'console.userPage.resetMailed' : 'console.userPage.resetHandOver', secret: token.link, noteKey: 'console.userPage.resetNote', params: { minutes } });
@@ -100,12 +99,12 @@ export function userAccessRoutes(d: UserAccessPageDeps): ConsoleRouteSpec[] {
       method: 'post',
       path: `${base}/credentials/:credentialId/delete`,
       capability: 'credentials.write',
+      // Deleting the authenticator or a social link lowers the user's protection: a recent sign-in, as the reset link.
+      stepUp: userPageOf,
       async handler(req, res, c) {
         const user = await userOf(req, c);
         const credentialId = String(req.params.credentialId);
         if (!CREDENTIAL_ID.test(credentialId)) throw new NotFoundError('credential');
-        // Deleting the authenticator or a social link lowers the user's protection: a recent sign-in, as the reset link.
-        if (!recentlyAuthenticated(req, d)) return askToConfirm(res, userPath(c.realm!, user.id));
         await d.access.deleteCredential(c.realm!, user.id, credentialId, c.ctx);
         flash(req, credentialId === 'totp' ? 'console.userPage.deviceDeleted' : 'console.userPage.identityDeleted');
         res.redirect(303, userPath(c.realm!, user.id));
