@@ -63,6 +63,7 @@ import type { RealmsService } from './services/realms.ts';
 import type { SmsSender } from './sms/sms.ts';
 import type { Store } from './store/port.ts';
 import { apiSecurityHeaders, managementApi } from './api/v1/index.ts';
+import { appBackChannel, appBackChannelRoutes } from './api/v1/apps.routes.ts';
 import { authenticateKeyFastPath } from './api/v1/fast-path.ts';
 import { consoleApp } from './console/index.ts';
 import { consoleRoutes } from './console/routes.ts';
@@ -160,10 +161,11 @@ export function createApp(deps: Deps): Gatehouse {
   const realms = deps.realms ?? new Realms(config.realms, config.defaultRealm, config.appSecrets);
   const keys = new KeyRing(store, clock);
   const issuer = new TokenIssuer(keys);
-  const handoff = new HandoffService({ store, issuer, clock });
   const hasher = deps.hasher ?? new PasswordHasher();
   // An impersonated session looks up its operator's console-realm session in that realm.
   const sessions = new LoginSessions(store, clock, (id) => realms.byIdOrNull(id));
+  const handoff = new HandoffService({ store, issuer, sessions, clock });
+  const secretMatches = (realmId: string, clientId: string, secret: string) => realms.appSecretMatches(realmId, clientId, secret);
   const i18n = createI18n(path.join(ROOT, 'locales'), config.secureCookies);
   const viewsDir = path.join(ROOT, 'views');
   const viewCache = config.env !== 'development';
@@ -242,7 +244,12 @@ export function createApp(deps: Deps): Gatehouse {
   });
 
   // The management API is JSON only: it sets its own security headers and needs no page middleware (helmet's CSP, the realm by host).
-  if (management) app.use('/api/v1', managementApi({ ...management, realms, realmsService: deps.realmsService, limiters: deps.limiters, logger, hsts: config.secureCookies }));
+  // The apps' back channel: an app's client id and secret, no management key (so it is there without the management API too).
+  app.use('/api/v1/apps', appBackChannel({ realms, handoff, secretMatches, limiters: deps.limiters, logger, hsts: config.secureCookies }));
+  if (management) {
+    const appRoutes = appBackChannelRoutes(handoff);
+    app.use('/api/v1', managementApi({ ...management, realms, realmsService: deps.realmsService, limiters: deps.limiters, logger, hsts: config.secureCookies, appRoutes }));
+  }
 
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
 
@@ -287,7 +294,7 @@ export function createApp(deps: Deps): Gatehouse {
   // JWKS and the apps' back channel need neither cookies nor a session. Mounted under their prefixes, so
   // every other request passes them by a path comparison instead of walking their routers.
   app.use('/.well-known', jwksRoutes(keys));
-  app.use('/api', sessionsApiRoutes(sessionsService, (realmId, clientId, secret) => realms.appSecretMatches(realmId, clientId, secret)));
+  app.use('/api', sessionsApiRoutes(sessionsService, secretMatches, deps.limiters));
   app.use(cookieParser());
   app.use(i18n.middleware);
 

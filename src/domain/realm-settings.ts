@@ -69,7 +69,7 @@ export const appSchema = z.strictObject({
     .regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'an environment variable name, like DEMO_APP_SECRET')
     .optional()
     .describe(
-      'Name of the environment variable holding the app’s secret (at least 32 characters), for the back channel `GET /api/sessions/:sid` (HTTP Basic `clientId:secret`). Gatehouse refuses to start when the variable is missing or short. The secret never sits in the file.',
+      'Name of the environment variable holding the app’s secret (at least 32 characters), for the back channel `GET /api/sessions/:sid` and `POST /api/v1/apps/token` (HTTP Basic `clientId:secret`). Gatehouse refuses to start when the variable is missing or short. The secret never sits in the file.',
     ),
 });
 

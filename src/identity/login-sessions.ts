@@ -178,6 +178,16 @@ export class LoginSessions {
     return user && user.state === 'active' ? { user, session } : null;
   }
 
+  /**
+   * What an app's back end may rely on (GET /api/sessions/:sid, POST /api/v1/apps/token): `peek`, and for an
+   * impersonated session its operator's console session still standing. Looked at, never touched: a back end
+   * asking is not the user being active, so the idle timeout still ends an abandoned session.
+   */
+  async liveForApp(realm: RealmConfig, sid: string): Promise<{ user: User; session: LoginSession } | null> {
+    const live = await this.peek(realm.id, sid);
+    return live && (await this.actorPresent(live.session)) ? live : null;
+  }
+
   /** False for an impersonated session whose operator's console session is over (not touched, not ended here); true otherwise. */
   async actorPresent(session: LoginSession): Promise<boolean> {
     return session.act === null || this.operatorLive(session.act);

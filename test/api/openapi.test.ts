@@ -3,6 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiPath } from '../../src/api/v1/openapi.ts';
 import type { RouteSpec } from '../../src/api/v1/route.ts';
+import { appBackChannelRoutes, type AppRouteSpec } from '../../src/api/v1/apps.routes.ts';
 import { problemOut } from '../../src/api/v1/schemas.ts';
 import { CLI_CONTEXT } from '../../src/services/context.ts';
 import { fillPath, label, paramNames, queryString, routesOf, seedUsers, send, type SeededUsers } from '../helpers/api-routes.ts';
@@ -20,6 +21,8 @@ import { managementKey } from '../helpers/management.ts';
 let gh: TestGatehouse;
 let root: string;
 let routes: RouteSpec[];
+/** The apps' back channel (POST /api/v1/apps/token): its own tests are test/api/app-token.test.ts. */
+const appRoutes: AppRouteSpec[] = appBackChannelRoutes(null as never);
 let doc: Record<string, any>;
 let seeded: SeededUsers;
 let throwaway: string;
@@ -122,9 +125,9 @@ describe('the OpenAPI document (DESIGN.md §8)', () => {
     }
   });
 
-  it('documents every route of managementRoutes() with its method, and nothing else', () => {
+  it('documents every route of managementRoutes() and of the apps’ back channel with its method, and nothing else', () => {
     const documented = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m} ${p}`));
-    const declared = routes.map((r) => `${r.method} ${openApiPath(r.path)}`);
+    const declared = [...routes, ...appRoutes].map((r) => `${r.method} ${openApiPath(r.path)}`);
     expect(documented.sort()).toEqual([...declared].sort());
     for (const r of routes) {
       const op = doc.paths[openApiPath(r.path)]?.[r.method];
@@ -137,7 +140,7 @@ describe('the OpenAPI document (DESIGN.md §8)', () => {
 
   it('has unique operationIds', () => {
     const ids = Object.values<Record<string, { operationId: string }>>(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
-    expect(ids.length).toBe(routes.length);
+    expect(ids.length).toBe(routes.length + appRoutes.length);
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
   });
 

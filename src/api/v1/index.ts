@@ -22,9 +22,13 @@ import { orgRoutes } from './orgs.routes.ts';
 import { realmRoutes } from './realms.routes.ts';
 import type { RealmsService } from '../../services/realms.ts';
 import { openApiDocument } from './openapi.ts';
+import type { AppRouteSpec } from './apps.routes.ts';
 import { fieldIssues, InvalidRequest, problemHandler, prototypeKeyIssue, sendProblem } from './problem.ts';
 import type { RouteSpec } from './route.ts';
 import { userRoutes } from './users.routes.ts';
+import { apiSecurityHeaders } from './security-headers.ts';
+
+export { apiSecurityHeaders };
 
 const emptyQuery = z.strictObject({});
 const noBody = z.undefined({ message: 'this endpoint takes no body' });
@@ -44,6 +48,8 @@ export interface ManagementApiDeps {
   logger: Logger;
   /** Send Strict-Transport-Security (served over HTTPS). */
   hsts: boolean;
+  /** The apps' back channel (served by appBackChannel, ahead of this router): documented in the same OpenAPI document. */
+  appRoutes?: AppRouteSpec[];
 }
 
 /**
@@ -70,19 +76,6 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   return result.data;
 }
 
-/** What helmet gives the pages, for JSON: nothing here is ever a document to render, frame or sniff. */
-export function apiSecurityHeaders(hsts: boolean): Map<string, string> {
-  return new Map(
-    Object.entries({
-      'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cross-Origin-Resource-Policy': 'same-origin',
-      ...(hsts ? { 'Strict-Transport-Security': 'max-age=31536000' } : {}),
-    }),
-  );
-}
-
 /**
  * The management API at /api/v1 (DESIGN.md §8): bearer-key auth, realm
  * scoping (another realm's ids are 404), read keys refused on writes,
@@ -103,7 +96,7 @@ export function managementApi(d: ManagementApiDeps): Router {
   /** GET /api/v1/openapi.json — public: it describes, it grants nothing. */
   router.get('/openapi.json', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
-    document ??= JSON.stringify(openApiDocument(routes));
+    document ??= JSON.stringify(openApiDocument(routes, '/', d.appRoutes));
     res.type('application/json').send(document);
   });
 

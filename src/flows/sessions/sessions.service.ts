@@ -62,12 +62,9 @@ export class SessionsService {
 
   /** Whether `sid` is a live session of this realm: what an app asks before trusting a JWT's `sid` further. */
   async status(realm: RealmConfig, sid: string): Promise<SessionStatus> {
-    const session: LoginSession | null = await this.store.findLoginSession(realm.id, sid);
-    if (!session || session.endedAt || !this.sessions.withinLifetime(realm, session, this.clock().getTime())) return { active: false };
-    const user = await this.store.findUserById(realm.id, session.userId);
-    if (!user || user.state !== 'active') return { active: false };
-    // An impersonated session is over with its operator's console session, before its browser comes back to say so.
-    if (!(await this.sessions.actorPresent(session))) return { active: false };
+    const live = await this.sessions.liveForApp(realm, sid);
+    if (!live) return { active: false };
+    const { session } = live;
     return { active: true, sid: session.id, sub: session.userId, amr: session.amr, aal: session.aal, createdAt: session.createdAt, lastSeenAt: session.lastSeenAt };
   }
 }
