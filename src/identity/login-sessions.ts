@@ -109,6 +109,7 @@ export class LoginSessions {
       aal: amr.length > 1 ? 2 : 1,
       endedAt: null,
       act,
+      selectedOrgId: null,
     };
     const actor = act ? { type: 'operator' as const, id: act.sub } : undefined;
     const created = eventOf({ realm, type: 'session.created', userId: user.id, actor, origin, at: now, data: { sid: session.id, amr, aal: session.aal } });

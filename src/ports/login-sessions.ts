@@ -37,6 +37,8 @@ export interface LoginSession {
   endedAt: Date | null;
   /** Set when an operator started this session as the user (impersonation); null for the user's own. */
   act: SessionActor | null;
+  /** The org the user picked for this session (`/login?…&org=select`, docs/design/orgs.md §7.1); null: none. */
+  selectedOrgId: string | null;
 }
 
 export interface LoginSessionsPort {
@@ -47,6 +49,8 @@ export interface LoginSessionsPort {
   createLoginSession(session: LoginSession, emit?: Emit<boolean>): Promise<boolean>;
   findLoginSession(realmId: string, id: string): Promise<LoginSession | null>;
   touchLoginSession(realmId: string, id: string, at: Date): Promise<void>;
+  /** Remembers the org picked for a live session (null forgets it); false when the session has ended or is unknown. */
+  setSelectedOrg(realmId: string, id: string, orgId: string | null): Promise<boolean>;
   endLoginSession(realmId: string, id: string, at: Date, emit?: Emit<boolean>): Promise<boolean>;
   listLoginSessions(realmId: string, userId: string): Promise<LoginSession[]>;
   /**

@@ -171,7 +171,7 @@ export function directoryContract(name: string, makeRig: () => Promise<Directory
         });
         const alice = await rig.store.createUser(newUser('mine'), T0);
         await rig.store.createUser(newUser('other'), T0);
-        await rig.store.createLoginSession({ id: 'sid-of-alice-1', realmId: 'mine', userId: alice.id, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null });
+        await rig.store.createLoginSession({ id: 'sid-of-alice-1', realmId: 'mine', userId: alice.id, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null, selectedOrgId: null });
         await rig.store.setRealmState('mine', 'fields.emails', 'duplicates');
         const signedUp = (realmId: string, userId: string) =>
           rig.store.events.append({ realmId, type: 'user.created', userId, actor: { type: 'system', id: null }, request: NO_REQUEST, at: T0, data: { method: 'pwd' } });

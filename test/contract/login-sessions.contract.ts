@@ -41,6 +41,7 @@ export function loginSessionsContract(name: string, open: () => Promise<Opened<L
           aal: 1,
           endedAt: null,
           act: null,
+          selectedOrgId: null,
           ...overrides,
         };
       }
@@ -53,6 +54,23 @@ export function loginSessionsContract(name: string, open: () => Promise<Opened<L
         const crossRealm = session({ realmId: 'beta', userId: users.a });
         expect(await store.createLoginSession(crossRealm)).toBe(false);
         expect(await store.findLoginSession('beta', crossRealm.id)).toBeNull();
+      });
+
+      it('remembers the org picked for a live session, forgets it on null, and refuses an ended or unknown one', async () => {
+        const s = session();
+        await store.createLoginSession(s);
+        expect((await store.findLoginSession('alpha', s.id))!.selectedOrgId).toBeNull();
+        expect(await store.setSelectedOrg('alpha', s.id, 'org_1')).toBe(true);
+        expect((await store.findLoginSession('alpha', s.id))!.selectedOrgId).toBe('org_1');
+        expect((await store.listLoginSessions('alpha', users.a)).find((x) => x.id === s.id)!.selectedOrgId).toBe('org_1');
+        // Another realm's id names no session of this one.
+        expect(await store.setSelectedOrg('beta', s.id, 'org_2')).toBe(false);
+        expect(await store.setSelectedOrg('alpha', s.id, null)).toBe(true);
+        expect((await store.findLoginSession('alpha', s.id))!.selectedOrgId).toBeNull();
+        expect(await store.setSelectedOrg('alpha', 'no-such-session', 'org_1')).toBe(false);
+        await store.endLoginSession('alpha', s.id, at(60));
+        expect(await store.setSelectedOrg('alpha', s.id, 'org_1')).toBe(false);
+        expect((await store.findLoginSession('alpha', s.id))!.selectedOrgId).toBeNull();
       });
 
       it('creates and finds a session with all its fields', async () => {
@@ -199,6 +217,7 @@ export function loginSessionsContract(name: string, open: () => Promise<Opened<L
         aal: 1,
         endedAt: null,
         act: null,
+        selectedOrgId: null,
         ...overrides,
       });
 
@@ -237,7 +256,7 @@ export function loginSessionsContract(name: string, open: () => Promise<Opened<L
     describe('events with the change', () => {
       it('appends the events of a session that starts or ends with it, none when the store refused or it had ended', async () => {
         const user = await store.createUser(newUser({ username: 'ev', email: 'ev@example.com' }), T0);
-        const session = (id: string, userId = user.id): LoginSession => ({ id, realmId: 'alpha', userId, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null });
+        const session = (id: string, userId = user.id): LoginSession => ({ id, realmId: 'alpha', userId, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null, selectedOrgId: null });
         const created = (sid: string, userId = user.id) => (ok: boolean) => (ok ? [newEvent(userId, 'session.created'), newEvent(userId, 'user.login.succeeded', { data: { method: 'pwd', sid } })] : []);
         const ended = (ok: boolean) => (ok ? [newEvent(user.id, 'session.deleted')] : []);
         expect(await store.createLoginSession(session('e-1'), created('e-1'))).toBe(true);

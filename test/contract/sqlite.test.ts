@@ -478,7 +478,7 @@ describe('SQLite: a write and its events are one transaction', () => {
       await expect(store.setPhone('alpha', user.id, '+14155550100', true, new Date(), (u) => [event(u.id, 'user.phone.bound')])).rejects.toThrow('boom');
       const identity = { realmId: 'alpha', provider: 'github', subject: '1', userId: user.id, displayName: null, email: null, createdAt: new Date() };
       await expect(store.linkExternalIdentity(identity, [event(user.id, 'user.identity.linked')])).rejects.toThrow('boom');
-      const session = { id: 'sid-1', realmId: 'alpha', userId: user.id, createdAt: new Date(), lastSeenAt: new Date(), ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null };
+      const session = { id: 'sid-1', realmId: 'alpha', userId: user.id, createdAt: new Date(), lastSeenAt: new Date(), ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null, selectedOrgId: null };
       await expect(store.createLoginSession(session, [event(user.id, 'session.created')])).rejects.toThrow('boom');
       await store.beginTotp('alpha', user.id, 'enc', new Date());
       await store.confirmTotp('alpha', user.id, 1, new Date());
@@ -496,7 +496,7 @@ describe('SQLite: a write and its events are one transaction', () => {
     const store = failingLog();
     try {
       const user = await store.createUser(newUser('ann'), new Date());
-      const session = { id: 'sid-1', realmId: 'alpha', userId: user.id, createdAt: new Date(), lastSeenAt: new Date(), ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null };
+      const session = { id: 'sid-1', realmId: 'alpha', userId: user.id, createdAt: new Date(), lastSeenAt: new Date(), ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null, selectedOrgId: null };
       await store.createLoginSession(session);
       await store.createOneTimeToken({ realmId: 'alpha', purpose: 'reset-password', tokenHash: 'h', userId: user.id, expiresAt: new Date(Date.now() + 60_000), createdAt: new Date() });
       const change = { passwordHash: 'new-hash', revokePurposes: ['reset-password'] };

@@ -518,7 +518,7 @@ export function usersAdminContract(name: string, open: () => Promise<UsersAdminR
       /** A user with everything that can hang off one: session, identity, authenticator, recovery codes, token, API key. */
       async function equipped(username: string): Promise<User> {
         const user = await store.createUser(newUser(username, { passwordHash: 'hash' }), T0);
-        await store.createLoginSession({ id: `sid-${username}`, realmId: 'alpha', userId: user.id, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null });
+        await store.createLoginSession({ id: `sid-${username}`, realmId: 'alpha', userId: user.id, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null, selectedOrgId: null });
         await store.linkExternalIdentity({ realmId: 'alpha', provider: 'github', subject: `gh-${username}`, userId: user.id, displayName: null, email: null, createdAt: T0 });
         await store.beginTotp('alpha', user.id, 'sealed-secret', T0);
         await store.confirmTotp('alpha', user.id, 1, T0);

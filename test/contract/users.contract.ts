@@ -408,7 +408,7 @@ export function usersContract(name: string, open: () => Promise<Opened<UsersRig>
 
       it('replaces a password with what it owes in one write: tokens of the purposes and sessions but one end, with its events', async () => {
         const user = await store.createUser(newUser(), T0);
-        const session = (id: string) => ({ id, realmId: 'alpha', userId: user.id, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null });
+        const session = (id: string) => ({ id, realmId: 'alpha', userId: user.id, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, amr: ['pwd'], aal: 1, endedAt: null, act: null, selectedOrgId: null });
         for (const sid of ['s-keep', 's-1', 's-2']) await store.createLoginSession(session(sid));
         const token = (purpose: string, tokenHash: string) => ({ realmId: 'alpha', purpose, tokenHash, userId: user.id, expiresAt: at(900), createdAt: T0 });
         await store.createOneTimeToken(token('reset-password', 'r1'));

@@ -88,6 +88,7 @@ function toSession(d: LoginSessionDoc): LoginSession {
     aal: d.aal,
     endedAt: d.endedAt ?? null,
     act: d.act ? { sub: d.act.sub, iss: d.act.iss, realmId: d.act.realmId, sid: d.act.sid, reason: d.act.reason, expiresAt: d.act.expiresAt } : null,
+    selectedOrgId: d.selectedOrgId ?? null,
   };
 }
 
@@ -624,6 +625,7 @@ export class MongoStore implements Store {
       aal: s.aal,
       endedAt: s.endedAt,
       act: s.act ? { ...s.act } : null,
+      selectedOrgId: s.selectedOrgId,
     };
     await this.m.loginSessions.create([doc], { session });
     // Looked at after the write: a delete or deactivation that committed before it is seen here, and one after
@@ -641,6 +643,10 @@ export class MongoStore implements Store {
 
   async touchLoginSession(realmId: string, id: string, at: Date): Promise<void> {
     await this.m.loginSessions.updateOne({ _id: id, realmId, endedAt: null }, { $set: { lastSeenAt: at } });
+  }
+
+  async setSelectedOrg(realmId: string, id: string, orgId: string | null): Promise<boolean> {
+    return (await this.m.loginSessions.updateOne({ _id: id, realmId, endedAt: null }, { $set: { selectedOrgId: orgId } })).matchedCount === 1;
   }
 
   async endLoginSession(realmId: string, id: string, at: Date, emit?: Emit<boolean>): Promise<boolean> {

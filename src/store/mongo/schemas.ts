@@ -139,6 +139,8 @@ export interface LoginSessionDoc {
   endedAt: Date | null;
   /** The operator of an impersonated session (ports/login-sessions.ts SessionActor); null for the user's own. */
   act: { sub: string; iss: string; realmId: string; sid: string; reason: string; expiresAt: Date } | null;
+  /** The org picked for this session (`org=select`); absent in documents written before it existed. */
+  selectedOrgId?: string | null;
 }
 
 const loginSessionSchema = schema<LoginSessionDoc>({
@@ -153,6 +155,7 @@ const loginSessionSchema = schema<LoginSessionDoc>({
   aal: Number,
   endedAt: nullableDate,
   act: { type: new Schema({ sub: String, iss: String, realmId: String, sid: String, reason: String, expiresAt: Date }, { _id: false }), default: null },
+  selectedOrgId: nullableString,
 });
 loginSessionSchema.index({ realmId: 1, userId: 1 }, { name: 'login_sessions_user' });
 // The realm dashboard's count of live sessions (countLive): not ended, recently seen, recently created.

@@ -80,6 +80,7 @@ function rowToSession(r: Row): LoginSession {
       r.act_sub == null
         ? null
         : { sub: String(r.act_sub), iss: String(r.act_iss), realmId: String(r.act_realm), sid: String(r.act_sid), reason: String(r.act_reason), expiresAt: date(r.act_expires_at)! },
+    selectedOrgId: str(r.selected_org_id),
   };
 }
 
@@ -215,6 +216,7 @@ export class SqliteStore implements Store {
       sessionById: db.prepare('SELECT * FROM login_sessions WHERE realm_id = ? AND id = ?'),
       touchSession: db.prepare('UPDATE login_sessions SET last_seen_at = ? WHERE realm_id = ? AND id = ? AND ended_at IS NULL'),
       endSession: db.prepare('UPDATE login_sessions SET ended_at = ? WHERE realm_id = ? AND id = ? AND ended_at IS NULL'),
+      selectOrg: db.prepare('UPDATE login_sessions SET selected_org_id = ? WHERE realm_id = ? AND id = ? AND ended_at IS NULL'),
       sessionsOfUser: db.prepare('SELECT * FROM login_sessions WHERE realm_id = ? AND user_id = ? ORDER BY created_at DESC'),
       // From the covering index login_sessions_live (migration 013).
       countLiveSessions: db.prepare(`SELECT COUNT(*) FROM login_sessions
@@ -652,6 +654,10 @@ export class SqliteStore implements Store {
 
   async touchLoginSession(realmId: string, id: string, at: Date): Promise<void> {
     this.stmts.touchSession.run(at.getTime(), realmId, id);
+  }
+
+  async setSelectedOrg(realmId: string, id: string, orgId: string | null): Promise<boolean> {
+    return this.stmts.selectOrg.run(orgId, realmId, id).changes > 0;
   }
 
   async endLoginSession(realmId: string, id: string, at: Date, emit?: Emit<boolean>): Promise<boolean> {
