@@ -75,6 +75,7 @@ import { ApiUserKeys } from './services/api-user-keys.ts';
 import { AuditLog } from './services/audit-log.ts';
 import { EventLog } from './services/event-log.ts';
 import { HandoffService } from './services/handoff.ts';
+import { orgPickerRoutes } from './flows/login/org-picker.routes.ts';
 import { ImpersonationService } from './services/impersonation.ts';
 import { ManagementKeys } from './services/management-keys.ts';
 import { OperatorsService } from './services/operators.ts';
@@ -398,6 +399,7 @@ export function createApp(deps: Deps): Gatehouse {
     for (const r of current.all()) keys.ensure(r.id, r.tokens.algorithm).catch((err: unknown) => logger.error({ err, realm: r.id }, 'signing key not ready'));
   });
   app.use(loginRoutes(loginService, handoff, pages));
+  app.use(orgPickerRoutes(handoff));
   app.use(signupRoutes(signupService, handoff, pages));
   app.use(verificationRoutes(verificationService, handoff));
   app.use(recoveryRoutes(recoveryService, logger, afterResponse));

@@ -11,3 +11,6 @@ export type IdPrefix = 'org' | 'mb' | 'grp' | 'inv' | 'invl' | 'jr';
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomId(12)}`;
 }
+
+/** An org id as newId('org') makes them. */
+export const ORG_ID = /^org_[A-Za-z0-9_-]{16}$/;

@@ -7,4 +7,6 @@ export interface ReturnTo {
   redirectUri: string;
   clientId: string;
   state?: string;
+  /** The app asked for one selected org (`org=select`, docs/design/orgs.md §7.1). */
+  org?: 'select';
 }

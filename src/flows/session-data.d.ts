@@ -43,6 +43,8 @@ declare module 'express-session' {
     socialFlow: SocialFlow;
     /** A provider sign-in that waits for the user: fields to complete, or an existing account to prove. */
     socialPending: PendingSocial;
+    /** Signed in, and the app asked `org=select`: the user picks an org on /login/org before the token goes to `ret`. */
+    orgPick: { realmId: string; sid: string; ret: ReturnTo };
   }
 }
 

@@ -189,6 +189,13 @@ export class LoginSessions {
     return live && (await this.actorPresent(live.session)) ? live : null;
   }
 
+  /** Remembers the org the user picked for this session (`org=select`); false when the session has ended meanwhile. */
+  async selectOrg(realm: RealmConfig, session: LoginSession, orgId: string | null): Promise<boolean> {
+    const ok = await this.store.setSelectedOrg(realm.id, session.id, orgId);
+    if (ok) session.selectedOrgId = orgId;
+    return ok;
+  }
+
   /** False for an impersonated session whose operator's console session is over (not touched, not ended here); true otherwise. */
   async actorPresent(session: LoginSession): Promise<boolean> {
     return session.act === null || this.operatorLive(session.act);

@@ -11,21 +11,72 @@ import type { Store } from '../store/port.ts';
  * What goes in an app's JWT at the hand-off (docs/design/orgs.md §4.4): the user's claims, and — when the realm's
  * `tokens.fields` asks for memberships or orgs — their org claims, read fresh from `store.orgs.accessOf` (which
  * leaves out expired memberships and closed orgs). A realm with the default `['custom']` reads nothing more.
- * The access rule and org selection come with later commits.
+ * The access rule comes with a later commit.
  */
+/** An org the user may pick for the session (`/login?…&org=select`). */
+export interface OrgChoice {
+  orgId: string;
+  name: string;
+  reference: string | null;
+}
+
+/** The picker's list: by name, at most PICKER_MAX, the session's current pick (when still valid) named. */
+export interface OrgChoices {
+  choices: OrgChoice[];
+  current: string | null;
+  /** More live memberships than the picker lists. */
+  truncated: boolean;
+}
+
+/** The orgs the picker lists at most. */
+export const PICKER_MAX = 100;
+
+/** What the hand-off does next: send this token, or let the user pick an org first. */
+export type Prepared = { kind: 'token'; token: string } | { kind: 'pick'; choices: OrgChoices };
+
 /** What the back channel's POST /api/v1/apps/token answers. */
 export type Refreshed = { kind: 'token'; token: string; expiresAt: Date; sid: string } | { kind: 'gone' };
 
 export class HandoffService {
-  constructor(private readonly d: { store: Pick<Store, 'orgs'>; issuer: TokenIssuer; sessions: Pick<LoginSessions, 'liveForApp'>; clock: () => Date }) {}
+  constructor(private readonly d: { store: Pick<Store, 'orgs'>; issuer: TokenIssuer; sessions: Pick<LoginSessions, 'liveForApp' | 'selectOrg'>; clock: () => Date }) {}
 
   /** The org claims for this user's token, or undefined when the realm sends none (no read then). */
-  async claimsFor(realm: RealmConfig, user: User, _session: LoginSession): Promise<OrgClaims | undefined> {
+  async claimsFor(realm: RealmConfig, user: User, session: LoginSession): Promise<OrgClaims | undefined> {
     if (!needsAccessView(realm)) return undefined;
-    // Org selection (the session's selected org) is a later commit: none is selected yet.
-    const selectedOrgId = null;
+    // The session's pick; one no longer valid (membership gone or expired, org closed) is in no entry, so none is marked.
+    const selectedOrgId = session.selectedOrgId;
     const view = await this.d.store.orgs.accessOf(realm.id, user.id, this.d.clock(), { maxOrgs: realm.tokens.maxOrgs, selectedOrgId });
     return orgClaims(view, realm.tokens.fields, selectedOrgId);
+  }
+
+  /**
+   * The hand-off, `pick` when the app asked `org=select` (docs/design/orgs.md §7.1, §11.1): a user with two or
+   * more live memberships of active orgs picks one every time (the current one checked); with exactly one, it
+   * is picked for them; with none, the token goes without. A realm whose tokens carry no orgs ignores `pick`.
+   */
+  async prepare(realm: RealmConfig, app: AppConfig, user: User, session: LoginSession, o: { pick: boolean }): Promise<Prepared> {
+    if (o.pick && needsAccessView(realm)) {
+      const choices = await this.orgChoices(realm, user, session);
+      if (choices.choices.length >= 2) return { kind: 'pick', choices };
+      const only = choices.choices[0];
+      if (only && session.selectedOrgId !== only.orgId) await this.d.sessions.selectOrg(realm, session, only.orgId);
+    }
+    return { kind: 'token', token: await this.token(realm, app, user, session) };
+  }
+
+  /** The orgs the user may pick: live memberships of active orgs, by name. */
+  async orgChoices(realm: RealmConfig, user: User, session: LoginSession): Promise<OrgChoices> {
+    const view = await this.d.store.orgs.accessOf(realm.id, user.id, this.d.clock(), { maxOrgs: PICKER_MAX, selectedOrgId: session.selectedOrgId });
+    const choices = view.orgs.map((o) => ({ orgId: o.orgId, name: o.name, reference: o.reference }));
+    choices.sort((a, b) => a.name.localeCompare(b.name) || a.orgId.localeCompare(b.orgId));
+    const current = choices.some((c) => c.orgId === session.selectedOrgId) ? session.selectedOrgId : null;
+    return { choices, current, truncated: view.truncated };
+  }
+
+  /** Picks `orgId` for the session: only an org the user holds a live membership of, while it is active. */
+  async select(realm: RealmConfig, user: User, session: LoginSession, orgId: string): Promise<boolean> {
+    if (!(await this.d.store.orgs.memberOfAny(realm.id, user.id, this.d.clock(), [orgId]))) return false;
+    return this.d.sessions.selectOrg(realm, session, orgId);
   }
 
   /** The signed JWT for `app`. */

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { ORG_SORT_KEYS } from '../../domain/orgs.ts';
 import { PERMISSION } from '../../domain/permissions.ts';
 import { afterParam, customAttributes, date, limitParam, line, realmId, userId } from './schemas.ts';
+import { ORG_ID } from '../../domain/ids.ts';
 
 /** Request and response schemas of the orgs and memberships routes (docs/design/orgs.md §3.1). */
 
-export const orgId = z.string().regex(/^org_[A-Za-z0-9_-]{16}$/, 'an org id (org_…)');
+export const orgId = z.string().regex(ORG_ID, 'an org id (org_…)');
 export const membershipId = z.string().regex(/^mb_[A-Za-z0-9_-]{16}$/, 'a membership id (mb_…)');
 /** One permission (domain/permissions.ts PERMISSION), stored lower-case. */
 export const permission = z

@@ -3,12 +3,13 @@ import { allowFormAction } from '../../http/csp.ts';
 import type { User } from '../../identity/user.ts';
 import type { LoginSession } from '../../ports/login-sessions.ts';
 import type { HandoffService } from '../../services/handoff.ts';
-import { withParams, type ReturnTarget } from './handoff.service.ts';
+import { toReturnInfo, withParams, type ReturnTarget } from './handoff.service.ts';
 
 /**
  * Sends the user back to the app with a fresh JWT, by the app's delivery mode
  * (DESIGN.md §3): an auto-submitting form (form_post), or a 302 with the token
- * in the fragment or the query.
+ * in the fragment or the query. When the app asked `org=select` and the user
+ * has several orgs, the org picker (/login/org) comes first.
  */
 export async function deliverToken(
   req: Request,
@@ -18,7 +19,17 @@ export async function deliverToken(
   user: User,
   session: LoginSession,
 ): Promise<void> {
-  const token = await handoff.token(req.realm, target.app, user, session);
+  const prepared = await handoff.prepare(req.realm, target.app, user, session, { pick: target.pickOrg === true });
+  if (prepared.kind === 'pick') {
+    req.session.orgPick = { realmId: req.realm.id, sid: session.id, ret: toReturnInfo(target)! };
+    res.redirect(303, '/login/org');
+    return;
+  }
+  sendToken(res, target, prepared.token);
+}
+
+/** The token on its way to the app, by the app's delivery mode. */
+export function sendToken(res: Response, target: ReturnTarget, token: string): void {
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Referrer-Policy', 'no-referrer');
   if (target.app.delivery === 'form_post') {

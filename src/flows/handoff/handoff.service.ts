@@ -9,6 +9,8 @@ export interface ReturnTarget {
   app: AppConfig;
   redirectUri: string;
   state?: string;
+  /** `org=select`: a user with several memberships picks one before the token goes (docs/design/orgs.md §7.1). */
+  pickOrg?: true;
 }
 
 const printable = /^[\x20-\x7e]*$/;
@@ -18,6 +20,7 @@ export const returnParamsSchema = z.object({
   redirect_uri: z.string().max(2048).optional(),
   state: z.string().max(1024).regex(printable).optional(),
   client_id: z.string().max(64).optional(),
+  org: z.enum(['select']).optional(),
 });
 
 export type ReturnParams = z.infer<typeof returnParamsSchema>;
@@ -31,7 +34,7 @@ export type ReturnParams = z.infer<typeof returnParamsSchema>;
 export function resolveReturnTarget(realm: RealmConfig, query: unknown, kind: 'login' | 'logout' = 'login'): ReturnTarget | null {
   const parsed = returnParamsSchema.safeParse(query);
   if (!parsed.success) throw new FlowError(400, 'redirect.invalidParams');
-  const { redirect_uri: uri, state, client_id: clientId } = parsed.data;
+  const { redirect_uri: uri, state, client_id: clientId, org } = parsed.data;
   if (uri === undefined || uri === '') {
     if (clientId !== undefined && !realm.apps.some((a) => a.clientId === clientId)) throw new FlowError(400, 'redirect.unknownApp');
     return null;
@@ -41,7 +44,7 @@ export function resolveReturnTarget(realm: RealmConfig, query: unknown, kind: 'l
   for (const app of candidates) {
     const registered = kind === 'login' ? app.redirectUris : app.logoutRedirectUris;
     const match = matchRedirectUri(uri, registered);
-    if (match) return { app, redirectUri: match, state: state || undefined };
+    if (match) return { app, redirectUri: match, state: state || undefined, ...(org === 'select' && kind === 'login' ? { pickOrg: true as const } : {}) };
   }
   throw new FlowError(400, 'redirect.unregistered');
 }
@@ -51,6 +54,7 @@ export function returnQuery(target: ReturnTarget | null): string {
   if (!target) return '';
   const params = new URLSearchParams({ redirect_uri: target.redirectUri, client_id: target.app.clientId });
   if (target.state) params.set('state', target.state);
+  if (target.pickOrg) params.set('org', 'select');
   return `?${params.toString()}`;
 }
 
@@ -65,15 +69,17 @@ export function withParams(uri: string, params: Record<string, string | undefine
 
 /** A ReturnTarget as it can be stored (session, token data) and checked again later. */
 export function toReturnInfo(target: ReturnTarget | null): ReturnTo | null {
-  return target ? { redirectUri: target.redirectUri, clientId: target.app.clientId, ...(target.state ? { state: target.state } : {}) } : null;
+  return target
+    ? { redirectUri: target.redirectUri, clientId: target.app.clientId, ...(target.state ? { state: target.state } : {}), ...(target.pickOrg ? { org: 'select' as const } : {}) }
+    : null;
 }
 
 /** A stored return target, checked against the realm's apps as they are now; null when it no longer matches. */
 export function fromReturnInfo(realm: RealmConfig, info: unknown): ReturnTarget | null {
   if (!info || typeof info !== 'object') return null;
-  const { redirectUri, clientId, state } = info as Partial<ReturnTo>;
+  const { redirectUri, clientId, state, org } = info as Partial<ReturnTo>;
   try {
-    return resolveReturnTarget(realm, { redirect_uri: redirectUri, client_id: clientId, state });
+    return resolveReturnTarget(realm, { redirect_uri: redirectUri, client_id: clientId, state, org });
   } catch {
     return null;
   }
