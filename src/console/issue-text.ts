@@ -37,6 +37,10 @@ export const MESSAGE_KEYS: Readonly<Record<string, string>> = {
   'each field once': 'console.issue.duplicate',
   'letters, digits, dash and underscore, at most 16': 'console.issue.apiKeyPrefix',
   'must be an ISO 3166-1 alpha-2 country code, like "US" or "CN"': 'console.issue.country',
+  'a permission: letters, digits and * : ; . _ -, at most 62': 'console.issue.permission',
+  'an org id (org_…)': 'console.issue.orgId',
+  'a group id (grp_…)': 'console.issue.groupId',
+  'name at least one org or group': 'console.issue.membersNeeded',
 };
 
 /** Issues the domain names by code (a message with the offending value in it, or a rule across fields). */

@@ -43,6 +43,7 @@ export const EVENT_CATALOGUE = {
   'user.credential.deleted': 'A credential (password, authenticator, API key) of the user was deleted.',
   'user.impersonation.started': 'An operator began acting as the user: a login session of theirs started from the console (data.sid, data.operatorId, data.reason as the operator gave it).',
   'user.impersonation.ended': 'A session an operator started as the user ended (data.sid, data.operatorId, data.reason; data.cause: impersonation_ended when the operator ended it, console_session_ended when their console session did, impersonation_expired when its time ran out, or how else the session ended).',
+  'user.app_access.denied': 'An app’s access rule refused the user its JWT (data.clientId, data.rule): the page said so, or the back channel answered 403.',
   'session.created': 'A login session started (data.sid, data.amr).',
   'session.deleted': 'One or more login sessions ended (data.sid or data.sids, data.reason).',
   'realm.created': 'A realm was created.',
@@ -154,6 +155,7 @@ export interface EventDataMap {
   'user.identity.unlinked': { provider: string };
   'user.impersonation.started': { sid: string; reason: string; operatorId: string };
   'user.impersonation.ended': { sid: string; reason: string; operatorId: string; cause: string };
+  'user.app_access.denied': { clientId: string; rule: string };
   'session.created': { sid: string; amr: string[]; aal: number };
   'session.deleted': { reason: string } & ({ sid: string } | { sids: string[] });
   'org.created': { orgId: string; name: string };

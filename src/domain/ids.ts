@@ -14,3 +14,5 @@ export function newId(prefix: IdPrefix): string {
 
 /** An org id as newId('org') makes them. */
 export const ORG_ID = /^org_[A-Za-z0-9_-]{16}$/;
+/** A group id as newId('grp') makes them. */
+export const GROUP_ID = /^grp_[A-Za-z0-9_-]{16}$/;

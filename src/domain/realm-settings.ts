@@ -1,6 +1,8 @@
 import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { lazyModule } from '../lazy-module.ts';
+import { GROUP_ID, ORG_ID } from './ids.ts';
+import { PERMISSION } from './permissions.ts';
 
 /**
  * A realm's and an app's settings: the one zod schema the configuration file
@@ -45,6 +47,28 @@ const hostName = z
 export const TOKEN_FIELDS = ['custom', 'memberships', 'orgs'] as const;
 export type TokenField = (typeof TOKEN_FIELDS)[number];
 
+/** Who may receive an app's JWT (docs/design/orgs.md §6; the rule: domain/app-access.ts). */
+export const appAccessSchema = z
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('everyone') }),
+    z.strictObject({
+      type: z.literal('permission'),
+      permission: z.string().regex(PERMISSION, 'a permission: letters, digits and * : ; . _ -, at most 62').transform((p) => p.toLowerCase()),
+    }),
+    z
+      .strictObject({
+        type: z.literal('members'),
+        orgs: z.array(z.string().regex(ORG_ID, 'an org id (org_…)')).max(100).default([]),
+        groups: z.array(z.string().regex(GROUP_ID, 'a group id (grp_…)')).max(100).default([]),
+      })
+      .refine((a) => a.orgs.length + a.groups.length > 0, 'name at least one org or group'),
+  ])
+  .default({ type: 'everyone' })
+  .describe(
+    'Who may receive this app’s JWT: `{"type":"everyone"}` (the default); `{"type":"permission","permission":"portal:use"}`: users holding it (with the wildcard rule: `portal:*` or `*` count) in any live membership or group; `{"type":"members","orgs":["org_…"],"groups":["grp_…"]}`: live members of one of those active orgs or groups. Anyone else gets a page saying they have no access, no JWT, and the event `user.app_access.denied`; their sign-in stands for the realm’s other apps.',
+  );
+export type AppAccess = z.infer<typeof appAccessSchema>;
+
 export const appSchema = z.strictObject({
   clientId: z
     .string()
@@ -71,6 +95,7 @@ export const appSchema = z.strictObject({
     .describe(
       'Name of the environment variable holding the app’s secret (at least 32 characters), for the back channel `GET /api/sessions/:sid` and `POST /api/v1/apps/token` (HTTP Basic `clientId:secret`). Gatehouse refuses to start when the variable is missing or short. The secret never sits in the file.',
     ),
+  access: appAccessSchema,
 });
 
 const rateLimitSchema = z.strictObject({

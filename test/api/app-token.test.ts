@@ -200,7 +200,7 @@ describe('POST /api/v1/apps/token', () => {
     expect(op.operationId).toBe('refreshAppToken');
     expect(op.security).toEqual([{ appClient: [] }]);
     expect(doc.components.securitySchemes.appClient).toMatchObject({ type: 'http', scheme: 'basic' });
-    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '410', '429']);
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '410', '429']);
   });
 });
 

@@ -120,6 +120,42 @@ describe('console apps', () => {
     expect(empty.text).toContain('id="redirectUris-error"');
   });
 
+  it('sets who may use an app: a permission, then members of an org, then everyone again; refusals at their fields', async () => {
+    await gh.realmsService.createApp('gamma', { clientId: 'closed', name: 'Closed app', redirectUris: ['https://closed.example.com/cb'] }, CLI_CONTEXT);
+    const url = '/admin/realms/gamma/apps/closed';
+    const base = { name: 'Closed app', redirectUris: 'https://closed.example.com/cb', delivery: 'form_post' };
+    const page = await owner.get(url);
+    expect(page.text).toMatch(/<option value="everyone" selected>/);
+    const csrf = csrfOf(page.text);
+    expect((await owner.post(url, { _csrf: csrf, ...base, accessType: 'permission', accessPermission: 'Portal:Use' })).status).toBe(303);
+    expect((await gh.realmsService.getApp('gamma', 'closed')).settings.access).toEqual({ type: 'permission', permission: 'portal:use' });
+    const shown = await owner.get(url);
+    expect(shown.text).toMatch(/<option value="permission" selected>/);
+    expect(shown.text).toContain('value="portal:use"');
+
+    const org = await gh.management!.orgs.create(gh.realms.byIdOrNull('gamma')!, { name: 'Acme' }, CLI_CONTEXT);
+    expect((await owner.post(url, { _csrf: csrf, ...base, accessType: 'members', accessPermission: 'portal:use', accessOrgs: `${org.id}\n` })).status).toBe(303);
+    // The permission of the rule it replaced is gone, not left behind.
+    expect((await gh.realmsService.getApp('gamma', 'closed')).settings.access).toEqual({ type: 'members', orgs: [org.id], groups: [] });
+
+    const bad = await owner.post(url, { _csrf: csrf, ...base, accessType: 'members', accessOrgs: 'acme' });
+    expect(bad.status).toBe(422);
+    expect(bad.text).toContain('id="accessOrgs-error"');
+    const none = await owner.post(url, { _csrf: csrf, ...base, accessType: 'members', accessOrgs: '' });
+    expect(none.status).toBe(422);
+    expect(none.text).toContain('id="accessType-error"');
+    const badPermission = await owner.post(url, { _csrf: csrf, ...base, accessType: 'permission', accessPermission: 'no spaces' });
+    expect(badPermission.status).toBe(422);
+    expect(badPermission.text).toContain('id="accessPermission-error"');
+    const unknownType = await owner.post(url, { _csrf: csrf, ...base, accessType: 'admins' });
+    expect(unknownType.status).toBe(400);
+
+    expect((await owner.post(url, { _csrf: csrf, ...base, accessType: 'everyone', accessOrgs: org.id })).status).toBe(303);
+    expect((await gh.realmsService.getApp('gamma', 'closed')).settings.access).toEqual({ type: 'everyone' });
+    const [entry] = (await audits('app.update', 'closed')).filter((e) => (e.after as { settings: { access: { type: string } } }).settings.access.type === 'members');
+    expect(entry).toMatchObject({ actor: { type: 'operator', id: owner.operatorId }, before: { settings: { access: { type: 'permission' } } } });
+  });
+
   it('rotates the secret: the new one is shown once and works on the back channel, the old one stops', async () => {
     const page = await owner.get('/admin/realms/gamma/apps/new');
     const made = await owner.post('/admin/realms/gamma/apps/new', { _csrf: csrfOf(page.text), clientId: 'rot', name: 'Rotating', redirectUris: 'https://rot.example.com/cb', delivery: 'form_post' });

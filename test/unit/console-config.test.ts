@@ -60,6 +60,8 @@ describe('the console in the configuration', () => {
         redirectUris: ['https://admin.login.example/admin/callback'],
         logoutRedirectUris: ['https://admin.login.example/admin'],
         delivery: 'form_post',
+        // The console's own app is open to every operator of the console realm (orgs.md §6.1).
+        access: { type: 'everyone' },
       },
     ]);
     // Every realm https: __Host- cookies under COOKIE_SECURE=auto.

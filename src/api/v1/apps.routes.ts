@@ -6,6 +6,7 @@ import { appClient, SESSION_ID, type AppSecretCheck } from '../../http/app-clien
 import type { LimiterFactory } from '../../identity/throttle.ts';
 import { findApp, type Realms } from '../../realms.ts';
 import type { HandoffService } from '../../services/handoff.ts';
+import type { EventOrigin } from '../../events/publish.ts';
 import { requestIdOf } from './auth.ts';
 import { jsonBody } from './body.ts';
 import { fieldIssues, InvalidRequest, problemHandler, prototypeKeyIssue, sendProblem } from './problem.ts';
@@ -28,7 +29,7 @@ export interface AppRouteSpec<B = any> {
   body: z.ZodType<B>;
   responses: Record<number, ResponseSpec>;
   example: { body: unknown };
-  handler(input: { body: B; realm: RealmConfig; app: AppConfig }): Promise<Reply | ProblemReply>;
+  handler(input: { body: B; realm: RealmConfig; app: AppConfig; origin: EventOrigin }): Promise<Reply | ProblemReply>;
 }
 
 /** An error answer: problem+json of `type` …/problems/`code`. */
@@ -59,12 +60,14 @@ export function appBackChannelRoutes(handoff: HandoffService): AppRouteSpec[] {
       responses: {
         200: { description: 'A new JWT for the calling app', schema: tokenOut },
         401: { description: 'No or wrong app client id and secret (HTTP Basic)' },
+        403: { description: 'The app’s access rule refuses the user now (the event user.app_access.denied is written)' },
         410: { description: 'The session has ended, timed out or belongs to another realm, or its user is deleted or inactive' },
         429: { description: 'Too many failed authentications from this address' },
       },
-      async handler({ body, realm, app }) {
-        const result = await handoff.refresh(realm, app, body.sid);
+      async handler({ body, realm, app, origin }) {
+        const result = await handoff.refresh(realm, app, body.sid, origin);
         if (result.kind === 'gone') return { status: 410, problem: { code: 'session_ended', title: 'The session has ended' } };
+        if (result.kind === 'denied') return { status: 403, problem: { code: 'access_denied', title: 'This app’s access rule refuses the user' } };
         return { status: 200, body: { token: result.token, expiresAt: result.expiresAt.toISOString(), sid: result.sid } };
       },
     },
@@ -104,7 +107,8 @@ export function appBackChannel(d: { realms: Realms; handoff: HandoffService; sec
         const sent = req.headers['content-length'] === '0' ? undefined : req.body;
         const parsed = r.body.safeParse(sent ?? {});
         if (!parsed.success) throw new InvalidRequest(fieldIssues(parsed.error));
-        const reply = await r.handler({ body: parsed.data, realm, app });
+        const origin = { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null, requestId: String(res.getHeader('X-Request-Id')) };
+        const reply = await r.handler({ body: parsed.data, realm, app, origin });
         if ('problem' in reply) return sendProblem(res, reply.status, reply.problem.code, reply.problem.title);
         res.status(reply.status).json(reply.body);
       } catch (err) {

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { ConflictError, RuleViolation } from '../../domain/errors.ts';
 import { field } from '../../http/forms.ts';
+import type { AppAccess } from '../../domain/realm-settings.ts';
 import type { AppView } from '../../services/realms.ts';
 import { consoleMessageOf } from '../access.ts';
 import { issueText } from '../issue-text.ts';
 
 /**
- * The app form (new and edit): name, redirect URIs and logout redirect URIs one per line, the delivery mode.
+ * The app form (new and edit): name, redirect URIs and logout redirect URIs one per line, the delivery mode, and
+ * who may receive the app's JWT (everyone, holders of a permission, or members of orgs and groups by id).
  * Only the form's shape is checked here (strings, not arrays; no control characters in a line); every rule of an
  * app — a URI must be https and exact, a name one line — is the realms service's (the file's appSchema), and its
  * refusals come back at their field.
@@ -19,12 +21,18 @@ const lines = z
   .transform((v) => v.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l.length > 0));
 
 export const DELIVERY_MODES = ['form_post', 'query', 'fragment'] as const;
+export const ACCESS_TYPES = ['everyone', 'permission', 'members'] as const;
 
 const appForm = z.object({
   name: field.text(200),
   redirectUris: lines,
   logoutRedirectUris: lines.optional(),
   delivery: z.enum(DELIVERY_MODES, { error: 'validation.invalid' }),
+  // Absent in a form posted before the access fields existed: everyone, as before.
+  accessType: z.enum(ACCESS_TYPES, { error: 'validation.invalid' }).default('everyone'),
+  accessPermission: field.text(100).optional(),
+  accessOrgs: lines.optional(),
+  accessGroups: lines.optional(),
 });
 const newAppForm = appForm.extend({ clientId: field.text(100) });
 
@@ -35,6 +43,10 @@ export interface AppFormValues {
   redirectUris: string;
   logoutRedirectUris: string;
   delivery: string;
+  accessType: string;
+  accessPermission: string;
+  accessOrgs: string;
+  accessGroups: string;
 }
 
 /** Messages at their fields (already translated), and one for the whole form (a locale key with params). */
@@ -43,7 +55,7 @@ export interface AppFormErrors {
   form: { key: string; params?: Record<string, unknown> } | null;
 }
 
-export const FORM_FIELDS = ['clientId', 'name', 'redirectUris', 'logoutRedirectUris', 'delivery'] as const;
+export const FORM_FIELDS = ['clientId', 'name', 'redirectUris', 'logoutRedirectUris', 'delivery', 'accessType', 'accessPermission', 'accessOrgs', 'accessGroups'] as const;
 
 export function valuesOfApp(app: AppView): AppFormValues {
   return {
@@ -52,10 +64,46 @@ export function valuesOfApp(app: AppView): AppFormValues {
     redirectUris: app.settings.redirectUris.join('\n'),
     logoutRedirectUris: (app.settings.logoutRedirectUris ?? []).join('\n'),
     delivery: app.settings.delivery ?? 'form_post',
+    ...accessValues(app.settings.access),
   };
 }
 
-export const EMPTY_APP: AppFormValues = { clientId: '', name: '', redirectUris: '', logoutRedirectUris: '', delivery: 'form_post' };
+function accessValues(access: AppAccess | undefined): Pick<AppFormValues, 'accessType' | 'accessPermission' | 'accessOrgs' | 'accessGroups'> {
+  const a = access ?? { type: 'everyone' };
+  return {
+    accessType: a.type,
+    accessPermission: a.type === 'permission' ? a.permission : '',
+    accessOrgs: a.type === 'members' ? a.orgs.join('\n') : '',
+    accessGroups: a.type === 'members' ? a.groups.join('\n') : '',
+  };
+}
+
+export const EMPTY_APP: AppFormValues = {
+  clientId: '',
+  name: '',
+  redirectUris: '',
+  logoutRedirectUris: '',
+  delivery: 'form_post',
+  accessType: 'everyone',
+  accessPermission: '',
+  accessOrgs: '',
+  accessGroups: '',
+};
+
+/**
+ * The access rule the form names. Creating: the rule itself. Editing: a JSON merge patch of the app's rule
+ * (RFC 7396), so the keys of the kind it replaces are removed with null.
+ */
+function accessOf(d: z.infer<typeof appForm>, creating: boolean): Record<string, unknown> {
+  const rule: Record<string, unknown> =
+    d.accessType === 'permission'
+      ? { type: 'permission', permission: d.accessPermission ?? '' }
+      : d.accessType === 'members'
+        ? { type: 'members', orgs: d.accessOrgs ?? [], groups: d.accessGroups ?? [] }
+        : { type: 'everyone' };
+  if (creating) return rule;
+  return { permission: null, orgs: null, groups: null, ...rule };
+}
 
 /** The posted strings worth showing again (a field that came as an array is shown empty). */
 export function keptAppValues(body: unknown, fallback: AppFormValues): AppFormValues {
@@ -72,7 +120,10 @@ export function parseAppForm(
   body: unknown,
   creating: boolean,
   t: Translate,
-): { ok: true; input: { clientId?: string; name: string; redirectUris: string[]; logoutRedirectUris: string[]; delivery: (typeof DELIVERY_MODES)[number] } } | { ok: false; errors: AppFormErrors } {
+): {
+  ok: true;
+  input: { clientId?: string; name: string; redirectUris: string[]; logoutRedirectUris: string[]; delivery: (typeof DELIVERY_MODES)[number]; access: Record<string, unknown> };
+} | { ok: false; errors: AppFormErrors } {
   const parsed = (creating ? newAppForm : appForm).safeParse(body ?? {});
   if (!parsed.success) {
     const fields: Record<string, string[]> = {};
@@ -86,8 +137,23 @@ export function parseAppForm(
   const d = parsed.data as z.infer<typeof newAppForm>;
   return {
     ok: true,
-    input: { ...(creating ? { clientId: d.clientId } : {}), name: d.name, redirectUris: d.redirectUris, logoutRedirectUris: d.logoutRedirectUris ?? [], delivery: d.delivery },
+    input: {
+      ...(creating ? { clientId: d.clientId } : {}),
+      name: d.name,
+      redirectUris: d.redirectUris,
+      logoutRedirectUris: d.logoutRedirectUris ?? [],
+      delivery: d.delivery,
+      access: accessOf(d, creating),
+    },
   };
+}
+
+/** An issue of the access rule at its form field: `access.permission` → accessPermission, `access.orgs[2]` → accessOrgs[2]. */
+function accessField(field: string): string {
+  const m = /^access(?:\.(permission|orgs|groups))?(.*)$/.exec(field);
+  if (!m) return field;
+  const sub = m[1] ? `access${m[1][0]!.toUpperCase()}${m[1].slice(1)}` : 'accessType';
+  return `${sub}${m[1] ? m[2] : ''}`;
 }
 
 /**
@@ -100,7 +166,7 @@ export function appFormErrors(err: unknown, t: Translate): { errors: AppFormErro
     const fields: Record<string, string[]> = {};
     const other: string[] = [];
     for (const issue of err.issues) {
-      const m = /^([A-Za-z]+)(?:\[(\d+)\])?/.exec(issue.field);
+      const m = /^([A-Za-z]+)(?:\[(\d+)\])?/.exec(accessField(issue.field));
       const name = m?.[1] ?? '';
       const said = issueText(t, issue);
       const message = m?.[2] !== undefined ? t('console.apps.onLine', { line: Number(m[2]) + 1, message: said }) : said;

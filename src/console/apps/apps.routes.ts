@@ -5,7 +5,7 @@ import { flash } from '../../http/account.ts';
 import type { AppView, RealmsService } from '../../services/realms.ts';
 import { renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
-import { appFormErrors, DELIVERY_MODES, EMPTY_APP, keptAppValues, parseAppForm, valuesOfApp, type AppFormErrors, type AppFormValues } from './app-form.ts';
+import { ACCESS_TYPES, appFormErrors, DELIVERY_MODES, EMPTY_APP, keptAppValues, parseAppForm, valuesOfApp, type AppFormErrors, type AppFormValues } from './app-form.ts';
 
 type Translate = (k: string, p?: Record<string, unknown>) => string;
 const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -41,6 +41,7 @@ export function appsRoutes(realms: RealmsService, configPath: string): ConsoleRo
         values: model.values,
         errors: model.errors ?? { fields: {}, form: null },
         deliveryModes: DELIVERY_MODES,
+        accessTypes: ACCESS_TYPES,
         readOnly: fromFile || !c.can('apps.write'),
         provisioned: fromFile,
         configPath,

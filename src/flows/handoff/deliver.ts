@@ -2,7 +2,9 @@ import type { Request, Response } from 'express';
 import { allowFormAction } from '../../http/csp.ts';
 import type { User } from '../../identity/user.ts';
 import type { LoginSession } from '../../ports/login-sessions.ts';
-import type { HandoffService } from '../../services/handoff.ts';
+import type { HandoffService, Issued } from '../../services/handoff.ts';
+import { renderPage } from '../../http/render.ts';
+import { originOf } from '../../http/session.ts';
 import { toReturnInfo, withParams, type ReturnTarget } from './handoff.service.ts';
 
 /**
@@ -19,18 +21,26 @@ export async function deliverToken(
   user: User,
   session: LoginSession,
 ): Promise<void> {
-  const prepared = await handoff.prepare(req.realm, target.app, user, session, { pick: target.pickOrg === true });
+  const prepared = await handoff.prepare(req.realm, target.app, user, session, { pick: target.pickOrg === true, origin: originOf(req) });
   if (prepared.kind === 'pick') {
     req.session.orgPick = { realmId: req.realm.id, sid: session.id, ret: toReturnInfo(target)! };
     res.redirect(303, '/login/org');
     return;
   }
-  sendToken(res, target, prepared.token);
+  sendIssued(res, target, prepared);
 }
 
-/** The token on its way to the app, by the app's delivery mode. */
-export function sendToken(res: Response, target: ReturnTarget, token: string): void {
+/**
+ * The token on its way to the app, by the app's delivery mode; or, when the app's access rule refused the user,
+ * a page saying so (403). The login session stands: the realm's other apps still sign them in.
+ */
+export function sendIssued(res: Response, target: ReturnTarget, issued: Issued): void {
   res.setHeader('Cache-Control', 'no-store');
+  if (issued.kind === 'denied') {
+    renderPage(res, 'handoff/no-access', { title: res.locals.t('handoff.noAccess.title', { app: target.app.name }), appName: target.app.name }, 403);
+    return;
+  }
+  const token = issued.token;
   res.setHeader('Referrer-Policy', 'no-referrer');
   if (target.app.delivery === 'form_post') {
     allowFormAction(res, target.redirectUri);

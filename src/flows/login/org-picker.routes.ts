@@ -5,7 +5,8 @@ import { FlowError } from '../../http/flow-error.ts';
 import { parseForm, type FormError } from '../../http/forms.ts';
 import { renderPage } from '../../http/render.ts';
 import type { HandoffService, OrgChoices } from '../../services/handoff.ts';
-import { sendToken } from '../handoff/deliver.ts';
+import { sendIssued } from '../handoff/deliver.ts';
+import { originOf } from '../../http/session.ts';
 import { fromReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 
 const pickForm = z.object({ oid: z.string().regex(ORG_ID) });
@@ -60,7 +61,7 @@ export function orgPickerRoutes(handoff: HandoffService): Router {
   async function finish(req: Request, res: Response, target: ReturnTarget, signedIn: NonNullable<Request['signedIn']>, orgId: string | null) {
     if (orgId) await handoff.select(req.realm, signedIn.user, signedIn.session, orgId);
     delete req.session.orgPick;
-    sendToken(res, target, await handoff.token(req.realm, target.app, signedIn.user, signedIn.session));
+    sendIssued(res, target, await handoff.issue(req.realm, target.app, signedIn.user, signedIn.session, originOf(req)));
   }
 
   return router;
