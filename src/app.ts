@@ -85,6 +85,7 @@ import { UserAccessService } from './services/user-access.ts';
 import { UsersService } from './services/users.ts';
 import { OrgsService } from './services/orgs.ts';
 import { MembershipsService } from './services/memberships.ts';
+import { GroupsService } from './services/groups.ts';
 import { RealmDashboard } from './services/realm-dashboard.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -141,9 +142,10 @@ export interface ManagementServices {
   events: EventLog;
   /** A user's sign-ins (the personal center's history, and the console's for any user). */
   history: SignInHistory;
-  /** Orgs and memberships (docs/design/orgs.md §3.1). */
+  /** Orgs and memberships (docs/design/orgs.md §3.1), groups (§3.2). */
   orgs: OrgsService;
   memberships: MembershipsService;
+  groups: GroupsService;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -462,5 +464,6 @@ function managementServices(
   const impersonation = new ImpersonationService({ store: t.store, sessions: t.sessions, secrets: t.secrets, audit, clock: t.clock });
   const orgs = new OrgsService({ orgs: t.store.orgs, audit, clock: t.clock });
   const memberships = new MembershipsService({ orgs: t.store.orgs, audit, clock: t.clock });
-  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships };
+  const groups = new GroupsService({ orgs: t.store.orgs, audit, clock: t.clock });
+  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships, groups };
 }

@@ -102,8 +102,9 @@ const TAKEN: Record<UniqueViolation['field'], string> = {
   phone: 'phone: taken by another user of the realm',
   identity: 'identities: an identity of this row is linked to another user of the realm',
   id: 'id: the id of a user of another realm',
-  // Not raised by a user's rows (memberships are not imported): there for the type's sake.
+  // Not raised by a user's rows (memberships and groups are not imported): there for the type's sake.
   membership: 'membership: the user has it already',
+  group: 'group: the realm has a group of that name',
 };
 
 /** Rows as (line, parsed JSON value or a reason it has none), in file order. */

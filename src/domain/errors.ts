@@ -57,7 +57,11 @@ export type ConflictReason =
   /** The user has a membership of that org already, or a user-only one already. */
   | 'membership_exists'
   /** The org is closed: it takes no new memberships until it is reopened. */
-  | 'org.closed';
+  | 'org.closed'
+  /** The realm has a group of that name (any case). */
+  | 'group_exists'
+  /** The users are members of the group already: nothing was added. */
+  | 'group_member_exists';
 
 /** The change collides with what exists: a taken username, a provisioned (read-only) realm, a stale expectation. */
 export class ConflictError extends DomainError {

@@ -59,6 +59,11 @@ export const EVENT_CATALOGUE = {
   'membership.created': 'A user was given a membership of an org, or a user-only one (data.membershipId, data.orgId: null for user-only, data.permissions); userId is the member.',
   'membership.updated': 'A membership’s permissions, expiry or custom attributes changed (data.membershipId, data.orgId, data.fields).',
   'membership.deleted': 'A membership was deleted (data.membershipId, data.orgId).',
+  'group.created': 'A group was created (data.groupId, data.name, data.permissions).',
+  'group.updated': 'A group’s name, description or permissions changed (data.groupId, data.fields).',
+  'group.deleted': 'A group was deleted with its members (data.groupId, data.name, data.members: how many memberships went with it, without an event each).',
+  'group.member.added': 'A user was added to a group (data.groupId); userId is the member. One event per user added.',
+  'group.member.removed': 'A user was removed from a group (data.groupId); userId is the member.',
 } as const satisfies Record<string, string>;
 
 export type EventType = keyof typeof EVENT_CATALOGUE;
@@ -165,6 +170,11 @@ export interface EventDataMap {
   'membership.created': { membershipId: string; orgId: string | null; permissions: string[] };
   'membership.updated': { membershipId: string; orgId: string | null; fields: string[] };
   'membership.deleted': { membershipId: string; orgId: string | null };
+  'group.created': { groupId: string; name: string; permissions: string[] };
+  'group.updated': { groupId: string; fields: string[] };
+  'group.deleted': { groupId: string; name: string; members: number };
+  'group.member.added': { groupId: string };
+  'group.member.removed': { groupId: string };
 }
 
 export type EventData<T extends EventType> = T extends keyof EventDataMap ? EventDataMap[T] : Record<string, unknown>;

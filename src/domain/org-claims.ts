@@ -30,16 +30,16 @@ export const needsAccessView = (realm: { tokens: { fields: readonly TokenField[]
 /**
  * The claims `view` gives under the realm's `fields`. Nothing without `memberships` or `orgs`; with either,
  * `orgs` is always there (possibly `[]`, so an app tells "no orgs" from "not sent"), `perm` when the user holds
- * any directly, `orgs_truncated` only when entries were left out. The view's order is kept, with the selected
+ * any directly or through a group, `orgs_truncated` only when entries were left out. The view's order is kept, with the selected
  * org moved first.
  */
 export function orgClaims(view: AccessView, fields: readonly TokenField[], selectedOrgId: string | null): OrgClaims {
   const withOrgs = fields.includes('orgs');
   if (!withOrgs && !fields.includes('memberships')) return {};
   const out: OrgClaims = {};
-  // Groups' permissions join here (after the user-only membership's, deduplicated) when groups land.
-  const perm = view.userOnly?.permissions ?? [];
-  if (perm.length > 0) out.perm = [...perm];
+  // The user-only membership's permissions, then each group's in the view's order, each once where it first appears.
+  const perm = [...new Set([...(view.userOnly?.permissions ?? []), ...view.groups.flatMap((g) => g.permissions)])];
+  if (perm.length > 0) out.perm = perm;
   const selected = selectedOrgId === null ? -1 : view.orgs.findIndex((o) => o.orgId === selectedOrgId);
   const ordered = selected > 0 ? [view.orgs[selected]!, ...view.orgs.slice(0, selected), ...view.orgs.slice(selected + 1)] : view.orgs;
   out.orgs = ordered.map((o) => entry(o, withOrgs, o.orgId === selectedOrgId));

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { decodeCursorJson, InvalidCursor } from './user-cursor.ts';
-import { ORG_SORT_KEYS, type CreatedCursor, type OrgCursor, type OrgSort } from './orgs.ts';
+import { ORG_SORT_KEYS, type CreatedCursor, type GroupCursor, type OrgCursor, type OrgSort } from './orgs.ts';
 
 /**
- * The orgs list's and the memberships list's opaque cursors, made as the users list's are
+ * The orgs, memberships, groups and group members lists' opaque cursors, made as the users list's are
  * (domain/user-cursor.ts): base64url JSON, refused under another sort or list (InvalidCursor).
  */
 
@@ -11,6 +11,11 @@ const orgCursor = z.strictObject({
   k: z.enum(ORG_SORT_KEYS),
   d: z.enum(['asc', 'desc']),
   v: z.union([z.string().max(1000), z.number().finite()]),
+  i: z.string().min(1).max(100),
+});
+
+const groupCursor = z.strictObject({
+  n: z.string().max(1000),
   i: z.string().min(1).max(100),
 });
 
@@ -31,7 +36,7 @@ export function decodeOrgCursor(cursor: string, sort: OrgSort): OrgCursor {
   return { value: c.v, id: c.i };
 }
 
-/** The (createdAt, id) cursor of memberships (and, later, group members). */
+/** The (createdAt, id) cursor of memberships and of group members (id: the member's user id). */
 export function encodeCreatedCursor(at: CreatedCursor): string {
   return Buffer.from(JSON.stringify({ c: at.createdAt.getTime(), i: at.id })).toString('base64url');
 }
@@ -39,4 +44,14 @@ export function encodeCreatedCursor(at: CreatedCursor): string {
 export function decodeCreatedCursor(cursor: string): CreatedCursor {
   const c = decodeCursorJson(cursor, createdCursor);
   return { createdAt: new Date(c.c), id: c.i };
+}
+
+/** The groups list's cursor: the last group's folded name and id. */
+export function encodeGroupCursor(at: GroupCursor): string {
+  return Buffer.from(JSON.stringify({ n: at.nameNorm, i: at.id })).toString('base64url');
+}
+
+export function decodeGroupCursor(cursor: string): GroupCursor {
+  const c = decodeCursorJson(cursor, groupCursor);
+  return { nameNorm: c.n, id: c.i };
 }

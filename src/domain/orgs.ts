@@ -2,9 +2,10 @@ import type { AttributeValue } from '../identity/user.ts';
 import type { SortDirection } from './user-query.ts';
 
 /**
- * Orgs and memberships (issue 14, docs/design/orgs.md §2.1): plain types and rules, no I/O. A user belongs to
- * an org through a membership, one per (user, org); a user may also have one user-only membership (`orgId`
- * null), which carries permissions put directly on the user (AuthRocket's two flavours).
+ * Orgs, memberships and groups (issue 14, docs/design/orgs.md §2.1): plain types and rules, no I/O. A user
+ * belongs to an org through a membership, one per (user, org); a user may also have one user-only membership
+ * (`orgId` null), which carries permissions put directly on the user (AuthRocket's two flavours); and a user
+ * may be a member of groups, whose permissions they hold too.
  */
 
 export type OrgState = 'active' | 'closed';
@@ -130,11 +131,68 @@ export interface OrgEntry {
 /**
  * What a user holds at one instant, in one consistent read (OrgsPort.accessOf): the live user-only membership,
  * the live memberships of active orgs — the selected one first, then the newest membership first, at most
- * `maxOrgs` — whether some were left out, and the groups (none until groups land).
+ * `maxOrgs` — whether some were left out, and the user's groups with their permissions (oldest membership first).
  */
 export interface AccessView {
   userOnly: { id: string; permissions: string[] } | null;
   orgs: OrgEntry[];
   truncated: boolean;
   groups: Array<{ id: string; permissions: string[] }>;
+}
+
+/**
+ * A group of users of a realm (GenAuth's "user groups", docs/design/orgs.md §2.1, §3.2): a name unique in the
+ * realm (any case), and permissions every member holds — they join the top-level `perm` of the members' JWTs.
+ */
+export interface Group {
+  /** `grp_…` (domain/ids.ts). */
+  id: string;
+  realmId: string;
+  name: string;
+  description: string | null;
+  /** As stored: lower-case, each once (normalizePermissions — the service's job). */
+  permissions: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewGroup {
+  realmId: string;
+  name: string;
+  description?: string | null;
+  permissions?: string[];
+}
+
+/** What a change of a group sets; absent keys stay, `description: null` clears, permissions are replaced whole. */
+export interface GroupPatch {
+  name?: string;
+  description?: string | null;
+  permissions?: string[];
+}
+
+/** Which groups to list: a name prefix (any case, folded as orgs' are), and only those a user is a member of. */
+export interface GroupQuery {
+  q?: string;
+  userId?: string;
+}
+
+/** Where a page of groups (by folded name, then id) ends. */
+export interface GroupCursor {
+  nameNorm: string;
+  id: string;
+}
+
+/** One member of a group: who, and since when (the members list's order, oldest first). */
+export interface GroupMember {
+  userId: string;
+  addedAt: Date;
+}
+
+/** What adding users to a group did to each of them (each id once, in the order given). */
+export interface GroupMembersAdded {
+  added: string[];
+  /** Members already. */
+  already: string[];
+  /** No such user in the realm. */
+  missing: string[];
 }

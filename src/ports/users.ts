@@ -15,8 +15,9 @@ export class UniqueViolation extends Error {
   /**
    * identity: the (provider, subject) is linked already, or the user has one of that provider. id: a user id of another realm.
    * membership: the user has a membership of that org already, or a user-only one already (ports/orgs.ts).
+   * group: the realm has a group of that name already (any case).
    */
-  constructor(readonly field: 'username' | 'email' | 'phone' | 'identity' | 'id' | 'membership') {
+  constructor(readonly field: 'username' | 'email' | 'phone' | 'identity' | 'id' | 'membership' | 'group') {
     super(`${field} is already taken in this realm`);
   }
 }

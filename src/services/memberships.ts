@@ -29,6 +29,21 @@ export interface MembershipListQuery {
   includeExpired?: boolean;
 }
 
+/**
+ * The permissions as stored (lower-cased, each once), within the realm's `memberships.maxPermissions` — the
+ * one bound of a membership's and a group's permissions; RuleViolation otherwise.
+ */
+export function permissionsWithin(realm: RealmConfig, list: readonly string[], per: 'membership' | 'group'): string[] {
+  const bad: FieldIssue[] = list.flatMap((p, i) => (isPermission(p) ? [] : [{ field: `permissions.${i}`, code: 'permission.invalid', message: 'letters, digits and * : ; . _ -, at most 62' }]));
+  if (bad.length) throw new RuleViolation(bad);
+  const permissions = normalizePermissions(list);
+  const max = realm.memberships.maxPermissions;
+  if (permissions.length > max) {
+    throw new RuleViolation([{ field: 'permissions', code: 'permissions.too_many', message: `at most ${max} permissions per ${per} in this realm (memberships.maxPermissions)`, limit: max }]);
+  }
+  return permissions;
+}
+
 export interface MembershipsServiceDeps {
   orgs: OrgsPort;
   audit: AuditLog;
@@ -48,18 +63,6 @@ export class MembershipsService {
 
   private event<T extends EventType>(realm: RealmConfig, type: T, userId: string, ctx: RequestContext, data: EventData<T>): NewEvent {
     return eventOf({ realm, userId, type, actor: eventActor(ctx), origin: { ip: ctx.ip, userAgent: ctx.userAgent, clientId: null, requestId: ctx.requestId }, at: this.d.clock(), data });
-  }
-
-  /** The permissions as stored, within the realm's limit; RuleViolation otherwise. */
-  private permissionsOf(realm: RealmConfig, list: readonly string[]): string[] {
-    const bad: FieldIssue[] = list.flatMap((p, i) => (isPermission(p) ? [] : [{ field: `permissions.${i}`, code: 'permission.invalid', message: 'letters, digits and * : ; . _ -, at most 62' }]));
-    if (bad.length) throw new RuleViolation(bad);
-    const permissions = normalizePermissions(list);
-    const max = realm.memberships.maxPermissions;
-    if (permissions.length > max) {
-      throw new RuleViolation([{ field: 'permissions', code: 'permissions.too_many', message: `at most ${max} permissions per membership in this realm (memberships.maxPermissions)`, limit: max }]);
-    }
-    return permissions;
   }
 
   private checkExpiry(expiresAt: Date | null | undefined): void {
@@ -84,7 +87,7 @@ export class MembershipsService {
   }
 
   async create(realm: RealmConfig, input: NewMembershipInput, ctx: RequestContext): Promise<Membership> {
-    const permissions = this.permissionsOf(realm, input.permissions ?? []);
+    const permissions = permissionsWithin(realm, input.permissions ?? [], 'membership');
     this.checkExpiry(input.expiresAt);
     let result: Awaited<ReturnType<OrgsPort['createMembership']>>;
     try {
@@ -110,7 +113,7 @@ export class MembershipsService {
 
   async update(realm: RealmConfig, id: string, change: MembershipChange, ctx: RequestContext): Promise<Membership> {
     const patch: MembershipPatch = {};
-    if (change.permissions !== undefined) patch.permissions = this.permissionsOf(realm, change.permissions);
+    if (change.permissions !== undefined) patch.permissions = permissionsWithin(realm, change.permissions, 'membership');
     if (change.expiresAt !== undefined) {
       this.checkExpiry(change.expiresAt);
       patch.expiresAt = change.expiresAt;

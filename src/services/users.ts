@@ -66,8 +66,8 @@ export interface UsersServiceDeps {
 
 /** A UniqueViolation as the 409 the API answers (with emails as usernames, a taken username is a taken email). */
 function conflictOf(err: UniqueViolation, realm: RealmConfig, userType: 'human' | 'api'): ConflictError {
-  // A user's own writes touch no membership: that one is the memberships service's to map.
-  if (err.field === 'membership') throw err;
+  // A user's own writes touch no membership or group: those are the memberships and groups services' to map.
+  if (err.field === 'membership' || err.field === 'group') throw err;
   const field = err.field === 'username' && realm.fields.usernames === 'email' && userType === 'human' ? 'email' : err.field;
   return new ConflictError(`${field}.taken`, `${field} is already taken in this realm`, { field });
 }

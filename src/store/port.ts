@@ -41,7 +41,7 @@ export interface Store
     SecretsPort {
   /** The realm's event log, on this same database; events/publish.ts is the way to write to it. */
   readonly events: EventsPort;
-  /** Orgs and memberships (ports/orgs.ts), on this same database: the hand-off and sign-up read them without the management side. */
+  /** Orgs, memberships and groups (ports/orgs.ts), on this same database: the hand-off and sign-up read them without the management side. */
   readonly orgs: OrgsPort;
 
   ping(): Promise<void>;

@@ -50,7 +50,7 @@ beforeAll(async () => {
 afterAll(() => gh?.close());
 
 function idsFor(r: RouteSpec): Record<string, string> {
-  return { realmId: REALM, userId: r.path.includes('/api-key') ? seeded.apiUser : seeded.human, credentialId: 'totp', sid: seeded.humanSession, clientId: 'capp', keyId, orgId: seeded.org, membershipId: seeded.membership };
+  return { realmId: REALM, userId: r.path.includes('/api-key') ? seeded.apiUser : seeded.human, credentialId: 'totp', sid: seeded.humanSession, clientId: 'capp', keyId, orgId: seeded.org, membershipId: seeded.membership, groupId: seeded.group };
 }
 
 /** What the corpus must leave as it was: read with a key for every realm. */
@@ -74,6 +74,8 @@ async function snapshot(): Promise<Record<string, unknown>> {
     alphaAudit: await get('/realms/alpha/audit', 'limit=1000'),
     orgs: await get(`/realms/${REALM}/orgs`, 'limit=1000'),
     memberships: await Promise.all([seeded.human, seeded.other, seeded.apiUser].map((id) => get(`/realms/${REALM}/memberships`, `userId=${id}&limit=1000`))),
+    groups: await get(`/realms/${REALM}/groups`, 'limit=1000'),
+    groupMembers: await get(`/realms/${REALM}/groups/${seeded.group}/members`, 'limit=1000'),
     keys,
     users,
   };

@@ -48,12 +48,12 @@ afterAll(() => gh?.close());
 
 /** B's ids for a route (the API user's for the API-key routes). */
 function bIds(r: RouteSpec, realmId: string): Record<string, string> {
-  return { realmId, userId: r.path.includes('/api-key') ? b.apiUser : b.human, sid: b.humanSession, credentialId: 'totp', clientId: B_APP, keyId: bKeyId, orgId: b.org, membershipId: b.membership };
+  return { realmId, userId: r.path.includes('/api-key') ? b.apiUser : b.human, sid: b.humanSession, credentialId: 'totp', clientId: B_APP, keyId: bKeyId, orgId: b.org, membershipId: b.membership, groupId: b.group };
 }
 
 /** Ids of the same shape that exist nowhere. */
 function unknownIds(realmId: string): Record<string, string> {
-  return { realmId, userId: randomUUID(), sid: 'AAAAAAAAAAAAAAAAAAAAAA', credentialId: 'identity:nowhere', clientId: 'no-such-app', keyId: 'mk_nosuchkey', orgId: 'org_AAAAAAAAAAAAAAAA', membershipId: 'mb_AAAAAAAAAAAAAAAA' };
+  return { realmId, userId: randomUUID(), sid: 'AAAAAAAAAAAAAAAAAAAAAA', credentialId: 'identity:nowhere', clientId: 'no-such-app', keyId: 'mk_nosuchkey', orgId: 'org_AAAAAAAAAAAAAAAA', membershipId: 'mb_AAAAAAAAAAAAAAAA', groupId: 'grp_AAAAAAAAAAAAAAAA' };
 }
 
 const exampleOf = (r: RouteSpec) => ({ query: queryString(r.example?.query), body: r.body ? (r.example?.body ?? {}) : undefined });
@@ -85,13 +85,15 @@ async function snapshotB(): Promise<Record<string, unknown>> {
     orgs: await get(`/realms/${B}/orgs`, 'limit=1000'),
     memberships: await get(`/realms/${B}/memberships`, `orgId=${b.org}&limit=1000`),
     userMemberships: await get(`/realms/${B}/memberships`, `userId=${b.human}&limit=1000`),
+    groups: await get(`/realms/${B}/groups`, 'limit=1000'),
+    groupMembers: await get(`/realms/${B}/groups/${b.group}/members`, 'limit=1000'),
     keys: (await send(gh, root, 'get', '/api-keys')).body.data.filter((k: { realm: string }) => k.realm === B).map(({ lastUsedAt: _u, ...k }: Record<string, unknown>) => k),
     perUser,
   };
 }
 
 /** What of B an answer must never carry. */
-const bSecrets = () => [b.humanEmail, 'b-human', 'b-other', 'b robot', 'b-octo', 'Beta only', 'login.beta.example', b.humanSession, b.otherSession, b.apiKey, 'b org', 'b-org-ref', 'b:read'];
+const bSecrets = () => [b.humanEmail, 'b-human', 'b-other', 'b robot', 'b-octo', 'Beta only', 'login.beta.example', b.humanSession, b.otherSession, b.apiKey, 'b org', 'b-org-ref', 'b:read', 'b group', 'b:group'];
 
 /** An answer without its per-request headers: what a caller could compare. */
 const answer = (res: { status: number; text: string; headers: Record<string, string> }) => ({ status: res.status, type: res.headers['content-type'], body: res.text });
@@ -139,7 +141,7 @@ describe('a key locked to realm A sees nothing of realm B (ASVS 8.2.2)', () => {
     for (const s of bSecrets()) expect(res.text, label(r)).not.toContain(s);
   });
 
-  it('B’s ids in A’s bodies and filters find nothing: bulk delete, API-key authentication, events and audit by id, orgs and memberships', async () => {
+  it('B’s ids in A’s bodies and filters find nothing: bulk delete, API-key authentication, events and audit by id, orgs, memberships and groups', async () => {
     const bulk = await send(gh, keyA, 'post', `/realms/${A}/users/bulk-delete`, { body: { ids: [b.human, b.other, b.apiUser] } });
     expect(bulk.status).toBe(200);
     expect(bulk.body).toEqual({ deleted: [], missing: [b.human, b.other, b.apiUser] });
@@ -158,6 +160,8 @@ describe('a key locked to realm A sees nothing of realm B (ASVS 8.2.2)', () => {
       [`/realms/${A}/orgs/count`, 'q=b'],
       [`/realms/${A}/memberships`, `userId=${b.human}`],
       [`/realms/${A}/memberships`, `orgId=${b.org}`],
+      [`/realms/${A}/groups`, 'q=b'],
+      [`/realms/${A}/groups`, `userId=${b.human}`],
     ] as const) {
       const res = await send(gh, keyA, 'get', path, { query });
       expect(res.status, path).toBe(200);
@@ -170,6 +174,13 @@ describe('a key locked to realm A sees nothing of realm B (ASVS 8.2.2)', () => {
       expect(res.status, JSON.stringify(body)).toBe(404);
       expect(problemOf(res)).toBeNull();
     }
+    // B's users in the body of A's group: not users of A, nobody added — the 404 of users that exist nowhere.
+    const aGroup = (await send(gh, keyA, 'post', `/realms/${A}/groups`, { body: { name: 'A group' } })).body.id as string;
+    const added = await send(gh, keyA, 'post', `/realms/${A}/groups/${aGroup}/members`, { body: { userIds: [b.human, b.other] } });
+    const nowhere = await send(gh, keyA, 'post', `/realms/${A}/groups/${aGroup}/members`, { body: { userIds: [randomUUID(), randomUUID()] } });
+    expect(added.status).toBe(404);
+    expect(answer(added)).toEqual(answer(nowhere));
+    expect((await send(gh, keyA, 'get', `/realms/${A}/groups/${aGroup}/members`)).body.data).toEqual([]);
     const exported = await send(gh, keyA, 'get', `/realms/${A}/users/export`, { query: 'format=ndjson' }).buffer(true);
     for (const s of bSecrets()) expect(exported.text).not.toContain(s);
   });

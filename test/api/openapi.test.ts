@@ -56,7 +56,7 @@ function idsFor(r: RouteSpec): Record<string, string> {
   const userId = r.path.includes('/api-key') ? seeded.apiUser : r.method === 'delete' && r.path.endsWith('/users/:userId') ? throwaway : seeded.human;
   // Deleting the seeded org would take the seeded membership before deleteMembership's turn.
   const orgId = r.method === 'delete' && r.path.endsWith('/orgs/:orgId') ? throwawayOrg : seeded.org;
-  return { realmId: realmRoute ? 'acme' : 'default', userId, credentialId: 'totp', sid: seeded.otherSession, clientId: 'portal', keyId: revocable, orgId, membershipId: seeded.membership };
+  return { realmId: realmRoute ? 'acme' : 'default', userId, credentialId: 'totp', sid: seeded.otherSession, clientId: 'portal', keyId: revocable, orgId, membershipId: seeded.membership, groupId: seeded.group };
 }
 
 /** Writes before the deletes; the deletes deepest path first (an app before its realm, a credential before its user). */

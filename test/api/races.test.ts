@@ -61,6 +61,17 @@ describe.each(setups)('management API races ($name)', ({ redisUrl }) => {
     expect(events).toHaveLength(2);
   });
 
+  it('10 concurrent POSTs of one group member: one 200, nine 409 group_member_exists, one member and one event', async () => {
+    const userId = (await api.post('/realms/alpha/users', { email: 'grouper@example.com' })).body.user.id as string;
+    const groupId = (await api.post('/realms/alpha/groups', { name: 'Racing group' })).body.id as string;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => api.post(`/realms/alpha/groups/${groupId}/members`, { userIds: [userId] })));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, ...Array(9).fill(409)]);
+    for (const r of answers.filter((a) => a.status === 409)) expect(r.body.code).toBe('group_member_exists');
+    expect(answers.find((a) => a.status === 200)!.body).toEqual({ added: [userId], already: [], missing: [] });
+    expect((await api.get(`/realms/alpha/groups/${groupId}/members`)).body.data.map((m: { userId: string }) => m.userId)).toEqual([userId]);
+    expect((await api.get(`/realms/alpha/events?userId=${userId}&type=group.member.added`)).body.data).toHaveLength(1);
+  });
+
   it('an API key regenerated during authenticate-key calls: the old key fails from the moment the new one is returned (ASVS 2.3.3)', async () => {
     const made = await api.post('/realms/alpha/users', { userType: 'api', name: 'Rotating robot' });
     const id = made.body.user.id as string;

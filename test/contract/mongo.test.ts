@@ -13,6 +13,7 @@ import { directoryContract } from './directory.contract.ts';
 import { managementKeysContract } from './management-keys.contract.ts';
 import { operatorRolesContract } from './operator-roles.contract.ts';
 import { usersAdminContract } from './users-admin.contract.ts';
+import { groupsContract } from './groups.contract.ts';
 import { membershipsContract } from './memberships.contract.ts';
 import { orgsContract } from './orgs.contract.ts';
 
@@ -51,6 +52,7 @@ if (url) {
   };
   orgsContract('MongoDB', orgsRig);
   membershipsContract('MongoDB', orgsRig);
+  groupsContract('MongoDB', orgsRig);
   const managementRig = async () => {
     const store = await makeStore();
     const management = await MongoManagement.open(store.connection);

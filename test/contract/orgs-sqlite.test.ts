@@ -6,6 +6,7 @@ import { UniqueViolation } from '../../src/store/port.ts';
 import { SqliteDirectory } from '../../src/store/sqlite/directory.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { SqliteUsersAdmin } from '../../src/store/sqlite/users-admin.ts';
+import { groupsContract } from './groups.contract.ts';
 import { membershipsContract } from './memberships.contract.ts';
 import { created, orgsContract } from './orgs.contract.ts';
 import { at, newEvent, newUser, T0 } from './store-fixtures.ts';
@@ -22,8 +23,9 @@ function rig(file: string) {
 
 orgsContract('SQLite file', async () => rig(freshFile()));
 membershipsContract('SQLite file', async () => rig(freshFile()));
+groupsContract('SQLite file', async () => rig(freshFile()));
 
-describe('SQLite: orgs and memberships written with their events in one transaction', () => {
+describe('SQLite: orgs, memberships and groups written with their events in one transaction', () => {
   /** A store whose every append to the events table fails, as a full disk or a crash mid-write would. */
   function failingLog(): SqliteStore {
     const store = new SqliteStore(':memory:');
@@ -31,7 +33,7 @@ describe('SQLite: orgs and memberships written with their events in one transact
     return store;
   }
   const ev = () => [newEvent(null, 'user.updated')];
-  const count = (store: SqliteStore, table: 'orgs' | 'memberships') => Number(store.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get());
+  const count = (store: SqliteStore, table: 'orgs' | 'memberships' | 'groups' | 'group_members') => Number(store.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get());
 
   it('leaves nothing of a write whose event cannot be written', async () => {
     const store = failingLog();
@@ -57,6 +59,47 @@ describe('SQLite: orgs and memberships written with their events in one transact
       expect(await store.orgs.findMembership('alpha', m.id)).toEqual(m);
     } finally {
       await store.close();
+    }
+  });
+
+  it('leaves nothing of a group write whose event cannot be written', async () => {
+    const store = failingLog();
+    try {
+      await expect(store.orgs.createGroup({ realmId: 'alpha', name: 'Ops' }, T0, ev())).rejects.toThrow('boom');
+      expect(count(store, 'groups')).toBe(0);
+      const ops = await store.orgs.createGroup({ realmId: 'alpha', name: 'Ops', permissions: ['a'] }, T0);
+      const alice = await store.createUser(newUser(), T0);
+      await expect(store.orgs.addGroupMembers('alpha', ops.id, [alice.id], T0, ev())).rejects.toThrow('boom');
+      expect(count(store, 'group_members')).toBe(0);
+      await store.orgs.addGroupMembers('alpha', ops.id, [alice.id], T0);
+      await expect(store.orgs.patchGroup('alpha', ops.id, { name: 'Other', permissions: ['b'] }, at(1), ev())).rejects.toThrow('boom');
+      expect(await store.orgs.findGroup('alpha', ops.id)).toEqual(ops);
+      await expect(store.orgs.removeGroupMember('alpha', ops.id, alice.id, ev())).rejects.toThrow('boom');
+      await expect(store.orgs.deleteGroup('alpha', ops.id, ev())).rejects.toThrow('boom');
+      expect(await store.orgs.findGroup('alpha', ops.id)).toEqual(ops);
+      expect(count(store, 'group_members')).toBe(1);
+      // A user delete with its events fails whole: the group memberships stay with the user.
+      await expect(new SqliteUsersAdmin(store.db, store.events).deleteUsers('alpha', [alice.id], ev())).rejects.toThrow('boom');
+      expect(count(store, 'group_members')).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('adds a user to a group exactly once when two instances on one file race', async () => {
+    const file = freshFile();
+    const a = new SqliteStore(file);
+    const b = new SqliteStore(file);
+    try {
+      const alice = await a.createUser(newUser(), T0);
+      const ops = await a.orgs.createGroup({ realmId: 'alpha', name: 'Ops' }, T0);
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).orgs.addGroupMembers('alpha', ops.id, [alice.id], at(i))));
+      expect(results.filter((r) => r!.added.length === 1)).toHaveLength(1);
+      expect(results.filter((r) => r!.already.length === 1)).toHaveLength(9);
+      expect(count(b, 'group_members')).toBe(1);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 

@@ -10,7 +10,7 @@ import { browser, GOOD_PASSWORD, type TestGatehouse } from './gatehouse.ts';
  */
 export function routesOf(gh: TestGatehouse): RouteSpec[] {
   const m = gh.management!;
-  return managementRoutes({ keys: m.keys, audit: m.audit, users: m.users, access: m.access, realmsService: gh.realmsService, events: m.events, orgs: m.orgs, memberships: m.memberships });
+  return managementRoutes({ keys: m.keys, audit: m.audit, users: m.users, access: m.access, realmsService: gh.realmsService, events: m.events, orgs: m.orgs, memberships: m.memberships, groups: m.groups });
 }
 
 /** The names of a route's path parameters, in order: /realms/:realmId/users/:userId → [realmId, userId]. */
@@ -92,12 +92,14 @@ export interface SeededUsers {
   /** An org, and the human's membership of it. */
   org: string;
   membership: string;
+  /** A group with the human as its member. */
+  group: string;
 }
 
 /**
  * Users of every kind in `realmId`, made through the same services as the
  * API (the CLI's context), signed in through the real login page on `host`;
- * and an org with the human as a member, so the org routes have ids.
+ * and an org and a group with the human as a member, so the org and group routes have ids.
  */
 export async function seedUsers(gh: TestGatehouse, realmId: string, host: string, prefix: string): Promise<SeededUsers> {
   const realm = gh.realms.byIdOrNull(realmId)!;
@@ -123,7 +125,9 @@ export async function seedUsers(gh: TestGatehouse, realmId: string, host: string
   await gh.store.linkExternalIdentity({ realmId, provider: 'github', subject: `${prefix}-gh-1`, userId: human.id, displayName: `${prefix}-octo`, email: human.email, createdAt: at });
   const org = await m.orgs.create(realm, { name: `${prefix} org`, reference: `${prefix}-org-ref` }, CLI_CONTEXT);
   const membership = await m.memberships.create(realm, { userId: human.id, orgId: org.id, permissions: [`${prefix}:read`] }, CLI_CONTEXT);
-  return { human: human.id, humanEmail: human.email!, humanSession, apiUser: api.user.id, apiKey: api.apiKey!, other: other.id, otherSession, org: org.id, membership: membership.id };
+  const group = await m.groups.create(realm, { name: `${prefix} group`, description: `${prefix} group text`, permissions: [`${prefix}:group`] }, CLI_CONTEXT);
+  await m.groups.addMembers(realm, group.id, [human.id], CLI_CONTEXT);
+  return { human: human.id, humanEmail: human.email!, humanSession, apiUser: api.user.id, apiKey: api.apiKey!, other: other.id, otherSession, org: org.id, membership: membership.id, group: group.id };
 }
 
 /**
@@ -133,5 +137,5 @@ export async function seedUsers(gh: TestGatehouse, realmId: string, host: string
  */
 export function routeTable(): RouteSpec[] {
   const unbound = {} as never;
-  return managementRoutes({ keys: unbound, audit: unbound, users: unbound, access: unbound, realmsService: unbound, events: unbound, orgs: unbound, memberships: unbound });
+  return managementRoutes({ keys: unbound, audit: unbound, users: unbound, access: unbound, realmsService: unbound, events: unbound, orgs: unbound, memberships: unbound, groups: unbound });
 }

@@ -1,7 +1,7 @@
 /**
  * The org claims in the JWT (issue 14, docs/design/orgs.md §4.1, §4.4): through the real hosted login, for each
- * `tokens.fields` setting — what `perm`, `orgs` and `orgs_truncated` carry, that expired memberships and closed
- * orgs never appear, the `tokens.maxOrgs` cap, and a default realm's token unchanged (and read without orgs).
+ * `tokens.fields` setting — what `perm` (groups' permissions too), `orgs` and `orgs_truncated` carry, that
+ * expired memberships and closed orgs never appear, the `tokens.maxOrgs` cap, and a default realm's token unchanged (and read without orgs).
  */
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import request from 'supertest';
@@ -156,6 +156,27 @@ describe('org claims in the JWT', () => {
     const claims = await tokenOf('torgs', u.email);
     expect(claims.orgs).toEqual([{ oid: live.id, mid: m.id, name: 'Live' }]);
     expect(claims).not.toHaveProperty('perm');
+  });
+
+  it('a group’s permissions join perm (after the user-only ones, each once), and leave it on the next sign-in after the user leaves the group', async () => {
+    const r = realmOf('tmem');
+    const u = await user('tmem');
+    const readers = await gh.management!.groups.create(r, { name: 'Readers', permissions: ['reports:read'] }, CLI_CONTEXT);
+    await gh.management!.groups.addMembers(r, readers.id, [u.id], CLI_CONTEXT);
+    expect(await tokenOf('tmem', u.email)).toMatchObject({ perm: ['reports:read'], orgs: [] });
+    await gh.management!.memberships.create(r, { userId: u.id, orgId: null, permissions: ['billing:*', 'reports:read'] }, CLI_CONTEXT);
+    const ops = await gh.management!.groups.create(r, { name: 'Ops', permissions: ['deploy', 'billing:*'] }, CLI_CONTEXT);
+    await gh.management!.groups.addMembers(r, ops.id, [u.id], CLI_CONTEXT);
+    expect((await tokenOf('tmem', u.email)).perm).toEqual(['billing:*', 'reports:read', 'deploy']);
+    await gh.management!.groups.removeMember(r, readers.id, u.id, CLI_CONTEXT);
+    await gh.management!.groups.delete(r, ops.id, CLI_CONTEXT);
+    await gh.management!.memberships.update(r, (await gh.store.orgs.findMembershipOf('tmem', u.id, null))!.id, { permissions: ['billing:*'] }, CLI_CONTEXT);
+    expect((await tokenOf('tmem', u.email)).perm).toEqual(['billing:*']);
+    // A realm whose JWT carries no memberships sends no group permission either.
+    const plain = await user('tcustom');
+    const g = await gh.management!.groups.create(realmOf('tcustom'), { name: 'Readers', permissions: ['reports:read'] }, CLI_CONTEXT);
+    await gh.management!.groups.addMembers(realmOf('tcustom'), g.id, [plain.id], CLI_CONTEXT);
+    expect(await tokenOf('tcustom', plain.email)).not.toHaveProperty('perm');
   });
 
   it('caps the entries at tokens.maxOrgs (50), newest first, with orgs_truncated: true', async () => {

@@ -70,12 +70,39 @@ describe('orgClaims', () => {
     expect(orgClaims(view(), ['memberships'], 'org_gone').orgs!.some((o) => 'selected' in o)).toBe(false);
   });
 
+  it('merges the groups’ permissions into perm after the user-only ones, each once where it first appears', () => {
+    const groups = [
+      { id: 'grp_1', permissions: ['reports:read', 'deploy'] },
+      { id: 'grp_2', permissions: [] },
+      { id: 'grp_3', permissions: ['deploy', 'billing:*', 'logs:read'] },
+    ];
+    for (const fields of [['memberships'], ['orgs'], ['custom', 'memberships', 'orgs']] as TokenField[][]) {
+      expect(orgClaims(view({ groups }), fields, null).perm).toEqual(['billing:*', 'reports:read', 'deploy', 'logs:read']);
+    }
+    // Groups alone make perm; the org entries keep their own.
+    expect(orgClaims(view({ userOnly: null, orgs: [acme], groups }), ['memberships'], null)).toEqual({
+      perm: ['reports:read', 'deploy', 'billing:*', 'logs:read'],
+      orgs: [{ oid: 'org_a', mid: 'mb_a', perm: ['admin'] }],
+    });
+    expect(orgClaims(view({ userOnly: { id: 'mb_u', permissions: [] }, orgs: [], groups: [groups[0]!] }), ['orgs'], null)).toEqual({ perm: ['reports:read', 'deploy'], orgs: [] });
+  });
+
+  it('leaves perm out when neither the user-only membership nor any group has a permission, and sends no groups without the fields', () => {
+    const empty = [{ id: 'grp_2', permissions: [] }];
+    expect(orgClaims(view({ userOnly: null, orgs: [], groups: empty }), ['memberships'], null)).toEqual({ orgs: [] });
+    expect(orgClaims(view({ userOnly: { id: 'mb_u', permissions: [] }, groups: empty }), ['orgs'], null)).not.toHaveProperty('perm');
+    expect(orgClaims(view({ groups: [{ id: 'grp_1', permissions: ['deploy'] }] }), ['custom'], null)).toEqual({});
+  });
+
   it('does not share the view’s arrays', () => {
     const v = view();
     const c = orgClaims(v, ['memberships'], null);
     c.perm!.push('x');
     c.orgs![0]!.perm!.push('y');
     expect(v.userOnly!.permissions).toEqual(['billing:*', 'reports:read']);
+    const g = view({ userOnly: null, groups: [{ id: 'grp_1', permissions: ['deploy'] }] });
+    orgClaims(g, ['memberships'], null).perm!.push('z');
+    expect(g.groups[0]!.permissions).toEqual(['deploy']);
     expect(acme.permissions).toEqual(['admin']);
   });
 });

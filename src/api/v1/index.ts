@@ -12,11 +12,13 @@ import type { UserAccessService } from '../../services/user-access.ts';
 import type { UsersService } from '../../services/users.ts';
 import type { OrgsService } from '../../services/orgs.ts';
 import type { MembershipsService } from '../../services/memberships.ts';
+import type { GroupsService } from '../../services/groups.ts';
 import { accessRoutes } from './access.routes.ts';
 import { authenticate, type Authenticated } from './auth.ts';
 import { jsonBody } from './body.ts';
 import { eventRoutes } from './events.routes.ts';
 import { keyRoutes } from './keys.routes.ts';
+import { groupRoutes } from './groups.routes.ts';
 import { membershipRoutes } from './memberships.routes.ts';
 import { orgRoutes } from './orgs.routes.ts';
 import { realmRoutes } from './realms.routes.ts';
@@ -41,6 +43,7 @@ export interface ManagementApiDeps {
   access: UserAccessService;
   orgs: OrgsService;
   memberships: MembershipsService;
+  groups: GroupsService;
   /** Realms and apps at run time; absent: those routes are not served. */
   realmsService?: RealmsService;
   events: EventLog;
@@ -57,7 +60,7 @@ export interface ManagementApiDeps {
  * routes first (authenticate-key, an app's hot path, is the first of all, one
  * layer away), and fixed paths before `:userId`.
  */
-export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events' | 'orgs' | 'memberships'>): RouteSpec[] {
+export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events' | 'orgs' | 'memberships' | 'groups'>): RouteSpec[] {
   return [
     ...accessRoutes(d.access),
     ...keyRoutes(d.keys, d.audit),
@@ -65,6 +68,7 @@ export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | '
     ...eventRoutes(d.events),
     ...orgRoutes(d.orgs),
     ...membershipRoutes(d.memberships),
+    ...groupRoutes(d.groups),
     ...userRoutes(d.users),
   ];
 }

@@ -4,7 +4,7 @@ import { PERMISSION } from '../../domain/permissions.ts';
 import { afterParam, customAttributes, date, limitParam, line, realmId, userId } from './schemas.ts';
 import { ORG_ID } from '../../domain/ids.ts';
 
-/** Request and response schemas of the orgs and memberships routes (docs/design/orgs.md §3.1). */
+/** Request and response schemas of the orgs and memberships routes (docs/design/orgs.md §3.1) and the groups routes (§3.2). */
 
 export const orgId = z.string().regex(ORG_ID, 'an org id (org_…)');
 export const membershipId = z.string().regex(/^mb_[A-Za-z0-9_-]{16}$/, 'a membership id (mb_…)');
@@ -14,8 +14,11 @@ export const permission = z
   .regex(PERMISSION, 'letters, digits and * : ; . _ -, at most 62')
   .transform((p) => p.toLowerCase());
 
+export const groupId = z.string().regex(/^grp_[A-Za-z0-9_-]{16}$/, 'a group id (grp_…)');
 export const orgParams = z.strictObject({ realmId, orgId });
 export const membershipParams = z.strictObject({ realmId, membershipId });
+export const groupParams = z.strictObject({ realmId, groupId });
+export const groupMemberParams = z.strictObject({ realmId, groupId, userId });
 
 const orgState = z.enum(['active', 'closed']);
 
@@ -82,7 +85,37 @@ export const patchMembershipBody = z
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 
-// Responses (documentation; orgJson and membershipJson in serialize.ts produce them).
+export const groupListQuery = z.strictObject({
+  q: line(200).min(1).describe('Search: a prefix of the name (any case, Unicode-aware)').optional(),
+  userId: userId.describe('Only the groups this user is a member of').optional(),
+  limit: limitParam,
+  after: afterParam,
+});
+export const groupMembersQuery = z.strictObject({ limit: limitParam, after: afterParam });
+
+const groupName = line(100).min(1).describe('Unique in the realm, in any case');
+const groupDescription = line(500).nullable();
+const groupPermissions = z.array(permission).max(200).describe('Every member holds them (top-level perm of the JWT); lower-cased and deduplicated, at most the realm’s memberships.maxPermissions (else 422)');
+
+export const createGroupBody = z.strictObject({
+  name: groupName,
+  description: groupDescription.optional(),
+  permissions: groupPermissions.default([]),
+});
+
+export const patchGroupBody = z
+  .strictObject({
+    name: groupName.optional(),
+    description: groupDescription.optional(),
+    permissions: groupPermissions.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'nothing to change');
+
+export const addGroupMembersBody = z.strictObject({
+  userIds: z.array(userId).min(1).max(1000).describe('Users of the realm to add (each once); at most 1000 a call'),
+});
+
+// Responses (documentation; orgJson, membershipJson and groupJson in serialize.ts produce them).
 const time = z.string().describe('RFC 3339 UTC');
 export const orgOut = z.object({
   id: z.string(),
@@ -104,4 +137,19 @@ export const membershipOut = z.object({
   expired: z.boolean().describe('Past its expiresAt at the time of the answer: it counts for nothing'),
   createdAt: time,
   updatedAt: time,
+});
+export const groupOut = z.object({
+  id: z.string(),
+  realmId: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  permissions: z.array(z.string()),
+  createdAt: time,
+  updatedAt: time,
+});
+export const groupMemberOut = z.object({ userId: z.string(), addedAt: time });
+export const groupMembersAddedOut = z.object({
+  added: z.array(z.string()).describe('Now members'),
+  already: z.array(z.string()).describe('Members before this call'),
+  missing: z.array(z.string()).describe('Not users of this realm: left out'),
 });

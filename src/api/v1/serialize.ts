@@ -1,5 +1,5 @@
 import type { ManagementKey } from '../../domain/management-key.ts';
-import { isLive, type Membership, type Org } from '../../domain/orgs.ts';
+import { isLive, type Group, type GroupMember, type Membership, type Org } from '../../domain/orgs.ts';
 import { displayName, type User } from '../../identity/user.ts';
 import type { AuditEntry } from '../../ports/audit.ts';
 import type { CredentialView } from '../../services/user-access.ts';
@@ -67,6 +67,14 @@ export function auditJson(a: AuditEntry) {
 
 export function orgJson(o: Org) {
   return { id: o.id, realmId: o.realmId, name: o.name, reference: o.reference, customAttributes: o.customAttributes, state: o.state, createdAt: o.createdAt.toISOString(), updatedAt: o.updatedAt.toISOString() };
+}
+
+export function groupJson(g: Group) {
+  return { id: g.id, realmId: g.realmId, name: g.name, description: g.description, permissions: g.permissions, createdAt: g.createdAt.toISOString(), updatedAt: g.updatedAt.toISOString() };
+}
+
+export function groupMemberJson(m: GroupMember) {
+  return { userId: m.userId, addedAt: m.addedAt.toISOString() };
 }
 
 /** `expired` is computed at `at`, the time of the answer. */

@@ -4,9 +4,16 @@ import {
   isLive,
   type AccessView,
   type CreatedCursor,
+  type Group,
+  type GroupCursor,
+  type GroupMember,
+  type GroupMembersAdded,
+  type GroupPatch,
+  type GroupQuery,
   type Membership,
   type MembershipPatch,
   type MembershipQuery,
+  type NewGroup,
   type NewMembership,
   type NewOrg,
   type Org,
@@ -21,7 +28,7 @@ import { emitted, type Emit } from '../../ports/events.ts';
 import type { OrgsPort } from '../../ports/orgs.ts';
 import { UniqueViolation } from '../../ports/users.ts';
 import { escapeRegex, type MongoEvents } from './events.ts';
-import type { MembershipDoc, Models, OrgDoc } from './schemas.ts';
+import type { GroupDoc, GroupMemberDoc, MembershipDoc, Models, OrgDoc } from './schemas.ts';
 
 function toOrg(d: OrgDoc): Org {
   return {
@@ -48,6 +55,26 @@ function toMembership(d: MembershipDoc): Membership {
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
   };
+}
+
+function toGroup(d: GroupDoc): Group {
+  return {
+    id: d._id,
+    realmId: d.realmId,
+    name: d.name,
+    description: d.description ?? null,
+    permissions: [...(d.permissions ?? [])],
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  };
+}
+
+const isDuplicateKey = (err: unknown) => (err as { code?: unknown } | null)?.code === 11000;
+
+/** A duplicate key of groups_name as UniqueViolation('group'); anything else rethrown. */
+function groupViolation(err: unknown): never {
+  if (isDuplicateKey(err)) throw new UniqueViolation('group');
+  throw err;
 }
 
 /** A duplicate key of memberships_user_org as UniqueViolation('membership'); anything else rethrown. */
@@ -82,9 +109,10 @@ function clausesOf(realmId: string, filter: OrgFilter): Clause[] {
 const liveAt = (at: Date): Clause => ({ $or: [{ expiresAt: null }, { expiresAt: { $gt: at } }] });
 
 /**
- * Orgs and memberships on the MongoDB store's collections. Every multi-document change is a transaction;
- * createMembership writes the user's and the org's document in it (membershipRev), so a concurrent delete or
- * close of either conflicts and one side runs again: no membership of a gone user or a closed org is made.
+ * Orgs, memberships and groups on the MongoDB store's collections. Every multi-document change is a
+ * transaction; createMembership writes the user's and the org's document in it (membershipRev), so a
+ * concurrent delete or close of either conflicts and one side runs again: no membership of a gone user or a
+ * closed org is made. addGroupMembers writes the group's (memberRev) and the users' documents the same way.
  */
 export class MongoOrgs implements OrgsPort {
   constructor(
@@ -247,16 +275,143 @@ export class MongoOrgs implements OrgsPort {
     }, emit);
   }
 
+  async createGroup(group: NewGroup, at: Date, emit?: Emit<Group>): Promise<Group> {
+    const doc: GroupDoc = {
+      _id: newId('grp'),
+      realmId: group.realmId,
+      name: group.name,
+      nameNorm: normalizeLogin(group.name),
+      description: group.description ?? null,
+      permissions: [...(group.permissions ?? [])],
+      createdAt: at,
+      updatedAt: at,
+    };
+    try {
+      return await this.events.withEvents(async (session) => {
+        await this.m.groups.create([doc], { session });
+        return toGroup(doc);
+      }, emit);
+    } catch (err) {
+      groupViolation(err);
+    }
+  }
+
+  async findGroup(realmId: string, id: string): Promise<Group | null> {
+    const d = await this.m.groups.findOne({ _id: id, realmId }).lean<GroupDoc>();
+    return d ? toGroup(d) : null;
+  }
+
+  async queryGroups(realmId: string, q: GroupQuery, after: GroupCursor | null, limit: number): Promise<{ groups: Group[]; next: GroupCursor | null }> {
+    if (limit < 1) return { groups: [], next: null }; // MongoDB reads limit(0) as "no limit"
+    const and: Clause[] = [{ realmId }];
+    if (q.q !== undefined) and.push({ nameNorm: { $regex: `^${escapeRegex(normalizeLogin(q.q))}` } });
+    if (q.userId !== undefined) {
+      // A user's groups are few (no join): their ids first, through group_members_user.
+      const ids = await this.m.groupMembers.find({ realmId, userId: q.userId }, { groupId: 1 }).lean<Pick<GroupMemberDoc, 'groupId'>[]>();
+      and.push({ _id: { $in: ids.map((d) => d.groupId) } });
+    }
+    if (after) and.push({ $or: [{ nameNorm: { $gt: after.nameNorm } }, { nameNorm: after.nameNorm, _id: { $gt: after.id } }] });
+    const docs = await this.m.groups
+      .find({ $and: and } as QueryFilter<GroupDoc>)
+      .sort({ nameNorm: 1, _id: 1 })
+      .limit(limit + 1)
+      .lean<GroupDoc[]>();
+    const page = docs.slice(0, limit);
+    const last = page.at(-1);
+    return { groups: page.map(toGroup), next: docs.length > limit && last ? { nameNorm: last.nameNorm, id: last._id } : null };
+  }
+
+  async patchGroup(realmId: string, id: string, patch: GroupPatch, at: Date, emit?: Emit<Group | null>): Promise<Group | null> {
+    const set: Record<string, unknown> = { updatedAt: at };
+    if (patch.name !== undefined) Object.assign(set, { name: patch.name, nameNorm: normalizeLogin(patch.name) });
+    if (patch.description !== undefined) set.description = patch.description;
+    if (patch.permissions !== undefined) set.permissions = patch.permissions;
+    try {
+      return await this.events.withEvents(async (session) => {
+        const d = await this.m.groups.findOneAndUpdate({ _id: id, realmId }, { $set: set }, { session, returnDocument: 'after' }).lean<GroupDoc>();
+        return d ? toGroup(d) : null;
+      }, emit);
+    } catch (err) {
+      groupViolation(err);
+    }
+  }
+
+  async deleteGroup(realmId: string, id: string, emit?: Emit<{ group: Group; members: number } | null>): Promise<{ group: Group; members: number } | null> {
+    return this.connection.transaction(async (session) => {
+      const d = await this.m.groups.findOneAndDelete({ _id: id, realmId }, { session }).lean<GroupDoc>();
+      const result = d ? { group: toGroup(d), members: (await this.m.groupMembers.deleteMany({ realmId, groupId: id }, { session })).deletedCount } : null;
+      await this.events.insertAll(emitted(emit, result), session);
+      return result;
+    });
+  }
+
+  async addGroupMembers(realmId: string, groupId: string, userIds: readonly string[], at: Date, emit?: Emit<string[] | null>): Promise<GroupMembersAdded | null> {
+    const wanted = [...new Set(userIds)];
+    // The transaction may run again on a write conflict: what it decides on is read inside it.
+    return this.connection.transaction(async (session): Promise<GroupMembersAdded | null> => {
+      // Writes, not reads: a read alone would not conflict with a delete committed meanwhile (see the class).
+      const group = await this.m.groups.updateOne({ _id: groupId, realmId }, { $inc: { memberRev: 1 } }, { session });
+      if (group.matchedCount === 0) {
+        await this.events.insertAll(emitted(emit, null), session);
+        return null;
+      }
+      await this.m.users.updateMany({ realmId, _id: { $in: wanted } }, { $inc: { membershipRev: 1 } }, { session });
+      const [users, members] = await Promise.all([
+        this.m.users.find({ realmId, _id: { $in: wanted } }, { _id: 1 }).session(session).lean<Array<{ _id: string }>>(),
+        this.m.groupMembers.find({ realmId, groupId, userId: { $in: wanted } }, { userId: 1 }).session(session).lean<Pick<GroupMemberDoc, 'userId'>[]>(),
+      ]);
+      const exists = new Set(users.map((u) => u._id));
+      const member = new Set(members.map((d) => d.userId));
+      const result: GroupMembersAdded = { added: [], already: [], missing: [] };
+      for (const userId of wanted) (!exists.has(userId) ? result.missing : member.has(userId) ? result.already : result.added).push(userId);
+      if (result.added.length > 0) await this.m.groupMembers.insertMany(result.added.map((userId): GroupMemberDoc => ({ realmId, groupId, userId, createdAt: at })), { session });
+      await this.events.insertAll(emitted(emit, result.added), session);
+      return result;
+    });
+  }
+
+  async removeGroupMember(realmId: string, groupId: string, userId: string, emit?: Emit<boolean>): Promise<boolean> {
+    return this.events.withEvents(async (session) => (await this.m.groupMembers.deleteOne({ realmId, groupId, userId }, { session })).deletedCount === 1, emit);
+  }
+
+  async queryGroupMembers(realmId: string, groupId: string, after: CreatedCursor | null, limit: number): Promise<{ members: GroupMember[]; next: CreatedCursor | null }> {
+    if (limit < 1) return { members: [], next: null };
+    const and: Clause[] = [{ realmId, groupId }];
+    if (after) and.push({ $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, userId: { $gt: after.id } }] });
+    const docs = await this.m.groupMembers
+      .find({ $and: and } as QueryFilter<GroupMemberDoc>)
+      .sort({ createdAt: 1, userId: 1 })
+      .limit(limit + 1)
+      .lean<GroupMemberDoc[]>();
+    const page = docs.slice(0, limit).map((d): GroupMember => ({ userId: d.userId, addedAt: d.createdAt }));
+    const last = page.at(-1);
+    return { members: page, next: docs.length > limit && last ? { createdAt: last.addedAt, id: last.userId } : null };
+  }
+
+  /** The user's groups with their permissions, oldest membership first. */
+  private async groupsOf(realmId: string, userId: string): Promise<Array<{ id: string; permissions: string[] }>> {
+    const members = await this.m.groupMembers.find({ realmId, userId }).sort({ createdAt: 1, groupId: 1 }).lean<GroupMemberDoc[]>();
+    if (members.length === 0) return [];
+    const groups = new Map(
+      (await this.m.groups.find({ realmId, _id: { $in: members.map((d) => d.groupId) } }, { permissions: 1 }).lean<Pick<GroupDoc, '_id' | 'permissions'>[]>()).map((d) => [d._id, d]),
+    );
+    return members.flatMap((d) => {
+      const g = groups.get(d.groupId);
+      return g ? [{ id: g._id, permissions: [...(g.permissions ?? [])] }] : [];
+    });
+  }
+
   async accessOf(realmId: string, userId: string, at: Date, o: { maxOrgs: number; selectedOrgId: string | null }): Promise<AccessView> {
     const selected = o.selectedOrgId;
     // The user-only and the selected membership, and the newest others (one more than room, for `truncated`).
-    const [own, rest] = await Promise.all([
+    const [own, rest, groups] = await Promise.all([
       this.m.memberships.find({ realmId, userId, orgKey: { $in: selected === null ? [''] : ['', selected] } }).lean<MembershipDoc[]>(),
       this.m.memberships
         .find({ $and: [{ realmId, userId, orgActive: true, orgKey: { $nin: selected === null ? [''] : ['', selected] } }, liveAt(at)] } as QueryFilter<MembershipDoc>)
         .sort({ createdAt: -1, _id: -1 })
         .limit(o.maxOrgs + 1)
         .lean<MembershipDoc[]>(),
+      this.groupsOf(realmId, userId),
     ]);
     const userOnly = own.find((d) => d.orgId === null);
     const chosen = own.find((d) => d.orgId !== null && d.orgActive && isLive(toMembership(d), at));
@@ -273,21 +428,26 @@ export class MongoOrgs implements OrgsPort {
       userOnly: userOnly && isLive(toMembership(userOnly), at) ? { id: userOnly._id, permissions: [...userOnly.permissions] } : null,
       orgs: entries,
       truncated: rest.length > room,
-      groups: [],
+      groups,
     };
   }
 
   async permissionsOf(realmId: string, userId: string, at: Date): Promise<string[]> {
-    const docs = await this.m.memberships
-      .find({ $and: [{ realmId, userId, orgActive: true }, liveAt(at)] } as QueryFilter<MembershipDoc>, { permissions: 1 })
-      .sort({ createdAt: 1, _id: 1 })
-      .lean<Pick<MembershipDoc, 'permissions'>[]>();
-    return [...new Set(docs.flatMap((d) => d.permissions ?? []))];
+    const [docs, groups] = await Promise.all([
+      this.m.memberships
+        .find({ $and: [{ realmId, userId, orgActive: true }, liveAt(at)] } as QueryFilter<MembershipDoc>, { permissions: 1 })
+        .sort({ createdAt: 1, _id: 1 })
+        .lean<Pick<MembershipDoc, 'permissions'>[]>(),
+      this.groupsOf(realmId, userId),
+    ]);
+    return [...new Set([...docs, ...groups].flatMap((d) => d.permissions ?? []))];
   }
 
-  async memberOfAny(realmId: string, userId: string, at: Date, orgIds: readonly string[]): Promise<boolean> {
-    if (orgIds.length === 0) return false;
-    const found = await this.m.memberships.exists({ $and: [{ realmId, userId, orgActive: true, orgId: { $in: [...orgIds] } }, liveAt(at)] } as QueryFilter<MembershipDoc>);
-    return found !== null;
+  async memberOfAny(realmId: string, userId: string, at: Date, orgIds: readonly string[], groupIds: readonly string[]): Promise<boolean> {
+    if (orgIds.length > 0) {
+      const found = await this.m.memberships.exists({ $and: [{ realmId, userId, orgActive: true, orgId: { $in: [...orgIds] } }, liveAt(at)] } as QueryFilter<MembershipDoc>);
+      if (found !== null) return true;
+    }
+    return groupIds.length > 0 && (await this.m.groupMembers.exists({ realmId, userId, groupId: { $in: [...groupIds] } })) !== null;
   }
 }

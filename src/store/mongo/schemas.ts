@@ -478,6 +478,51 @@ membershipSchema.index({ realmId: 1, userId: 1, orgKey: 1 }, { unique: true, nam
 membershipSchema.index({ realmId: 1, userId: 1, orgActive: 1, createdAt: -1, _id: -1 }, { name: 'memberships_user' });
 membershipSchema.index({ realmId: 1, orgId: 1, createdAt: 1, _id: 1 }, { name: 'memberships_org' });
 
+export interface GroupDoc {
+  /** `grp_…` (domain/ids.ts). */
+  _id: string;
+  realmId: string;
+  name: string;
+  /** normalizeLogin(name): unique in the realm, the list's sort and search. */
+  nameNorm: string;
+  description: string | null;
+  permissions: string[];
+  createdAt: Date;
+  updatedAt: Date;
+  /** Written by addGroupMembers in its transaction: a concurrent delete of the group conflicts with it (as UserDoc.membershipRev). */
+  memberRev?: number;
+}
+
+const groupSchema = schema<GroupDoc>({
+  _id: String,
+  realmId: String,
+  name: String,
+  nameNorm: String,
+  description: nullableString,
+  permissions: [String],
+  createdAt: Date,
+  updatedAt: Date,
+  memberRev: Number,
+});
+groupSchema.index({ realmId: 1, nameNorm: 1 }, { unique: true, name: 'groups_name' });
+
+export interface GroupMemberDoc {
+  realmId: string;
+  groupId: string;
+  userId: string;
+  createdAt: Date;
+}
+
+const groupMemberSchema = schema<GroupMemberDoc>({
+  realmId: String,
+  groupId: String,
+  userId: String,
+  createdAt: Date,
+});
+groupMemberSchema.index({ realmId: 1, groupId: 1, userId: 1 }, { unique: true, name: 'group_members_pair' });
+groupMemberSchema.index({ realmId: 1, userId: 1 }, { name: 'group_members_user' });
+groupMemberSchema.index({ realmId: 1, groupId: 1, createdAt: 1, userId: 1 }, { name: 'group_members_page' });
+
 export interface Models {
   users: Model<UserDoc>;
   loginSessions: Model<LoginSessionDoc>;
@@ -495,6 +540,8 @@ export interface Models {
   operatorRoles: Model<OperatorRoleDoc>;
   orgs: Model<OrgDoc>;
   memberships: Model<MembershipDoc>;
+  groups: Model<GroupDoc>;
+  groupMembers: Model<GroupMemberDoc>;
 }
 
 /** The models on `connection` (its own registry: several stores never share a model). */
@@ -516,5 +563,7 @@ export function createModels(connection: Connection): Models {
     operatorRoles: connection.model<OperatorRoleDoc>('OperatorRole', operatorRoleSchema, 'operator_roles'),
     orgs: connection.model<OrgDoc>('Org', orgSchema, 'orgs'),
     memberships: connection.model<MembershipDoc>('Membership', membershipSchema, 'memberships'),
+    groups: connection.model<GroupDoc>('Group', groupSchema, 'groups'),
+    groupMembers: connection.model<GroupMemberDoc>('GroupMember', groupMemberSchema, 'group_members'),
   };
 }

@@ -155,6 +155,7 @@ export class MongoUsersAdmin implements UsersAdminPort {
     await this.m.oneTimeTokens.deleteMany(theirs, { session });
     await this.m.userApiKeys.deleteMany(theirs, { session });
     await this.m.memberships.deleteMany(theirs, { session });
+    await this.m.groupMembers.deleteMany(theirs, { session });
     // An operator's grants (a user of the console realm; realmId there is the realm granted, and user ids are unique across realms).
     await this.m.operatorRoles.deleteMany({ operatorId: { $in: ids } }, { session });
     return docs.map(toUser);

@@ -4,9 +4,16 @@ import {
   isLive,
   type AccessView,
   type CreatedCursor,
+  type Group,
+  type GroupCursor,
+  type GroupMember,
+  type GroupMembersAdded,
+  type GroupPatch,
+  type GroupQuery,
   type Membership,
   type MembershipPatch,
   type MembershipQuery,
+  type NewGroup,
   type NewMembership,
   type NewOrg,
   type Org,
@@ -53,10 +60,29 @@ function rowToMembership(r: Row): Membership {
   };
 }
 
+function rowToGroup(r: Row): Group {
+  return {
+    id: String(r.id),
+    realmId: String(r.realm_id),
+    name: String(r.name),
+    description: str(r.description),
+    permissions: JSON.parse(String(r.permissions)) as string[],
+    createdAt: date(r.created_at)!,
+    updatedAt: date(r.updated_at)!,
+  };
+}
+
 /** A membership's unique indexes (migration 014) as UniqueViolation('membership'); anything else rethrown. */
 function membershipViolation(err: unknown): never {
   const e = err as { code?: string; message?: string };
   if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' && e.message?.includes('memberships.')) throw new UniqueViolation('membership');
+  throw err;
+}
+
+/** groups_name (migration 016) as UniqueViolation('group'); anything else rethrown. */
+function groupViolation(err: unknown): never {
+  const e = err as { code?: string; message?: string };
+  if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' && e.message?.includes('groups.')) throw new UniqueViolation('group');
   throw err;
 }
 
@@ -95,7 +121,7 @@ function whereOf(filter: OrgFilter): { sql: string; params: Record<string, unkno
 }
 
 /**
- * Orgs and memberships on the SQLite file (migration 014). better-sqlite3 is synchronous: a write's checks,
+ * Orgs and memberships (migration 014) and groups (016) on the SQLite file. better-sqlite3 is synchronous: a write's checks,
  * its change and its events run in one transaction that nothing else interleaves with.
  */
 export class SqliteOrgs implements OrgsPort {
@@ -285,6 +311,129 @@ export class SqliteOrgs implements OrgsPort {
     }, emit);
   }
 
+  async createGroup(group: NewGroup, at: Date, emit?: Emit<Group>): Promise<Group> {
+    const insert = this.statement(`INSERT INTO groups (id, realm_id, name, name_norm, description, permissions, created_at, updated_at)
+      VALUES (@id, @realmId, @name, @nameNorm, @description, @permissions, @at, @at) RETURNING *`);
+    const params = {
+      id: newId('grp'),
+      realmId: group.realmId,
+      name: group.name,
+      nameNorm: normalizeLogin(group.name),
+      description: group.description ?? null,
+      permissions: JSON.stringify(group.permissions ?? []),
+      at: at.getTime(),
+    };
+    try {
+      return this.events.withEvents(() => rowToGroup(insert.get(params) as Row), emit);
+    } catch (err) {
+      groupViolation(err);
+    }
+  }
+
+  async findGroup(realmId: string, id: string): Promise<Group | null> {
+    const r = this.statement('SELECT * FROM groups WHERE realm_id = ? AND id = ?').get(realmId, id) as Row | undefined;
+    return r ? rowToGroup(r) : null;
+  }
+
+  async queryGroups(realmId: string, q: GroupQuery, after: GroupCursor | null, limit: number): Promise<{ groups: Group[]; next: GroupCursor | null }> {
+    if (limit < 1) return { groups: [], next: null };
+    const parts = ['g.realm_id = @realmId'];
+    const params: Record<string, unknown> = { realmId, limit: limit + 1 };
+    if (q.q !== undefined) {
+      // A range rather than LIKE, as the orgs list's: no character of the prefix is a wildcard.
+      parts.push('g.name_norm >= @q AND g.name_norm < @qEnd');
+      params.q = normalizeLogin(q.q);
+      params.qEnd = prefixEnd(params.q as string);
+    }
+    if (q.userId !== undefined) {
+      parts.push('EXISTS (SELECT 1 FROM group_members gm WHERE gm.realm_id = g.realm_id AND gm.group_id = g.id AND gm.user_id = @userId)');
+      params.userId = q.userId;
+    }
+    if (after) {
+      parts.push('(g.name_norm, g.id) > (@afterName, @afterId)');
+      params.afterName = after.nameNorm;
+      params.afterId = after.id;
+    }
+    const rows = this.statement(`SELECT g.* FROM groups g WHERE ${parts.join(' AND ')} ORDER BY g.name_norm, g.id LIMIT @limit`).all(params) as Row[];
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return { groups: page.map(rowToGroup), next: rows.length > limit && last ? { nameNorm: String(last.name_norm), id: String(last.id) } : null };
+  }
+
+  async patchGroup(realmId: string, id: string, patch: GroupPatch, at: Date, emit?: Emit<Group | null>): Promise<Group | null> {
+    const columns: Record<string, unknown> = {};
+    if (patch.name !== undefined) Object.assign(columns, { name: patch.name, name_norm: normalizeLogin(patch.name) });
+    if (patch.description !== undefined) columns.description = patch.description;
+    if (patch.permissions !== undefined) columns.permissions = JSON.stringify(patch.permissions);
+    columns.updated_at = at.getTime();
+    // Column names come from the fixed list above, never from input.
+    const sets = Object.keys(columns).map((c) => `${c} = @${c}`).join(', ');
+    const update = this.statement(`UPDATE groups SET ${sets} WHERE realm_id = @realmId AND id = @id RETURNING *`);
+    try {
+      return this.events.withEvents(() => {
+        const r = update.get({ ...columns, realmId, id }) as Row | undefined;
+        return r ? rowToGroup(r) : null;
+      }, emit);
+    } catch (err) {
+      groupViolation(err);
+    }
+  }
+
+  async deleteGroup(realmId: string, id: string, emit?: Emit<{ group: Group; members: number } | null>): Promise<{ group: Group; members: number } | null> {
+    const deleteGroup = this.statement('DELETE FROM groups WHERE realm_id = ? AND id = ? RETURNING *');
+    const deleteMembers = this.statement('DELETE FROM group_members WHERE realm_id = ? AND group_id = ?');
+    return this.db.transaction(() => {
+      const r = deleteGroup.get(realmId, id) as Row | undefined;
+      const result = r ? { group: rowToGroup(r), members: deleteMembers.run(realmId, id).changes } : null;
+      this.events.insertAll(emitted(emit, result));
+      return result;
+    })();
+  }
+
+  async addGroupMembers(realmId: string, groupId: string, userIds: readonly string[], at: Date, emit?: Emit<string[] | null>): Promise<GroupMembersAdded | null> {
+    const group = this.statement('SELECT 1 FROM groups WHERE realm_id = ? AND id = ?');
+    // One statement per user: the user is checked as the row goes in, and a member already inserts nothing.
+    const insert = this.statement(`INSERT INTO group_members (realm_id, group_id, user_id, created_at)
+      SELECT @realmId, @groupId, @userId, @at WHERE EXISTS (SELECT 1 FROM users WHERE realm_id = @realmId AND id = @userId)
+      ON CONFLICT DO NOTHING`);
+    const user = this.statement('SELECT 1 FROM users WHERE realm_id = ? AND id = ?');
+    // IMMEDIATE: the write lock before the first read, so a second instance on the file waits instead of failing its upgrade.
+    return this.db
+      .transaction((): GroupMembersAdded | null => {
+        if (!group.get(realmId, groupId)) {
+          this.events.insertAll(emitted(emit, null));
+          return null;
+        }
+        const result: GroupMembersAdded = { added: [], already: [], missing: [] };
+        for (const userId of new Set(userIds)) {
+          if (insert.run({ realmId, groupId, userId, at: at.getTime() }).changes === 1) result.added.push(userId);
+          else (user.get(realmId, userId) ? result.already : result.missing).push(userId);
+        }
+        this.events.insertAll(emitted(emit, result.added));
+        return result;
+      })
+      .immediate();
+  }
+
+  async removeGroupMember(realmId: string, groupId: string, userId: string, emit?: Emit<boolean>): Promise<boolean> {
+    const remove = this.statement('DELETE FROM group_members WHERE realm_id = ? AND group_id = ? AND user_id = ?');
+    return this.events.withEvents(() => remove.run(realmId, groupId, userId).changes === 1, emit);
+  }
+
+  async queryGroupMembers(realmId: string, groupId: string, after: CreatedCursor | null, limit: number): Promise<{ members: GroupMember[]; next: CreatedCursor | null }> {
+    if (limit < 1) return { members: [], next: null };
+    const seek = after ? ' AND (created_at, user_id) > (@afterAt, @afterId)' : '';
+    const rows = this.statement(`SELECT user_id, created_at FROM group_members WHERE realm_id = @realmId AND group_id = @groupId${seek} ORDER BY created_at, user_id LIMIT @limit`).all({
+      realmId,
+      groupId,
+      limit: limit + 1,
+      ...(after ? { afterAt: after.createdAt.getTime(), afterId: after.id } : {}),
+    }) as Row[];
+    const page = rows.slice(0, limit).map((r): GroupMember => ({ userId: String(r.user_id), addedAt: date(r.created_at)! }));
+    const last = page.at(-1);
+    return { members: page, next: rows.length > limit && last ? { createdAt: last.addedAt, id: last.userId } : null };
+  }
+
   async accessOf(realmId: string, userId: string, at: Date, o: { maxOrgs: number; selectedOrgId: string | null }): Promise<AccessView> {
     const own = this.statement('SELECT * FROM memberships WHERE realm_id = ? AND user_id = ? AND org_id IS ?');
     const withOrg = `SELECT m.*, o.name AS org_name, o.reference AS org_reference, o.custom_attributes AS org_cs
@@ -301,7 +450,9 @@ export class SqliteOrgs implements OrgsPort {
       customAttributes: JSON.parse(String(r.org_cs)) as OrgEntry['customAttributes'],
       permissions: JSON.parse(String(r.permissions)) as string[],
     });
-    // One read transaction: the three reads see one state of the tables.
+    const groups = this.statement(`SELECT g.id, g.permissions FROM group_members gm JOIN groups g ON g.realm_id = gm.realm_id AND g.id = gm.group_id
+      WHERE gm.realm_id = ? AND gm.user_id = ? ORDER BY gm.created_at, gm.group_id`);
+    // One read transaction: the four reads see one state of the tables.
     return this.db
       .transaction((): AccessView => {
         const params = { realmId, userId, at: at.getTime(), selected: o.selectedOrgId };
@@ -314,7 +465,7 @@ export class SqliteOrgs implements OrgsPort {
           userOnly: userOnly && isLive(userOnly, at) ? { id: userOnly.id, permissions: userOnly.permissions } : null,
           orgs: [...(first ? [first] : []), ...rest.slice(0, room)].map(entry),
           truncated: rest.length > room,
-          groups: [],
+          groups: (groups.all(realmId, userId) as Row[]).map((r) => ({ id: String(r.id), permissions: JSON.parse(String(r.permissions)) as string[] })),
         };
       })
       .deferred();
@@ -325,14 +476,24 @@ export class SqliteOrgs implements OrgsPort {
       WHERE m.realm_id = @realmId AND m.user_id = @userId AND (m.expires_at IS NULL OR m.expires_at > @at)
         AND (m.org_id IS NULL OR o.state = 'active')
       ORDER BY m.created_at, m.id`).all({ realmId, userId, at: at.getTime() }) as Row[];
-    return [...new Set(rows.flatMap((r) => JSON.parse(String(r.permissions)) as string[]))];
+    const groups = this.statement(`SELECT g.permissions FROM group_members gm JOIN groups g ON g.realm_id = gm.realm_id AND g.id = gm.group_id
+      WHERE gm.realm_id = ? AND gm.user_id = ? ORDER BY gm.created_at, gm.group_id`).all(realmId, userId) as Row[];
+    return [...new Set([...rows, ...groups].flatMap((r) => JSON.parse(String(r.permissions)) as string[]))];
   }
 
-  async memberOfAny(realmId: string, userId: string, at: Date, orgIds: readonly string[]): Promise<boolean> {
-    if (orgIds.length === 0) return false;
+  async memberOfAny(realmId: string, userId: string, at: Date, orgIds: readonly string[], groupIds: readonly string[]): Promise<boolean> {
+    if (orgIds.length === 0 && groupIds.length === 0) return false;
     const r = this.statement(`SELECT 1 FROM memberships m JOIN orgs o ON o.realm_id = m.realm_id AND o.id = m.org_id
       WHERE m.realm_id = @realmId AND m.user_id = @userId AND m.org_id IN (SELECT value FROM json_each(@orgIds))
-        AND o.state = 'active' AND (m.expires_at IS NULL OR m.expires_at > @at) LIMIT 1`).get({ realmId, userId, orgIds: JSON.stringify(orgIds), at: at.getTime() });
+        AND o.state = 'active' AND (m.expires_at IS NULL OR m.expires_at > @at)
+      UNION ALL SELECT 1 FROM group_members
+      WHERE realm_id = @realmId AND user_id = @userId AND group_id IN (SELECT value FROM json_each(@groupIds)) LIMIT 1`).get({
+      realmId,
+      userId,
+      orgIds: JSON.stringify(orgIds),
+      groupIds: JSON.stringify(groupIds),
+      at: at.getTime(),
+    });
     return r !== undefined;
   }
 }

@@ -106,6 +106,7 @@ const DELETE_USER_SQL = [
   'DELETE FROM one_time_tokens WHERE realm_id = @realmId AND user_id = @userId',
   'DELETE FROM user_api_keys WHERE realm_id = @realmId AND user_id = @userId',
   'DELETE FROM memberships WHERE realm_id = @realmId AND user_id = @userId',
+  'DELETE FROM group_members WHERE realm_id = @realmId AND user_id = @userId',
   // An operator's grants (a user of the console realm; its realm_id is the realm granted, and user ids are unique across realms).
   'DELETE FROM operator_roles WHERE operator_id = @userId',
 ];
