@@ -89,7 +89,7 @@ export class HandoffService {
     const ok =
       access.type === 'permission'
         ? accessAllows(access, { permissions: await orgs.permissionsOf(realm.id, user.id, at), member: false })
-        : accessAllows(access, { permissions: [], member: await orgs.memberOfAny(realm.id, user.id, at, access.orgs) });
+        : accessAllows(access, { permissions: [], member: await orgs.memberOfAny(realm.id, user.id, at, access.orgs, access.groups) });
     if (!ok) {
       await publish(this.d.store.events, {
         realm,
@@ -114,7 +114,7 @@ export class HandoffService {
 
   /** Picks `orgId` for the session: only an org the user holds a live membership of, while it is active. */
   async select(realm: RealmConfig, user: User, session: LoginSession, orgId: string): Promise<boolean> {
-    if (!(await this.d.store.orgs.memberOfAny(realm.id, user.id, this.d.clock(), [orgId]))) return false;
+    if (!(await this.d.store.orgs.memberOfAny(realm.id, user.id, this.d.clock(), [orgId], []))) return false;
     return this.d.sessions.selectOrg(realm, session, orgId);
   }
 

@@ -23,6 +23,7 @@ describe('per-app access', () => {
   let realm: () => RealmConfig;
   let acme: string;
   let beta: string;
+  let staff: string;
   const secrets: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -45,6 +46,8 @@ describe('per-app access', () => {
       portal: { access: { type: 'permission', permission: 'portal:use' } },
       acme: { access: { type: 'members', orgs: [acme] } },
     };
+    staff = (await gh.management!.groups.create(realm(), { name: 'Staff', permissions: ['portal:use'] }, CLI_CONTEXT)).id;
+    Object.assign(apps, { staff: { access: { type: 'members', groups: [staff] } } });
     for (const [id, extra] of Object.entries(apps)) {
       secrets[id] = (await gh.realmsService.createApp('delta', { clientId: id, name: `The ${id} app`, redirectUris: [uri(id)], ...extra }, CLI_CONTEXT)).secret;
     }
@@ -148,6 +151,18 @@ describe('per-app access', () => {
     const claims = await verified(res.text, 'acme');
     expect(claims.orgs_truncated).toBe(true);
     expect((claims.orgs as Array<{ oid: string }>).map((o) => o.oid)).not.toContain(acme);
+  });
+
+  it('lets in the members of a named group, and the holders of a permission a group gives; leaving the group closes both', async () => {
+    const u = await user();
+    expect((await signIn(browser(gh, HOST), u.email, 'staff')).status).toBe(403);
+    expect((await signIn(browser(gh, HOST), u.email, 'portal')).status).toBe(403);
+    await gh.management!.groups.addMembers(realm(), staff, [u.id], CLI_CONTEXT);
+    expect((await signIn(browser(gh, HOST), u.email, 'staff')).status).toBe(200);
+    expect((await signIn(browser(gh, HOST), u.email, 'portal')).status).toBe(200);
+    await gh.management!.groups.removeMember(realm(), staff, u.id, CLI_CONTEXT);
+    expect((await signIn(browser(gh, HOST), u.email, 'staff')).status).toBe(403);
+    expect((await signIn(browser(gh, HOST), u.email, 'portal')).status).toBe(403);
   });
 
   it('answers 403 access_denied on the back channel once the rule refuses the user, and a token while it lets them in', async () => {
