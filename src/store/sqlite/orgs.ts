@@ -124,6 +124,27 @@ function whereOf(filter: OrgFilter): { sql: string; params: Record<string, unkno
  * Orgs and memberships (migration 014) and groups (016) on the SQLite file. better-sqlite3 is synchronous: a write's checks,
  * its change and its events run in one transaction that nothing else interleaves with.
  */
+/** accessOf's arguments, as its cached transaction takes them. */
+interface AccessQuery {
+  realmId: string;
+  userId: string;
+  at: Date;
+  maxOrgs: number;
+  selectedOrgId: string | null;
+}
+
+/** One `orgs[]` source row of accessOf (a membership joined with its org). */
+function orgEntryOf(r: Row): OrgEntry {
+  return {
+    membershipId: String(r.id),
+    orgId: String(r.org_id),
+    name: String(r.org_name),
+    reference: str(r.org_reference),
+    customAttributes: JSON.parse(String(r.org_cs)) as OrgEntry['customAttributes'],
+    permissions: JSON.parse(String(r.permissions)) as string[],
+  };
+}
+
 export class SqliteOrgs implements OrgsPort {
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -435,40 +456,35 @@ export class SqliteOrgs implements OrgsPort {
   }
 
   async accessOf(realmId: string, userId: string, at: Date, o: { maxOrgs: number; selectedOrgId: string | null }): Promise<AccessView> {
-    const own = this.statement('SELECT * FROM memberships WHERE realm_id = ? AND user_id = ? AND org_id IS ?');
+    // One read transaction (made once: better-sqlite3 builds a wrapper per transaction() call): the four reads see
+    // one state of the tables.
+    this.accessRead ??= this.db.transaction((q: AccessQuery) => this.readAccess(q));
+    return this.accessRead.deferred({ realmId, userId, at, maxOrgs: o.maxOrgs, selectedOrgId: o.selectedOrgId });
+  }
+
+  private accessRead: Database.Transaction<(q: AccessQuery) => AccessView> | undefined;
+
+  private readAccess({ realmId, userId, at, maxOrgs, selectedOrgId }: AccessQuery): AccessView {
     const withOrg = `SELECT m.*, o.name AS org_name, o.reference AS org_reference, o.custom_attributes AS org_cs
-      FROM memberships m JOIN orgs o ON o.realm_id = m.realm_id AND o.id = m.org_id
+      FROM memberships m CROSS JOIN orgs o ON o.realm_id = m.realm_id AND o.id = m.org_id
       WHERE m.realm_id = @realmId AND m.user_id = @userId AND o.state = 'active' AND (m.expires_at IS NULL OR m.expires_at > @at)`;
-    const selected = this.statement(`${withOrg} AND m.org_id = @selected`);
-    // Walks memberships_user backwards (newest first); the extra row says `truncated`.
-    const others = this.statement(`${withOrg} AND m.org_id IS NOT NULL AND m.org_id IS NOT @selected ORDER BY m.created_at DESC, m.id DESC LIMIT @limit`);
-    const entry = (r: Row): OrgEntry => ({
-      membershipId: String(r.id),
-      orgId: String(r.org_id),
-      name: String(r.org_name),
-      reference: str(r.org_reference),
-      customAttributes: JSON.parse(String(r.org_cs)) as OrgEntry['customAttributes'],
-      permissions: JSON.parse(String(r.permissions)) as string[],
-    });
-    const groups = this.statement(`SELECT g.id, g.permissions FROM group_members gm JOIN groups g ON g.realm_id = gm.realm_id AND g.id = gm.group_id
-      WHERE gm.realm_id = ? AND gm.user_id = ? ORDER BY gm.created_at, gm.group_id`);
-    // One read transaction: the four reads see one state of the tables.
-    return this.db
-      .transaction((): AccessView => {
-        const params = { realmId, userId, at: at.getTime(), selected: o.selectedOrgId };
-        const userOnlyRow = own.get(realmId, userId, null) as Row | undefined;
-        const userOnly = userOnlyRow ? rowToMembership(userOnlyRow) : null;
-        const first = o.selectedOrgId === null ? undefined : (selected.get(params) as Row | undefined);
-        const room = Math.max(0, o.maxOrgs - (first ? 1 : 0));
-        const rest = others.all({ ...params, limit: room + 1 }) as Row[];
-        return {
-          userOnly: userOnly && isLive(userOnly, at) ? { id: userOnly.id, permissions: userOnly.permissions } : null,
-          orgs: [...(first ? [first] : []), ...rest.slice(0, room)].map(entry),
-          truncated: rest.length > room,
-          groups: (groups.all(realmId, userId) as Row[]).map((r) => ({ id: String(r.id), permissions: JSON.parse(String(r.permissions)) as string[] })),
-        };
-      })
-      .deferred();
+    const params = { realmId, userId, at: at.getTime(), selected: selectedOrgId };
+    const userOnlyRow = this.statement('SELECT * FROM memberships WHERE realm_id = ? AND user_id = ? AND org_id IS ?').get(realmId, userId, null) as Row | undefined;
+    const userOnly = userOnlyRow ? rowToMembership(userOnlyRow) : null;
+    const first = selectedOrgId === null ? undefined : (this.statement(`${withOrg} AND m.org_id = @selected`).get(params) as Row | undefined);
+    const room = Math.max(0, Math.trunc(maxOrgs) - (first ? 1 : 0));
+    // Walks memberships_user backwards (newest first); the extra row says `truncated`. The limit is written into the
+    // SQL (one statement per realm's maxOrgs): SQLite re-plans a statement whose LIMIT is a bound parameter on every
+    // run, which cost more than the whole read did (bench "hand-off").
+    const rest = this.statement(`${withOrg} AND m.org_id IS NOT NULL AND m.org_id IS NOT @selected ORDER BY m.created_at DESC, m.id DESC LIMIT ${room + 1}`).all(params) as Row[];
+    const groups = this.statement(`SELECT g.id, g.permissions FROM group_members gm CROSS JOIN groups g ON g.realm_id = gm.realm_id AND g.id = gm.group_id
+      WHERE gm.realm_id = ? AND gm.user_id = ? ORDER BY gm.created_at, gm.group_id`).all(realmId, userId) as Row[];
+    return {
+      userOnly: userOnly && isLive(userOnly, at) ? { id: userOnly.id, permissions: userOnly.permissions } : null,
+      orgs: [...(first ? [first] : []), ...rest.slice(0, room)].map(orgEntryOf),
+      truncated: rest.length > room,
+      groups: groups.map((r) => ({ id: String(r.id), permissions: JSON.parse(String(r.permissions)) as string[] })),
+    };
   }
 
   async permissionsOf(realmId: string, userId: string, at: Date): Promise<string[]> {
@@ -476,14 +492,14 @@ export class SqliteOrgs implements OrgsPort {
       WHERE m.realm_id = @realmId AND m.user_id = @userId AND (m.expires_at IS NULL OR m.expires_at > @at)
         AND (m.org_id IS NULL OR o.state = 'active')
       ORDER BY m.created_at, m.id`).all({ realmId, userId, at: at.getTime() }) as Row[];
-    const groups = this.statement(`SELECT g.permissions FROM group_members gm JOIN groups g ON g.realm_id = gm.realm_id AND g.id = gm.group_id
+    const groups = this.statement(`SELECT g.permissions FROM group_members gm CROSS JOIN groups g ON g.realm_id = gm.realm_id AND g.id = gm.group_id
       WHERE gm.realm_id = ? AND gm.user_id = ? ORDER BY gm.created_at, gm.group_id`).all(realmId, userId) as Row[];
     return [...new Set([...rows, ...groups].flatMap((r) => JSON.parse(String(r.permissions)) as string[]))];
   }
 
   async memberOfAny(realmId: string, userId: string, at: Date, orgIds: readonly string[], groupIds: readonly string[]): Promise<boolean> {
     if (orgIds.length === 0 && groupIds.length === 0) return false;
-    const r = this.statement(`SELECT 1 FROM memberships m JOIN orgs o ON o.realm_id = m.realm_id AND o.id = m.org_id
+    const r = this.statement(`SELECT 1 FROM memberships m CROSS JOIN orgs o ON o.realm_id = m.realm_id AND o.id = m.org_id
       WHERE m.realm_id = @realmId AND m.user_id = @userId AND m.org_id IN (SELECT value FROM json_each(@orgIds))
         AND o.state = 'active' AND (m.expires_at IS NULL OR m.expires_at > @at)
       UNION ALL SELECT 1 FROM group_members

@@ -18,5 +18,5 @@ CREATE TABLE group_members (
   created_at INTEGER NOT NULL,
   PRIMARY KEY (realm_id, group_id, user_id)
 ) WITHOUT ROWID;
-CREATE INDEX group_members_user ON group_members (realm_id, user_id);                      -- a user's groups (hand-off, user delete)
+CREATE INDEX group_members_user ON group_members (realm_id, user_id, created_at, group_id); -- a user's groups in order (hand-off, user delete)
 CREATE INDEX group_members_page ON group_members (realm_id, group_id, created_at, user_id); -- a group's members, paged
