@@ -133,6 +133,13 @@ interface AccessQuery {
   selectedOrgId: string | null;
 }
 
+/** accessOf's JSON rows: membership id, org id, permissions, org name, reference, custom attributes. */
+type OrgEntryTuple = [string, string, string[], string, string | null, OrgEntry['customAttributes']];
+
+function orgEntryOfTuple([membershipId, orgId, permissions, name, reference, customAttributes]: OrgEntryTuple): OrgEntry {
+  return { membershipId, orgId, name, reference, customAttributes, permissions };
+}
+
 /** One `orgs[]` source row of accessOf (a membership joined with its org). */
 function orgEntryOf(r: Row): OrgEntry {
   return {
@@ -475,13 +482,18 @@ export class SqliteOrgs implements OrgsPort {
     const room = Math.max(0, Math.trunc(maxOrgs) - (first ? 1 : 0));
     // Walks memberships_user backwards (newest first); the extra row says `truncated`. The limit is written into the
     // SQL (one statement per realm's maxOrgs): SQLite re-plans a statement whose LIMIT is a bound parameter on every
-    // run, which cost more than the whole read did (bench "hand-off").
-    const rest = this.statement(`${withOrg} AND m.org_id IS NOT NULL AND m.org_id IS NOT @selected ORDER BY m.created_at DESC, m.id DESC LIMIT ${room + 1}`).all(params) as Row[];
+    // run. The rows come back as one JSON array (one string for better-sqlite3 to hand over instead of 50 row
+    // objects: a third of the time for 50 memberships, bench "hand-off, 50 memberships").
+    const restJson = this.statement(`SELECT json_group_array(json_array(id, org_id, json(permissions), org_name, org_reference, json(org_cs))) FROM (
+      ${withOrg} AND m.org_id IS NOT NULL AND m.org_id IS NOT @selected ORDER BY m.created_at DESC, m.id DESC LIMIT ${room + 1})`)
+      .pluck()
+      .get(params) as string;
+    const rest = JSON.parse(restJson) as OrgEntryTuple[];
     const groups = this.statement(`SELECT g.id, g.permissions FROM group_members gm CROSS JOIN groups g ON g.realm_id = gm.realm_id AND g.id = gm.group_id
       WHERE gm.realm_id = ? AND gm.user_id = ? ORDER BY gm.created_at, gm.group_id`).all(realmId, userId) as Row[];
     return {
       userOnly: userOnly && isLive(userOnly, at) ? { id: userOnly.id, permissions: userOnly.permissions } : null,
-      orgs: [...(first ? [first] : []), ...rest.slice(0, room)].map(orgEntryOf),
+      orgs: [...(first ? [orgEntryOf(first)] : []), ...rest.slice(0, room).map(orgEntryOfTuple)],
       truncated: rest.length > room,
       groups: groups.map((r) => ({ id: String(r.id), permissions: JSON.parse(String(r.permissions)) as string[] })),
     };
