@@ -73,7 +73,13 @@ export function createDemoApp(opts: DemoOptions): express.Express {
       res.status(401).type('html').send(page('Error', `<h1 class="err">Token rejected</h1><p>${escape((err as Error).message)}</p>`));
       return;
     }
-    res.clearCookie('demo_state');
+    // A fresh state for the links on this page (the org picker is another round trip to Gatehouse).
+    const next = randomBytes(16).toString('base64url');
+    res.cookie('demo_state', next, { httpOnly: true, sameSite: 'lax', maxAge: 10 * 60 * 1000 });
+    // With orgs in the token (the realm's tokens.fields), the user may switch org: /login?…&org=select.
+    const choose = Array.isArray(claims.orgs)
+      ? `<a class="button secondary" id="choose-org" href="${escape(`${opts.gatehouseUrl}/login?${new URLSearchParams({ redirect_uri: callback, state: next, client_id: opts.clientId, org: 'select' })}`)}">Choose organization</a>`
+      : '';
     const rows = Object.entries(claims)
       .map(([k, v]) => `<tr><td>${escape(k)}</td><td data-claim="${escape(k)}">${escape(JSON.stringify(v))}</td></tr>`)
       .join('');
@@ -85,7 +91,8 @@ export function createDemoApp(opts: DemoOptions): express.Express {
 <p class="ok">The JWT's signature was verified against ${escape(opts.gatehouseUrl)}/.well-known/jwks.json.</p>
 <table>${rows}</table>
 <a class="button" id="logout" href="${escape(`${opts.gatehouseUrl}/logout?${logout}`)}">Log out</a>
-<a class="button secondary" href="${escape(`${opts.gatehouseUrl}/account`)}">Account</a>`,
+<a class="button secondary" href="${escape(`${opts.gatehouseUrl}/account`)}">Account</a>
+${choose}`,
       ),
     );
   });

@@ -52,6 +52,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Serve the operator console at http://127.0.0.1:<port>/admin. */
   console?: boolean;
+  /** More apps of the realm beside the demo app; `{demoUrl}` in a redirect URI is the demo app's origin. */
+  apps?: Array<Record<string, unknown> & { clientId: string; name: string; redirectUris: string[] }>;
 }
 
 /** Starts Gatehouse (fresh temporary data folder and config file) and the demo app that logs in through it. */
@@ -79,6 +81,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
               redirectUris: [`${demoUrl}/callback`],
               logoutRedirectUris: [`${demoUrl}/`],
             },
+            ...(options.apps ?? []).map((a) => ({ ...a, redirectUris: a.redirectUris.map((u) => u.replace('{demoUrl}', demoUrl)) })),
           ],
         },
       ],

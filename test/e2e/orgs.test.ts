@@ -1,0 +1,129 @@
+/**
+ * Orgs in a real browser (Debian's Chromium, playwright-core), issue 14: the demo app's "Choose organization"
+ * link (`/login?…&org=select`) → the org picker, used with the keyboard → the callback's verified JWT carries
+ * `orgs[]` with the chosen org `selected: true`; then an app closed to a permission: the refusal page in English
+ * on a desktop and in Simplified Chinese on a phone, while the demo app still signs in without a password (SSO).
+ * No CSP violation on any page.
+ */
+import { existsSync } from 'node:fs';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_CONTEXT } from '../../src/services/context.ts';
+import { GOOD_PASSWORD, uniqueEmail } from '../helpers/gatehouse.ts';
+import { tr } from '../helpers/locale-strings.ts';
+import { partAvailable } from '../helpers/parts.ts';
+import { CHROMIUM_PATH, DEMO_CLIENT_ID, launchChromium, startStack, type Stack, watchCsp } from '../helpers/stack.ts';
+
+const has = partAvailable('Chromium', existsSync(CHROMIUM_PATH), 'apt-get install chromium');
+const DEVICES = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } } as const;
+
+describe.skipIf(!has)('orgs in the browser', () => {
+  let stack: Stack;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  const email = uniqueEmail('orgs-e2e');
+  const orgs: Record<string, string> = {};
+
+  beforeAll(async () => {
+    stack = await startStack({
+      realm: { tokens: { fields: ['custom', 'orgs'] } } as never,
+      apps: [{ clientId: 'payroll', name: 'Payroll', redirectUris: ['{demoUrl}/payroll/callback'], access: { type: 'permission', permission: 'payroll:use' } }],
+    });
+    browser = await launchChromium();
+    const gh = stack.gatehouse.gatehouse;
+    const realm = gh.realms.byIdOrNull('main')!;
+    const { user } = await gh.management!.users.create(realm, { userType: 'human', email, password: GOOD_PASSWORD, firstName: 'Ada' }, CLI_CONTEXT);
+    for (const name of ['Acme', 'Beta']) {
+      orgs[name] = (await gh.management!.orgs.create(realm, { name }, CLI_CONTEXT)).id;
+      await gh.management!.memberships.create(realm, { userId: user.id, orgId: orgs[name]!, permissions: [`${name.toLowerCase()}:read`] }, CLI_CONTEXT);
+    }
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  async function page(device: keyof typeof DEVICES, locale: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: DEVICES[device], locale });
+    contexts.push(context);
+    return context.newPage();
+  }
+
+  /** The claims of the JWT the demo app's callback receives next. */
+  async function nextToken(p: Page): Promise<JWTPayload> {
+    const request = await p.waitForRequest((r) => r.method() === 'POST' && r.url() === `${stack.demoUrl}/callback`);
+    const token = new URLSearchParams(request.postData() ?? '').get('token')!;
+    const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', stack.gatehouseUrl));
+    return (await jwtVerify(token, jwks, { issuer: stack.gatehouseUrl, audience: DEMO_CLIENT_ID })).payload;
+  }
+
+  async function signIn(p: Page, lang = 'en') {
+    await p.goto(`${stack.demoUrl}/`);
+    const href = await p.locator('#login').getAttribute('href');
+    await p.goto(`${href}&lang=${lang}`);
+    await p.locator('input[name="identifier"]').fill(email);
+    await p.locator('input[name="password"]').fill(GOOD_PASSWORD);
+    const token = nextToken(p);
+    await p.locator('form button[type="submit"]').first().click();
+    const claims = await token;
+    await p.waitForURL(`${stack.demoUrl}/callback`);
+    return claims;
+  }
+
+  it('en, desktop: signs in with two orgs, then picks Beta with the keyboard; the JWT marks it selected', async () => {
+    const p = await page('desktop', 'en-US');
+    const csp = watchCsp(p);
+    const first = await signIn(p);
+    expect((first.orgs as Array<{ selected?: true }>).some((o) => o.selected)).toBe(false);
+
+    await p.locator('#choose-org').click();
+    await p.waitForURL(`${stack.gatehouseUrl}/login/org`);
+    await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent()).toBe(tr('en', 'login.org.heading'));
+    const radios = p.getByRole('radio');
+    expect(await radios.count()).toBe(2);
+    expect(await p.getByRole('radio', { name: 'Acme' }).isChecked()).toBe(true);
+    // The checked radio has the focus; the arrow key moves the choice to Beta, Enter submits.
+    await p.keyboard.press('ArrowDown');
+    expect(await p.getByRole('radio', { name: 'Beta' }).isChecked()).toBe(true);
+    const token = nextToken(p);
+    await p.keyboard.press('Enter');
+    const claims = await token;
+    expect(claims.orgs).toEqual([
+      { oid: orgs.Beta, mid: expect.any(String), name: 'Beta', perm: ['beta:read'], selected: true },
+      { oid: orgs.Acme, mid: expect.any(String), name: 'Acme', perm: ['acme:read'] },
+    ]);
+    await p.waitForURL(`${stack.demoUrl}/callback`);
+    await expect.poll(() => p.locator('[data-claim="orgs"]').textContent()).toContain('"selected":true');
+    expect(csp).toEqual([]);
+  });
+
+  for (const [device, lang, locale] of [
+    ['desktop', 'en', 'en-US'],
+    ['phone', 'zh-CN', 'zh-CN'],
+  ] as const) {
+    it(`${lang}, ${device}: an app closed to a permission refuses with a page; the demo app still signs in without a password`, async () => {
+      const p = await page(device, locale);
+      const csp = watchCsp(p);
+      await signIn(p, lang);
+      const closed = new URLSearchParams({ redirect_uri: `${stack.demoUrl}/payroll/callback`, client_id: 'payroll', state: 'x' });
+      const res = await p.goto(`${stack.gatehouseUrl}/login?${closed}`);
+      expect(res!.status()).toBe(403);
+      await expect.poll(() => p.getByRole('heading', { level: 1 }).textContent()).toBe(tr(lang, 'handoff.noAccess.title', { app: 'Payroll' }));
+      expect(await p.getByRole('alert').textContent()).toBe(tr(lang, 'handoff.noAccess.text', { app: 'Payroll' }));
+      await expect.poll(() => p.getByRole('link', { name: tr(lang, 'handoff.noAccess.account') }).isVisible()).toBe(true);
+      if (device === 'phone') {
+        // Nothing wider than the phone's screen.
+        expect(await p.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(DEVICES.phone.width);
+      }
+      // Single sign-on to the open app: straight back with a token, no form.
+      await p.goto(`${stack.demoUrl}/`);
+      const token = nextToken(p);
+      await p.locator('#login').click();
+      expect((await token).sub).toBeTruthy();
+      await p.waitForURL(`${stack.demoUrl}/callback`);
+      expect(csp).toEqual([]);
+    });
+  }
+});
