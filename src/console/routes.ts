@@ -12,6 +12,7 @@ import type { UsersService } from '../services/users.ts';
 import type { GroupsService } from '../services/groups.ts';
 import type { MembershipsService } from '../services/memberships.ts';
 import type { OrgsService } from '../services/orgs.ts';
+import { groupsRoutes } from './groups/groups.routes.ts';
 import { membersRoutes } from './orgs/members.routes.ts';
 import { orgsRoutes } from './orgs/orgs.routes.ts';
 import { appsRoutes } from './apps/apps.routes.ts';
@@ -85,6 +86,7 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     // After the users' fixed paths (count, export.csv, delete, new): the user's own, whose :userId would take them.
     ...orgsRoutes(m.orgs),
     ...membersRoutes({ orgs: m.orgs, memberships: m.memberships, users: m.users }),
+    ...groupsRoutes({ groups: m.groups, users: m.users }),
     ...userPageRoutes({ users: m.users, access: m.access, orgs: m.orgs, memberships: m.memberships, groups: m.groups, recentAuthMinutes, clock: p.clock }),
     ...userAccessRoutes({ users: m.users, access: m.access }),
     ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),
