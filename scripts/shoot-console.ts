@@ -1,7 +1,8 @@
 /**
  * `npx tsx scripts/shoot-console.ts`: starts Gatehouse with the operator console, seeds users, signs an
  * operator in through Chromium (setup link, password, authenticator) and screenshots the console's main
- * pages — users list, user page, field settings, dashboard, the realm's operators, the new realm form — at
+ * pages — users list, user page, field settings, dashboard, the realm's operators, the new realm form, apps, keys,
+ * orgs, an org's members, a group — at
  * desktop (1280 wide) and phone (390 wide) sizes, in English and Chinese, to
  * docs/screenshots/console-<page>-<lang>-<device>.png.
  */
@@ -44,6 +45,22 @@ try {
 
   await gh.management!.keys.create({ realmId: 'main', access: 'read', name: 'Reporting dashboard (read only)' }, CLI_CONTEXT);
 
+  // Orgs (one with a long name, one closed), members with permissions and ends, a group with members.
+  const orgNames = ['Acme Corporation', 'Globex', '北京星辰科技有限公司', 'Initech', 'Umbrella Research and Development Laboratories International', 'Wayne Enterprises', 'Stark Industries'];
+  const orgIds: string[] = [];
+  for (const [i, name] of orgNames.entries()) {
+    const org = await gh.management!.orgs.create(main, { name, reference: `crm-org-${100 + i}`, customAttributes: i === 0 ? { plan: 'enterprise', seats: 250 } : {}, ...(i === 3 ? { state: 'closed' as const } : {}) }, CLI_CONTEXT);
+    orgIds.push(org.id);
+  }
+  const perms = [['billing:*', 'reports:read'], ['reports:read'], ['admin:*'], [], ['projects:write', 'projects:read', 'invoices:approve', 'members:invite']];
+  for (const [i, userId] of ids.slice(0, 8).entries()) {
+    await gh.management!.memberships.create(main, { userId, orgId: orgIds[0]!, permissions: perms[i % perms.length]!, ...(i === 5 ? { expiresAt: new Date(Date.now() + 30 * 86_400_000) } : {}) }, CLI_CONTEXT);
+  }
+  await gh.management!.memberships.create(main, { userId: ids[0]!, orgId: orgIds[2]!, permissions: ['admin:*'] }, CLI_CONTEXT);
+  const group = await gh.management!.groups.create(main, { name: 'Support team', description: 'First-line support: reads tickets and users, answers customers.', permissions: ['tickets:*', 'users:read'] }, CLI_CONTEXT);
+  await gh.management!.groups.create(main, { name: 'Finance', permissions: ['billing:*'] }, CLI_CONTEXT);
+  await gh.management!.groups.addMembers(main, group.id, ids.slice(2, 7), CLI_CONTEXT);
+
   for (const [device, d] of Object.entries(DEVICES)) {
     for (const lang of ['en', 'zh-CN']) {
       const context = await browser.newContext({ viewport: d.viewport, isMobile: d.isMobile, hasTouch: d.isMobile, locale: lang === 'en' ? 'en-US' : 'zh-CN' });
@@ -60,6 +77,9 @@ try {
         ['new-realm', '/admin/realms/new'],
         ['apps', '/admin/realms/main/apps'],
         ['keys', '/admin/realms/main/keys'],
+        ['orgs', '/admin/realms/main/orgs'],
+        ['org', `/admin/realms/main/orgs/${orgIds[0]}/members`],
+        ['group', `/admin/realms/main/groups/${group.id}`],
       ];
       // SHOOT_ONLY=apps,keys shoots only those pages (every page by default).
       const only = process.env.SHOOT_ONLY ? process.env.SHOOT_ONLY.split(',') : null;

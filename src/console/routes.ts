@@ -9,6 +9,12 @@ import type { RealmsService } from '../services/realms.ts';
 import type { SignInHistory } from '../services/sign-in-history.ts';
 import type { UserAccessService } from '../services/user-access.ts';
 import type { UsersService } from '../services/users.ts';
+import type { GroupsService } from '../services/groups.ts';
+import type { MembershipsService } from '../services/memberships.ts';
+import type { OrgsService } from '../services/orgs.ts';
+import { groupsRoutes } from './groups/groups.routes.ts';
+import { membersRoutes } from './orgs/members.routes.ts';
+import { orgsRoutes } from './orgs/orgs.routes.ts';
 import { appsRoutes } from './apps/apps.routes.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
@@ -49,6 +55,9 @@ export interface ConsolePages {
     keys: ManagementKeys;
     operators: OperatorsService;
     realmsService?: RealmsService;
+    orgs: OrgsService;
+    memberships: MembershipsService;
+    groups: GroupsService;
   };
 }
 
@@ -75,7 +84,10 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...eventsRoutes(m.events, m.users, consoleRealm),
     ...auditRoutes(m.audit, m.users, consoleRealm),
     // After the users' fixed paths (count, export.csv, delete, new): the user's own, whose :userId would take them.
-    ...userPageRoutes({ users: m.users, access: m.access, recentAuthMinutes, clock: p.clock }),
+    ...orgsRoutes(m.orgs),
+    ...membersRoutes({ orgs: m.orgs, memberships: m.memberships, users: m.users }),
+    ...groupsRoutes({ groups: m.groups, users: m.users }),
+    ...userPageRoutes({ users: m.users, access: m.access, orgs: m.orgs, memberships: m.memberships, groups: m.groups, recentAuthMinutes, clock: p.clock }),
     ...userAccessRoutes({ users: m.users, access: m.access }),
     ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),
     ...impersonateRoutes({ users: m.users, impersonation: m.impersonation, consoleRealmId: p.consoleRealmId, consolePublicUrl: p.consolePublicUrl }),

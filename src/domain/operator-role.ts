@@ -29,10 +29,11 @@ export type Capability =
   | 'settings.write'
   | 'apps.write'
   | 'keys.write'
-  | 'operators.write';
+  | 'operators.write'
+  | 'orgs.write';
 
 const VIEWER: readonly Capability[] = ['read'];
-const ADMIN: readonly Capability[] = [...VIEWER, 'users.write', 'sessions.write', 'credentials.write', 'impersonate'];
+const ADMIN: readonly Capability[] = [...VIEWER, 'users.write', 'sessions.write', 'credentials.write', 'impersonate', 'orgs.write'];
 const OWNER: readonly Capability[] = [...ADMIN, 'settings.write', 'apps.write', 'keys.write', 'operators.write'];
 
 /** What each role may do on the realms it holds: each role has every capability of the one below it. */

@@ -138,7 +138,7 @@ describe('console attacks: redirects, hosts, reflection', () => {
   it('reflects no markup from a query or a path (filters, cursors, ids, sections, next)', async () => {
     const x = '"><script>alert(1)</script>';
     const e = encodeURIComponent(x);
-    for (const p of [`/admin/realms/alpha/users?q=${e}`, `/admin/realms/${e}/users`, `/admin/realms/alpha/users/${e}`, `/admin/reauth?next=${encodeURIComponent(`/admin?${x}`)}`, `/admin/realms/alpha/audit?after=${e}`, `/admin/realms/alpha/events?type=${e}`, `/admin/realms/alpha/settings/${e}`, `/admin/realms/alpha/users?sort=${e}`, `/admin/realms/alpha/apps/${e}`, `/admin/realms/alpha/operators/${e}`]) {
+    for (const p of [`/admin/realms/alpha/users?q=${e}`, `/admin/realms/${e}/users`, `/admin/realms/alpha/users/${e}`, `/admin/reauth?next=${encodeURIComponent(`/admin?${x}`)}`, `/admin/realms/alpha/audit?after=${e}`, `/admin/realms/alpha/events?type=${e}`, `/admin/realms/alpha/settings/${e}`, `/admin/realms/alpha/users?sort=${e}`, `/admin/realms/alpha/apps/${e}`, `/admin/realms/alpha/operators/${e}`, `/admin/realms/alpha/orgs?q=${e}`, `/admin/realms/alpha/orgs?after=${e}`, `/admin/realms/alpha/orgs/${e}`, `/admin/realms/alpha/orgs/${e}/members`, `/admin/realms/alpha/memberships/${e}`, `/admin/realms/alpha/groups?q=${e}`, `/admin/realms/alpha/groups/${e}`]) {
       const res = await ownerAlpha.get(p);
       expect(res.status, p).toBeLessThan(500);
       expect(res.text, p).not.toContain('<script>alert');

@@ -20,11 +20,14 @@ const canary = `canary-${Math.random().toString(36).slice(2, 10)}`;
 let canaryId = '';
 let canarySid = '';
 let keyId = '';
+let orgId = '';
+let membershipId = '';
+let groupId = '';
 let personas: { viewer: ConsoleBrowser; otherAdmin: ConsoleBrowser; owner: ConsoleBrowser };
 
 /** A sample request of each route: its path's ids and a well-formed form. A route without one fails the test. */
 type Sample = { path: (ids: Ids) => string; form?: (ids: Ids) => Record<string, string | string[]>; /** What a permitted GET answers (default 200). */ ok?: number };
-type Ids = { realmId: string; userId: string; sid: string; keyId: string; operatorId: string };
+type Ids = { realmId: string; userId: string; sid: string; keyId: string; operatorId: string; orgId: string; membershipId: string; groupId: string };
 const SAMPLES: Record<string, Sample> = {
   'get /': { path: () => '/admin' },
   'get /realms/:realmId/users': { path: (i) => `/admin/realms/${i.realmId}/users?sort=email&direction=desc` },
@@ -82,6 +85,31 @@ const SAMPLES: Record<string, Sample> = {
   'post /realms/:realmId/operators/:operatorId/revoke': { path: (i) => `/admin/realms/${i.realmId}/operators/${i.operatorId}/revoke` },
   'get /realms/:realmId/operators/:operatorId/setup-link': { path: (i) => `/admin/realms/${i.realmId}/operators/${i.operatorId}/setup-link` },
   'post /realms/:realmId/operators/:operatorId/setup-link': { path: (i) => `/admin/realms/${i.realmId}/operators/${i.operatorId}/setup-link` },
+  // Orgs, memberships, groups (docs/design/orgs.md §8): alpha's org with the canary as member, and a group of the canary.
+  'get /realms/:realmId/orgs': { path: (i) => `/admin/realms/${i.realmId}/orgs?state=active&sort=createdAt&direction=desc` },
+  'get /realms/:realmId/orgs/new': { path: (i) => `/admin/realms/${i.realmId}/orgs/new` },
+  'post /realms/:realmId/orgs/new': { path: (i) => `/admin/realms/${i.realmId}/orgs/new`, form: () => ({ name: 'Intruder org' }) },
+  'get /realms/:realmId/orgs/:orgId': { path: (i) => `/admin/realms/${i.realmId}/orgs/${i.orgId}` },
+  'post /realms/:realmId/orgs/:orgId': { path: (i) => `/admin/realms/${i.realmId}/orgs/${i.orgId}`, form: () => ({ name: 'Hijacked org', reference: 'evil' }) },
+  'post /realms/:realmId/orgs/:orgId/close': { path: (i) => `/admin/realms/${i.realmId}/orgs/${i.orgId}/close` },
+  'post /realms/:realmId/orgs/:orgId/reopen': { path: (i) => `/admin/realms/${i.realmId}/orgs/${i.orgId}/reopen` },
+  'get /realms/:realmId/orgs/:orgId/delete': { path: (i) => `/admin/realms/${i.realmId}/orgs/${i.orgId}/delete` },
+  'post /realms/:realmId/orgs/:orgId/delete': { path: (i) => `/admin/realms/${i.realmId}/orgs/${i.orgId}/delete` },
+  'get /realms/:realmId/orgs/:orgId/members': { path: (i) => `/admin/realms/${i.realmId}/orgs/${i.orgId}/members` },
+  'post /realms/:realmId/orgs/:orgId/members': { path: (i) => `/admin/realms/${i.realmId}/orgs/${i.orgId}/members`, form: () => ({ user: `${canary}@example.com`, permissions: '*' }) },
+  'get /realms/:realmId/memberships/:membershipId': { path: (i) => `/admin/realms/${i.realmId}/memberships/${i.membershipId}` },
+  'post /realms/:realmId/memberships/:membershipId': { path: (i) => `/admin/realms/${i.realmId}/memberships/${i.membershipId}`, form: () => ({ permissions: '*', expires: '' }) },
+  'post /realms/:realmId/memberships/:membershipId/delete': { path: (i) => `/admin/realms/${i.realmId}/memberships/${i.membershipId}/delete` },
+  'get /realms/:realmId/groups': { path: (i) => `/admin/realms/${i.realmId}/groups?q=can` },
+  'get /realms/:realmId/groups/new': { path: (i) => `/admin/realms/${i.realmId}/groups/new` },
+  'post /realms/:realmId/groups/new': { path: (i) => `/admin/realms/${i.realmId}/groups/new`, form: () => ({ name: 'Intruders', permissions: '*' }) },
+  'get /realms/:realmId/groups/:groupId': { path: (i) => `/admin/realms/${i.realmId}/groups/${i.groupId}` },
+  'post /realms/:realmId/groups/:groupId': { path: (i) => `/admin/realms/${i.realmId}/groups/${i.groupId}`, form: () => ({ name: 'Hijacked group', permissions: '*' }) },
+  'post /realms/:realmId/groups/:groupId/members': { path: (i) => `/admin/realms/${i.realmId}/groups/${i.groupId}/members`, form: (i) => ({ user: i.operatorId }) },
+  'post /realms/:realmId/groups/:groupId/members/:userId/delete': { path: (i) => `/admin/realms/${i.realmId}/groups/${i.groupId}/members/${i.userId}/delete` },
+  'get /realms/:realmId/groups/:groupId/delete': { path: (i) => `/admin/realms/${i.realmId}/groups/${i.groupId}/delete` },
+  'post /realms/:realmId/groups/:groupId/delete': { path: (i) => `/admin/realms/${i.realmId}/groups/${i.groupId}/delete` },
+  'post /realms/:realmId/users/:userId/permissions': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/permissions`, form: () => ({ permissions: '*' }) },
   // Pages of no realm for owners of '*' only: the owner of alpha (the positive control) gets 404 from their own rule; operators.test.ts has the owner of '*'.
   'get /realms/new': { path: () => '/admin/realms/new', ok: 404 },
   'post /realms/new': { path: () => '/admin/realms/new', form: () => ({ id: 'intruder', name: 'Intruder', publicUrl: 'https://intruder.example' }) },
@@ -91,6 +119,7 @@ const SAMPLES: Record<string, Sample> = {
   'post /operators/:operatorId/grants': { path: (i) => `/admin/operators/${i.operatorId}/grants`, form: () => ({ role: 'owner' }) },
 };
 
+const ORG_TABLES = ['orgs', 'memberships', 'groups', 'group_members'] as const;
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 
 /** Every row of every table a console request could write, hashed (the console's own session rows aside). */
@@ -103,6 +132,8 @@ function fingerprint(): Record<string, string> {
     const rows = (db.prepare(`SELECT * FROM ${name}${where}`).all() as unknown[]).map((r) => JSON.stringify(r)).sort();
     out[name] = createHash('sha256').update(rows.join('\n')).digest('hex');
   }
+  // The orgs side's row counts beside their hashes: the seed below put rows in each, and a refused form adds or takes none.
+  for (const name of ORG_TABLES) out[`${name} rows`] = String((db.prepare(`SELECT COUNT(*) AS n FROM ${name}`).get() as { n: number }).n);
   return out;
 }
 
@@ -112,6 +143,11 @@ beforeAll(async () => {
   const { user } = await gh.management!.users.create(alpha, { userType: 'human', email: `${canary}@example.com`, reference: canary, password: GOOD_PASSWORD, emailVerification: 'verified', custom: { tag: canary } }, CLI_CONTEXT);
   canaryId = user.id;
   keyId = (await gh.management!.keys.create({ realmId: 'alpha', access: 'read', name: 'alpha reader' }, CLI_CONTEXT, null)).key.id;
+  const org = await gh.management!.orgs.create(alpha, { name: `${canary} org`, reference: canary }, CLI_CONTEXT);
+  orgId = org.id;
+  membershipId = (await gh.management!.memberships.create(alpha, { userId: canaryId, orgId, permissions: [`${canary}:read`] }, CLI_CONTEXT)).id;
+  groupId = (await gh.management!.groups.create(alpha, { name: `${canary} group`, permissions: [`${canary}:write`] }, CLI_CONTEXT)).id;
+  await gh.management!.groups.addMembers(alpha, groupId, [canaryId], CLI_CONTEXT);
   const session = await gh.store.listLoginSessions('alpha', canaryId);
   canarySid = session[0]?.id ?? 'none-yet-0000000';
   personas = {
@@ -123,7 +159,7 @@ beforeAll(async () => {
 afterAll(() => gh?.close());
 
 const routes = () => consoleRoutes({ realms: gh.realms, consoleRealmId: 'console', consolePublicUrl: CONSOLE_URL, configPath: gh.config.configPath, management: { ...gh.management!, realmsService: gh.realmsService }, clock: () => new Date() });
-const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid, keyId, operatorId: personas.viewer.operatorId });
+const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid, keyId, operatorId: personas.viewer.operatorId, orgId, membershipId, groupId });
 
 async function send(b: ConsoleBrowser | null, method: string, path: string, form: Record<string, string | string[]>, csrf: string | null) {
   if (!b) {
@@ -142,6 +178,11 @@ describe('console authorization corpus', () => {
   it('has a sample for every console route', () => {
     const missing = routes().map(key).filter((k) => !(k in SAMPLES));
     expect(missing).toEqual([]);
+  });
+
+  it('the fingerprint sees the orgs side: an org, a membership, a group and a group member are there to guard', () => {
+    const f = fingerprint();
+    for (const name of ORG_TABLES) expect(Number(f[`${name} rows`]), name).toBeGreaterThan(0);
   });
 
   it('the owner of the realm (the positive control) gets every page', async () => {

@@ -55,6 +55,11 @@ export async function consoleSignIn(gh: TestGatehouse, operator: { id: string; e
   return Object.assign(b, { operatorId: operator.id, email: operator.email, secret });
 }
 
+/** POSTs a console form (one whose path has no page of its own) with the token of the console's home page. */
+export async function postConsoleForm(b: ConsoleBrowser, path: string, form: Record<string, string | string[]> = {}) {
+  return b.post(path, { _csrf: csrfOf((await b.get('/admin')).text), ...form });
+}
+
 /**
  * Signs an enrolled operator in again in the same browser (after a sign-out): password, then a code from the
  * authenticator at a time step not used before (`step` × 30 s ahead), then the callback. A new console session.

@@ -3,12 +3,12 @@ import { can, higherRole, isOperatorRole, roleOn, ROLE_CAPABILITIES, type Capabi
 
 const grant = (realmId: string, role: OperatorRole): RoleGrant => ({ operatorId: 'op', realmId, role, grantedAt: new Date(0), grantedBy: null });
 
-const ALL: Capability[] = ['read', 'users.write', 'sessions.write', 'credentials.write', 'impersonate', 'settings.write', 'apps.write', 'keys.write', 'operators.write'];
+const ALL: Capability[] = ['read', 'users.write', 'sessions.write', 'credentials.write', 'impersonate', 'orgs.write', 'settings.write', 'apps.write', 'keys.write', 'operators.write'];
 
 describe('operator roles', () => {
   it('the capability table of docs/design/console.md §4, each role above the one below', () => {
     expect(ROLE_CAPABILITIES.viewer).toEqual(['read']);
-    expect(ROLE_CAPABILITIES.admin).toEqual(['read', 'users.write', 'sessions.write', 'credentials.write', 'impersonate']);
+    expect(ROLE_CAPABILITIES.admin).toEqual(['read', 'users.write', 'sessions.write', 'credentials.write', 'impersonate', 'orgs.write']);
     expect([...ROLE_CAPABILITIES.owner].sort()).toEqual([...ALL].sort());
     for (const c of ROLE_CAPABILITIES.viewer) expect(ROLE_CAPABILITIES.admin).toContain(c);
     for (const c of ROLE_CAPABILITIES.admin) expect(ROLE_CAPABILITIES.owner).toContain(c);

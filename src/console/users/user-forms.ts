@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { RealmConfig } from '../../config/index.ts';
-import { attributeProblem, formatAttributeText, MAX_ATTRIBUTES, parseAttributeText } from '../../domain/custom-attributes.ts';
 import { ConflictError, DomainError, RuleViolation } from '../../domain/errors.ts';
 import { field, type FormError } from '../../http/forms.ts';
-import type { AttributeValue, User } from '../../identity/user.ts';
+import type { User } from '../../identity/user.ts';
 import type { UserChange } from '../../services/users.ts';
 import { consoleMessageOf } from '../access.ts';
+import { attributesOfRows, postedRows, rowsOfAttributes, sameAttributes, type AttributeRow } from '../attribute-rows.ts';
 
 /**
  * The user page's form ⇄ a UserChange (src/services/users.ts). Only what the
@@ -13,11 +13,6 @@ import { consoleMessageOf } from '../access.ts';
  * unverified again, a human's name is derived, usernames of email realms)
  * then apply to that change alone. Every message is a locale key.
  */
-
-export interface AttributeRow {
-  key: string;
-  value: string;
-}
 
 /** What the form shows: the stored user, or what was typed (passwords never). */
 export interface UserFormValues {
@@ -31,11 +26,6 @@ export interface UserFormValues {
   reference: string;
   attrs: AttributeRow[];
 }
-
-/** Empty rows under the attributes, for new ones. */
-export const EMPTY_ATTRIBUTE_ROWS = 3;
-const MAX_ROWS = MAX_ATTRIBUTES + EMPTY_ATTRIBUTE_ROWS + 20;
-const ROW_FIELD = /^attr\.(\d{1,3})\.(key|value)$/;
 
 const userForm = z.object({
   firstName: field.optionalText(100),
@@ -64,36 +54,13 @@ export function formValuesOf(user: User): UserFormValues {
     username: user.username,
     active: user.state === 'active',
     reference: user.reference ?? '',
-    attrs: Object.entries(user.customAttributes).map(([key, value]) => ({ key, value: formatAttributeText(value) })),
+    attrs: rowsOfAttributes(user.customAttributes),
   };
 }
 
 export type UserFormResult = { ok: true; change: UserChange; values: UserFormValues } | { ok: false; error: FormError; values: UserFormValues };
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-/** The rows as posted (in their order), or the field that arrived as something else than one string. */
-function rowsOf(body: Record<string, unknown>): { rows: AttributeRow[] } | { bad: string } {
-  const byIndex = new Map<number, AttributeRow>();
-  for (const [name, raw] of Object.entries(body)) {
-    const m = ROW_FIELD.exec(name);
-    if (!m) continue;
-    if (typeof raw !== 'string') return { bad: name };
-    const i = Number(m[1]);
-    if (i >= MAX_ROWS) return { bad: name };
-    const row = byIndex.get(i) ?? { key: '', value: '' };
-    row[m[2] as 'key' | 'value'] = raw;
-    byIndex.set(i, row);
-  }
-  return { rows: [...byIndex.entries()].sort(([a], [b]) => a - b).map(([, row]) => row) };
-}
-
-const sameValue = (a: AttributeValue | undefined, b: AttributeValue | undefined) => JSON.stringify(a) === JSON.stringify(b);
-
-function sameAttributes(a: Record<string, AttributeValue>, b: Record<string, AttributeValue>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
-}
 
 /** The typed values to show again (as typed, never the passwords). */
 function typedValues(body: Record<string, unknown>, user: User, rows: AttributeRow[] | null): UserFormValues {
@@ -115,7 +82,7 @@ function typedValues(body: Record<string, unknown>, user: User, rows: AttributeR
 /** The change the posted form asks for against the stored `user`, or the first thing wrong with it. */
 export function userChangeOf(rawBody: unknown, user: User): UserFormResult {
   const body = (rawBody ?? {}) as Record<string, unknown>;
-  const posted = rowsOf(body);
+  const posted = postedRows(body);
   const rows = 'rows' in posted ? posted.rows : null;
   const values = typedValues(body, user, rows);
   const fail = (fieldName: string | null, message: string, params?: Record<string, string | number>): UserFormResult => ({ ok: false, error: { field: fieldName, message, params }, values });
@@ -145,24 +112,9 @@ export function userChangeOf(rawBody: unknown, user: User): UserFormResult {
     change.password = password;
   }
   if (f.attrsShown) {
-    const custom: Record<string, AttributeValue> = {};
-    for (const [i, row] of rows!.entries()) {
-      const key = row.key.trim();
-      // A row without a key is an unused one (its value, if any, goes with it).
-      if (key === '') continue;
-      if (Object.hasOwn(custom, key)) return fail(`attr.${i}.key`, 'console.userPage.attrDuplicate', { key });
-      let value: AttributeValue;
-      try {
-        value = parseAttributeText(row.value);
-      } catch (err) {
-        if (err instanceof RuleViolation) return fail(`attr.${i}.value`, 'console.userPage.attrShape');
-        throw err;
-      }
-      const problem = attributeProblem(key, value);
-      if (problem) return fail(`attr.${i}.${problem === 'key' || problem === 'reserved' ? 'key' : 'value'}`, `console.userPage.attrProblem.${problem}`);
-      custom[key] = value;
-    }
-    if (Object.keys(custom).length > MAX_ATTRIBUTES) return fail(null, 'console.userPage.attrTooMany', { max: MAX_ATTRIBUTES });
+    const parsedRows = attributesOfRows(rows!);
+    if ('problem' in parsedRows) return fail(parsedRows.problem.field, parsedRows.problem.message, parsedRows.problem.params);
+    const custom = parsedRows.custom;
     if (!sameAttributes(custom, user.customAttributes)) change.custom = custom;
   }
   return { ok: true, change, values };

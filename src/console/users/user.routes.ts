@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { z } from 'zod';
 import type { RealmConfig } from '../../config/index.ts';
 import { ConflictError, RuleViolation } from '../../domain/errors.ts';
 import { flash } from '../../http/account.ts';
@@ -8,17 +9,22 @@ import { displayName, type User } from '../../identity/user.ts';
 import type { UserAccessService } from '../../services/user-access.ts';
 import type { UsersService } from '../../services/users.ts';
 import { askToConfirm, recentlyAuthenticated } from '../access.ts';
+import { linesOf, memberRefusal, permissionsField, zodProblem } from '../orgs/member-forms.ts';
 import { renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
-import { EMPTY_ATTRIBUTE_ROWS, formValuesOf, refusalOf, userChangeOf, type UserFormValues } from './user-forms.ts';
+import { withEmptyRows } from '../attribute-rows.ts';
+import { formValuesOf, refusalOf, userChangeOf, type UserFormValues } from './user-forms.ts';
+import { userOrgsPanels, type PermissionsForm, type UserOrgsDeps } from './user-orgs.ts';
 
-export interface UserPageDeps {
+export interface UserPageDeps extends UserOrgsDeps {
   users: UsersService;
   access: UserAccessService;
   /** The console realm's recent-auth window (minutes) and the clock: deactivating asks to confirm it's you. */
   recentAuthMinutes: () => number;
   clock: () => Date;
 }
+
+const permissionsForm = z.object({ permissions: permissionsField });
 
 /** The user page's path (and the base of its forms). */
 export const userPath = (realm: RealmConfig, userId: string) => `/admin/realms/${realm.id}/users/${encodeURIComponent(userId)}`;
@@ -27,16 +33,16 @@ export const userPath = (realm: RealmConfig, userId: string) => `/admin/realms/$
 export async function renderUserPage(
   res: Response,
   c: ConsoleRequest,
-  d: Pick<UserPageDeps, 'access'>,
+  d: Omit<UserPageDeps, 'users' | 'recentAuthMinutes' | 'clock'>,
   user: User,
-  form: { values?: UserFormValues; error?: FormError | null } = {},
+  form: { values?: UserFormValues; error?: FormError | null; permissions?: PermissionsForm } = {},
   status = 200,
 ): Promise<void> {
   const realm = c.realm!;
-  const [credentials, sessions] = await Promise.all([d.access.credentials(realm, user.id), d.access.listSessions(realm, user.id)]);
+  const [credentials, sessions, orgsPanels] = await Promise.all([d.access.credentials(realm, user.id), d.access.listSessions(realm, user.id), userOrgsPanels(d, realm, user.id, form.permissions ?? null)]);
   const values = form.values ?? formValuesOf(user);
   // Existing rows, then empty ones for new attributes (as many more after a refusal kept the typed rows).
-  const attrs = [...values.attrs, ...Array.from({ length: EMPTY_ATTRIBUTE_ROWS }, () => ({ key: '', value: '' }))];
+  const attrs = withEmptyRows(values.attrs);
   renderConsolePage(
     res,
     'users/user',
@@ -66,6 +72,7 @@ export async function renderUserPage(
       credentials: credentials.filter((cr) => cr.type !== 'api_key'),
       hasApiKey: credentials.some((cr) => cr.type === 'api_key'),
       apiKeysEncrypted: realm.fields.apiKeys.policy === 'encrypt',
+      ...orgsPanels,
       sessions: sessions.map((s) => ({ id: s.id, device: describeUserAgent(s.userAgent), ip: s.ip, startedAt: s.createdAt, lastActiveAt: s.lastSeenAt, twoFactor: s.aal >= 2, impersonated: s.act !== null })),
     },
     status,
@@ -110,6 +117,30 @@ export function userPageRoutes(d: UserPageDeps): ConsoleRouteSpec[] {
         }
         flash(req, change.state === 'inactive' ? 'console.userPage.savedInactive' : 'console.userPage.saved');
         res.redirect(303, userPath(realm, user.id));
+      },
+    }),
+    consoleRoute({
+      method: 'post',
+      path: `${path}/permissions`,
+      capability: 'orgs.write',
+      async handler(req: Request, res: Response, c) {
+        const realm = c.realm!;
+        const user = await d.users.get(realm, String(req.params.userId));
+        const parsed = permissionsForm.safeParse(req.body ?? {});
+        const value = typeof req.body?.permissions === 'string' ? (req.body.permissions as string) : '';
+        if (!parsed.success) return renderUserPage(res, c, d, user, { permissions: { value, error: { ...zodProblem(parsed.error), field: 'permissions' } } }, 400);
+        const permissions = linesOf(parsed.data.permissions ?? '');
+        const current = (await d.memberships.list(realm, { userId: user.id, orgId: null }, null, 1)).memberships[0] ?? null;
+        // The user-only membership carries them: made for the first, changed, deleted with the last.
+        try {
+          if (!current && permissions.length > 0) await d.memberships.create(realm, { userId: user.id, orgId: null, permissions }, c.ctx);
+          else if (current && permissions.length === 0) await d.memberships.delete(realm, current.id, c.ctx);
+          else if (current && permissions.join('\n') !== current.permissions.join('\n')) await d.memberships.update(realm, current.id, { permissions }, c.ctx);
+        } catch (err) {
+          return renderUserPage(res, c, d, user, { permissions: { value, error: memberRefusal(err) } }, 422);
+        }
+        flash(req, 'console.userPage.permissionsSaved');
+        res.redirect(303, `${userPath(realm, user.id)}#permissions-heading`);
       },
     }),
   ];
