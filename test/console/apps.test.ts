@@ -156,6 +156,22 @@ describe('console apps', () => {
     expect(entry).toMatchObject({ actor: { type: 'operator', id: owner.operatorId }, before: { settings: { access: { type: 'permission' } } } });
   });
 
+  it('keeps an app’s access rule when an edit posts no accessType (a form from before the field, a script): it never falls open to everyone', async () => {
+    // ASVS 5.0 16.5.3 (fail securely): a missing field is not a choice of the widest rule.
+    await gh.realmsService.createApp('gamma', { clientId: 'shut', name: 'Shut app', redirectUris: ['https://shut.example.com/cb'], access: { type: 'permission', permission: 'portal:use' } }, CLI_CONTEXT);
+    const url = '/admin/realms/gamma/apps/shut';
+    const csrf = csrfOf((await owner.get(url)).text);
+    const res = await owner.post(url, { _csrf: csrf, name: 'Shut app, renamed', redirectUris: 'https://shut.example.com/cb', delivery: 'form_post' });
+    expect(res.status, res.text).toBe(303);
+    const app = await gh.realmsService.getApp('gamma', 'shut');
+    expect(app.settings.name).toBe('Shut app, renamed');
+    expect(app.settings.access).toEqual({ type: 'permission', permission: 'portal:use' });
+    // A new app posted without it is open to everyone, the default.
+    const made = await owner.post('/admin/realms/gamma/apps/new', { _csrf: csrf, clientId: 'open2', name: 'Open', redirectUris: 'https://open2.example.com/cb', delivery: 'form_post' });
+    expect(made.status, made.text).toBe(201);
+    expect((await gh.realmsService.getApp('gamma', 'open2')).settings.access ?? { type: 'everyone' }).toEqual({ type: 'everyone' });
+  });
+
   it('rotates the secret: the new one is shown once and works on the back channel, the old one stops', async () => {
     const page = await owner.get('/admin/realms/gamma/apps/new');
     const made = await owner.post('/admin/realms/gamma/apps/new', { _csrf: csrfOf(page.text), clientId: 'rot', name: 'Rotating', redirectUris: 'https://rot.example.com/cb', delivery: 'form_post' });

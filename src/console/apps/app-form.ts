@@ -28,8 +28,8 @@ const appForm = z.object({
   redirectUris: lines,
   logoutRedirectUris: lines.optional(),
   delivery: z.enum(DELIVERY_MODES, { error: 'validation.invalid' }),
-  // Absent in a form posted before the access fields existed: everyone, as before.
-  accessType: z.enum(ACCESS_TYPES, { error: 'validation.invalid' }).default('everyone'),
+  // Absent in a form posted before the access fields existed: a new app is open to everyone, an edited one keeps its rule.
+  accessType: z.enum(ACCESS_TYPES, { error: 'validation.invalid' }).optional(),
   accessPermission: field.text(100).optional(),
   accessOrgs: lines.optional(),
   accessGroups: lines.optional(),
@@ -94,7 +94,9 @@ export const EMPTY_APP: AppFormValues = {
  * The access rule the form names. Creating: the rule itself. Editing: a JSON merge patch of the app's rule
  * (RFC 7396), so the keys of the kind it replaces are removed with null.
  */
-function accessOf(d: z.infer<typeof appForm>, creating: boolean): Record<string, unknown> {
+function accessOf(d: z.infer<typeof appForm>, creating: boolean): Record<string, unknown> | undefined {
+  // No accessType: never the widest rule by omission (fail closed); creating, the default applies.
+  if (d.accessType === undefined) return creating ? { type: 'everyone' } : undefined;
   const rule: Record<string, unknown> =
     d.accessType === 'permission'
       ? { type: 'permission', permission: d.accessPermission ?? '' }
@@ -122,7 +124,7 @@ export function parseAppForm(
   t: Translate,
 ): {
   ok: true;
-  input: { clientId?: string; name: string; redirectUris: string[]; logoutRedirectUris: string[]; delivery: (typeof DELIVERY_MODES)[number]; access: Record<string, unknown> };
+  input: { clientId?: string; name: string; redirectUris: string[]; logoutRedirectUris: string[]; delivery: (typeof DELIVERY_MODES)[number]; access?: Record<string, unknown> };
 } | { ok: false; errors: AppFormErrors } {
   const parsed = (creating ? newAppForm : appForm).safeParse(body ?? {});
   if (!parsed.success) {
@@ -135,6 +137,7 @@ export function parseAppForm(
     return { ok: false, errors: { fields, form: { key: 'console.apps.fixFields' } } };
   }
   const d = parsed.data as z.infer<typeof newAppForm>;
+  const access = accessOf(d, creating);
   return {
     ok: true,
     input: {
@@ -143,7 +146,7 @@ export function parseAppForm(
       redirectUris: d.redirectUris,
       logoutRedirectUris: d.logoutRedirectUris ?? [],
       delivery: d.delivery,
-      access: accessOf(d, creating),
+      ...(access ? { access } : {}),
     },
   };
 }
