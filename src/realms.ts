@@ -53,7 +53,9 @@ export class Realms {
     const appsOf = new Map<string, AppConfig[]>();
     const hashes = new Map<string, string>();
     for (const app of snapshot.apps) {
-      appsOf.set(app.realmId, [...(appsOf.get(app.realmId) ?? []), app.settings]);
+      // An app saved before access rules existed has no `access`: the schema's default, everyone (never a crash at the hand-off).
+      const settings: AppConfig = app.settings.access ? app.settings : { ...app.settings, access: { type: 'everyone' } };
+      appsOf.set(app.realmId, [...(appsOf.get(app.realmId) ?? []), settings]);
       if (app.secretHash) hashes.set(appSecretKey(app.realmId, app.clientId), app.secretHash);
     }
     const realms = snapshot.realms.filter((r) => !r.retired).map((r): RealmConfig => ({ ...r.settings, apps: appsOf.get(r.id) ?? [] }));

@@ -10,6 +10,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RealmConfig } from '../../src/config/index.ts';
 import { CLI_CONTEXT } from '../../src/services/context.ts';
+import { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { SqliteDirectory } from '../../src/store/sqlite/directory.ts';
 import { listEvents as userEvents } from '../helpers/events.ts';
 import { browser, formPostOf, GOOD_PASSWORD, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { tr } from '../helpers/locale-strings.ts';
@@ -183,5 +185,18 @@ describe('per-app access', () => {
     expect(events.at(-1)).toMatchObject({ data: { clientId: 'portal', rule: 'permission:portal:use' } });
     // The open app's back channel is not affected.
     expect((await request(gh.app).post('/api/v1/apps/token').set('Host', HOST).auth('open', secrets.open!).send({ sid })).status).toBe(200);
+  });
+
+  it('treats an app stored before access rules existed (no `access` in its settings) as open to everyone, not as an error', async () => {
+    // ASVS 5.0 16.5.3: an API or console app saved by an older Gatehouse keeps signing its users in after the upgrade.
+    const { secret } = await gh.realmsService.createApp('delta', { clientId: 'legacy', name: 'The legacy app', redirectUris: [uri('legacy')] }, CLI_CONTEXT);
+    (gh.store as SqliteStore).db.prepare("UPDATE directory_apps SET settings = json_remove(settings, '$.access') WHERE realm_id = 'delta' AND client_id = 'legacy'").run();
+    await gh.realms.refresh(new SqliteDirectory((gh.store as SqliteStore).db), true);
+    expect((gh.store as SqliteStore).db.prepare("SELECT json_extract(settings, '$.access') FROM directory_apps WHERE realm_id = 'delta' AND client_id = 'legacy'").pluck().get()).toBeNull();
+    const u = await user();
+    const res = await signIn(browser(gh, HOST), u.email, 'legacy');
+    expect(res.status, res.text).toBe(200);
+    const { sid } = await verified(res.text, 'legacy');
+    expect((await request(gh.app).post('/api/v1/apps/token').set('Host', HOST).auth('legacy', secret).send({ sid })).status).toBe(200);
   });
 });
