@@ -424,6 +424,11 @@ export const realmSchema = z.strictObject({
       maxPermissions: z.number().int().min(1).max(200).default(20).describe('Permissions per membership and per group. Lowering it keeps what is stored; the next change must fit.'),
     })
     .prefault({}),
+  invitations: z
+    .strictObject({
+      ttlHours: z.number().int().min(1).max(720).default(168).describe('How long a mailed org invitation’s link works (a resend starts it again). It works once.'),
+    })
+    .prefault({}),
   rateLimits: z
     .strictObject({
       loginPerIdentifierAndIp: rateLimitSchema
