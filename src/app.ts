@@ -29,6 +29,7 @@ import { RecoveryService } from './flows/recovery/recovery.service.ts';
 import { recoveryRoutes } from './flows/recovery/recovery.routes.ts';
 import { logoutRoutes } from './flows/logout/logout.routes.ts';
 import { SignupService } from './flows/signup/signup.service.ts';
+import { invitationRoutes } from './flows/invitations/invitations.routes.ts';
 import { signupRoutes } from './flows/signup/signup.routes.ts';
 import { VerificationService } from './flows/verification/verification.service.ts';
 import { verificationRoutes } from './flows/verification/verification.routes.ts';
@@ -190,7 +191,6 @@ export function createApp(deps: Deps): Gatehouse {
   );
   const mfaService = new MfaService(store, totp, clock);
   const loginService = new LoginService(store, hasher, deps.limiters, sessions, mfaService, clock);
-  const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock);
   const recoveryService = new RecoveryService(store, secrets, mailer, hasher, deps.limiters, clock);
   const reauthService = new ReauthService(store, hasher, deps.limiters, mfaService, clock);
   const profileService = new ProfileService(store, clock);
@@ -207,6 +207,7 @@ export function createApp(deps: Deps): Gatehouse {
   const management = deps.management ? managementServices(deps, deps.management, { store, hasher, secrets, sessions, mailer, verificationService, realms, clock }) : null;
   // The /invitation pages and sign-up read invitations without the management side too (then nothing is audited: none can be made).
   const invitations = management?.invitations ?? invitationsService(deps, { store, mailer, clock }, null);
+  const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock, invitations);
   const afterResponse = new AfterResponse();
 
   const app = express();
@@ -407,7 +408,8 @@ export function createApp(deps: Deps): Gatehouse {
   });
   app.use(loginRoutes(loginService, handoff, pages));
   app.use(orgPickerRoutes(handoff));
-  app.use(signupRoutes(signupService, handoff, pages));
+  app.use(signupRoutes(signupService, handoff, pages, invitations));
+  app.use(invitationRoutes(invitations, sessions, handoff));
   app.use(verificationRoutes(verificationService, handoff));
   app.use(recoveryRoutes(recoveryService, logger, afterResponse));
   app.use(logoutRoutes(sessions, issuer));

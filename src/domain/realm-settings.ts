@@ -368,7 +368,12 @@ export const realmSchema = z.strictObject({
     .prefault({}),
   signup: z
     .strictObject({
-      policy: z.enum(['open', 'disabled']).default('open').describe('`disabled`: `/signup` answers 403 and the sign-in page shows no sign-up link.'),
+      policy: z
+        .enum(['open', 'invite_only', 'disabled'])
+        .default('open')
+        .describe(
+          '`invite_only`: `/signup` only for someone who opened an org invitation’s link in that browser (the address fixed to the invited one, and verified by it); social sign-up and the sign-in page’s sign-up link are off. `disabled`: `/signup` answers 403 and the sign-in page shows no sign-up link (an invitation is accepted with an existing account).',
+        ),
     })
     .prefault({}),
   password: z

@@ -33,7 +33,7 @@ export interface InvitationView {
 }
 
 export type InvitationAcceptOutcome =
-  | { ok: true; membership: Membership; created: boolean; returnTo: ReturnTo | null }
+  | { ok: true; membership: Membership; created: boolean; returnTo: ReturnTo | null; orgName: string }
   /** No longer valid: accepted or revoked, expired, resent (a new link), its org closed or gone. */
   | { ok: false; reason: 'gone' }
   /** The signed-in account's address is not the invited one. */
@@ -227,6 +227,6 @@ export class InvitationsService {
     if (user.emailVerification !== 'verified' && user.email) {
       await this.d.store.setEmailVerification(realm.id, user.id, 'verified', at, [ev('user.email.verified', { email: user.email })]);
     }
-    return { ok: true, membership: result.membership, created: result.created, returnTo: result.invitation.returnTo };
+    return { ok: true, membership: result.membership, created: result.created, returnTo: result.invitation.returnTo, orgName: view.org.name };
   }
 }
