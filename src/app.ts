@@ -29,6 +29,7 @@ import { RecoveryService } from './flows/recovery/recovery.service.ts';
 import { recoveryRoutes } from './flows/recovery/recovery.routes.ts';
 import { logoutRoutes } from './flows/logout/logout.routes.ts';
 import { SignupService } from './flows/signup/signup.service.ts';
+import { invitationRoutes } from './flows/invitations/invitations.routes.ts';
 import { signupRoutes } from './flows/signup/signup.routes.ts';
 import { VerificationService } from './flows/verification/verification.service.ts';
 import { verificationRoutes } from './flows/verification/verification.routes.ts';
@@ -86,6 +87,7 @@ import { UsersService } from './services/users.ts';
 import { OrgsService } from './services/orgs.ts';
 import { MembershipsService } from './services/memberships.ts';
 import { GroupsService } from './services/groups.ts';
+import { InvitationsService } from './services/invitations.ts';
 import { RealmDashboard } from './services/realm-dashboard.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -146,6 +148,8 @@ export interface ManagementServices {
   orgs: OrgsService;
   memberships: MembershipsService;
   groups: GroupsService;
+  /** Org invitations by mail (§3.3): the API's and the console's writes, audited; the /invitation pages use the same. */
+  invitations: InvitationsService;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -187,7 +191,6 @@ export function createApp(deps: Deps): Gatehouse {
   );
   const mfaService = new MfaService(store, totp, clock);
   const loginService = new LoginService(store, hasher, deps.limiters, sessions, mfaService, clock);
-  const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock);
   const recoveryService = new RecoveryService(store, secrets, mailer, hasher, deps.limiters, clock);
   const reauthService = new ReauthService(store, hasher, deps.limiters, mfaService, clock);
   const profileService = new ProfileService(store, clock);
@@ -202,6 +205,9 @@ export function createApp(deps: Deps): Gatehouse {
   const socialStrategies = new SocialStrategies(config.providerSecrets, logger);
   const cookiePrefix = config.secureCookies ? '__Host-' : '';
   const management = deps.management ? managementServices(deps, deps.management, { store, hasher, secrets, sessions, mailer, verificationService, realms, clock }) : null;
+  // The /invitation pages and sign-up read invitations without the management side too (then nothing is audited: none can be made).
+  const invitations = management?.invitations ?? invitationsService(deps, { store, mailer, clock }, null);
+  const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock, invitations);
   const afterResponse = new AfterResponse();
 
   const app = express();
@@ -402,7 +408,8 @@ export function createApp(deps: Deps): Gatehouse {
   });
   app.use(loginRoutes(loginService, handoff, pages));
   app.use(orgPickerRoutes(handoff));
-  app.use(signupRoutes(signupService, handoff, pages));
+  app.use(signupRoutes(signupService, handoff, pages, invitations));
+  app.use(invitationRoutes(invitations, sessions, handoff));
   app.use(verificationRoutes(verificationService, handoff));
   app.use(recoveryRoutes(recoveryService, logger, afterResponse));
   app.use(logoutRoutes(sessions, issuer));
@@ -465,5 +472,12 @@ function managementServices(
   const orgs = new OrgsService({ orgs: t.store.orgs, audit, clock: t.clock });
   const memberships = new MembershipsService({ orgs: t.store.orgs, audit, clock: t.clock });
   const groups = new GroupsService({ orgs: t.store.orgs, audit, clock: t.clock });
-  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships, groups };
+  const invitations = invitationsService(deps, t, audit);
+  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships, groups, invitations };
+}
+
+/** Org invitations, their links' tokens HMAC'd under a key of their own, derived like the others. */
+function invitationsService(deps: Deps, t: { store: Store; mailer: Mailer; clock: () => Date }, audit: AuditLog | null): InvitationsService {
+  const key = createHmac('sha256', deps.secret).update('gatehouse invitations').digest();
+  return new InvitationsService({ store: t.store, mailer: t.mailer, audit, key, consoleRealmId: deps.config.console?.realmId ?? null, clock: t.clock });
 }

@@ -61,7 +61,9 @@ export type ConflictReason =
   /** The realm has a group of that name (any case). */
   | 'group_exists'
   /** The users are members of the group already: nothing was added. */
-  | 'group_member_exists';
+  | 'group_member_exists'
+  /** The invitation was accepted or revoked already: it cannot be resent, revoked or accepted. */
+  | 'invitation.gone';
 
 /** The change collides with what exists: a taken username, a provisioned (read-only) realm, a stale expectation. */
 export class ConflictError extends DomainError {

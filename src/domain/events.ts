@@ -64,6 +64,10 @@ export const EVENT_CATALOGUE = {
   'group.deleted': 'A group was deleted with its members (data.groupId, data.name, data.members: how many memberships went with it, without an event each).',
   'group.member.added': 'A user was added to a group (data.groupId); userId is the member. One event per user added.',
   'group.member.removed': 'A user was removed from a group (data.groupId); userId is the member.',
+  'invitation.created': 'An invitation to an org was made and mailed (data.invitationId, data.orgId, data.email, data.permissions, data.expiresAt).',
+  'invitation.resent': 'An invitation was mailed again with a new link, the old one dead (data.invitationId, data.orgId, data.email, data.sentCount, data.expiresAt).',
+  'invitation.revoked': 'An invitation was revoked: its link no longer works (data.invitationId, data.orgId, data.email).',
+  'invitation.accepted': 'An invitation was accepted (data.invitationId, data.orgId, data.membershipId, data.created: false when an existing membership was widened); userId is the new member.',
 } as const satisfies Record<string, string>;
 
 export type EventType = keyof typeof EVENT_CATALOGUE;
@@ -175,6 +179,10 @@ export interface EventDataMap {
   'group.deleted': { groupId: string; name: string; members: number };
   'group.member.added': { groupId: string };
   'group.member.removed': { groupId: string };
+  'invitation.created': { invitationId: string; orgId: string; email: string; permissions: string[]; expiresAt: string };
+  'invitation.resent': { invitationId: string; orgId: string; email: string; sentCount: number; expiresAt: string };
+  'invitation.revoked': { invitationId: string; orgId: string; email: string };
+  'invitation.accepted': { invitationId: string; orgId: string; membershipId: string; created: boolean };
 }
 
 export type EventData<T extends EventType> = T extends keyof EventDataMap ? EventDataMap[T] : Record<string, unknown>;

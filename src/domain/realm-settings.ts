@@ -368,7 +368,12 @@ export const realmSchema = z.strictObject({
     .prefault({}),
   signup: z
     .strictObject({
-      policy: z.enum(['open', 'disabled']).default('open').describe('`disabled`: `/signup` answers 403 and the sign-in page shows no sign-up link.'),
+      policy: z
+        .enum(['open', 'invite_only', 'disabled'])
+        .default('open')
+        .describe(
+          '`invite_only`: `/signup` only for someone who opened an org invitation’s link in that browser (the address fixed to the invited one, and verified by it); social sign-up and the sign-in page’s sign-up link are off. `disabled`: `/signup` answers 403 and the sign-in page shows no sign-up link (an invitation is accepted with an existing account).',
+        ),
     })
     .prefault({}),
   password: z
@@ -422,6 +427,11 @@ export const realmSchema = z.strictObject({
   memberships: z
     .strictObject({
       maxPermissions: z.number().int().min(1).max(200).default(20).describe('Permissions per membership and per group. Lowering it keeps what is stored; the next change must fit.'),
+    })
+    .prefault({}),
+  invitations: z
+    .strictObject({
+      ttlHours: z.number().int().min(1).max(720).default(168).describe('How long a mailed org invitation’s link works (a resend starts it again). It works once.'),
     })
     .prefault({}),
   rateLimits: z

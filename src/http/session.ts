@@ -10,11 +10,15 @@ export function originOf(req: Request): SessionOrigin {
 }
 
 /**
- * A new cookie session id for this browser, with an empty session: whoever
- * knew the old id learns nothing of the new one (no fixation, ASVS 7.2.4).
+ * A new cookie session id for this browser, with an empty session (but for an
+ * invitation link waiting for this sign-in): whoever knew the old id learns
+ * nothing of the new one (no fixation, ASVS 7.2.4).
  */
-export function regenerateBrowserSession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+export async function regenerateBrowserSession(req: Request): Promise<void> {
+  // An org invitation opened in this browser waits for the sign-in or sign-up it sends the user to: it moves along.
+  const invitation = req.session.invitation;
+  await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+  if (invitation) req.session.invitation = invitation;
 }
 
 /**

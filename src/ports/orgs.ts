@@ -39,7 +39,7 @@ export interface OrgsPort {
   countOrgs(realmId: string, filter: OrgFilter): Promise<number>;
   /** null when there is no such org (then emit is handed null). */
   patchOrg(realmId: string, id: string, patch: OrgPatch, at: Date, emit?: Emit<Org | null>): Promise<Org | null>;
-  /** The org and its memberships, in one transaction (its pending invitations too, once they exist). */
+  /** The org, its memberships and its invitations, in one transaction. */
   deleteOrg(realmId: string, id: string, emit?: Emit<{ org: Org; memberships: number } | null>): Promise<{ org: Org; memberships: number } | null>;
 
   /**

@@ -4,6 +4,7 @@ import type { IdentitiesPort } from '../ports/identities.ts';
 import type { LoginSessionsPort } from '../ports/login-sessions.ts';
 import type { MailOutboxPort } from '../ports/mail-outbox.ts';
 import type { OneTimeTokensPort } from '../ports/one-time-tokens.ts';
+import type { InvitationsPort } from '../ports/invitations.ts';
 import type { OrgsPort } from '../ports/orgs.ts';
 import type { RealmStatePort } from '../ports/realm-state.ts';
 import type { SecretsPort } from '../ports/secrets.ts';
@@ -43,6 +44,8 @@ export interface Store
   readonly events: EventsPort;
   /** Orgs, memberships and groups (ports/orgs.ts), on this same database: the hand-off and sign-up read them without the management side. */
   readonly orgs: OrgsPort;
+  /** Org invitations by mail (ports/invitations.ts), on this same database: accepting one writes a membership in the same transaction. */
+  readonly invitations: InvitationsPort;
 
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -48,12 +48,12 @@ afterAll(() => gh?.close());
 
 /** B's ids for a route (the API user's for the API-key routes). */
 function bIds(r: RouteSpec, realmId: string): Record<string, string> {
-  return { realmId, userId: r.path.includes('/api-key') ? b.apiUser : b.human, sid: b.humanSession, credentialId: 'totp', clientId: B_APP, keyId: bKeyId, orgId: b.org, membershipId: b.membership, groupId: b.group };
+  return { realmId, userId: r.path.includes('/api-key') ? b.apiUser : b.human, sid: b.humanSession, credentialId: 'totp', clientId: B_APP, keyId: bKeyId, orgId: b.org, membershipId: b.membership, groupId: b.group, invitationId: b.invitation };
 }
 
 /** Ids of the same shape that exist nowhere. */
 function unknownIds(realmId: string): Record<string, string> {
-  return { realmId, userId: randomUUID(), sid: 'AAAAAAAAAAAAAAAAAAAAAA', credentialId: 'identity:nowhere', clientId: 'no-such-app', keyId: 'mk_nosuchkey', orgId: 'org_AAAAAAAAAAAAAAAA', membershipId: 'mb_AAAAAAAAAAAAAAAA', groupId: 'grp_AAAAAAAAAAAAAAAA' };
+  return { realmId, userId: randomUUID(), sid: 'AAAAAAAAAAAAAAAAAAAAAA', credentialId: 'identity:nowhere', clientId: 'no-such-app', keyId: 'mk_nosuchkey', orgId: 'org_AAAAAAAAAAAAAAAA', membershipId: 'mb_AAAAAAAAAAAAAAAA', groupId: 'grp_AAAAAAAAAAAAAAAA', invitationId: 'inv_AAAAAAAAAAAAAAAA' };
 }
 
 const exampleOf = (r: RouteSpec) => ({ query: queryString(r.example?.query), body: r.body ? (r.example?.body ?? {}) : undefined });
@@ -87,13 +87,14 @@ async function snapshotB(): Promise<Record<string, unknown>> {
     userMemberships: await get(`/realms/${B}/memberships`, `userId=${b.human}&limit=1000`),
     groups: await get(`/realms/${B}/groups`, 'limit=1000'),
     groupMembers: await get(`/realms/${B}/groups/${b.group}/members`, 'limit=1000'),
+    invitations: await get(`/realms/${B}/invitations`, 'limit=1000'),
     keys: (await send(gh, root, 'get', '/api-keys')).body.data.filter((k: { realm: string }) => k.realm === B).map(({ lastUsedAt: _u, ...k }: Record<string, unknown>) => k),
     perUser,
   };
 }
 
 /** What of B an answer must never carry. */
-const bSecrets = () => [b.humanEmail, 'b-human', 'b-other', 'b robot', 'b-octo', 'Beta only', 'login.beta.example', b.humanSession, b.otherSession, b.apiKey, 'b org', 'b-org-ref', 'b:read', 'b group', 'b:group'];
+const bSecrets = () => [b.humanEmail, 'b-human', 'b-other', 'b robot', 'b-octo', 'Beta only', 'login.beta.example', b.humanSession, b.otherSession, b.apiKey, 'b org', 'b-org-ref', 'b:read', 'b group', 'b:group', 'b-invited@example.com', 'b invitee', 'b:invited'];
 
 /** An answer without its per-request headers: what a caller could compare. */
 const answer = (res: { status: number; text: string; headers: Record<string, string> }) => ({ status: res.status, type: res.headers['content-type'], body: res.text });
@@ -162,6 +163,8 @@ describe('a key locked to realm A sees nothing of realm B (ASVS 8.2.2)', () => {
       [`/realms/${A}/memberships`, `orgId=${b.org}`],
       [`/realms/${A}/groups`, 'q=b'],
       [`/realms/${A}/groups`, `userId=${b.human}`],
+      [`/realms/${A}/invitations`, 'q=b'],
+      [`/realms/${A}/invitations`, `orgId=${b.org}`],
     ] as const) {
       const res = await send(gh, keyA, 'get', path, { query });
       expect(res.status, path).toBe(200);

@@ -27,6 +27,9 @@ let doc: Record<string, any>;
 let seeded: SeededUsers;
 let throwaway: string;
 let revocable: string;
+/** An org no example closes, and an invitation to it: closeOrg's example runs before the invitation routes. */
+let inviteOrg: string;
+let invitation: string;
 let throwawayOrg: string;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -41,6 +44,8 @@ beforeAll(async () => {
   throwaway = (await gh.management!.users.create(realm, { userType: 'human', email: 'throwaway@example.com' }, CLI_CONTEXT)).user.id;
   revocable = (await gh.management!.keys.create({ realmId: 'default', access: 'read', name: 'to revoke' }, CLI_CONTEXT)).key.id;
   throwawayOrg = (await gh.management!.orgs.create(realm, { name: 'Throwaway org' }, CLI_CONTEXT)).id;
+  inviteOrg = (await gh.management!.orgs.create(realm, { name: 'Inviting org' }, CLI_CONTEXT)).id;
+  invitation = (await gh.management!.invitations.invite(realm, { orgId: inviteOrg, email: 'invited@example.com' }, CLI_CONTEXT)).id;
   // createMembership's example names a user by id: here that user exists (an import keeps a given id).
   const exampleUser = routes.find((r) => r.operationId === 'createMembership')!.example!.body as { userId: string };
   const made = (await gh.management!.users.create(realm, { userType: 'human', email: 'member@example.com' }, CLI_CONTEXT)).user;
@@ -55,8 +60,8 @@ function idsFor(r: RouteSpec): Record<string, string> {
   const realmRoute = r.tag === 'Realms' || r.tag === 'Apps';
   const userId = r.path.includes('/api-key') ? seeded.apiUser : r.method === 'delete' && r.path.endsWith('/users/:userId') ? throwaway : seeded.human;
   // Deleting the seeded org would take the seeded membership before deleteMembership's turn.
-  const orgId = r.method === 'delete' && r.path.endsWith('/orgs/:orgId') ? throwawayOrg : seeded.org;
-  return { realmId: realmRoute ? 'acme' : 'default', userId, credentialId: 'totp', sid: seeded.otherSession, clientId: 'portal', keyId: revocable, orgId, membershipId: seeded.membership, groupId: seeded.group };
+  const orgId = r.method === 'delete' && r.path.endsWith('/orgs/:orgId') ? throwawayOrg : r.path.includes('/invitations') ? inviteOrg : seeded.org;
+  return { realmId: realmRoute ? 'acme' : 'default', userId, credentialId: 'totp', sid: seeded.otherSession, clientId: 'portal', keyId: revocable, orgId, membershipId: seeded.membership, groupId: seeded.group, invitationId: invitation };
 }
 
 /** Writes before the deletes; the deletes deepest path first (an app before its realm, a credential before its user). */

@@ -14,6 +14,7 @@ import { managementKeysContract } from './management-keys.contract.ts';
 import { operatorRolesContract } from './operator-roles.contract.ts';
 import { usersAdminContract } from './users-admin.contract.ts';
 import { groupsContract } from './groups.contract.ts';
+import { invitationsContract } from './invitations.contract.ts';
 import { membershipsContract } from './memberships.contract.ts';
 import { orgsContract } from './orgs.contract.ts';
 
@@ -53,6 +54,7 @@ if (url) {
   orgsContract('MongoDB', orgsRig);
   membershipsContract('MongoDB', orgsRig);
   groupsContract('MongoDB', orgsRig);
+  invitationsContract('MongoDB', orgsRig);
   const managementRig = async () => {
     const store = await makeStore();
     const management = await MongoManagement.open(store.connection);

@@ -7,6 +7,7 @@ import { SqliteDirectory } from '../../src/store/sqlite/directory.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { SqliteUsersAdmin } from '../../src/store/sqlite/users-admin.ts';
 import { groupsContract } from './groups.contract.ts';
+import { invitationsContract } from './invitations.contract.ts';
 import { membershipsContract } from './memberships.contract.ts';
 import { created, orgsContract } from './orgs.contract.ts';
 import { at, newEvent, newUser, T0 } from './store-fixtures.ts';
@@ -24,6 +25,7 @@ function rig(file: string) {
 orgsContract('SQLite file', async () => rig(freshFile()));
 membershipsContract('SQLite file', async () => rig(freshFile()));
 groupsContract('SQLite file', async () => rig(freshFile()));
+invitationsContract('SQLite file', async () => rig(freshFile()));
 
 describe('SQLite: orgs, memberships and groups written with their events in one transaction', () => {
   /** A store whose every append to the events table fails, as a full disk or a crash mid-write would. */
@@ -117,6 +119,37 @@ describe('SQLite: orgs, memberships and groups written with their events in one 
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('accepts an invitation exactly once when two instances on one file race', async () => {
+    const file = freshFile();
+    const a = new SqliteStore(file);
+    const b = new SqliteStore(file);
+    try {
+      const alice = await a.createUser(newUser(), T0);
+      const acme = await a.orgs.createOrg({ realmId: 'alpha', name: 'Acme' }, T0);
+      await a.invitations.createInvitation({ realmId: 'alpha', orgId: acme.id, email: alice.email!, createdBy: { type: 'system', id: null }, expiresAt: at(9999), tokenHash: 'h' }, T0);
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).invitations.acceptInvitation('alpha', 'h', alice.id, at(i + 1), 20)));
+      expect(results.filter((r) => 'membership' in r)).toHaveLength(1);
+      expect(count(b, 'memberships')).toBe(1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('leaves nothing of an accept whose event cannot be written', async () => {
+    const store = failingLog();
+    try {
+      const alice = await store.createUser(newUser(), T0);
+      const acme = await store.orgs.createOrg({ realmId: 'alpha', name: 'Acme' }, T0);
+      await store.invitations.createInvitation({ realmId: 'alpha', orgId: acme.id, email: alice.email!, createdBy: { type: 'system', id: null }, expiresAt: at(9999), tokenHash: 'h' }, T0);
+      await expect(store.invitations.acceptInvitation('alpha', 'h', alice.id, at(1), 20, ev())).rejects.toThrow('boom');
+      expect(count(store, 'memberships')).toBe(0);
+      expect((await store.invitations.findInvitationByToken('alpha', 'h', at(2)))?.status).toBe('pending');
+    } finally {
+      await store.close();
     }
   });
 

@@ -10,7 +10,7 @@ import { browser, GOOD_PASSWORD, type TestGatehouse } from './gatehouse.ts';
  */
 export function routesOf(gh: TestGatehouse): RouteSpec[] {
   const m = gh.management!;
-  return managementRoutes({ keys: m.keys, audit: m.audit, users: m.users, access: m.access, realmsService: gh.realmsService, events: m.events, orgs: m.orgs, memberships: m.memberships, groups: m.groups });
+  return managementRoutes({ keys: m.keys, audit: m.audit, users: m.users, access: m.access, realmsService: gh.realmsService, events: m.events, orgs: m.orgs, memberships: m.memberships, groups: m.groups, invitations: m.invitations });
 }
 
 /** The names of a route's path parameters, in order: /realms/:realmId/users/:userId → [realmId, userId]. */
@@ -94,12 +94,14 @@ export interface SeededUsers {
   membership: string;
   /** A group with the human as its member. */
   group: string;
+  /** A pending invitation to the org (mailed to the outbox). */
+  invitation: string;
 }
 
 /**
  * Users of every kind in `realmId`, made through the same services as the
  * API (the CLI's context), signed in through the real login page on `host`;
- * and an org and a group with the human as a member, so the org and group routes have ids.
+ * an org and a group with the human as a member, and an invitation to the org, so the org, group and invitation routes have ids.
  */
 export async function seedUsers(gh: TestGatehouse, realmId: string, host: string, prefix: string): Promise<SeededUsers> {
   const realm = gh.realms.byIdOrNull(realmId)!;
@@ -127,7 +129,8 @@ export async function seedUsers(gh: TestGatehouse, realmId: string, host: string
   const membership = await m.memberships.create(realm, { userId: human.id, orgId: org.id, permissions: [`${prefix}:read`] }, CLI_CONTEXT);
   const group = await m.groups.create(realm, { name: `${prefix} group`, description: `${prefix} group text`, permissions: [`${prefix}:group`] }, CLI_CONTEXT);
   await m.groups.addMembers(realm, group.id, [human.id], CLI_CONTEXT);
-  return { human: human.id, humanEmail: human.email!, humanSession, apiUser: api.user.id, apiKey: api.apiKey!, other: other.id, otherSession, org: org.id, membership: membership.id, group: group.id };
+  const invitation = await m.invitations.invite(realm, { orgId: org.id, email: `${prefix}-invited@example.com`, name: `${prefix} invitee`, permissions: [`${prefix}:invited`] }, CLI_CONTEXT);
+  return { human: human.id, humanEmail: human.email!, humanSession, apiUser: api.user.id, apiKey: api.apiKey!, other: other.id, otherSession, org: org.id, membership: membership.id, group: group.id, invitation: invitation.id };
 }
 
 /**
@@ -137,5 +140,5 @@ export async function seedUsers(gh: TestGatehouse, realmId: string, host: string
  */
 export function routeTable(): RouteSpec[] {
   const unbound = {} as never;
-  return managementRoutes({ keys: unbound, audit: unbound, users: unbound, access: unbound, realmsService: unbound, events: unbound, orgs: unbound, memberships: unbound, groups: unbound });
+  return managementRoutes({ keys: unbound, audit: unbound, users: unbound, access: unbound, realmsService: unbound, events: unbound, orgs: unbound, memberships: unbound, groups: unbound, invitations: unbound });
 }

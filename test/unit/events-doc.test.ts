@@ -10,8 +10,8 @@ describe('event catalogue', () => {
     expect(doc).toBe(renderEventsDoc());
   });
 
-  it('names every type as lowercase dotted segments, user.* / session.* / realm.* / app.* / org.* / membership.* / group.*', () => {
-    for (const type of EVENT_TYPES) expect(type).toMatch(/^(user|session|realm|app|org|membership|group)(\.[a-z][a-z_]*)+$/);
+  it('names every type as lowercase dotted segments, user.* / session.* / realm.* / app.* / org.* / membership.* / group.* / invitation.*', () => {
+    for (const type of EVENT_TYPES) expect(type).toMatch(/^(user|session|realm|app|org|membership|group|invitation)(\.[a-z][a-z_]*)+$/);
   });
 
   it('renames every old name to a type of the catalogue, and no new name is an old one', () => {

@@ -38,6 +38,7 @@ const MODELS: Record<MailKind, Record<string, unknown>> = {
   'bind-email': { code: CODE, codeMinutes: 10, linkHours: 24 },
   'email-changed': { newEmail: 'new-alice@example.com', username: 'alice@example.com', usernameChanged: true, forgotLink: 'https://login.alpha.example/forgot' },
   'social-code': { code: CODE, codeMinutes: 10 },
+  'org-invitation': { inviter: 'Grace Hopper', org: 'Acme Labs', hours: 168 },
 };
 
 /** What each kind must say, per locale: subject, and phrases of the body (text and HTML alike). */
@@ -70,6 +71,10 @@ const EXPECTED: Record<MailKind, Record<'en' | 'zh-CN', { subject: string; phras
     // No link: the code must be typed in the browser that started the sign-in.
     en: { subject: 'Your Alpha & Co sign-in code', phrases: ['Confirm your email address', 'valid for 10 minutes', 'nothing will use this address'], code: true, noLink: true },
     'zh-CN': { subject: '你的 Alpha & Co 登录验证码', phrases: ['确认你的邮箱地址', '10 分钟内有效', '此地址不会被使用'], code: true, noLink: true },
+  },
+  'org-invitation': {
+    en: { subject: 'Grace Hopper invited you to Acme Labs on Alpha & Co', phrases: ['Join Acme Labs', 'Grace Hopper invited you to join Acme Labs on', 'for 168 hours'], code: false },
+    'zh-CN': { subject: 'Grace Hopper 邀请你加入 Alpha & Co 上的 Acme Labs', phrases: ['加入 Acme Labs', '168 小时内有效'], code: false },
   },
 };
 

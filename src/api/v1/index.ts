@@ -13,12 +13,14 @@ import type { UsersService } from '../../services/users.ts';
 import type { OrgsService } from '../../services/orgs.ts';
 import type { MembershipsService } from '../../services/memberships.ts';
 import type { GroupsService } from '../../services/groups.ts';
+import type { InvitationsService } from '../../services/invitations.ts';
 import { accessRoutes } from './access.routes.ts';
 import { authenticate, type Authenticated } from './auth.ts';
 import { jsonBody } from './body.ts';
 import { eventRoutes } from './events.routes.ts';
 import { keyRoutes } from './keys.routes.ts';
 import { groupRoutes } from './groups.routes.ts';
+import { invitationRoutes } from './invitations.routes.ts';
 import { membershipRoutes } from './memberships.routes.ts';
 import { orgRoutes } from './orgs.routes.ts';
 import { realmRoutes } from './realms.routes.ts';
@@ -44,6 +46,7 @@ export interface ManagementApiDeps {
   orgs: OrgsService;
   memberships: MembershipsService;
   groups: GroupsService;
+  invitations: InvitationsService;
   /** Realms and apps at run time; absent: those routes are not served. */
   realmsService?: RealmsService;
   events: EventLog;
@@ -60,7 +63,7 @@ export interface ManagementApiDeps {
  * routes first (authenticate-key, an app's hot path, is the first of all, one
  * layer away), and fixed paths before `:userId`.
  */
-export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events' | 'orgs' | 'memberships' | 'groups'>): RouteSpec[] {
+export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events' | 'orgs' | 'memberships' | 'groups' | 'invitations'>): RouteSpec[] {
   return [
     ...accessRoutes(d.access),
     ...keyRoutes(d.keys, d.audit),
@@ -69,6 +72,7 @@ export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | '
     ...orgRoutes(d.orgs),
     ...membershipRoutes(d.memberships),
     ...groupRoutes(d.groups),
+    ...invitationRoutes(d.invitations, d.orgs),
     ...userRoutes(d.users),
   ];
 }

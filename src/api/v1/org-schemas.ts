@@ -3,6 +3,7 @@ import { ORG_SORT_KEYS } from '../../domain/orgs.ts';
 import { PERMISSION } from '../../domain/permissions.ts';
 import { afterParam, customAttributes, date, limitParam, line, realmId, userId } from './schemas.ts';
 import { ORG_ID } from '../../domain/ids.ts';
+import { INVITATION_STATUSES } from '../../domain/invitations.ts';
 
 /** Request and response schemas of the orgs and memberships routes (docs/design/orgs.md §3.1) and the groups routes (§3.2). */
 
@@ -18,6 +19,8 @@ export const groupId = z.string().regex(/^grp_[A-Za-z0-9_-]{16}$/, 'a group id (
 export const orgParams = z.strictObject({ realmId, orgId });
 export const membershipParams = z.strictObject({ realmId, membershipId });
 export const groupParams = z.strictObject({ realmId, groupId });
+export const invitationId = z.string().regex(/^inv_[A-Za-z0-9_-]{16}$/, 'an invitation id (inv_…)');
+export const invitationParams = z.strictObject({ realmId, invitationId });
 export const groupMemberParams = z.strictObject({ realmId, groupId, userId });
 
 const orgState = z.enum(['active', 'closed']);
@@ -115,6 +118,35 @@ export const addGroupMembersBody = z.strictObject({
   userIds: z.array(userId).min(1).max(1000).describe('Users of the realm to add (each once); at most 1000 a call'),
 });
 
+const invitationFilterShape = {
+  status: z.enum(INVITATION_STATUSES).describe('As stored: a pending invitation past its expiresAt stays pending (see `expired`)').optional(),
+  q: line(200).min(1).describe('Search: a prefix of the invited address or name (any case)').optional(),
+  limit: limitParam,
+  after: afterParam,
+};
+export const orgInvitationListQuery = z.strictObject(invitationFilterShape);
+export const invitationListQuery = z.strictObject({ orgId: orgId.describe('Only this org’s invitations').optional(), ...invitationFilterShape });
+
+/** An address a mail can go to: one line (no CRLF: nothing reaches a mail header), with an @. */
+const invitedEmail = line(254)
+  .min(3)
+  .refine((v) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v.trim()), 'an email address')
+  .describe('The address the mail goes to; only an account of this address (any case) may accept');
+
+export const createInvitationBody = z.strictObject({
+  email: invitedEmail,
+  name: line(200).min(1).nullable().optional().describe('The invitee’s name: the mail greets them by it'),
+  permissions: permissions.default([]).describe('What the membership gets; widens an existing membership (union, within memberships.maxPermissions)'),
+  locale: z.enum(['en', 'zh-CN']).default('en').describe('The mail’s language'),
+  returnTo: z
+    .strictObject({ clientId: z.string().min(1).max(64), redirectUri: z.string().min(1).max(2048), state: z.string().max(1024).optional() })
+    .nullable()
+    .optional()
+    .describe('An app of the realm (a registered redirect URI) the invitee goes on to once they have accepted'),
+});
+
+export const resendInvitationBody = z.strictObject({ locale: z.enum(['en', 'zh-CN']).default('en').describe('The mail’s language') });
+
 // Responses (documentation; orgJson, membershipJson and groupJson in serialize.ts produce them).
 const time = z.string().describe('RFC 3339 UTC');
 export const orgOut = z.object({
@@ -152,4 +184,22 @@ export const groupMembersAddedOut = z.object({
   added: z.array(z.string()).describe('Now members'),
   already: z.array(z.string()).describe('Members before this call'),
   missing: z.array(z.string()).describe('Not users of this realm: left out'),
+});
+export const invitationOut = z.object({
+  id: z.string(),
+  realmId: z.string(),
+  orgId: z.string(),
+  email: z.string(),
+  name: z.string().nullable(),
+  permissions: z.array(z.string()),
+  returnTo: z.object({ clientId: z.string(), redirectUri: z.string(), state: z.string().optional() }).nullable(),
+  createdBy: z.object({ type: z.enum(['operator', 'api_key', 'user', 'system']), id: z.string().nullable() }),
+  status: z.enum(INVITATION_STATUSES),
+  expired: z.boolean().describe('Pending but past its expiresAt at the time of the answer: its link no longer works (a resend makes a new one)'),
+  expiresAt: time,
+  sentCount: z.number(),
+  lastSentAt: time,
+  acceptedBy: z.string().nullable(),
+  acceptedAt: time.nullable(),
+  createdAt: time,
 });

@@ -1,3 +1,4 @@
+import type { Invitation } from '../../domain/invitations.ts';
 import type { ManagementKey } from '../../domain/management-key.ts';
 import { isLive, type Group, type GroupMember, type Membership, type Org } from '../../domain/orgs.ts';
 import { displayName, type User } from '../../identity/user.ts';
@@ -89,5 +90,27 @@ export function membershipJson(m: Membership, at: Date) {
     expired: !isLive(m, at),
     createdAt: m.createdAt.toISOString(),
     updatedAt: m.updatedAt.toISOString(),
+  };
+}
+
+/** An invitation as the API shows it: never its token (it is not stored); `expired` computed at `at`, the time of the answer. */
+export function invitationJson(i: Invitation, at: Date) {
+  return {
+    id: i.id,
+    realmId: i.realmId,
+    orgId: i.orgId,
+    email: i.email,
+    name: i.name,
+    permissions: i.permissions,
+    returnTo: i.returnTo,
+    createdBy: i.createdBy,
+    status: i.status,
+    expired: i.status === 'pending' && i.expiresAt.getTime() <= at.getTime(),
+    expiresAt: i.expiresAt.toISOString(),
+    sentCount: i.sentCount,
+    lastSentAt: i.lastSentAt.toISOString(),
+    acceptedBy: i.acceptedBy,
+    acceptedAt: iso(i.acceptedAt),
+    createdAt: i.createdAt.toISOString(),
   };
 }

@@ -44,7 +44,7 @@ export const SECTION_FIELDS: Record<Exclude<SettingsSection, 'social'>, readonly
     { name: 'apiKeyPolicy', path: ['fields', 'apiKeys', 'policy'], kind: choice('hash', 'encrypt'), hint: true },
     { name: 'apiKeyPrefix', path: ['fields', 'apiKeys', 'prefix'], kind: text(100, true), hint: true },
   ],
-  signup: [{ name: 'policy', path: ['signup', 'policy'], kind: choice('open', 'disabled') }],
+  signup: [{ name: 'policy', path: ['signup', 'policy'], kind: choice('open', 'invite_only', 'disabled') }],
   verification: [
     { name: 'policy', path: ['emailVerification', 'policy'], kind: choice('off', 'optional', 'required') },
     { name: 'linkTtlHours', path: ['emailVerification', 'linkTtlHours'], kind: INT },

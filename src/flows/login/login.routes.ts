@@ -16,6 +16,7 @@ import { allowProviderForms, loginButtons } from '../social/buttons.ts';
 import type { LoginService, PendingSecondFactor } from './login.service.ts';
 import { pendingSecondFactor, startSecondFactor } from './second-factor.ts';
 import type { HandoffService } from '../../services/handoff.ts';
+import { canSignUp } from '../../domain/signup-policy.ts';
 
 const loginForm = z.object({
   identifier: field.requiredText(320),
@@ -39,7 +40,8 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
     {
       title: t('login.title'),
       appName: target?.app.name,
-      signupHref: req.realm.signup.policy === 'open' ? `/signup${returnQuery(target)}` : null,
+      // invite_only: the invitation's page links to sign-up; this page (cached for anyone) does not.
+      signupHref: canSignUp(req.realm, false) ? `/signup${returnQuery(target)}` : null,
       forgotHref: `/forgot${returnQuery(target)}`,
       usernames: req.realm.fields.usernames,
       socialButtons,

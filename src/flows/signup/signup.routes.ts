@@ -6,12 +6,17 @@ import type { PageCache } from '../../http/page-cache.ts';
 import { anonymousPage, renderPage, type Cacheable } from '../../http/render.ts';
 import { bindBrowserSession, originOf } from '../../http/session.ts';
 import { FlowError } from '../../http/flow-error.ts';
+import { flash } from '../../http/account.ts';
 import { continueAfterLogin } from '../handoff/deliver.ts';
 import { startSecondFactor } from '../login/second-factor.ts';
 import { resolveReturnTarget, returnQuery, toReturnInfo, type ReturnTarget } from '../handoff/handoff.service.ts';
 import { allowProviderForms, loginButtons } from '../social/buttons.ts';
 import type { SignupService } from './signup.service.ts';
 import type { HandoffService } from '../../services/handoff.ts';
+import type { InvitationsService } from '../../services/invitations.ts';
+import { canSignUp } from '../../domain/signup-policy.ts';
+import { invitationInSession } from '../invitations/invitations.routes.ts';
+import { fromReturnInfo } from '../handoff/handoff.service.ts';
 
 const signupForm = z.object({
   email: field.email(),
@@ -41,6 +46,8 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
       socialOnly: req.realm.social.only,
       values: {},
       error: null,
+      // Through an invitation: the invited address, fixed (readonly; the service checks it again).
+      invitedEmail: null,
       ...extra,
     },
     status,
@@ -48,24 +55,32 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
   );
 }
 
-export function signupRoutes(service: SignupService, handoff: HandoffService, pages?: PageCache): Router {
+export function signupRoutes(service: SignupService, handoff: HandoffService, pages?: PageCache, invitations?: InvitationsService): Router {
   const router = Router();
+
+  /** An org invitation this browser opened: it fixes the address, and lets an invite_only realm sign up. */
+  const invited = async (req: Request) => (invitations ? await invitationInSession(req, invitations) : null);
 
   /** GET /signup */
   router.get('/signup', async (req, res) => {
     const target = resolveReturnTarget(req.realm, req.query);
     if (req.signedIn) return continueAfterLogin(req, res, handoff, target, req.signedIn.user, req.signedIn.session);
-    if (req.realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
+    const held = await invited(req);
+    if (!canSignUp(req.realm, held !== null)) throw new FlowError(403, 'signup.closed');
+    if (held) return show(req, res, target, { invitedEmail: held.view.invitation.email, values: { email: held.view.invitation.email } });
     show(req, res, target, {}, 200, anonymousPage(pages, req, 'signup/signup'));
   });
 
   /** POST /signup */
   router.post('/signup', async (req, res) => {
     const target = resolveReturnTarget(req.realm, req.query);
+    const held = await invited(req);
+    const invitedEmail = held?.view.invitation.email ?? null;
     const form = parseForm(signupForm, req.body, KEEP);
-    if (!form.ok) return show(req, res, target, { values: form.values, error: { field: form.field, message: form.messageKey } }, 400);
+    if (!form.ok) return show(req, res, target, { invitedEmail, values: { ...form.values, ...(invitedEmail ? { email: invitedEmail } : {}) }, error: { field: form.field, message: form.messageKey } }, 400);
     try {
-      const outcome = await service.signup(req.realm, { ...form.data, locale: req.locale, clientId: target?.app.clientId ?? null }, originOf(req), toReturnInfo(target));
+      const invitation = held ? { token: held.token, email: held.view.invitation.email } : undefined;
+      const outcome = await service.signup(req.realm, { ...form.data, locale: req.locale, clientId: target?.app.clientId ?? null, ...(invitation ? { invitation } : {}) }, originOf(req), toReturnInfo(target));
       if ('verify' in outcome) {
         req.session.pendingVerification = outcome.verify
           ? { realmId: req.realm.id, userId: outcome.verify.id, ret: toReturnInfo(target) }
@@ -74,10 +89,18 @@ export function signupRoutes(service: SignupService, handoff: HandoffService, pa
       }
       if ('secondFactor' in outcome) return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target });
       await bindBrowserSession(req, outcome.session);
+      if (outcome.joined) {
+        delete req.session.invitation;
+        // The org just joined is the new session's pick; the invitation's app is where to go when the sign-up came from none.
+        await handoff.select(req.realm, outcome.user, outcome.session, outcome.joined.orgId);
+        const next = target ?? fromReturnInfo(req.realm, outcome.joined.returnTo);
+        if (!next) flash(req, 'invitation.accepted', { org: outcome.joined.orgName });
+        return continueAfterLogin(req, res, handoff, next, outcome.user, outcome.session);
+      }
       await continueAfterLogin(req, res, handoff, target, outcome.user, outcome.session);
     } catch (err) {
       const values = Object.fromEntries(KEEP.map((k) => [k, form.data[k] ?? '']));
-      rerenderOnFlowError(res, err, (error, status) => show(req, res, target, { values, error }, status));
+      rerenderOnFlowError(res, err, (error, status) => show(req, res, target, { invitedEmail, values: { ...values, ...(invitedEmail ? { email: invitedEmail } : {}) }, error }, status));
     }
   });
 

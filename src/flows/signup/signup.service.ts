@@ -11,6 +11,9 @@ import { UniqueViolation, type LoginSession, type Store } from '../../store/port
 import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import type { ReturnTo } from '../../domain/return-to.ts';
 import type { VerificationService } from '../verification/verification.service.ts';
+import { canSignUp } from '../../domain/signup-policy.ts';
+import { normalizeLogin } from '../../identity/user.ts';
+import type { InvitationsService } from '../../services/invitations.ts';
 
 export interface SignupInput {
   email: string;
@@ -21,6 +24,15 @@ export interface SignupInput {
   lastName?: string;
   locale: string;
   clientId: string | null;
+  /** An org invitation opened in this browser (its token from the session, its address as the store has it). */
+  invitation?: { token: string; email: string };
+}
+
+/** What signing up through an invitation joined (null: nothing, the invitation was taken meanwhile). */
+export interface Joined {
+  orgId: string;
+  orgName: string;
+  returnTo: ReturnTo | null;
 }
 
 /** Creates a human user with the fields the realm asks for, mails the verification, and logs them in (unless they must verify first). */
@@ -32,6 +44,8 @@ export class SignupService {
     private readonly sessions: LoginSessions,
     private readonly verification: VerificationService,
     private readonly clock: () => Date,
+    /** Accepts the invitation a sign-up came through, in the same request (the membership before the first JWT). */
+    private readonly invitations?: Pick<InvitationsService, 'accept'>,
   ) {}
 
   private limiterFor(realm: RealmConfig): Limiter {
@@ -43,14 +57,19 @@ export class SignupService {
    * requires a verified email before login — the user, who has been mailed.
    * There, an address that already has an account answers like a new one
    * (`verify: null`): the same page, and a mail to the address's owner.
+   * Through an invitation (`input.invitation`, also what lets an `invite_only` realm sign up): the address must
+   * be the invited one; the account starts verified (the link proved the mailbox), no verification mail goes,
+   * and the invitation is accepted before the login session starts (`joined`).
    */
   async signup(
     realm: RealmConfig,
     input: SignupInput,
     origin: SessionOrigin,
     ret: ReturnTo | null,
-  ): Promise<{ user: User; session: LoginSession } | { verify: User } | { verify: null; email: string } | { secondFactor: SecondFactorOwed }> {
-    if (realm.signup.policy !== 'open') throw new FlowError(403, 'signup.closed');
+  ): Promise<{ user: User; session: LoginSession; joined: Joined | null } | { verify: User } | { verify: null; email: string } | { secondFactor: SecondFactorOwed }> {
+    const invitation = this.invitations ? input.invitation : undefined;
+    if (!canSignUp(realm, invitation !== undefined)) throw new FlowError(403, 'signup.closed');
+    if (invitation && normalizeLogin(input.email) !== normalizeLogin(invitation.email)) throw new FlowError(400, 'invitation.emailFixed', {}, 'email');
     if (realm.social.only) throw new FlowError(403, 'login.socialOnly');
     const typed = realm.fields.usernames === 'email' ? input.email : input.username;
     if (!typed) throw new FlowError(400, 'validation.required', {}, 'username');
@@ -76,7 +95,7 @@ export class SignupService {
           username,
           email: input.email,
           emailUnique: realm.fields.emails === 'unique',
-          emailVerification: 'none',
+          emailVerification: invitation ? 'verified' : 'none',
           firstName: input.firstName || null,
           lastName: input.lastName || null,
           locale: input.locale,
@@ -90,7 +109,8 @@ export class SignupService {
       if (err instanceof UniqueViolation) {
         // With emails as usernames, a taken username is a taken email.
         const field = err.field === 'username' && realm.fields.usernames === 'separate' ? 'username' : 'email';
-        if (field === 'email' && realm.emailVerification.policy === 'required') {
+        // An invitee proved the mailbox: they may learn that it has an account (and sign in with it).
+        if (field === 'email' && realm.emailVerification.policy === 'required' && !invitation) {
           // Only the mailbox's owner may learn that the address has an account: the page is the
           // one a new account gets ("check your inbox"), and the owner is told by mail.
           await this.verification.tellOwnerAccountExists(realm, input.email, input.locale);
@@ -100,7 +120,11 @@ export class SignupService {
       }
       throw err;
     }
-    if (realm.emailVerification.policy !== 'off') {
+    let joined: Joined | null = null;
+    if (invitation) {
+      const accepted = await this.invitations!.accept(realm, invitation.token, user, { ...origin, clientId: input.clientId });
+      if (accepted.ok) joined = { orgId: accepted.membership.orgId!, orgName: accepted.orgName, returnTo: accepted.returnTo };
+    } else if (realm.emailVerification.policy !== 'off') {
       await this.verification.send(realm, user, input.locale, ret);
       user = { ...user, emailVerification: 'requested' };
     }
@@ -111,6 +135,6 @@ export class SignupService {
     const userId = user.id;
     const session = await this.sessions.start(realm, user, origin, ['pwd'], (s) => [eventOf({ ...event, userId, type: 'user.login.succeeded', data: { method: 'pwd', sid: s.id } })]);
     if (!session) throw new FlowError(401, 'login.invalid');
-    return { user, session };
+    return { user, session, joined };
   }
 }

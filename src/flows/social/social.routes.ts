@@ -17,6 +17,7 @@ import type { LoginService } from '../login/login.service.ts';
 import { startSecondFactor } from '../login/second-factor.ts';
 import { withVerifiedAddress, type AddressCheck, type MissingField, type SocialOutcome, type SocialService } from './social.service.ts';
 import { newState, takeFlow, type SocialFlow, type SocialStrategies } from './strategies.ts';
+import { canSignUp } from '../../domain/signup-policy.ts';
 
 /** How long a provider sign-in waits on the completion or "prove it's your account" page. */
 const PENDING_MS = 15 * 60_000;
@@ -308,7 +309,8 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
         provider: service.nameOf(req.realm, pending.profile.provider),
         email: pending.step.email,
         values: { identifier: pending.step.email },
-        canSignUp: req.realm.signup.policy === 'open',
+        // Social sign-up follows `open` only: under invite_only the provider's address would have to match the invitation (orgs.md §11.6).
+        canSignUp: canSignUp(req.realm, false),
         error: null,
         cancelHref: `/login${returnQuery(target)}`,
         forgotHref: `/forgot${returnQuery(target)}`,
@@ -358,7 +360,7 @@ export function socialRoutes(deps: SocialRouteDeps): Router {
   router.post('/social/link/new', (req, res) => {
     const pending = livePending(req, res, 'prove');
     if (!pending) return;
-    if (req.realm.signup.policy !== 'open') throw new FlowError(403, 'social.signupClosed', { provider: service.nameOf(req.realm, pending.profile.provider) });
+    if (!canSignUp(req.realm, false)) throw new FlowError(403, 'social.signupClosed', { provider: service.nameOf(req.realm, pending.profile.provider) });
     const missing: MissingField[] = req.realm.fields.usernames === 'separate' ? ['email', 'username'] : ['email'];
     req.session.socialPending = { ...pending, step: { kind: 'complete', missing } };
     res.redirect(303, '/social/complete');

@@ -14,6 +14,7 @@ import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import { providerName } from './buttons.ts';
 import type { ReturnTo } from '../../domain/return-to.ts';
 import type { Mailer } from '../../mail/mailer.ts';
+import { canSignUp } from '../../domain/signup-policy.ts';
 
 /** A field a new account needs that the provider did not send: asked on the completion page. */
 export type MissingField = 'username' | 'email';
@@ -134,7 +135,7 @@ export class SocialService {
     // An unproved address goes to its code first, also where sign-up is closed: an account that has it may be linked
     // after (addressProved), and the first answer is the same whether or not one does.
     if (email && !proved(email)) return { confirm: { email } };
-    if (realm.signup.policy !== 'open') throw new FlowError(403, 'social.signupClosed', { provider: this.nameOf(realm, profile.provider) });
+    if (!canSignUp(realm, false)) throw new FlowError(403, 'social.signupClosed', { provider: this.nameOf(realm, profile.provider) });
     const typedUsername = realm.fields.usernames === 'email' ? email : (completion.username ?? null);
     const missing: MissingField[] = [];
     if (!email) missing.push('email');

@@ -13,7 +13,8 @@ export function ejsMailRenderer(viewsDir: string, t: (locale: string) => TFuncti
   return async (kind: MailKind, locale: string, model: Record<string, unknown>) => {
     const tl = t(locale);
     const data = { ...model, t: tl, lang: locale };
-    const subject = tl(`emails.${kind}.subject`, { realm: model.realmName });
+    // The subject may name more than the realm (an invitation's inviter and org): the model's values, the realm's name as `realm`.
+    const subject = tl(`emails.${kind}.subject`, { ...model, realm: model.realmName });
     const [body, text] = await Promise.all([
       ejs.renderFile(path.join(dir, `${kind}.html.ejs`), data, options),
       ejs.renderFile(path.join(dir, `${kind}.text.ejs`), data, options),

@@ -38,6 +38,7 @@ import {
 } from './schemas.ts';
 import { emitted, type Emit } from '../../ports/events.ts';
 import { MongoEvents } from './events.ts';
+import { MongoInvitations } from './invitations.ts';
 import { MongoOrgs } from './orgs.ts';
 
 /** Marks a database whose events carry the catalogue's names (SQLite: migration 009). */
@@ -245,6 +246,7 @@ export class MongoStore implements Store {
   private readonly m: Models;
   readonly events: MongoEvents;
   readonly orgs: MongoOrgs;
+  readonly invitations: MongoInvitations;
 
   /** The collections' models, shared with the management side's adapters on this store. */
   get models(): Models {
@@ -256,6 +258,7 @@ export class MongoStore implements Store {
     this.m = createModels(connection);
     this.events = new MongoEvents(this.m.events);
     this.orgs = new MongoOrgs(connection, this.m, this.events);
+    this.invitations = new MongoInvitations(connection, this.m, this.events);
   }
 
   /** Creates every collection (a transaction cannot create one on older servers) and the indexes that keep values unique. */

@@ -43,7 +43,8 @@ function toOrg(d: OrgDoc): Org {
   };
 }
 
-function toMembership(d: MembershipDoc): Membership {
+/** A memberships document as the domain's Membership (the invitations adapter makes and widens them too). */
+export function toMembership(d: MembershipDoc): Membership {
   return {
     id: d._id,
     realmId: d.realmId,
@@ -193,6 +194,7 @@ export class MongoOrgs implements OrgsPort {
     return this.connection.transaction(async (session) => {
       const d = await this.m.orgs.findOneAndDelete({ _id: id, realmId }, { session }).lean<OrgDoc>();
       const result = d ? { org: toOrg(d), memberships: (await this.m.memberships.deleteMany({ realmId, orgId: id }, { session })).deletedCount } : null;
+      if (result) await this.m.invitations.deleteMany({ realmId, orgId: id }, { session });
       await this.events.insertAll(emitted(emit, result), session);
       return result;
     });

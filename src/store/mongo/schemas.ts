@@ -523,6 +523,58 @@ groupMemberSchema.index({ realmId: 1, groupId: 1, userId: 1 }, { unique: true, n
 groupMemberSchema.index({ realmId: 1, userId: 1 }, { name: 'group_members_user' });
 groupMemberSchema.index({ realmId: 1, groupId: 1, createdAt: 1, userId: 1 }, { name: 'group_members_page' });
 
+export interface InvitationDoc {
+  /** `inv_…` (domain/ids.ts). */
+  _id: string;
+  realmId: string;
+  orgId: string;
+  email: string;
+  /** normalizeLogin(email): the accepting account's address must match it; prefix search. */
+  emailNorm: string;
+  name: string | null;
+  /** normalizeLogin(name): prefix search. */
+  nameNorm: string | null;
+  permissions: string[];
+  returnTo: { redirectUri: string; clientId: string; state?: string; org?: 'select' } | null;
+  /** HMAC of the link's token: the token itself is never stored. */
+  tokenHash: string;
+  createdByType: 'operator' | 'api_key' | 'user' | 'system';
+  createdById: string | null;
+  status: 'pending' | 'accepted' | 'revoked';
+  expiresAt: Date;
+  sentCount: number;
+  lastSentAt: Date;
+  acceptedBy: string | null;
+  acceptedAt: Date | null;
+  createdAt: Date;
+}
+
+const invitationSchema = schema<InvitationDoc>({
+  _id: String,
+  realmId: String,
+  orgId: String,
+  email: String,
+  emailNorm: String,
+  name: nullableString,
+  nameNorm: nullableString,
+  permissions: [String],
+  returnTo: { type: Schema.Types.Mixed, default: null },
+  tokenHash: String,
+  createdByType: String,
+  createdById: nullableString,
+  status: String,
+  expiresAt: Date,
+  sentCount: Number,
+  lastSentAt: Date,
+  acceptedBy: nullableString,
+  acceptedAt: nullableDate,
+  createdAt: Date,
+});
+invitationSchema.index({ realmId: 1, tokenHash: 1 }, { unique: true, name: 'invitations_token' });
+invitationSchema.index({ realmId: 1, orgId: 1, createdAt: -1, _id: -1 }, { name: 'invitations_org' });
+invitationSchema.index({ realmId: 1, createdAt: -1, _id: -1 }, { name: 'invitations_created' });
+invitationSchema.index({ realmId: 1, emailNorm: 1 }, { name: 'invitations_email' });
+
 export interface Models {
   users: Model<UserDoc>;
   loginSessions: Model<LoginSessionDoc>;
@@ -542,6 +594,7 @@ export interface Models {
   memberships: Model<MembershipDoc>;
   groups: Model<GroupDoc>;
   groupMembers: Model<GroupMemberDoc>;
+  invitations: Model<InvitationDoc>;
 }
 
 /** The models on `connection` (its own registry: several stores never share a model). */
@@ -565,5 +618,6 @@ export function createModels(connection: Connection): Models {
     memberships: connection.model<MembershipDoc>('Membership', membershipSchema, 'memberships'),
     groups: connection.model<GroupDoc>('Group', groupSchema, 'groups'),
     groupMembers: connection.model<GroupMemberDoc>('GroupMember', groupMemberSchema, 'group_members'),
+    invitations: connection.model<InvitationDoc>('Invitation', invitationSchema, 'invitations'),
   };
 }

@@ -28,6 +28,7 @@ import {
 } from '../port.ts';
 import { emitted, type Emit } from '../../ports/events.ts';
 import { SqliteEvents } from './events.ts';
+import { SqliteInvitations } from './invitations.ts';
 import { SqliteOrgs } from './orgs.ts';
 import { SqliteSessionStore } from './session-store.ts';
 
@@ -179,6 +180,7 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly events: SqliteEvents;
   readonly orgs: SqliteOrgs;
+  readonly invitations: SqliteInvitations;
   private readonly stmts;
   private readonly profileUpdates = new Map<string, Database.Statement>();
 
@@ -198,6 +200,7 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.events = new SqliteEvents(db);
     this.orgs = new SqliteOrgs(db, this.events);
+    this.invitations = new SqliteInvitations(db, this.events);
     this.stmts = {
       insertUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm,
         email_unique_key, email_verification, first_name, last_name, name, name_norm, reference, locale, photo, password_hash, custom_attributes, state, created_at, updated_at)

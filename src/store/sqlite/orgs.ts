@@ -29,7 +29,7 @@ import type { OrgsPort } from '../../ports/orgs.ts';
 import { UniqueViolation } from '../../ports/users.ts';
 import type { SqliteEvents } from './events.ts';
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (v == null ? null : String(v));
 const date = (v: unknown): Date | null => (v == null ? null : new Date(Number(v)));
 
@@ -46,7 +46,8 @@ function rowToOrg(r: Row): Org {
   };
 }
 
-function rowToMembership(r: Row): Membership {
+/** A memberships row as the domain's Membership (the invitations adapter makes and widens them too). */
+export function rowToMembership(r: Row): Membership {
   return {
     id: String(r.id),
     realmId: String(r.realm_id),
@@ -90,7 +91,7 @@ function groupViolation(err: unknown): never {
 const SORT_SQL = { name: 'name_norm', createdAt: 'created_at' } as const;
 
 /** The end of a prefix range: every string that starts with `prefix` sorts below it. */
-const prefixEnd = (prefix: string) => `${prefix}\u{10FFFF}`;
+export const prefixEnd = (prefix: string) => `${prefix}\u{10FFFF}`;
 
 function whereOf(filter: OrgFilter): { sql: string; params: Record<string, unknown> } {
   const parts = ['realm_id = @realmId'];
@@ -235,9 +236,11 @@ export class SqliteOrgs implements OrgsPort {
   async deleteOrg(realmId: string, id: string, emit?: Emit<{ org: Org; memberships: number } | null>): Promise<{ org: Org; memberships: number } | null> {
     const deleteOrg = this.statement('DELETE FROM orgs WHERE realm_id = ? AND id = ? RETURNING *');
     const deleteMembers = this.statement('DELETE FROM memberships WHERE realm_id = ? AND org_id = ?');
+    const deleteInvitations = this.statement('DELETE FROM invitations WHERE realm_id = ? AND org_id = ?');
     return this.db.transaction(() => {
       const r = deleteOrg.get(realmId, id) as Row | undefined;
       const result = r ? { org: rowToOrg(r), memberships: deleteMembers.run(realmId, id).changes } : null;
+      if (result) deleteInvitations.run(realmId, id);
       this.events.insertAll(emitted(emit, result));
       return result;
     })();
