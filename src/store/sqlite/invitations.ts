@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statementCache } from './statements.ts';
 import { newId } from '../../domain/ids.ts';
 import { unionPermissions, type Invitation, type InvitationAccepted, type InvitationQuery, type InvitationRefused, type NewInvitation } from '../../domain/invitations.ts';
 import type { CreatedCursor } from '../../domain/orgs.ts';
@@ -45,20 +46,14 @@ class Refused extends Error {
  * IMMEDIATE transaction nothing else interleaves with — also a second instance on the same file.
  */
 export class SqliteInvitations implements InvitationsPort {
-  private readonly statements = new Map<string, Database.Statement>();
+  /** A statement prepared once per SQL text (statements.ts). */
+  private readonly statement: (sql: string) => Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
     private readonly events: SqliteEvents,
-  ) {}
-
-  private statement(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+  ) {
+    this.statement = statementCache(db);
   }
 
   async createInvitation(inv: NewInvitation, at: Date, emit?: Emit<Invitation>): Promise<Invitation> {

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statementCache } from './statements.ts';
 import { newId } from '../../domain/ids.ts';
 import {
   isLive,
@@ -154,22 +155,15 @@ function orgEntryOf(r: Row): OrgEntry {
 }
 
 export class SqliteOrgs implements OrgsPort {
-  private readonly statements = new Map<string, Database.Statement>();
+  /** A statement prepared once per SQL text (statements.ts). */
+  private readonly statement: (sql: string) => Database.Statement;
 
   /** `events`: the store's log on the same connection (a write's events join its transaction). */
   constructor(
     private readonly db: Database.Database,
     private readonly events: SqliteEvents,
-  ) {}
-
-  /** A statement prepared once per shape. */
-  private statement(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+  ) {
+    this.statement = statementCache(db);
   }
 
   async createOrg(org: NewOrg, at: Date, emit?: Emit<Org>): Promise<Org> {

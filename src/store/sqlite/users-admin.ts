@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statementCache } from './statements.ts';
 import { countableByCounters, type UserCursor, type UserFilter, type UserSort, type UserSortKey } from '../../domain/user-query.ts';
 import { normalizeLogin, type User } from '../../identity/user.ts';
 import { emitted, type Emit } from '../../ports/events.ts';
@@ -113,7 +114,8 @@ const DELETE_USER_SQL = [
 
 /** The management side's queries on the users, on the SQLite file. */
 export class SqliteUsersAdmin implements UsersAdminPort {
-  private readonly statements = new Map<string, Database.Statement>();
+  /** A statement prepared once per SQL text (statements.ts). */
+  private readonly statement: (sql: string) => Database.Statement;
   private readonly deleteUserRow: Database.Statement;
   private readonly deleteDependents: Database.Statement[];
 
@@ -122,18 +124,9 @@ export class SqliteUsersAdmin implements UsersAdminPort {
     private readonly db: Database.Database,
     private readonly events: SqliteEvents = new SqliteEvents(db),
   ) {
+    this.statement = statementCache(db);
     this.deleteUserRow = db.prepare('DELETE FROM users WHERE realm_id = @realmId AND id = @userId RETURNING *');
     this.deleteDependents = DELETE_USER_SQL.map((sql) => db.prepare(sql));
-  }
-
-  /** A statement prepared once per shape (the SQL varies only with which filters are present). */
-  private statement(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
   }
 
   /** How a filter's search is best answered (see SELECTIVE_Q), and the table clause that goes with it. */
