@@ -69,8 +69,10 @@ export async function spawnGatehouse(options: SpawnOptions): Promise<GatehousePr
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   let hasExited = false;
+  // 'close', not 'exit': 'exit' may come before the last of stdout has been read, and a log line written just
+  // before exiting ("shutting down") would then be looked for and not found.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       hasExited = true;
       for (const wake of listeners) wake();
       resolve({ code, signal });
