@@ -27,7 +27,7 @@ function nextCallback(page: Page, stack: Stack): Promise<URLSearchParams> {
 /** The id of the element with the keyboard focus (evaluated in the page: the tests compile without DOM types). */
 const focusedId = (page: Page) => page.evaluate<string>("document.activeElement ? document.activeElement.id : ''");
 
-describe.skipIf(!has)('browser journeys through the demo app', () => {
+describe.skipIf(!has)('browser journeys through the demo app', { timeout: 60_000 }, () => {
   let stack: Stack;
   let browser: Browser;
   const contexts: BrowserContext[] = [];

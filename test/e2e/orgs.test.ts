@@ -18,7 +18,7 @@ import { CHROMIUM_PATH, DEMO_CLIENT_ID, launchChromium, startStack, type Stack, 
 const has = partAvailable('Chromium', existsSync(CHROMIUM_PATH), 'apt-get install chromium');
 const DEVICES = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } } as const;
 
-describe.skipIf(!has)('orgs in the browser', () => {
+describe.skipIf(!has)('orgs in the browser', { timeout: 60_000 }, () => {
   let stack: Stack;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
