@@ -62,6 +62,15 @@ export function createDemoApp(opts: DemoOptions): express.Express {
     const token = typeof req.body.token === 'string' ? req.body.token : '';
     const state = typeof req.body.state === 'string' ? req.body.state : '';
     const expected = /(?:^|;\s*)demo_state=([^;]+)/.exec(req.headers.cookie ?? '')?.[1] ?? '';
+    if (!state) {
+      // A token this app did not ask for (e.g. an org invitation accepted at Gatehouse, whose returnTo is this
+      // app): never trusted as a login (login CSRF). Start a login of our own instead: the user is signed in at
+      // Gatehouse, so single sign-on brings them straight back with a token bound to this browser's state.
+      const fresh = randomBytes(16).toString('base64url');
+      res.cookie('demo_state', fresh, { httpOnly: true, sameSite: 'lax', maxAge: 10 * 60 * 1000 });
+      res.redirect(303, `${opts.gatehouseUrl}/login?${new URLSearchParams({ redirect_uri: callback, state: fresh, client_id: opts.clientId })}`);
+      return;
+    }
     if (!state || state.length !== expected.length || !timingSafeEqual(Buffer.from(state), Buffer.from(expected))) {
       res.status(400).type('html').send(page('Error', '<h1 class="err">State mismatch</h1><p>This response was not started by this browser.</p>'));
       return;
