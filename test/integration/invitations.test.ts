@@ -5,10 +5,12 @@
  * policy is invite_only and which requires verified addresses (the invitation verifies).
  */
 import { decodeJwt } from 'jose';
+import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, csrfOf, formPostOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { apiClient, managementKey } from '../helpers/management.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
+import { signInWith, socialRealm, socialRig, type SocialRig } from '../helpers/social.ts';
 
 type Browser = ReturnType<typeof browser>;
 
@@ -28,6 +30,8 @@ beforeAll(async () => {
     tokens: { fields: ['custom', 'orgs'] },
     invitations: { ttlHours: 1 },
   });
+  // gamma: the same, and MFA required — a new account sets up an authenticator before its first JWT.
+  file.realms.push({ ...file.realms[0]!, id: 'gamma', name: 'Gamma', publicUrl: 'http://gamma.test', mfa: { policy: 'required' } });
   gh = await testGatehouse({ file, smtpUrl: smtp.url, clock: () => new Date(Date.now() + offsetMs) });
   api = apiClient(gh, await managementKey(gh, 'alpha'));
   acme = (await api.post('/realms/alpha/orgs', { name: 'Acme' })).body.id as string;
@@ -211,11 +215,93 @@ describe('org invitations by mail', () => {
     expect(await membershipsOf(id)).toEqual([]);
   });
 
+  it('MFA required: the invitation’s app and membership survive the authenticator set-up after sign-up', async () => {
+    const gamma = apiClient(gh, await managementKey(gh, 'gamma'));
+    const org = (await gamma.post('/realms/gamma/orgs', { name: 'Gamma Org' })).body.id as string;
+    const email = uniqueEmail('mfa-invitee');
+    const returnTo = { clientId: 'app1', redirectUri: 'https://app.example.com/cb', state: 'st-mfa' };
+    expect((await gamma.post(`/realms/gamma/orgs/${org}/invitations`, { email, permissions: ['ops:read'], returnTo })).status).toBe(201);
+    const mail = await smtp.waitFor(email);
+    const link = new URL(mail.links.find((l) => new URL(l).pathname === '/invitation')!);
+    expect(link.host).toBe('gamma.test');
+    const b = browser(gh, 'gamma.test');
+    expect((await b.get(link.pathname + link.search)).headers.location).toBe('/invitation');
+    const signedUp = await b.submit('/signup', { email, password: GOOD_PASSWORD });
+    expect(signedUp.status, signedUp.text).toBe(303);
+    expect(signedUp.headers.location).toBe('/login/mfa');
+
+    const csrfFrom = async (path: string) => csrfOf((await b.get(path)).text);
+    expect((await b.post('/login/mfa/enrol', { _csrf: await csrfFrom('/login/mfa') })).status).toBe(303);
+    const sheet = await b.get('/login/mfa');
+    const secret = /<p class="mfa-secret"><code translate="no">([A-Z2-7 ]+)<\/code><\/p>/.exec(sheet.text)![1]!.replace(/ /g, '');
+    expect((await b.post('/login/mfa/confirm', { _csrf: csrfOf(sheet.text), code: generateSync({ secret }) })).status).toBe(303);
+    const codes = await b.get('/login/mfa');
+    expect(codes.text).toContain('continue to App One');
+    const done = await b.post('/login/mfa/continue', { _csrf: csrfOf(codes.text) });
+    expect(done.status, done.text).toBe(200);
+    const post = formPostOf(done.text);
+    expect(post.action).toBe('https://app.example.com/cb');
+    expect(post.state).toBe('st-mfa');
+    const claims = decodeJwt(post.token) as { sub: string; amr: string[]; orgs: Array<{ oid: string; perm?: string[]; selected?: boolean }> };
+    expect(claims.amr).toEqual(['pwd', 'otp']);
+    expect(claims.orgs).toEqual([expect.objectContaining({ oid: org, perm: ['ops:read'], selected: true })]);
+    expect((await gamma.get(`/realms/gamma/users/${claims.sub}`)).body).toMatchObject({ email, emailVerification: 'verified' });
+  });
+
   it('refuses a mail address with CRLF (400) and sends nothing', async () => {
     const res = await api.post(`/realms/alpha/orgs/${acme}/invitations`, { email: 'x@example.com\r\nBcc: y@example.com' });
     expect(res.status).toBe(400);
     await new Promise((r) => setTimeout(r, 200));
     expect(smtp.to('x@example.com')).toEqual([]);
     expect(smtp.to('y@example.com')).toEqual([]);
+  });
+});
+
+describe('invite_only and social sign-in (orgs.md §11.6)', () => {
+  let rig: SocialRig;
+  let social: ReturnType<typeof apiClient>;
+  let org: string;
+  beforeAll(async () => {
+    rig = await socialRig({ realms: (fake, oidc) => [socialRealm(fake, oidc, { signup: { policy: 'invite_only' }, tokens: { fields: ['orgs'] } })] });
+    social = apiClient(rig.gh, await managementKey(rig.gh, 'alpha'));
+    org = (await social.post('/realms/alpha/orgs', { name: 'Acme' })).body.id as string;
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  let nextId = 9100;
+  const githubAccount = (email: string) => ({ id: String(++nextId), login: `octo${nextId}`, name: 'Mona', emails: [{ email, primary: true, verified: true }] });
+
+  it('refuses a social sign-up even to the invited address with the invitation open in the browser; nothing is created', async () => {
+    const email = uniqueEmail('social-invitee');
+    expect((await social.post(`/realms/alpha/orgs/${org}/invitations`, { email })).status).toBe(201);
+    const mail = (await rig.gh.store.listMail(1000)).find((m) => m.kind === 'org-invitation' && m.to.address === email)!;
+    const link = new URL(/https?:\/\/\S+\/invitation\?token=[\w-]+/.exec(mail.text)![0]);
+    const b = browser(rig.gh);
+    expect((await b.get(link.pathname + link.search)).headers.location).toBe('/invitation');
+    expect((await b.get('/invitation')).text).toContain('href="/signup"');
+    rig.fake.setAccount('github', githubAccount(email));
+    const res = await signInWith(rig, b, 'github');
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('There is no account for this GitHub login yet, and new accounts cannot be created here.');
+    expect(await rig.gh.store.findUsersByEmail('alpha', email)).toEqual([]);
+    // The invitation is still there for a password sign-up.
+    expect((await b.get('/invitation')).status).toBe(200);
+    expect((await social.get(`/realms/alpha/invitations?orgId=${org}`)).body.data[0]).toMatchObject({ email, status: 'pending' });
+  });
+
+  it('still signs an existing user in with their provider (the verified address links it, as in an open realm)', async () => {
+    const email = uniqueEmail('social-known');
+    const account = githubAccount(email);
+    const made = await social.post('/realms/alpha/users', { email, emailVerification: 'verified' });
+    expect(made.status, made.text).toBe(201);
+    rig.fake.setAccount('github', account);
+    const b = browser(rig.gh);
+    const res = await signInWith(rig, b, 'github');
+    expect(res.status, res.text).toBe(303);
+    expect(res.headers.location).toBe('/account');
+    expect(await rig.gh.store.findExternalIdentity('alpha', 'github', account.id)).toMatchObject({ userId: made.body.user.id });
+    expect((await b.get('/account')).status).toBe(200);
   });
 });

@@ -125,6 +125,7 @@ export function loginRoutes(service: LoginService, handoff: HandoffService, page
   async function finish(req: Request, res: Response, pending: PendingSecondFactor, user: User, session: LoginSession): Promise<void> {
     delete req.session.mfaPending;
     await bindBrowserSession(req, session);
+    if (pending.selectOrgId) await handoff.select(req.realm, user, session, pending.selectOrgId);
     await continueAfterLogin(req, res, handoff, fromReturnInfo(req.realm, pending.ret), user, session, pending.next);
   }
 

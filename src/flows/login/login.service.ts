@@ -55,6 +55,8 @@ export interface PendingSecondFactor {
    * address's owner meanwhile unlinks it).
    */
   identity?: { provider: string; subject: string };
+  /** An org the sign-in joined (an invitation at sign-up): selected for the login session it ends in. */
+  selectOrgId?: string;
 }
 
 export type PendingState = 'live' | 'expired' | 'exhausted';

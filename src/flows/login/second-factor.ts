@@ -19,6 +19,8 @@ export interface FirstFactorProved extends SecondFactorOwed {
   link?: PendingLink;
   /** The provider identity that proved the first factor: it must still be the user's when the second is typed. */
   identity?: { provider: string; subject: string };
+  /** An org the sign-in joined (an invitation at sign-up): the new login session's pick. */
+  selectOrgId?: string;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function startSecondFactor(req: Request, res: Response, proved: Fir
     ...(proved.context ? { context: proved.context } : {}),
     ...(proved.link ? { link: proved.link } : {}),
     ...(proved.identity ? { identity: proved.identity } : {}),
+    ...(proved.selectOrgId ? { selectOrgId: proved.selectOrgId } : {}),
   };
   req.session.mfaPending = pending;
   res.redirect(303, '/login/mfa');

@@ -87,7 +87,12 @@ export function signupRoutes(service: SignupService, handoff: HandoffService, pa
           : { realmId: req.realm.id, userId: null, email: 'email' in outcome ? outcome.email : undefined, ret: toReturnInfo(target) };
         return res.redirect(303, '/verify-email');
       }
-      if ('secondFactor' in outcome) return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target });
+      if ('secondFactor' in outcome) {
+        // Through an invitation: its app (when the sign-up came from none) and its org survive the authenticator set-up.
+        const joined = outcome.joined;
+        const next = target ?? (joined ? fromReturnInfo(req.realm, joined.returnTo) : null);
+        return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target: next, ...(joined ? { selectOrgId: joined.orgId } : {}) });
+      }
       await bindBrowserSession(req, outcome.session);
       if (outcome.joined) {
         delete req.session.invitation;

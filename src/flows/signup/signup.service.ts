@@ -66,7 +66,7 @@ export class SignupService {
     input: SignupInput,
     origin: SessionOrigin,
     ret: ReturnTo | null,
-  ): Promise<{ user: User; session: LoginSession; joined: Joined | null } | { verify: User } | { verify: null; email: string } | { secondFactor: SecondFactorOwed }> {
+  ): Promise<{ user: User; session: LoginSession; joined: Joined | null } | { verify: User } | { verify: null; email: string } | { secondFactor: SecondFactorOwed; joined: Joined | null }> {
     const invitation = this.invitations ? input.invitation : undefined;
     if (!canSignUp(realm, invitation !== undefined)) throw new FlowError(403, 'signup.closed');
     if (invitation && normalizeLogin(input.email) !== normalizeLogin(invitation.email)) throw new FlowError(400, 'invitation.emailFixed', {}, 'email');
@@ -131,7 +131,8 @@ export class SignupService {
     if (mustVerifyFirst(realm, user)) return { verify: user };
     // A realm that requires MFA: the new user sets up an authenticator before the first JWT.
     const owed = await secondFactorOwed(this.store, realm, user, now, { passwordHash, newUser: true });
-    if (owed) return { secondFactor: owed };
+    // What the invitation joined rides along: its app and its org are where the sign-in goes once the factor is set up.
+    if (owed) return { secondFactor: owed, joined };
     const userId = user.id;
     const session = await this.sessions.start(realm, user, origin, ['pwd'], (s) => [eventOf({ ...event, userId, type: 'user.login.succeeded', data: { method: 'pwd', sid: s.id } })]);
     if (!session) throw new FlowError(401, 'login.invalid');
