@@ -30,6 +30,8 @@ import { recoveryRoutes } from './flows/recovery/recovery.routes.ts';
 import { logoutRoutes } from './flows/logout/logout.routes.ts';
 import { SignupService } from './flows/signup/signup.service.ts';
 import { invitationRoutes } from './flows/invitations/invitations.routes.ts';
+import { memberOrgsRoutes } from './flows/orgs/member-orgs.routes.ts';
+import { MemberOrgsService } from './flows/orgs/member-orgs.service.ts';
 import { signupRoutes } from './flows/signup/signup.routes.ts';
 import { VerificationService } from './flows/verification/verification.service.ts';
 import { verificationRoutes } from './flows/verification/verification.routes.ts';
@@ -427,6 +429,10 @@ export function createApp(deps: Deps): Gatehouse {
   // Only the management side can begin an impersonation (its begin() is audited): without it, nothing to accept.
   if (management) app.use(impersonationRoutes(management.impersonation));
   app.use(connectedRoutes(new ConnectedAccountsService(store, (realm, id) => socialService.nameOf(realm, id)), socialService, recentAuth));
+  // The member's orgs (leave, invite): their writes are audited, so they need the management side too.
+  if (management) {
+    app.use(memberOrgsRoutes(new MemberOrgsService({ orgs: store.orgs, memberships: management.memberships, invitations: management.invitations, limiters: deps.limiters, clock })));
+  }
 
   app.use(notFound);
   app.use(errorHandler(logger));

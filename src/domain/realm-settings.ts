@@ -432,6 +432,15 @@ export const realmSchema = z.strictObject({
   invitations: z
     .strictObject({
       ttlHours: z.number().int().min(1).max(720).default(168).describe('How long a mailed org invitation’s link works (a resend starts it again). It works once.'),
+      memberPermission: z
+        .string()
+        .regex(PERMISSION, 'a permission: letters, digits and * : ; . _ -, at most 62')
+        .transform((p) => p.toLowerCase())
+        .nullable()
+        .default(null)
+        .describe(
+          'Members whose membership of an org holds this permission (with the wildcard rule: `members:*` or `*` count) may invite others to that org by mail from the personal center (`/account/orgs`), passing on only permissions they hold themselves. `null`: only operators and management keys invite.',
+        ),
     })
     .prefault({}),
   rateLimits: z
@@ -453,6 +462,9 @@ export const realmSchema = z.strictObject({
         .default({ points: 5, durationSeconds: 60 * 60 })
         .describe('SMS codes sent to one phone number, whoever asks: nobody can flood a number through Gatehouse. A failed send counts too.'),
       phoneCodePerUser: rateLimitSchema.default({ points: 10, durationSeconds: 60 * 60 }).describe('SMS codes one user may ask for, whatever the numbers (each SMS costs the operator money).'),
+      memberInvitationsPerUser: rateLimitSchema
+        .default({ points: 20, durationSeconds: 60 * 60 })
+        .describe('Org invitations a member sends from the personal center (`invitations.memberPermission`), per user, whatever the org.'),
       mfaPerUser: rateLimitSchema
         .default({ points: 10, durationSeconds: 15 * 60 })
         .describe(

@@ -20,6 +20,7 @@ export const ACCOUNT_NAV = [
   { href: '/account/sessions', key: 'account.nav.sessions', icon: 'devices' },
   { href: '/account/history', key: 'account.nav.history', icon: 'clock' },
   { href: '/account/connected', key: 'account.nav.connected', icon: 'link' },
+  { href: '/account/orgs', key: 'account.nav.orgs', icon: 'orgs' },
 ] as const;
 
 export type AccountPage = (typeof ACCOUNT_NAV)[number]['href'];

@@ -4,7 +4,7 @@ export interface AuditEntry {
   /** null: not of one realm (a management key for every realm). */
   realmId: string | null;
   at: Date;
-  actor: { type: 'api_key' | 'operator' | 'cli'; id: string | null };
+  actor: { type: 'api_key' | 'operator' | 'cli' | 'user'; id: string | null };
   /** e.g. "user.update", "api_key.create". */
   operation: string;
   target: { type: string; id: string | null };

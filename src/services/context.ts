@@ -1,6 +1,9 @@
-/** Who makes a management change, and from which request: every service write takes one (audit, events). */
+/**
+ * Who makes a management change, and from which request: every service write takes one (audit, events).
+ * `user`: a realm's own user acting on what their memberships allow (a member inviting, leaving an org).
+ */
 export interface Actor {
-  type: 'api_key' | 'operator' | 'cli';
+  type: 'api_key' | 'operator' | 'cli' | 'user';
   id: string | null;
 }
 
@@ -12,7 +15,7 @@ export interface RequestContext {
 }
 
 /** The event log's actor for a management change: the key or operator; a CLI command is the system's. */
-export function eventActor(ctx: RequestContext): { type: 'operator' | 'api_key' | 'system'; id: string | null } {
+export function eventActor(ctx: RequestContext): { type: 'operator' | 'api_key' | 'user' | 'system'; id: string | null } {
   return ctx.actor.type === 'cli' ? { type: 'system', id: null } : { type: ctx.actor.type, id: ctx.actor.id };
 }
 
