@@ -7,6 +7,9 @@
  * - With --docs: every page of the menu plus the states between them (two-factor setup, recovery
  *   codes, the sign-in code step, confirm-it's-you, the email and phone code pages), to
  *   docs/screenshots/account-*.png. Run it after changing views/account or the CSS.
+ * - With --orgs (and --docs or not): only the organizations pages (the list, the invite form, "Leave …?").
+ *
+ * Every new account is a member of two orgs (one where it may invite: the realm's invitations.memberPermission).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,11 +17,13 @@ import { fileURLToPath } from 'node:url';
 import { generate } from 'otplib';
 import type { Page } from 'playwright-core';
 import { ACCOUNT_NAV } from '../src/http/account.ts';
+import { CLI_CONTEXT } from '../src/services/context.ts';
 import { launchChromium, startStack, type Stack } from '../test/helpers/stack.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const docs = args.includes('--docs');
+const orgsOnly = args.includes('--orgs');
 const paths = args.filter((a) => !a.startsWith('--'));
 const OUT = docs ? path.join(ROOT, 'docs', 'screenshots') : '/tmp/gatehouse-shots';
 mkdirSync(OUT, { recursive: true });
@@ -43,7 +48,33 @@ async function signedIn(stack: Stack, device: keyof typeof DEVICES, email: strin
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(`${stack.gatehouseUrl}/account`);
+  await joinOrgs(stack, email);
   return { context, page };
+}
+
+/** Two orgs for the pictures, made once: the user may invite to the first. */
+const ORGS = [
+  { name: 'Acme Corp', permissions: ['members:invite', 'billing:read', 'reports:*'] },
+  { name: 'Northwind Labs', permissions: ['docs:read'] },
+];
+const orgIds: string[] = [];
+async function joinOrgs(stack: Stack, email: string): Promise<void> {
+  const gh = stack.gatehouse.gatehouse;
+  const realm = gh.realms.byIdOrNull('main')!;
+  if (orgIds.length === 0) for (const o of ORGS) orgIds.push((await gh.management!.orgs.create(realm, { name: o.name }, CLI_CONTEXT)).id);
+  const [user] = (await gh.management!.users.list(realm, { q: email }, { key: 'createdAt', direction: 'desc' } as never, null, 1)).users;
+  for (const [i, o] of ORGS.entries()) await gh.management!.memberships.create(realm, { userId: user!.id, orgId: orgIds[i]!, permissions: o.permissions }, CLI_CONTEXT);
+}
+
+/** The organizations pages: the list, the invite form (a permission checked), "Leave …?". */
+async function shootOrgs(page: Page, go: (p: string) => Promise<unknown>, device: string, lang: string): Promise<void> {
+  await go('/account/orgs');
+  await shoot(page, 'account-orgs', device, lang);
+  await go(`/account/orgs/${orgIds[0]}/invitations`);
+  await page.locator('input[name="permissions"][value="billing:read"]').check();
+  await shoot(page, 'account-orgs-invite', device, lang);
+  await go(`/account/orgs/${orgIds[1]}/leave`);
+  await shoot(page, 'account-orgs-leave', device, lang);
 }
 
 /** Every state worth a picture, in `lang`: the menu's pages, then the flows' steps. */
@@ -66,6 +97,7 @@ async function walkDocs(stack: Stack, device: keyof typeof DEVICES, lang: string
     await go(item.href);
     await shoot(page, item.href === '/account' ? 'account' : `account-${item.href.split('/')[2]}`, device, lang);
   }
+  await shootOrgs(page, go, device, lang);
   // Email: a change waiting for its code.
   await go('/account/email');
   await page.locator('input[name="email"]').fill(`ada.new.${n}@example.com`);
@@ -108,10 +140,19 @@ async function walkDocs(stack: Stack, device: keyof typeof DEVICES, lang: string
   await context.close();
 }
 
-const stack = await startStack({ nodeEnv: 'development' });
+const stack = await startStack({ nodeEnv: 'development', realm: { invitations: { memberPermission: 'members:invite' } } as never });
 const browserInstance = await launchChromium();
 try {
-  if (docs) {
+  if (orgsOnly) {
+    let n = 0;
+    for (const device of ['desktop', 'phone'] as const) {
+      for (const lang of ['en', 'zh-CN']) {
+        const { context, page } = await signedIn(stack, device, `orgs.${device}.${lang.toLowerCase()}.${n++}@example.com`);
+        await shootOrgs(page, (p) => page.goto(`${stack.gatehouseUrl}${p}${p.includes('?') ? '&' : '?'}lang=${lang}`), device, lang);
+        await context.close();
+      }
+    }
+  } else if (docs) {
     let n = 0;
     for (const device of ['desktop', 'phone'] as const) for (const lang of ['en', 'zh-CN']) await walkDocs(stack, device, lang, n++);
   } else {
