@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browser, csrfOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { apiClient, managementKey } from '../helpers/management.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
+import { CLI_CONTEXT } from '../../src/services/context.ts';
 
 type Browser = ReturnType<typeof browser>;
 
@@ -199,6 +200,42 @@ describe('members inviting (/account/orgs)', () => {
     expect((await eventsOf(m.id)).find((e) => e.type === 'membership.deleted')?.actor).toEqual({ type: 'user', id: m.id });
     // Again: not one of theirs any more.
     expect((await m.b.post(`/account/orgs/${orgs.Acme}/leave`, { _csrf: csrfOf(list.text) })).status).toBe(404);
+  });
+
+  it('an operator impersonating the member may look at the page, not invite or leave (403)', async () => {
+    const m = await member({ Acme: ['members:invite'] });
+    // An operator: a user of beta (standing in for the console realm), signed in there.
+    const beta = gh.realms.byIdOrNull('beta')!;
+    const username = `op-${Math.random().toString(36).slice(2, 10)}`;
+    const { user: op } = await gh.management!.users.create(beta, { userType: 'human', username, email: uniqueEmail('op'), password: GOOD_PASSWORD }, CLI_CONTEXT);
+    expect((await browser(gh, 'beta.test').submit('/login', { identifier: username, password: GOOD_PASSWORD })).status).toBe(303);
+    const [consoleSession] = (await gh.store.listLoginSessions('beta', op.id)).filter((s) => !s.endedAt);
+    const { url } = await gh.management!.impersonation.begin(
+      gh.realms.byIdOrNull('alpha')!,
+      m.id,
+      { operatorId: op.id, consoleRealmId: 'beta', consoleSid: consoleSession!.id, iss: beta.publicUrl },
+      'Ticket 42: the orgs page',
+      { actor: { type: 'operator', id: op.id }, requestId: null, ip: null, userAgent: null },
+    );
+    const b = browser(gh);
+    const link = new URL(url);
+    expect((await b.get(link.pathname + link.search)).headers.location).toBe('/impersonate');
+    expect((await b.submit('/impersonate', {})).headers.location).toBe('/account');
+    const page = await b.get('/account/orgs');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Acme');
+    const form = await b.get(`/account/orgs/${orgs.Acme}/invitations`);
+    const invitee = uniqueEmail('impersonated');
+    const refused = 'This change cannot be made while signed in from the operator console. The user must make it themselves.';
+    const invited = await b.post(`/account/orgs/${orgs.Acme}/invitations`, { _csrf: csrfOf(form.text), email: invitee });
+    expect(invited.status).toBe(403);
+    expect(invited.text).toContain(refused);
+    const left = await b.post(`/account/orgs/${orgs.Acme}/leave`, { _csrf: csrfOf(page.text) });
+    expect(left.status).toBe(403);
+    expect(left.text).toContain(refused);
+    expect(await membershipsOf(m.id)).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(smtp.to(invitee)).toEqual([]);
   });
 
   it(`is rate-limited per member: ${RATE} invitations an hour, then 429 with Retry-After`, async () => {
