@@ -97,8 +97,10 @@ describe('org invitations by mail', () => {
     expect(page.text).not.toContain(link.split('token=')[1]);
     const accepted = await b.submit('/invitation', {});
     expect(accepted.status).toBe(303);
-    expect(accepted.headers.location).toBe('/account');
-    expect((await b.get('/account')).text).toContain('You joined Acme.');
+    expect(accepted.headers.location).toBe('/account/orgs');
+    const orgsPage = await b.get('/account/orgs');
+    expect(orgsPage.text).toContain('You joined Acme.');
+    expect(orgsPage.text).toContain('<code translate="no">reports:read</code>');
     expect(await membershipsOf(id)).toEqual([expect.objectContaining({ orgId: acme, permissions: ['reports:read'] })]);
     const inv = (await api.get(`/realms/alpha/invitations/${invitationId}`)).body;
     expect(inv).toMatchObject({ status: 'accepted', acceptedBy: id });

@@ -36,7 +36,7 @@ function showGone(req: Request, res: Response): void {
  * An org invitation's pages (docs/design/orgs.md §7.2): the mail's link (/invitation?token=…) moves its token
  * into this browser's session and reloads without it; the page says which org, from whom, for which address,
  * until when — and, signed in with that address, accepts (POST /invitation) and goes on to the invitation's app
- * or the personal center; not signed in, it offers sign-up (the address fixed, where the realm lets invitees
+ * or the personal center's organizations; not signed in, it offers sign-up (the address fixed, where the realm lets invitees
  * sign up) and sign-in (back here after); signed in with another address, it says so and offers to sign out
  * (keeping the invitation in this browser).
  */
@@ -86,7 +86,7 @@ export function invitationRoutes(service: InvitationsService, sessions: LoginSes
     if (!target) flash(req, 'invitation.accepted', { org: outcome.orgName });
     // Accepting verified the address (the link proved the mailbox): the token says so already.
     const user = { ...signed.user, emailVerification: 'verified' as const };
-    await continueAfterLogin(req, res, handoff, target, user, signed.session);
+    await continueAfterLogin(req, res, handoff, target, user, signed.session, '/account/orgs');
   });
 
   /** POST /invitation/sign-out — signed in with another address: that session ends, the invitation stays in this browser. */

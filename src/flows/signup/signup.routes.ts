@@ -91,7 +91,7 @@ export function signupRoutes(service: SignupService, handoff: HandoffService, pa
         // Through an invitation: its app (when the sign-up came from none) and its org survive the authenticator set-up.
         const joined = outcome.joined;
         const next = target ?? (joined ? fromReturnInfo(req.realm, joined.returnTo) : null);
-        return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target: next, ...(joined ? { selectOrgId: joined.orgId } : {}) });
+        return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target: next, ...(joined ? { selectOrgId: joined.orgId, next: next ? null : '/account/orgs' } : {}) });
       }
       await bindBrowserSession(req, outcome.session);
       if (outcome.joined) {
@@ -100,7 +100,7 @@ export function signupRoutes(service: SignupService, handoff: HandoffService, pa
         await handoff.select(req.realm, outcome.user, outcome.session, outcome.joined.orgId);
         const next = target ?? fromReturnInfo(req.realm, outcome.joined.returnTo);
         if (!next) flash(req, 'invitation.accepted', { org: outcome.joined.orgName });
-        return continueAfterLogin(req, res, handoff, next, outcome.user, outcome.session);
+        return continueAfterLogin(req, res, handoff, next, outcome.user, outcome.session, '/account/orgs');
       }
       await continueAfterLogin(req, res, handoff, target, outcome.user, outcome.session);
     } catch (err) {
