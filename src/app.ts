@@ -479,5 +479,5 @@ function managementServices(
 /** Org invitations, their links' tokens HMAC'd under a key of their own, derived like the others. */
 function invitationsService(deps: Deps, t: { store: Store; mailer: Mailer; clock: () => Date }, audit: AuditLog | null): InvitationsService {
   const key = createHmac('sha256', deps.secret).update('gatehouse invitations').digest();
-  return new InvitationsService({ store: t.store, mailer: t.mailer, audit, key, consoleRealmId: deps.config.console?.realmId ?? null, clock: t.clock });
+  return new InvitationsService({ store: t.store, mailer: t.mailer, audit, key, consoleRealmId: deps.config.console?.realmId ?? null, limiters: deps.limiters, clock: t.clock });
 }

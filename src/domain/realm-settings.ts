@@ -453,6 +453,9 @@ export const realmSchema = z.strictObject({
         .default({ points: 5, durationSeconds: 60 * 60 })
         .describe('SMS codes sent to one phone number, whoever asks: nobody can flood a number through Gatehouse. A failed send counts too.'),
       phoneCodePerUser: rateLimitSchema.default({ points: 10, durationSeconds: 60 * 60 }).describe('SMS codes one user may ask for, whatever the numbers (each SMS costs the operator money).'),
+      invitationResend: rateLimitSchema
+        .default({ points: 5, durationSeconds: 60 * 60 })
+        .describe('Resends of one org invitation (a new mail and link each), whoever asks: an invitee’s mailbox is not flooded through Gatehouse.'),
       mfaPerUser: rateLimitSchema
         .default({ points: 10, durationSeconds: 15 * 60 })
         .describe(
