@@ -11,6 +11,7 @@ import type { UserAccessService } from '../services/user-access.ts';
 import type { UsersService } from '../services/users.ts';
 import type { GroupsService } from '../services/groups.ts';
 import type { InvitationsService } from '../services/invitations.ts';
+import type { AppAccessService } from '../services/app-access.ts';
 import type { MembershipsService } from '../services/memberships.ts';
 import type { OrgsService } from '../services/orgs.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
@@ -61,6 +62,7 @@ export interface ConsolePages {
     memberships: MembershipsService;
     groups: GroupsService;
     invitations: InvitationsService;
+    appAccess: AppAccessService;
   };
 }
 
@@ -91,7 +93,7 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...membersRoutes({ orgs: m.orgs, memberships: m.memberships, users: m.users }),
     ...groupsRoutes({ groups: m.groups, users: m.users }),
     ...invitationsRoutes({ orgs: m.orgs, invitations: m.invitations }),
-    ...userPageRoutes({ users: m.users, access: m.access, orgs: m.orgs, memberships: m.memberships, groups: m.groups, recentAuthMinutes, clock: p.clock }),
+    ...userPageRoutes({ users: m.users, access: m.access, orgs: m.orgs, memberships: m.memberships, groups: m.groups, appAccess: m.appAccess, recentAuthMinutes, clock: p.clock }),
     ...userAccessRoutes({ users: m.users, access: m.access }),
     ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),
     ...impersonateRoutes({ users: m.users, impersonation: m.impersonation, consoleRealmId: p.consoleRealmId, consolePublicUrl: p.consolePublicUrl }),

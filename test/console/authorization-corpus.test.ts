@@ -116,6 +116,7 @@ const SAMPLES: Record<string, Sample> = {
   'post /realms/:realmId/invitations/:invitationId/resend': { path: (i) => `/admin/realms/${i.realmId}/invitations/${i.invitationId}/resend` },
   'get /realms/:realmId/invitations/:invitationId/revoke': { path: (i) => `/admin/realms/${i.realmId}/invitations/${i.invitationId}/revoke` },
   'post /realms/:realmId/invitations/:invitationId/revoke': { path: (i) => `/admin/realms/${i.realmId}/invitations/${i.invitationId}/revoke` },
+  'post /realms/:realmId/users/:userId/apps/:clientId/access': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/apps/app1/access`, form: () => ({ grant: 'yes' }) },
   'post /realms/:realmId/users/:userId/permissions': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/permissions`, form: () => ({ permissions: '*' }) },
   // Pages of no realm for owners of '*' only: the owner of alpha (the positive control) gets 404 from their own rule; operators.test.ts has the owner of '*'.
   'get /realms/new': { path: () => '/admin/realms/new', ok: 404 },
