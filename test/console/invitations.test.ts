@@ -89,6 +89,17 @@ describe('console org invitations', () => {
     expect(later.text).not.toContain('id="invitation-link"');
   });
 
+  it('mails in the language picked (the page’s by default)', async () => {
+    const tab = await admin.get(`${ORGS}/${acme}/invitations`);
+    expect(tab.text).toMatch(/<label for="locale">/);
+    expect(tab.text).toMatch(/<option value="en" lang="en" selected>/);
+    const email = uniqueEmail('zh');
+    expect((await admin.submit(`${ORGS}/${acme}/invitations`, { email, locale: 'zh-CN', send: 'yes' })).status).toBe(303);
+    const mail = await smtp.waitFor(email);
+    expect(mail.subject).toContain('邀请你加入');
+    expect(mail.subject).toContain('Acme');
+  });
+
   it('resend mails a new link and kills the old one; from the realm’s list it comes back there', async () => {
     const email = uniqueEmail('resend');
     const { invitation, link: first } = await gh.management!.invitations.invite(alpha, { orgId: acme, email, send: false }, CLI_CONTEXT);
@@ -197,6 +208,7 @@ describe('console org invitations', () => {
       [{ email: ['a@example.com', 'b@example.com'] }, 400, 'validation.invalid'],
       [{ email: 'perm@example.com', permissions: 'has space' }, 422, 'console.members.permissionInvalid'],
       [{ email: 'perm@example.com', send: 'maybe' }, 400, 'validation.invalid'],
+      [{ email: 'perm@example.com', locale: 'fr' }, 400, 'validation.invalid'],
     ];
     for (const [form, status, key, params] of cases) {
       const res = await admin.submit(`${ORGS}/${acme}/invitations`, form);

@@ -28,14 +28,19 @@ interface InviteValues {
   name: string;
   permissions: string;
   send: string;
+  /** The mail's language ('' : the console page's). */
+  locale: string;
 }
-const EMPTY: InviteValues = { email: '', name: '', permissions: '', send: 'yes' };
+const EMPTY: InviteValues = { email: '', name: '', permissions: '', send: 'yes', locale: '' };
+/** The languages an invitation mail can be in (the API's createInvitationBody.locale). */
+const MAIL_LOCALES = ['en', 'zh-CN'] as const;
 
 const inviteForm = z.object({
   email: field.email(),
   name: field.optionalText(200),
   permissions: permissionsField,
   send: z.literal('yes', { error: 'validation.invalid' }).optional(),
+  locale: z.enum(MAIL_LOCALES, { error: 'validation.invalid' }).optional(),
 });
 
 /** The realm list's filter: a status (as stored) and a prefix of the address or name. */
@@ -46,7 +51,7 @@ const filterQuery = z.object({
 });
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
-const typed = (body: Record<string, unknown>): InviteValues => ({ email: str(body.email), name: str(body.name), permissions: str(body.permissions), send: str(body.send) });
+const typed = (body: Record<string, unknown>): InviteValues => ({ email: str(body.email), name: str(body.name), permissions: str(body.permissions), send: str(body.send), locale: str(body.locale) });
 
 /** One row of an invitations table: the invitation, its status as shown (a pending one past its end is expired), who invited. */
 export interface InvitationRow {
@@ -72,6 +77,9 @@ export interface InvitationRow {
  * prefix of the address or name), resend (a new link, the old one dead; at most `rateLimits.invitationResend`)
  * and revoke behind a confirmation page. Every write is InvitationsService's (audited, evented); `orgs.write`.
  */
+/** The console page's language as a mail language (en when it is none of them). */
+const pageLocale = (res: Response): string => ((MAIL_LOCALES as readonly string[]).includes(String(res.locals.lang)) ? String(res.locals.lang) : 'en');
+
 export function invitationsRoutes(d: InvitationsPageDeps): ConsoleRouteSpec[] {
   const tabPath = (realm: RealmConfig, orgId: string) => `${orgPath(realm, orgId)}/invitations`;
   const realmListPath = (realm: RealmConfig) => `/admin/realms/${realm.id}/invitations`;
@@ -146,7 +154,8 @@ export function invitationsRoutes(d: InvitationsPageDeps): ConsoleRouteSpec[] {
         from: 'org',
         next: page.next ? `${base}?after=${encodeCreatedCursor(page.next)}` : null,
         first: rawAfter ? base : null,
-        values: form.values ?? EMPTY,
+        values: { ...(form.values ?? EMPTY), locale: (form.values?.locale || pageLocale(res)) },
+        mailLocales: MAIL_LOCALES,
         error: form.error ?? null,
         link: form.link ?? null,
         ttlHours: realm.invitations.ttlHours,
@@ -181,7 +190,7 @@ export function invitationsRoutes(d: InvitationsPageDeps): ConsoleRouteSpec[] {
         try {
           made = await d.invitations.invite(
             realm,
-            { orgId: org.id, email: parsed.data.email, name: parsed.data.name || null, permissions: linesOf(parsed.data.permissions ?? ''), locale: String(res.locals.lang ?? 'en'), send },
+            { orgId: org.id, email: parsed.data.email, name: parsed.data.name || null, permissions: linesOf(parsed.data.permissions ?? ''), locale: parsed.data.locale ?? pageLocale(res), send },
             c.ctx,
           );
         } catch (err) {
@@ -241,7 +250,7 @@ export function invitationsRoutes(d: InvitationsPageDeps): ConsoleRouteSpec[] {
         const inv = await invitationOf(c, req);
         const back = backOf(realm, inv, (req.body as Record<string, unknown> | undefined)?.from);
         try {
-          await d.invitations.resend(realm, inv.id, c.ctx, String(res.locals.lang ?? 'en'));
+          await d.invitations.resend(realm, inv.id, c.ctx, pageLocale(res));
         } catch (err) {
           if (!(err instanceof RateLimited)) throw err;
           res.setHeader('Retry-After', String(err.retryAfterSeconds));
