@@ -2,7 +2,7 @@
  * `npx tsx scripts/shoot-console.ts`: starts Gatehouse with the operator console, seeds users, signs an
  * operator in through Chromium (setup link, password, authenticator) and screenshots the console's main
  * pages — users list, user page, field settings, dashboard, the realm's operators, the new realm form, apps, keys,
- * orgs, an org's members, a group — at
+ * orgs, an org's members, a group, an org's invitations, a user's Apps panel — at
  * desktop (1280 wide) and phone (390 wide) sizes, in English and Chinese, to
  * docs/screenshots/console-<page>-<lang>-<device>.png.
  */
@@ -22,7 +22,18 @@ const PEOPLE = [
   ['Edsger', 'Dijkstra'], ['Barbara', 'Liskov'], ['Donald', 'Knuth'], ['Margaret', 'Hamilton'], ['Tim', 'Berners-Lee'], ['Radia', 'Perlman'],
 ];
 
-const stack = await startStack({ console: true, realmName: 'Acme' });
+// Apps opened by a permission beside the demo app (open to everyone): the user page's Apps panel says who gets in and why.
+const APPS = [
+  ['billing', 'Billing portal', 'billing:read'],
+  ['admin-tools', 'Admin tools', 'admin:settings'],
+  ['support-desk', 'Support desk', 'tickets:read'],
+  ['reports', 'Reports export', 'reports:export'],
+] as const;
+const stack = await startStack({
+  console: true,
+  realmName: 'Acme',
+  apps: APPS.map(([clientId, name, permission]) => ({ clientId, name, redirectUris: [`https://${clientId}.example.com/callback`], access: { type: 'permission', permission } })),
+});
 const browser = await launchChromium();
 try {
   const gh = stack.gatehouse.gatehouse;
@@ -60,9 +71,21 @@ try {
   const group = await gh.management!.groups.create(main, { name: 'Support team', description: 'First-line support: reads tickets and users, answers customers.', permissions: ['tickets:*', 'users:read'] }, CLI_CONTEXT);
   await gh.management!.groups.create(main, { name: 'Finance', permissions: ['billing:*'] }, CLI_CONTEXT);
   await gh.management!.groups.addMembers(main, group.id, ids.slice(2, 7), CLI_CONTEXT);
+  await gh.management!.memberships.create(main, { userId: ids[0]!, orgId: null, permissions: ['reports:export'] }, CLI_CONTEXT);
+  // Invitations to the first org: mailed, resent, one not mailed, one revoked, one accepted-looking name.
+  const invitees = [['li.wei@example.com', '李伟', ['reports:read']], ['hedy.lamarr@example.com', 'Hedy Lamarr', ['billing:*', 'reports:read']], ['contractor@example.net', null, []], ['joan.clarke@example.com', 'Joan Clarke', ['projects:read']]] as const;
+  const invitationIds: string[] = [];
+  for (const [email, name, permissions] of invitees) {
+    invitationIds.push((await gh.management!.invitations.invite(main, { orgId: orgIds[0]!, email, name, permissions: [...permissions], send: email !== 'contractor@example.net' }, CLI_CONTEXT)).invitation.id);
+  }
+  await gh.management!.invitations.resend(main, invitationIds[1]!, CLI_CONTEXT);
+  await gh.management!.invitations.revoke(main, invitationIds[3]!, CLI_CONTEXT);
 
-  for (const [device, d] of Object.entries(DEVICES)) {
-    for (const lang of ['en', 'zh-CN']) {
+  // SHOOT_DEVICES=desktop and SHOOT_LANGS=en narrow the sizes and languages (all by default).
+  const devices = process.env.SHOOT_DEVICES ? process.env.SHOOT_DEVICES.split(',') : Object.keys(DEVICES);
+  const langs = process.env.SHOOT_LANGS ? process.env.SHOOT_LANGS.split(',') : ['en', 'zh-CN'];
+  for (const [device, d] of Object.entries(DEVICES).filter(([k]) => devices.includes(k))) {
+    for (const lang of langs) {
       const context = await browser.newContext({ viewport: d.viewport, isMobile: d.isMobile, hasTouch: d.isMobile, locale: lang === 'en' ? 'en-US' : 'zh-CN' });
       const page = await context.newPage();
       const email = `operator.${device}.${lang.toLowerCase()}@example.com`;
@@ -80,14 +103,24 @@ try {
         ['orgs', '/admin/realms/main/orgs'],
         ['org', `/admin/realms/main/orgs/${orgIds[0]}/members`],
         ['group', `/admin/realms/main/groups/${group.id}`],
+        ['org-invitations', `/admin/realms/main/orgs/${orgIds[0]}/invitations`],
+        ['user-apps', `/admin/realms/main/users/${encodeURIComponent(ids[0]!)}#apps-heading`],
       ];
       // SHOOT_ONLY=apps,keys shoots only those pages (every page by default).
       const only = process.env.SHOOT_ONLY ? process.env.SHOOT_ONLY.split(',') : null;
       for (const [name, p] of shots.filter(([n]) => !only || only.includes(n))) {
-        await page.goto(`${stack.consoleUrl}${p}${p.includes('?') ? '&' : '?'}lang=${lang}`);
+        const [where, hash] = p.split('#');
+        await page.goto(`${stack.consoleUrl}${where}${where!.includes('?') ? '&' : '?'}lang=${lang}${hash ? `#${hash}` : ''}`);
         if (name === 'users') await page.locator('summary.button').click();
         const file = path.join(OUT, `console-${name}-${lang}-${device}.png`);
-        await page.screenshot({ path: file, fullPage: true });
+        // The Apps panel is near the end of a long user page: that panel alone.
+        if (name === 'user-apps') {
+          // From the top (the sticky bar then stays there): the box is in page coordinates.
+          await page.evaluate('window.scrollTo(0, 0)');
+          const box = (await page.locator('section[aria-labelledby="apps-heading"]').boundingBox())!;
+          await page.screenshot({ path: file, fullPage: true, clip: { x: box.x - 24, y: box.y - 24, width: box.width + 48, height: box.height + 48 } });
+        }
+        else await page.screenshot({ path: file, fullPage: true });
         console.log(path.relative(ROOT, file));
       }
       await context.close();

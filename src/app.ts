@@ -87,6 +87,7 @@ import { ReauthService } from './services/step-up.ts';
 import { UserAccessService } from './services/user-access.ts';
 import { UsersService } from './services/users.ts';
 import { OrgsService } from './services/orgs.ts';
+import { AppAccessService } from './services/app-access.ts';
 import { MembershipsService } from './services/memberships.ts';
 import { GroupsService } from './services/groups.ts';
 import { InvitationsService } from './services/invitations.ts';
@@ -152,6 +153,8 @@ export interface ManagementServices {
   groups: GroupsService;
   /** Org invitations by mail (§3.3): the API's and the console's writes, audited; the /invitation pages use the same. */
   invitations: InvitationsService;
+  /** Which apps a user may reach and why (§6: the hand-off's rule), for the console's user page. */
+  appAccess: AppAccessService;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -479,11 +482,12 @@ function managementServices(
   const memberships = new MembershipsService({ orgs: t.store.orgs, audit, clock: t.clock });
   const groups = new GroupsService({ orgs: t.store.orgs, audit, clock: t.clock });
   const invitations = invitationsService(deps, t, audit);
-  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships, groups, invitations };
+  const appAccess = new AppAccessService({ orgs: t.store.orgs, clock: t.clock });
+  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships, groups, invitations, appAccess };
 }
 
 /** Org invitations, their links' tokens HMAC'd under a key of their own, derived like the others. */
 function invitationsService(deps: Deps, t: { store: Store; mailer: Mailer; clock: () => Date }, audit: AuditLog | null): InvitationsService {
   const key = createHmac('sha256', deps.secret).update('gatehouse invitations').digest();
-  return new InvitationsService({ store: t.store, mailer: t.mailer, audit, key, consoleRealmId: deps.config.console?.realmId ?? null, clock: t.clock });
+  return new InvitationsService({ store: t.store, mailer: t.mailer, audit, key, consoleRealmId: deps.config.console?.realmId ?? null, limiters: deps.limiters, clock: t.clock });
 }

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { RealmConfig } from '../config/index.ts';
 import { can, roleOn, type Capability } from '../domain/operator-role.ts';
-import { ConflictError, DomainError, NotFoundError, RuleViolation } from '../domain/errors.ts';
+import { ConflictError, DomainError, NotFoundError, RateLimited, RuleViolation } from '../domain/errors.ts';
 import { FlowError } from '../http/flow-error.ts';
 import type { ConsoleRequest, ConsoleRouteSpec } from './route.ts';
 import { renderConsoleMessage } from './render.ts';
@@ -78,6 +78,10 @@ function forbidden(res: Response): void {
 export function domainErrorPage(res: Response, err: DomainError | FlowError): void {
   const t = res.locals.t as (key: string, params?: Record<string, unknown>) => string;
   if (err instanceof FlowError) return renderConsoleMessage(res, err.status, { titleKey: 'console.errors.title', textKey: err.messageKey, params: err.params });
+  if (err instanceof RateLimited) {
+    res.setHeader('Retry-After', String(err.retryAfterSeconds));
+    return renderConsoleMessage(res, 429, { titleKey: 'console.errors.title', textKey: 'console.errors.rateLimited', params: { minutes: Math.max(1, Math.ceil(err.retryAfterSeconds / 60)) } });
+  }
   const status = err instanceof ConflictError ? 409 : err instanceof RuleViolation ? 422 : 400;
   res.status(status);
   renderConsoleMessage(res, status, { titleKey: 'console.errors.title', textKey: 'console.errors.refused', params: { reason: t(consoleMessageOf(err)) } });

@@ -10,9 +10,12 @@ import type { SignInHistory } from '../services/sign-in-history.ts';
 import type { UserAccessService } from '../services/user-access.ts';
 import type { UsersService } from '../services/users.ts';
 import type { GroupsService } from '../services/groups.ts';
+import type { InvitationsService } from '../services/invitations.ts';
+import type { AppAccessService } from '../services/app-access.ts';
 import type { MembershipsService } from '../services/memberships.ts';
 import type { OrgsService } from '../services/orgs.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
+import { invitationsRoutes } from './orgs/invitations.routes.ts';
 import { membersRoutes } from './orgs/members.routes.ts';
 import { orgsRoutes } from './orgs/orgs.routes.ts';
 import { appsRoutes } from './apps/apps.routes.ts';
@@ -58,6 +61,8 @@ export interface ConsolePages {
     orgs: OrgsService;
     memberships: MembershipsService;
     groups: GroupsService;
+    invitations: InvitationsService;
+    appAccess: AppAccessService;
   };
 }
 
@@ -87,7 +92,8 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...orgsRoutes(m.orgs),
     ...membersRoutes({ orgs: m.orgs, memberships: m.memberships, users: m.users }),
     ...groupsRoutes({ groups: m.groups, users: m.users }),
-    ...userPageRoutes({ users: m.users, access: m.access, orgs: m.orgs, memberships: m.memberships, groups: m.groups, recentAuthMinutes, clock: p.clock }),
+    ...invitationsRoutes({ orgs: m.orgs, invitations: m.invitations }),
+    ...userPageRoutes({ users: m.users, access: m.access, orgs: m.orgs, memberships: m.memberships, groups: m.groups, appAccess: m.appAccess, recentAuthMinutes, clock: p.clock }),
     ...userAccessRoutes({ users: m.users, access: m.access }),
     ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),
     ...impersonateRoutes({ users: m.users, impersonation: m.impersonation, consoleRealmId: p.consoleRealmId, consolePublicUrl: p.consolePublicUrl }),

@@ -93,6 +93,22 @@ export class ForbiddenError extends DomainError {
   override name = 'ForbiddenError';
 }
 
+/** Too many of one act within a realm's rate limit (`rateLimits.*`): the API answers 429 with Retry-After, the console says how long to wait. */
+export class RateLimited extends DomainError {
+  override name = 'RateLimited';
+  constructor(
+    /** The rule's name under `rateLimits` ("invitationResend"). */
+    readonly rule: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(`too many attempts (rateLimits.${rule}): try again in ${Math.ceil(retryAfterMs / 1000)} s`);
+  }
+
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.retryAfterMs / 1000));
+  }
+}
+
 /** A zod-style path as one dotted string: ['hosts', 1] → "hosts[1]". */
 export function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');

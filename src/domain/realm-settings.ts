@@ -465,6 +465,9 @@ export const realmSchema = z.strictObject({
       memberInvitationsPerUser: rateLimitSchema
         .default({ points: 20, durationSeconds: 60 * 60 })
         .describe('Org invitations a member sends from the personal center (`invitations.memberPermission`), per user, whatever the org.'),
+      invitationResend: rateLimitSchema
+        .default({ points: 5, durationSeconds: 60 * 60 })
+        .describe('Resends of one org invitation (a new mail and link each), whoever asks: an invitee’s mailbox is not flooded through Gatehouse.'),
       mfaPerUser: rateLimitSchema
         .default({ points: 10, durationSeconds: 15 * 60 })
         .describe(

@@ -6,7 +6,8 @@ import { decodeJwt } from 'jose';
 import type { LoginSessions } from '../identity/login-sessions.ts';
 import type { LoginSession } from '../ports/login-sessions.ts';
 import type { Store } from '../store/port.ts';
-import { accessAllows, describeAccess } from '../domain/app-access.ts';
+import { describeAccess, explainAccess } from '../domain/app-access.ts';
+import { accessSourcesOf } from './app-access.ts';
 import { publish, type EventOrigin } from '../events/publish.ts';
 
 /** An org the user may pick for the session (`/login?…&org=select`). */
@@ -85,11 +86,8 @@ export class HandoffService {
     const access = app.access;
     if (access.type === 'everyone') return true;
     const at = this.d.clock();
-    const orgs = this.d.store.orgs;
-    const ok =
-      access.type === 'permission'
-        ? accessAllows(access, { permissions: await orgs.permissionsOf(realm.id, user.id, at), member: false })
-        : accessAllows(access, { permissions: [], member: await orgs.memberOfAny(realm.id, user.id, at, access.orgs, access.groups) });
+    // The console's Apps panel explains by the same call (AppAccessService): one rule for both.
+    const ok = explainAccess(access, await accessSourcesOf(this.d.store.orgs, realm.id, user.id, at)).allowed;
     if (!ok) {
       await publish(this.d.store.events, {
         realm,

@@ -1,12 +1,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { RealmConfig } from '../config/index.ts';
-import { ConflictError, NotFoundError, RuleViolation } from '../domain/errors.ts';
+import { ConflictError, NotFoundError, RateLimited, RuleViolation } from '../domain/errors.ts';
 import type { EventData, EventType, NewEvent } from '../domain/events.ts';
 import type { Invitation, InvitationCreator, InvitationQuery } from '../domain/invitations.ts';
 import type { CreatedCursor, Membership, Org } from '../domain/orgs.ts';
 import type { ReturnTo } from '../domain/return-to.ts';
 import { eventOf, type EventOrigin } from '../events/publish.ts';
 import { matchRedirectUri } from '../identity/redirect-uri.ts';
+import type { LimiterFactory } from '../identity/throttle.ts';
 import { displayName, normalizeLogin, type User } from '../identity/user.ts';
 import { realmLink, type Mailer } from '../mail/mailer.ts';
 import type { Store } from '../store/port.ts';
@@ -23,6 +24,14 @@ export interface NewInvitationInput {
   locale?: string;
   /** An app of the realm the invitee goes on to once they have accepted. */
   returnTo?: { clientId: string; redirectUri: string; state?: string } | null;
+  /** false: no mail goes; the caller hands the link over itself (the console shows it once). Default true. */
+  send?: boolean;
+}
+
+/** A made invitation and its link (the token inside it is in no store, log or later answer). */
+export interface InvitationMade {
+  invitation: Invitation;
+  link: string;
 }
 
 /** What the invitation page shows: whom it is for, to which org, from whom, until when. */
@@ -48,6 +57,8 @@ export interface InvitationsServiceDeps {
   key: Buffer;
   /** The console realm, whose users the operators are: an operator inviter is named by their account there. */
   consoleRealmId: string | null;
+  /** The realm rate limits' counters: resends per invitation (`rateLimits.invitationResend`). */
+  limiters: LimiterFactory;
   clock: () => Date;
 }
 
@@ -115,6 +126,10 @@ export class InvitationsService {
     return { clientId: app.clientId, redirectUri: uri, ...(ret.state ? { state: ret.state } : {}) };
   }
 
+  private linkOf(realm: RealmConfig, token: string): string {
+    return realmLink(realm, '/invitation', { token });
+  }
+
   private async mail(realm: RealmConfig, invitation: Invitation, org: Org, token: string, locale: string): Promise<void> {
     await this.d.mailer.send({
       realm,
@@ -122,7 +137,7 @@ export class InvitationsService {
       to: { address: invitation.email, name: invitation.name },
       userId: null,
       locale,
-      link: realmLink(realm, '/invitation', { token }),
+      link: this.linkOf(realm, token),
       model: { inviter: await this.inviterName(realm, invitation.createdBy), org: org.name, hours: realm.invitations.ttlHours },
     });
   }
@@ -142,8 +157,11 @@ export class InvitationsService {
     return inv;
   }
 
-  /** Makes the invitation and mails its link (the token is in the mail only: never answered, stored or logged). */
-  async invite(realm: RealmConfig, input: NewInvitationInput, ctx: RequestContext): Promise<Invitation> {
+  /**
+   * Makes the invitation and mails its link, unless `send` is false. The link is answered to the caller once
+   * (the API leaves it out; the console shows it only when no mail went); the token is never stored or logged.
+   */
+  async invite(realm: RealmConfig, input: NewInvitationInput, ctx: RequestContext): Promise<InvitationMade> {
     const email = input.email.trim();
     if (!MAILABLE.test(email) || email.length > 320) throw new RuleViolation([{ field: 'email', code: 'email.invalid', message: 'an email address, without line breaks' }]);
     const permissions = permissionsWithin(realm, input.permissions ?? [], 'membership');
@@ -156,9 +174,9 @@ export class InvitationsService {
       this.d.clock(),
       (inv) => [this.event(realm, 'invitation.created', null, ctx, { invitationId: inv.id, orgId: inv.orgId, email: inv.email, permissions: inv.permissions, expiresAt: inv.expiresAt.toISOString() })],
     );
-    await this.mail(realm, invitation, org, token, input.locale ?? 'en');
+    if (input.send !== false) await this.mail(realm, invitation, org, token, input.locale ?? 'en');
     await this.audit().record(ctx, { realmId: realm.id, operation: 'invitation.create', target: { type: 'invitation', id: invitation.id }, after: invitation });
-    return invitation;
+    return { invitation, link: this.linkOf(realm, token) };
   }
 
   /** A pending invitation (expired or not): gone → 409 invitation.gone. */
@@ -168,10 +186,15 @@ export class InvitationsService {
     return inv;
   }
 
-  /** Mails a new link with a new expiry: the old link no longer works. */
+  /**
+   * Mails a new link with a new expiry: the old link no longer works. At most `rateLimits.invitationResend`
+   * per invitation, whoever asks (RateLimited past it; a refused resend changes nothing).
+   */
   async resend(realm: RealmConfig, id: string, ctx: RequestContext, locale = 'en'): Promise<Invitation> {
     const before = await this.pending(realm, id);
     const org = await this.activeOrg(realm, before.orgId);
+    const wait = await this.d.limiters(`${realm.id}:invitation-resend`, realm.rateLimits.invitationResend).take(id);
+    if (wait > 0) throw new RateLimited('invitationResend', wait);
     const token = randomBytes(32).toString('base64url');
     const after = await this.d.store.invitations.replaceInvitationToken(realm.id, id, this.hash(token), this.expiry(realm), this.d.clock(), (inv) =>
       inv ? [this.event(realm, 'invitation.resent', null, ctx, { invitationId: inv.id, orgId: inv.orgId, email: inv.email, sentCount: inv.sentCount, expiresAt: inv.expiresAt.toISOString() })] : [],

@@ -129,6 +129,39 @@ export class MembershipsService {
     return after;
   }
 
+  /** The user's user-only membership (live or not), or null. */
+  private async userOnlyOf(realm: RealmConfig, userId: string): Promise<Membership | null> {
+    return (await this.list(realm, { userId, orgId: null }, null, 1)).memberships[0] ?? null;
+  }
+
+  /**
+   * Adds `permission` to the user's user-only membership (made when there is none) — the console's app access
+   * switch (docs/design/orgs.md §8). Audited and evented as any create or update; nothing when it is there already.
+   */
+  async grantUserPermission(realm: RealmConfig, userId: string, permission: string, ctx: RequestContext): Promise<Membership> {
+    const current = await this.userOnlyOf(realm, userId);
+    const p = permission.toLowerCase();
+    if (!current) return this.create(realm, { userId, orgId: null, permissions: [p] }, ctx);
+    if (current.permissions.includes(p)) return current;
+    return this.update(realm, current.id, { permissions: [...current.permissions, p] }, ctx);
+  }
+
+  /**
+   * Takes `permission` (that entry, not a wildcard that also grants it) off the user's user-only membership; the
+   * membership goes when it would be left empty, as the user page's permissions form does. null: none is left.
+   */
+  async revokeUserPermission(realm: RealmConfig, userId: string, permission: string, ctx: RequestContext): Promise<Membership | null> {
+    const current = await this.userOnlyOf(realm, userId);
+    const p = permission.toLowerCase();
+    if (!current || !current.permissions.includes(p)) return current;
+    const rest = current.permissions.filter((x) => x !== p);
+    if (rest.length === 0) {
+      await this.delete(realm, current.id, ctx);
+      return null;
+    }
+    return this.update(realm, current.id, { permissions: rest }, ctx);
+  }
+
   async delete(realm: RealmConfig, id: string, ctx: RequestContext): Promise<void> {
     const deleted = await this.d.orgs.deleteMembership(realm.id, id, (m) => (m ? [this.event(realm, 'membership.deleted', m.userId, ctx, { membershipId: m.id, orgId: m.orgId })] : []));
     if (!deleted) throw new NotFoundError('membership');

@@ -126,6 +126,23 @@ describe('management API: invitations', () => {
     expect(audit).toEqual(['invitation.revoke', 'invitation.resend', 'invitation.create']);
   });
 
+  it('resends are limited per invitation by rateLimits.invitationResend (5 an hour): the 6th is 429 problem+json with Retry-After, changes nothing and mails nothing', async () => {
+    const made = (await api.post(`/realms/alpha/orgs/${acme}/invitations`, { email: 'limit@example.com' })).body;
+    const other = (await api.post(`/realms/alpha/orgs/${acme}/invitations`, { email: 'limit-other@example.com' })).body;
+    for (let i = 0; i < 5; i++) expect((await api.post(`/realms/alpha/invitations/${made.id}/resend`, {})).status).toBe(200);
+    const refused = await api.post(`/realms/alpha/invitations/${made.id}/resend`, {});
+    expect(refused.status).toBe(429);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body).toMatchObject({ type: expect.stringMatching(/rate_limited$/), status: 429, code: 'invitationResend' });
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(3000);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
+    expect((await api.get(`/realms/alpha/invitations/${made.id}`)).body.sentCount).toBe(6);
+    expect(await mailsTo('limit@example.com')).toHaveLength(6);
+    // Another invitation has its own count.
+    expect((await api.post(`/realms/alpha/invitations/${other.id}/resend`, {})).status).toBe(200);
+  });
+
   it('deleting the org takes its invitations', async () => {
     const gone = (await api.post('/realms/alpha/orgs', { name: 'Short-lived' })).body.id as string;
     const inv = (await api.post(`/realms/alpha/orgs/${gone}/invitations`, { email: 'short@example.com' })).body.id as string;

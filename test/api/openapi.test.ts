@@ -45,7 +45,7 @@ beforeAll(async () => {
   revocable = (await gh.management!.keys.create({ realmId: 'default', access: 'read', name: 'to revoke' }, CLI_CONTEXT)).key.id;
   throwawayOrg = (await gh.management!.orgs.create(realm, { name: 'Throwaway org' }, CLI_CONTEXT)).id;
   inviteOrg = (await gh.management!.orgs.create(realm, { name: 'Inviting org' }, CLI_CONTEXT)).id;
-  invitation = (await gh.management!.invitations.invite(realm, { orgId: inviteOrg, email: 'invited@example.com' }, CLI_CONTEXT)).id;
+  invitation = (await gh.management!.invitations.invite(realm, { orgId: inviteOrg, email: 'invited@example.com' }, CLI_CONTEXT)).invitation.id;
   // createMembership's example names a user by id: here that user exists (an import keeps a given id).
   const exampleUser = routes.find((r) => r.operationId === 'createMembership')!.example!.body as { userId: string };
   const made = (await gh.management!.users.create(realm, { userType: 'human', email: 'member@example.com' }, CLI_CONTEXT)).user;

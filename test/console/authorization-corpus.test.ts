@@ -23,11 +23,12 @@ let keyId = '';
 let orgId = '';
 let membershipId = '';
 let groupId = '';
+let invitationId = '';
 let personas: { viewer: ConsoleBrowser; otherAdmin: ConsoleBrowser; owner: ConsoleBrowser };
 
 /** A sample request of each route: its path's ids and a well-formed form. A route without one fails the test. */
 type Sample = { path: (ids: Ids) => string; form?: (ids: Ids) => Record<string, string | string[]>; /** What a permitted GET answers (default 200). */ ok?: number };
-type Ids = { realmId: string; userId: string; sid: string; keyId: string; operatorId: string; orgId: string; membershipId: string; groupId: string };
+type Ids = { realmId: string; userId: string; sid: string; keyId: string; operatorId: string; orgId: string; membershipId: string; groupId: string; invitationId: string };
 const SAMPLES: Record<string, Sample> = {
   'get /': { path: () => '/admin' },
   'get /realms/:realmId/users': { path: (i) => `/admin/realms/${i.realmId}/users?sort=email&direction=desc` },
@@ -109,6 +110,13 @@ const SAMPLES: Record<string, Sample> = {
   'post /realms/:realmId/groups/:groupId/members/:userId/delete': { path: (i) => `/admin/realms/${i.realmId}/groups/${i.groupId}/members/${i.userId}/delete` },
   'get /realms/:realmId/groups/:groupId/delete': { path: (i) => `/admin/realms/${i.realmId}/groups/${i.groupId}/delete` },
   'post /realms/:realmId/groups/:groupId/delete': { path: (i) => `/admin/realms/${i.realmId}/groups/${i.groupId}/delete` },
+  'get /realms/:realmId/orgs/:orgId/invitations': { path: (i) => `/admin/realms/${i.realmId}/orgs/${i.orgId}/invitations` },
+  'post /realms/:realmId/orgs/:orgId/invitations': { path: (i) => `/admin/realms/${i.realmId}/orgs/${i.orgId}/invitations`, form: () => ({ email: 'intruder@example.com', permissions: '*' }) },
+  'get /realms/:realmId/invitations': { path: (i) => `/admin/realms/${i.realmId}/invitations?status=pending&q=can` },
+  'post /realms/:realmId/invitations/:invitationId/resend': { path: (i) => `/admin/realms/${i.realmId}/invitations/${i.invitationId}/resend` },
+  'get /realms/:realmId/invitations/:invitationId/revoke': { path: (i) => `/admin/realms/${i.realmId}/invitations/${i.invitationId}/revoke` },
+  'post /realms/:realmId/invitations/:invitationId/revoke': { path: (i) => `/admin/realms/${i.realmId}/invitations/${i.invitationId}/revoke` },
+  'post /realms/:realmId/users/:userId/apps/:clientId/access': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/apps/app1/access`, form: () => ({ grant: 'yes' }) },
   'post /realms/:realmId/users/:userId/permissions': { path: (i) => `/admin/realms/${i.realmId}/users/${i.userId}/permissions`, form: () => ({ permissions: '*' }) },
   // Pages of no realm for owners of '*' only: the owner of alpha (the positive control) gets 404 from their own rule; operators.test.ts has the owner of '*'.
   'get /realms/new': { path: () => '/admin/realms/new', ok: 404 },
@@ -119,7 +127,7 @@ const SAMPLES: Record<string, Sample> = {
   'post /operators/:operatorId/grants': { path: (i) => `/admin/operators/${i.operatorId}/grants`, form: () => ({ role: 'owner' }) },
 };
 
-const ORG_TABLES = ['orgs', 'memberships', 'groups', 'group_members'] as const;
+const ORG_TABLES = ['orgs', 'memberships', 'groups', 'group_members', 'invitations'] as const;
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 
 /** Every row of every table a console request could write, hashed (the console's own session rows aside). */
@@ -148,6 +156,7 @@ beforeAll(async () => {
   membershipId = (await gh.management!.memberships.create(alpha, { userId: canaryId, orgId, permissions: [`${canary}:read`] }, CLI_CONTEXT)).id;
   groupId = (await gh.management!.groups.create(alpha, { name: `${canary} group`, permissions: [`${canary}:write`] }, CLI_CONTEXT)).id;
   await gh.management!.groups.addMembers(alpha, groupId, [canaryId], CLI_CONTEXT);
+  invitationId = (await gh.management!.invitations.invite(alpha, { orgId, email: `${canary}-invited@example.com`, name: canary, permissions: [`${canary}:invited`], send: false }, CLI_CONTEXT)).invitation.id;
   const session = await gh.store.listLoginSessions('alpha', canaryId);
   canarySid = session[0]?.id ?? 'none-yet-0000000';
   personas = {
@@ -159,7 +168,7 @@ beforeAll(async () => {
 afterAll(() => gh?.close());
 
 const routes = () => consoleRoutes({ realms: gh.realms, consoleRealmId: 'console', consolePublicUrl: CONSOLE_URL, configPath: gh.config.configPath, management: { ...gh.management!, realmsService: gh.realmsService }, clock: () => new Date() });
-const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid, keyId, operatorId: personas.viewer.operatorId, orgId, membershipId, groupId });
+const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid, keyId, operatorId: personas.viewer.operatorId, orgId, membershipId, groupId, invitationId });
 
 async function send(b: ConsoleBrowser | null, method: string, path: string, form: Record<string, string | string[]>, csrf: string | null) {
   if (!b) {
@@ -180,7 +189,7 @@ describe('console authorization corpus', () => {
     expect(missing).toEqual([]);
   });
 
-  it('the fingerprint sees the orgs side: an org, a membership, a group and a group member are there to guard', () => {
+  it('the fingerprint sees the orgs side: an org, a membership, a group, a group member and an invitation are there to guard', () => {
     const f = fingerprint();
     for (const name of ORG_TABLES) expect(Number(f[`${name} rows`]), name).toBeGreaterThan(0);
   });

@@ -129,7 +129,7 @@ export async function seedUsers(gh: TestGatehouse, realmId: string, host: string
   const membership = await m.memberships.create(realm, { userId: human.id, orgId: org.id, permissions: [`${prefix}:read`] }, CLI_CONTEXT);
   const group = await m.groups.create(realm, { name: `${prefix} group`, description: `${prefix} group text`, permissions: [`${prefix}:group`] }, CLI_CONTEXT);
   await m.groups.addMembers(realm, group.id, [human.id], CLI_CONTEXT);
-  const invitation = await m.invitations.invite(realm, { orgId: org.id, email: `${prefix}-invited@example.com`, name: `${prefix} invitee`, permissions: [`${prefix}:invited`] }, CLI_CONTEXT);
+  const { invitation } = await m.invitations.invite(realm, { orgId: org.id, email: `${prefix}-invited@example.com`, name: `${prefix} invitee`, permissions: [`${prefix}:invited`] }, CLI_CONTEXT);
   return { human: human.id, humanEmail: human.email!, humanSession, apiUser: api.user.id, apiKey: api.apiKey!, other: other.id, otherSession, org: org.id, membership: membership.id, group: group.id, invitation: invitation.id };
 }
 

@@ -51,7 +51,8 @@ export function invitationRoutes(invitations: InvitationsService, orgs: OrgsServ
       },
       example: { body: { email: 'ada@example.com', name: 'Ada Lovelace', permissions: ['billing:read'], locale: 'en' } },
       async handler({ realm, params, body, ctx }) {
-        const invitation = await invitations.invite(realm, { ...body, orgId: params.orgId }, ctx);
+        // The link is in the mail only: the answer never carries it.
+        const { invitation } = await invitations.invite(realm, { ...body, orgId: params.orgId }, ctx);
         return { status: 201, body: invitationJson(invitation, invitations.now()), headers: { Location: `/api/v1/realms/${realm.id}/invitations/${invitation.id}` } };
       },
     }),
@@ -111,6 +112,7 @@ export function invitationRoutes(invitations: InvitationsService, orgs: OrgsServ
       responses: {
         200: { description: 'The invitation after the resend', schema: invitationOut },
         409: { description: 'Accepted or revoked already (invitation.gone), or its org is closed (org.closed)' },
+        429: { description: 'Resent too often: the realm’s rateLimits.invitationResend (Retry-After says when again)' },
       },
       example: { body: { locale: 'en' } },
       async handler({ realm, params, body, ctx }) {

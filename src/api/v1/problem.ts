@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ConflictError, ForbiddenError, NotFoundError, RuleViolation, type FieldIssue } from '../../domain/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimited, RuleViolation, type FieldIssue } from '../../domain/errors.ts';
 import { InvalidEventCursor } from '../../domain/events.ts';
 import { InvalidCursor } from '../../domain/user-cursor.ts';
 import { isStoreUnavailable } from '../../http/errors.ts';
@@ -102,6 +102,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       return sendProblem(res, 409, 'conflict', 'The change conflicts with what exists', { detail: err.message, code: err.reason, ...(file ? { file } : {}), ...(field ? { errors: [{ field, code: err.reason, message: err.message }] } : {}) });
     }
     if (err instanceof ForbiddenError) return sendProblem(res, 403, 'forbidden', err.message);
+    if (err instanceof RateLimited) {
+      res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      return sendProblem(res, 429, 'rate_limited', 'Too many attempts: try again later', { detail: err.message, code: err.rule });
+    }
     // The router could not percent-decode a path parameter (`/users/%E0%A4%A`): the caller's mistake, not ours.
     if (err instanceof URIError && (err as { status?: number }).status === 400) {
       return sendProblem(res, 400, 'validation', 'The request is not valid', { errors: [{ field: 'path', code: 'invalid_encoding', message: 'a path segment is not valid percent-encoding' }] });

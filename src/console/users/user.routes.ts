@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { RealmConfig } from '../../config/index.ts';
-import { ConflictError, RuleViolation } from '../../domain/errors.ts';
+import { ConflictError, NotFoundError, RuleViolation } from '../../domain/errors.ts';
 import { flash } from '../../http/account.ts';
 import type { FormError } from '../../http/forms.ts';
 import { describeUserAgent } from '../../identity/user-agent.ts';
@@ -9,7 +9,7 @@ import { displayName, type User } from '../../identity/user.ts';
 import type { UserAccessService } from '../../services/user-access.ts';
 import type { UsersService } from '../../services/users.ts';
 import { askToConfirm, recentlyAuthenticated } from '../access.ts';
-import { linesOf, memberRefusal, permissionsField, zodProblem } from '../orgs/member-forms.ts';
+import { linesOf, memberRefusal, permissionsField, refusalStatus, zodProblem } from '../orgs/member-forms.ts';
 import { renderConsolePage } from '../render.ts';
 import { consoleRoute, type ConsoleRequest, type ConsoleRouteSpec } from '../route.ts';
 import { withEmptyRows } from '../attribute-rows.ts';
@@ -25,6 +25,7 @@ export interface UserPageDeps extends UserOrgsDeps {
 }
 
 const permissionsForm = z.object({ permissions: permissionsField });
+const accessSwitch = z.object({ grant: z.enum(['yes', 'no'], { error: 'validation.invalid' }) });
 
 /** The user page's path (and the base of its forms). */
 export const userPath = (realm: RealmConfig, userId: string) => `/admin/realms/${realm.id}/users/${encodeURIComponent(userId)}`;
@@ -35,7 +36,7 @@ export async function renderUserPage(
   c: ConsoleRequest,
   d: Omit<UserPageDeps, 'users' | 'recentAuthMinutes' | 'clock'>,
   user: User,
-  form: { values?: UserFormValues; error?: FormError | null; permissions?: PermissionsForm } = {},
+  form: { values?: UserFormValues; error?: FormError | null; permissions?: PermissionsForm; appsError?: FormError } = {},
   status = 200,
 ): Promise<void> {
   const realm = c.realm!;
@@ -73,6 +74,7 @@ export async function renderUserPage(
       hasApiKey: credentials.some((cr) => cr.type === 'api_key'),
       apiKeysEncrypted: realm.fields.apiKeys.policy === 'encrypt',
       ...orgsPanels,
+      appsError: form.appsError ?? null,
       sessions: sessions.map((s) => ({ id: s.id, device: describeUserAgent(s.userAgent), ip: s.ip, startedAt: s.createdAt, lastActiveAt: s.lastSeenAt, twoFactor: s.aal >= 2, impersonated: s.act !== null })),
     },
     status,
@@ -141,6 +143,33 @@ export function userPageRoutes(d: UserPageDeps): ConsoleRouteSpec[] {
         }
         flash(req, 'console.userPage.permissionsSaved');
         res.redirect(303, `${userPath(realm, user.id)}#permissions-heading`);
+      },
+    }),
+    // The Apps panel's switch for an app whose rule is a permission (GenAuth's "application access permission
+    // switch"): it edits the user's user-only membership, so it needs what the permissions form above needs —
+    // orgs.write (admin and owner) — and not apps.write: the app's rule itself is not changed.
+    consoleRoute({
+      method: 'post',
+      path: `${path}/apps/:clientId/access`,
+      capability: 'orgs.write',
+      async handler(req: Request, res: Response, c) {
+        const realm = c.realm!;
+        const user = await d.users.get(realm, String(req.params.userId));
+        const app = realm.apps.find((a) => a.clientId === String(req.params.clientId));
+        if (!app) throw new NotFoundError('app');
+        if (app.access.type !== 'permission') return renderUserPage(res, c, d, user, { appsError: { field: null, message: 'console.userApps.notPermission', params: { app: app.name } } }, 409);
+        const parsed = accessSwitch.safeParse(req.body ?? {});
+        if (!parsed.success) return renderUserPage(res, c, d, user, { appsError: zodProblem(parsed.error) }, 400);
+        const permission = app.access.permission;
+        try {
+          if (parsed.data.grant === 'yes') await d.memberships.grantUserPermission(realm, user.id, permission, c.ctx);
+          else await d.memberships.revokeUserPermission(realm, user.id, permission, c.ctx);
+        } catch (err) {
+          const error = memberRefusal(err);
+          return renderUserPage(res, c, d, user, { appsError: error }, refusalStatus(error));
+        }
+        flash(req, parsed.data.grant === 'yes' ? 'console.userApps.granted' : 'console.userApps.revoked', { app: app.name, permission: permission.toLowerCase() });
+        res.redirect(303, `${userPath(realm, user.id)}#apps-heading`);
       },
     }),
   ];

@@ -100,7 +100,7 @@ export class MemberOrgsService {
     const wait = await this.d.limiters(`${realm.id}:member-invitations`, realm.rateLimits.memberInvitationsPerUser).take(user.id);
     if (wait > 0) throw tooManyAttempts(wait);
     try {
-      const invitation = await this.d.invitations.invite(realm, { orgId: org.orgId, email: input.email, name: input.name || null, permissions, locale: input.locale }, ctx);
+      const { invitation } = await this.d.invitations.invite(realm, { orgId: org.orgId, email: input.email, name: input.name || null, permissions, locale: input.locale }, ctx);
       return { org, invitation };
     } catch (err) {
       if (err instanceof RuleViolation) {
