@@ -88,6 +88,7 @@ import { OrgsService } from './services/orgs.ts';
 import { MembershipsService } from './services/memberships.ts';
 import { GroupsService } from './services/groups.ts';
 import { InvitationsService } from './services/invitations.ts';
+import { InvitationLinksService } from './services/invitation-links.ts';
 import { RealmDashboard } from './services/realm-dashboard.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -150,6 +151,8 @@ export interface ManagementServices {
   groups: GroupsService;
   /** Org invitations by mail (§3.3): the API's and the console's writes, audited; the /invitation pages use the same. */
   invitations: InvitationsService;
+  /** Realm invitation links and join requests (§3.3): the API's and the console's writes, audited; the /join pages use the same. */
+  invitationLinks: InvitationLinksService;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -207,6 +210,7 @@ export function createApp(deps: Deps): Gatehouse {
   const management = deps.management ? managementServices(deps, deps.management, { store, hasher, secrets, sessions, mailer, verificationService, realms, clock }) : null;
   // The /invitation pages and sign-up read invitations without the management side too (then nothing is audited: none can be made).
   const invitations = management?.invitations ?? invitationsService(deps, { store, mailer, clock }, null);
+  const invitationLinks = management?.invitationLinks ?? invitationLinksService(deps, { store, mailer, clock }, invitations, null);
   const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock, invitations);
   const afterResponse = new AfterResponse();
 
@@ -473,11 +477,23 @@ function managementServices(
   const memberships = new MembershipsService({ orgs: t.store.orgs, audit, clock: t.clock });
   const groups = new GroupsService({ orgs: t.store.orgs, audit, clock: t.clock });
   const invitations = invitationsService(deps, t, audit);
-  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships, groups, invitations };
+  const invitationLinks = invitationLinksService(deps, t, invitations, { audit, users, access });
+  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships, groups, invitations, invitationLinks };
 }
 
 /** Org invitations, their links' tokens HMAC'd under a key of their own, derived like the others. */
 function invitationsService(deps: Deps, t: { store: Store; mailer: Mailer; clock: () => Date }, audit: AuditLog | null): InvitationsService {
   const key = createHmac('sha256', deps.secret).update('gatehouse invitations').digest();
   return new InvitationsService({ store: t.store, mailer: t.mailer, audit, key, consoleRealmId: deps.config.console?.realmId ?? null, clock: t.clock });
+}
+
+/** Invitation links and join requests: their tokens HMAC'd under the invitations key; the page names the inviter as an invitation's does. */
+function invitationLinksService(
+  deps: Deps,
+  t: { store: Store; mailer: Mailer; clock: () => Date },
+  invitations: InvitationsService,
+  management: { audit: AuditLog; users: UsersService; access: UserAccessService } | null,
+): InvitationLinksService {
+  const key = createHmac('sha256', deps.secret).update('gatehouse invitations').digest();
+  return new InvitationLinksService({ store: t.store, mailer: t.mailer, management, key, limiters: deps.limiters, inviterName: (realm, by) => invitations.inviterName(realm, by), clock: t.clock });
 }

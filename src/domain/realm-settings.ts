@@ -432,6 +432,13 @@ export const realmSchema = z.strictObject({
   invitations: z
     .strictObject({
       ttlHours: z.number().int().min(1).max(720).default(168).describe('How long a mailed org invitation’s link works (a resend starts it again). It works once.'),
+      welcomeLinkTtlHours: z
+        .number()
+        .int()
+        .min(1)
+        .max(168)
+        .default(72)
+        .describe('How long the set-password link in the welcome mail works: the mail an approved join request sends to a new account (an invitation link with approval). It works once.'),
     })
     .prefault({}),
   rateLimits: z
@@ -441,6 +448,7 @@ export const realmSchema = z.strictObject({
         .describe('Failed sign-ins for one identifier from one IP; a success resets the count. The same identifier from another IP has its own count, so nobody can lock a user out from elsewhere.'),
       loginPerIp: rateLimitSchema.default({ points: 100, durationSeconds: 60 * 60 }).describe('Failed sign-ins from one IP, whatever the identifier.'),
       signupPerIp: rateLimitSchema.default({ points: 20, durationSeconds: 60 * 60 }).describe('Sign-up attempts from one IP that pass form validation and the password policy.'),
+      joinPerIp: rateLimitSchema.default({ points: 20, durationSeconds: 60 * 60 }).describe('Requests to join (an invitation link with approval) from one IP.'),
       recoveryPerIdentifier: rateLimitSchema
         .default({ points: 5, durationSeconds: 60 * 60 })
         .describe('Password-reset requests for one email or username, whoever asks; counted the same whether or not the account exists.'),
