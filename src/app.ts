@@ -30,6 +30,7 @@ import { recoveryRoutes } from './flows/recovery/recovery.routes.ts';
 import { logoutRoutes } from './flows/logout/logout.routes.ts';
 import { SignupService } from './flows/signup/signup.service.ts';
 import { invitationRoutes } from './flows/invitations/invitations.routes.ts';
+import { joinRoutes } from './flows/join/join.routes.ts';
 import { signupRoutes } from './flows/signup/signup.routes.ts';
 import { VerificationService } from './flows/verification/verification.service.ts';
 import { verificationRoutes } from './flows/verification/verification.routes.ts';
@@ -412,8 +413,9 @@ export function createApp(deps: Deps): Gatehouse {
   });
   app.use(loginRoutes(loginService, handoff, pages));
   app.use(orgPickerRoutes(handoff));
-  app.use(signupRoutes(signupService, handoff, pages, invitations));
+  app.use(signupRoutes(signupService, handoff, pages, invitations, invitationLinks));
   app.use(invitationRoutes(invitations, sessions, handoff));
+  app.use(joinRoutes(invitationLinks, handoff));
   app.use(verificationRoutes(verificationService, handoff));
   app.use(recoveryRoutes(recoveryService, logger, afterResponse));
   app.use(logoutRoutes(sessions, issuer));
