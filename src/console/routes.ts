@@ -13,6 +13,8 @@ import type { GroupsService } from '../services/groups.ts';
 import type { MembershipsService } from '../services/memberships.ts';
 import type { OrgsService } from '../services/orgs.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
+import { invitationLinksRoutes } from './invitations/invitation-links.routes.ts';
+import type { InvitationLinksService } from '../services/invitation-links.ts';
 import { membersRoutes } from './orgs/members.routes.ts';
 import { orgsRoutes } from './orgs/orgs.routes.ts';
 import { appsRoutes } from './apps/apps.routes.ts';
@@ -58,6 +60,7 @@ export interface ConsolePages {
     orgs: OrgsService;
     memberships: MembershipsService;
     groups: GroupsService;
+    invitationLinks: InvitationLinksService;
   };
 }
 
@@ -87,6 +90,7 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...orgsRoutes(m.orgs),
     ...membersRoutes({ orgs: m.orgs, memberships: m.memberships, users: m.users }),
     ...groupsRoutes({ groups: m.groups, users: m.users }),
+    ...invitationLinksRoutes({ links: m.invitationLinks, orgs: m.orgs }),
     ...userPageRoutes({ users: m.users, access: m.access, orgs: m.orgs, memberships: m.memberships, groups: m.groups, recentAuthMinutes, clock: p.clock }),
     ...userAccessRoutes({ users: m.users, access: m.access }),
     ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),

@@ -86,6 +86,16 @@ export class InvitationLinksService {
     return this.d.clock();
   }
 
+  /** Who made a link or decided a request, by name (an operator's; else the realm's). */
+  creatorName(realm: RealmConfig, by: InvitationCreator): Promise<string> {
+    return this.d.inviterName(realm, by);
+  }
+
+  /** A link by id, or null (a request's link, for its list). */
+  findLink(realm: RealmConfig, id: string): Promise<InvitationLink | null> {
+    return this.d.store.invitationLinks.findLink(realm.id, id);
+  }
+
   private checkReturnTo(realm: RealmConfig, ret: NewLinkInput['returnTo']): ReturnTo | null {
     if (!ret) return null;
     const app = realm.apps.find((a) => a.clientId === ret.clientId);
