@@ -76,6 +76,24 @@ describe('invitation links without approval', () => {
     expect(await usesOf(link.id)).toBe(1);
   });
 
+  it('not signed in: Sign in (/login?next=/join) comes back to the link, which is kept across the sign-in; then Join', async () => {
+    const email = uniqueEmail('backtojoin');
+    const id = await user(email);
+    const link = await makeLink({ orgId: acme });
+    const b = browser(gh);
+    const page = await open(b, link.path);
+    expect(page.text).toContain('href="/login?next=%2Fjoin"');
+    // Joining needs a signed-in user: the POST sends back to the page.
+    expect((await b.post('/join', { _csrf: csrfOf((await b.get('/login')).text) })).headers.location).toBe('/join');
+    const login = await b.submit('/login?next=%2Fjoin', { identifier: email, password: GOOD_PASSWORD });
+    expect(login.status).toBe(303);
+    expect(login.headers.location).toBe('/join');
+    const back = await b.get('/join');
+    expect(back.text).toContain('Join Acme');
+    expect((await b.post('/join', { _csrf: csrfOf(back.text) })).status).toBe(303);
+    expect(await membershipsOf(id)).toEqual([expect.objectContaining({ orgId: acme })]);
+  });
+
   it('invite_only: /signup opens for a live link’s holder, and the new account has joined in the same request', async () => {
     const b = browser(gh);
     expect((await b.get('/signup')).status).toBe(403);
