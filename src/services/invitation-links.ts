@@ -194,7 +194,7 @@ export class InvitationLinksService {
 
   /**
    * Approval: a join request with the name and address given. The same answer whether or not the address has an
-   * account (nothing is looked up here: no enumeration). `wait` > 0: too many from this IP (seconds to wait).
+   * account (nothing is looked up here: no enumeration). `wait` > 0: too many from this IP (milliseconds to wait).
    */
   async apply(realm: RealmConfig, token: string, input: { name: string; email: string }, origin: EventOrigin): Promise<{ ok: true } | { ok: false; reason: 'gone' } | { ok: false; reason: 'invalid'; field: 'name' | 'email' } | { ok: false; reason: 'limited'; wait: number }> {
     const name = input.name.trim();

@@ -22,6 +22,7 @@ beforeAll(async () => {
   smtp = await startSmtp();
   const file = structuredClone(TEST_CONFIG) as { realms: Array<Record<string, unknown>> };
   Object.assign(file.realms[0]!, { signup: { policy: 'invite_only' }, invitations: { welcomeLinkTtlHours: 48 } });
+  Object.assign(file.realms[1]!, { rateLimits: { joinPerIp: { points: 2, durationSeconds: 3600 } } });
   gh = await testGatehouse({ file, smtpUrl: smtp.url, clock: () => new Date(Date.now() + offsetMs) });
   api = apiClient(gh, await managementKey(gh, 'alpha'));
   otherKey = apiClient(gh, await managementKey(gh, 'alpha'));
@@ -213,5 +214,22 @@ describe('invitation links with approval', () => {
     expect((await b.post('/join', { _csrf: csrf, name: ['a', 'b'], email: 'x@example.com' })).status).toBe(400);
     expect((await b.post('/join', { _csrf: csrf, name: 'A', email: 'x@example.com\r\nBcc: y@example.com' })).status).toBe(400);
     expect((await b.post('/join', { _csrf: csrf, name: '', email: 'x@example.com' })).status).toBe(400);
+  });
+
+  it('requests to join are limited per IP (rateLimits.joinPerIp): the third of two allowed is a 429 page with Retry-After', async () => {
+    const beta = apiClient(gh, await managementKey(gh, 'beta'));
+    const res = await beta.post('/realms/beta/invitation-links', { approval: true });
+    const url = new URL(res.body.url as string);
+    const b = browser(gh, 'beta.test');
+    expect((await b.get(url.pathname + url.search)).status).toBe(303);
+    const statuses: number[] = [];
+    for (let n = 0; n < 3; n++) {
+      const page = await b.get('/join');
+      const sent = await b.post('/join', { _csrf: csrfOf(page.text), name: `P ${n}`, email: uniqueEmail('limited') });
+      statuses.push(sent.status);
+      if (sent.status === 429) expect(Number(sent.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+    expect((await beta.get('/realms/beta/join-requests')).body.data).toHaveLength(2);
   });
 });
