@@ -32,6 +32,7 @@ import { SignupService } from './flows/signup/signup.service.ts';
 import { invitationRoutes } from './flows/invitations/invitations.routes.ts';
 import { memberOrgsRoutes } from './flows/orgs/member-orgs.routes.ts';
 import { MemberOrgsService } from './flows/orgs/member-orgs.service.ts';
+import { joinRoutes } from './flows/join/join.routes.ts';
 import { signupRoutes } from './flows/signup/signup.routes.ts';
 import { VerificationService } from './flows/verification/verification.service.ts';
 import { verificationRoutes } from './flows/verification/verification.routes.ts';
@@ -91,6 +92,7 @@ import { AppAccessService } from './services/app-access.ts';
 import { MembershipsService } from './services/memberships.ts';
 import { GroupsService } from './services/groups.ts';
 import { InvitationsService } from './services/invitations.ts';
+import { InvitationLinksService } from './services/invitation-links.ts';
 import { RealmDashboard } from './services/realm-dashboard.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -155,6 +157,8 @@ export interface ManagementServices {
   invitations: InvitationsService;
   /** Which apps a user may reach and why (§6: the hand-off's rule), for the console's user page. */
   appAccess: AppAccessService;
+  /** Realm invitation links and join requests (§3.3): the API's and the console's writes, audited; the /join pages use the same. */
+  invitationLinks: InvitationLinksService;
 }
 
 const LANGUAGE_NAMES: Record<string, string> = { en: 'English', 'zh-CN': '简体中文' };
@@ -212,6 +216,7 @@ export function createApp(deps: Deps): Gatehouse {
   const management = deps.management ? managementServices(deps, deps.management, { store, hasher, secrets, sessions, mailer, verificationService, realms, clock }) : null;
   // The /invitation pages and sign-up read invitations without the management side too (then nothing is audited: none can be made).
   const invitations = management?.invitations ?? invitationsService(deps, { store, mailer, clock }, null);
+  const invitationLinks = management?.invitationLinks ?? invitationLinksService(deps, { store, mailer, clock }, invitations, null);
   const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock, invitations);
   const afterResponse = new AfterResponse();
 
@@ -413,8 +418,9 @@ export function createApp(deps: Deps): Gatehouse {
   });
   app.use(loginRoutes(loginService, handoff, pages));
   app.use(orgPickerRoutes(handoff));
-  app.use(signupRoutes(signupService, handoff, pages, invitations));
+  app.use(signupRoutes(signupService, handoff, pages, invitations, invitationLinks));
   app.use(invitationRoutes(invitations, sessions, handoff));
+  app.use(joinRoutes(invitationLinks, handoff));
   app.use(verificationRoutes(verificationService, handoff));
   app.use(recoveryRoutes(recoveryService, logger, afterResponse));
   app.use(logoutRoutes(sessions, issuer));
@@ -483,11 +489,23 @@ function managementServices(
   const groups = new GroupsService({ orgs: t.store.orgs, audit, clock: t.clock });
   const invitations = invitationsService(deps, t, audit);
   const appAccess = new AppAccessService({ orgs: t.store.orgs, clock: t.clock });
-  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships, groups, invitations, appAccess };
+  const invitationLinks = invitationLinksService(deps, t, invitations, { audit, users, access });
+  return { keys, audit, users, access, dashboard, operators, impersonation, events: new EventLog(t.store.events), history: new SignInHistory(t.store.events), orgs, memberships, groups, invitations, invitationLinks, appAccess };
 }
 
 /** Org invitations, their links' tokens HMAC'd under a key of their own, derived like the others. */
 function invitationsService(deps: Deps, t: { store: Store; mailer: Mailer; clock: () => Date }, audit: AuditLog | null): InvitationsService {
   const key = createHmac('sha256', deps.secret).update('gatehouse invitations').digest();
   return new InvitationsService({ store: t.store, mailer: t.mailer, audit, key, consoleRealmId: deps.config.console?.realmId ?? null, limiters: deps.limiters, clock: t.clock });
+}
+
+/** Invitation links and join requests: their tokens HMAC'd under the invitations key; the page names the inviter as an invitation's does. */
+function invitationLinksService(
+  deps: Deps,
+  t: { store: Store; mailer: Mailer; clock: () => Date },
+  invitations: InvitationsService,
+  management: { audit: AuditLog; users: UsersService; access: UserAccessService } | null,
+): InvitationLinksService {
+  const key = createHmac('sha256', deps.secret).update('gatehouse invitations').digest();
+  return new InvitationLinksService({ store: t.store, mailer: t.mailer, management, key, limiters: deps.limiters, inviterName: (realm, by) => invitations.inviterName(realm, by), clock: t.clock });
 }

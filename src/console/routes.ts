@@ -16,6 +16,8 @@ import type { MembershipsService } from '../services/memberships.ts';
 import type { OrgsService } from '../services/orgs.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
 import { invitationsRoutes } from './orgs/invitations.routes.ts';
+import { invitationLinksRoutes } from './invitations/invitation-links.routes.ts';
+import type { InvitationLinksService } from '../services/invitation-links.ts';
 import { membersRoutes } from './orgs/members.routes.ts';
 import { orgsRoutes } from './orgs/orgs.routes.ts';
 import { appsRoutes } from './apps/apps.routes.ts';
@@ -63,6 +65,7 @@ export interface ConsolePages {
     groups: GroupsService;
     invitations: InvitationsService;
     appAccess: AppAccessService;
+    invitationLinks: InvitationLinksService;
   };
 }
 
@@ -93,6 +96,7 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...membersRoutes({ orgs: m.orgs, memberships: m.memberships, users: m.users }),
     ...groupsRoutes({ groups: m.groups, users: m.users }),
     ...invitationsRoutes({ orgs: m.orgs, invitations: m.invitations }),
+    ...invitationLinksRoutes({ links: m.invitationLinks, orgs: m.orgs }),
     ...userPageRoutes({ users: m.users, access: m.access, orgs: m.orgs, memberships: m.memberships, groups: m.groups, appAccess: m.appAccess, recentAuthMinutes, clock: p.clock }),
     ...userAccessRoutes({ users: m.users, access: m.access }),
     ...userActivityRoutes({ users: m.users, events: m.events, history: m.history }),

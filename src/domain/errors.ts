@@ -63,7 +63,9 @@ export type ConflictReason =
   /** The users are members of the group already: nothing was added. */
   | 'group_member_exists'
   /** The invitation was accepted or revoked already: it cannot be resent, revoked or accepted. */
-  | 'invitation.gone';
+  | 'invitation.gone'
+  /** The join request was approved or rejected already. */
+  | 'join_request.decided';
 
 /** The change collides with what exists: a taken username, a provisioned (read-only) realm, a stale expectation. */
 export class ConflictError extends DomainError {

@@ -67,6 +67,12 @@ export const EVENT_CATALOGUE = {
   'invitation.created': 'An invitation to an org was made and mailed (data.invitationId, data.orgId, data.email, data.permissions, data.expiresAt).',
   'invitation.resent': 'An invitation was mailed again with a new link, the old one dead (data.invitationId, data.orgId, data.email, data.sentCount, data.expiresAt).',
   'invitation.revoked': 'An invitation was revoked: its link no longer works (data.invitationId, data.orgId, data.email).',
+  'invitation.link.created': 'An invitation link was made (data.linkId, data.orgId: null for the realm only, data.approval, data.permissions, data.expiresAt). Its token is shown once and never logged.',
+  'invitation.link.revoked': 'An invitation link was revoked, one or by "reset all" (data.linkId, data.reset: true for reset all).',
+  'invitation.link.used': 'A user joined through an invitation link without approval (data.linkId, data.orgId, data.membershipId: null when the link has no org); userId is the new member.',
+  'invitation.join.requested': 'Someone asked to join through an invitation link with approval (data.requestId, data.linkId, data.email).',
+  'invitation.join.approved': 'A join request was approved (data.requestId, data.linkId, data.orgId, data.membershipId, data.newUser: true when the account was made for it); userId is the new member.',
+  'invitation.join.rejected': 'A join request was rejected (data.requestId, data.linkId, data.email).',
   'invitation.accepted': 'An invitation was accepted (data.invitationId, data.orgId, data.membershipId, data.created: false when an existing membership was widened); userId is the new member.',
 } as const satisfies Record<string, string>;
 
@@ -183,6 +189,12 @@ export interface EventDataMap {
   'invitation.resent': { invitationId: string; orgId: string; email: string; sentCount: number; expiresAt: string };
   'invitation.revoked': { invitationId: string; orgId: string; email: string };
   'invitation.accepted': { invitationId: string; orgId: string; membershipId: string; created: boolean };
+  'invitation.link.created': { linkId: string; orgId: string | null; approval: boolean; permissions: string[]; expiresAt: string };
+  'invitation.link.revoked': { linkId: string; reset: boolean };
+  'invitation.link.used': { linkId: string; orgId: string | null; membershipId: string | null };
+  'invitation.join.requested': { requestId: string; linkId: string; email: string };
+  'invitation.join.approved': { requestId: string; linkId: string; orgId: string | null; membershipId: string | null; newUser: boolean };
+  'invitation.join.rejected': { requestId: string; linkId: string; email: string };
 }
 
 export type EventData<T extends EventType> = T extends keyof EventDataMap ? EventDataMap[T] : Record<string, unknown>;

@@ -441,6 +441,13 @@ export const realmSchema = z.strictObject({
         .describe(
           'Members whose membership of an org holds this permission (with the wildcard rule: `members:*` or `*` count) may invite others to that org by mail from the personal center (`/account/orgs`), passing on only permissions they hold themselves. `null`: only operators and management keys invite.',
         ),
+      welcomeLinkTtlHours: z
+        .number()
+        .int()
+        .min(1)
+        .max(168)
+        .default(72)
+        .describe('How long the set-password link in the welcome mail works: the mail an approved join request sends to a new account (an invitation link with approval). It works once.'),
     })
     .prefault({}),
   rateLimits: z
@@ -450,6 +457,7 @@ export const realmSchema = z.strictObject({
         .describe('Failed sign-ins for one identifier from one IP; a success resets the count. The same identifier from another IP has its own count, so nobody can lock a user out from elsewhere.'),
       loginPerIp: rateLimitSchema.default({ points: 100, durationSeconds: 60 * 60 }).describe('Failed sign-ins from one IP, whatever the identifier.'),
       signupPerIp: rateLimitSchema.default({ points: 20, durationSeconds: 60 * 60 }).describe('Sign-up attempts from one IP that pass form validation and the password policy.'),
+      joinPerIp: rateLimitSchema.default({ points: 20, durationSeconds: 60 * 60 }).describe('Requests to join (an invitation link with approval) from one IP.'),
       recoveryPerIdentifier: rateLimitSchema
         .default({ points: 5, durationSeconds: 60 * 60 })
         .describe('Password-reset requests for one email or username, whoever asks; counted the same whether or not the account exists.'),

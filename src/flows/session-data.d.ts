@@ -45,6 +45,8 @@ declare module 'express-session' {
     socialPending: PendingSocial;
     /** An org invitation's link opened in this browser (the token moved off the URL): kept across the sign-in or sign-up it waits for, spent by accepting. */
     invitation: { realmId: string; token: string };
+    /** An invitation link opened in this browser (the token moved off the URL): kept across the sign-in or sign-up it waits for, spent by joining. */
+    joinLink: { realmId: string; token: string };
     /** Signed in, and the app asked `org=select`: the user picks an org on /login/org before the token goes to `ret`. */
     orgPick: { realmId: string; sid: string; ret: ReturnTo };
   }

@@ -25,10 +25,10 @@ export const ACCOUNT_NAV = [
 
 export type AccountPage = (typeof ACCOUNT_NAV)[number]['href'];
 
-/** Where a detour (login, re-authentication) may send the user back: a personal-center path, or the invitation page, nothing else. */
+/** Where a detour (login, re-authentication) may send the user back: a personal-center path, or the invitation and join pages, nothing else. */
 export function safeNext(value: unknown): string | null {
   if (typeof value !== 'string' || value.length > 300) return null;
-  if (value === '/invitation') return value;
+  if (value === '/invitation' || value === '/join') return value;
   if (!/^\/account(?:\/[\w-]*)*(?:\?[\w=&%.-]*)?$/.test(value)) return null;
   return value;
 }

@@ -15,10 +15,11 @@ export function originOf(req: Request): SessionOrigin {
  * nothing of the new one (no fixation, ASVS 7.2.4).
  */
 export async function regenerateBrowserSession(req: Request): Promise<void> {
-  // An org invitation opened in this browser waits for the sign-in or sign-up it sends the user to: it moves along.
-  const invitation = req.session.invitation;
+  // An org invitation (or an invitation link) opened in this browser waits for the sign-in or sign-up it sends the user to: it moves along.
+  const { invitation, joinLink } = req.session;
   await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
   if (invitation) req.session.invitation = invitation;
+  if (joinLink) req.session.joinLink = joinLink;
 }
 
 /**

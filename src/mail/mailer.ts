@@ -3,7 +3,7 @@ import type { MailOutboxPort } from '../ports/mail-outbox.ts';
 import { assertHeaderSafe, normalizeRecipient, type MailRecipient } from './address.ts';
 
 /** The mails Gatehouse sends; each has views/emails/<kind>.html.ejs and .text.ejs. */
-export type MailKind = 'verify-email' | 'reset-password' | 'password-changed' | 'account-exists' | 'bind-email' | 'email-changed' | 'social-code' | 'org-invitation';
+export type MailKind = 'verify-email' | 'reset-password' | 'password-changed' | 'account-exists' | 'bind-email' | 'email-changed' | 'social-code' | 'org-invitation' | 'welcome';
 
 export interface RenderedMail {
   subject: string;

@@ -136,12 +136,13 @@ export class UserAccessService {
     userId: string,
     send: boolean,
     ctx: RequestContext,
-    options: { ret?: ReturnTo | null } = {},
+    options: { ret?: ReturnTo | null; ttlMs?: number } = {},
   ): Promise<{ link: string; expiresAt: Date; mailed: boolean }> {
     const user = await this.user(realm, userId);
     if (user.userType !== 'human') throw new ConflictError('user.not_human', 'API users have no password', { field: 'userType' });
     if (send && !user.email) throw new RuleViolation([{ field: 'send', code: 'email.missing', message: 'the user has no email' }]);
-    const ttlMs = realm.recovery.ttlMinutes * 60_000;
+    // A welcome mail's link (invitation links, orgs.md §3.3) lives longer than a reset's: the caller says how long.
+    const ttlMs = options.ttlMs ?? realm.recovery.ttlMinutes * 60_000;
     const created = this.event(realm, 'user.password_token.created', userId, ctx, { mailed: send });
     const { token, code } = await this.d.secrets.issue(realm.id, userId, 'reset-password', { linkMs: ttlMs, codeMs: ttlMs }, { ret: options.ret ?? null }, [created]);
     const link = realmLink(realm, '/reset-password', { token });

@@ -5,6 +5,7 @@ import type { LoginSessionsPort } from '../ports/login-sessions.ts';
 import type { MailOutboxPort } from '../ports/mail-outbox.ts';
 import type { OneTimeTokensPort } from '../ports/one-time-tokens.ts';
 import type { InvitationsPort } from '../ports/invitations.ts';
+import type { InvitationLinksPort } from '../ports/invitation-links.ts';
 import type { OrgsPort } from '../ports/orgs.ts';
 import type { RealmStatePort } from '../ports/realm-state.ts';
 import type { SecretsPort } from '../ports/secrets.ts';
@@ -46,6 +47,8 @@ export interface Store
   readonly orgs: OrgsPort;
   /** Org invitations by mail (ports/invitations.ts), on this same database: accepting one writes a membership in the same transaction. */
   readonly invitations: InvitationsPort;
+  /** Realm invitation links and join requests (ports/invitation-links.ts), on this same database: joining writes a membership in the same transaction. */
+  readonly invitationLinks: InvitationLinksPort;
 
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -50,7 +50,7 @@ beforeAll(async () => {
 afterAll(() => gh?.close());
 
 function idsFor(r: RouteSpec): Record<string, string> {
-  return { realmId: REALM, userId: r.path.includes('/api-key') ? seeded.apiUser : seeded.human, credentialId: 'totp', sid: seeded.humanSession, clientId: 'capp', keyId, orgId: seeded.org, membershipId: seeded.membership, groupId: seeded.group, invitationId: seeded.invitation };
+  return { realmId: REALM, userId: r.path.includes('/api-key') ? seeded.apiUser : seeded.human, credentialId: 'totp', sid: seeded.humanSession, clientId: 'capp', keyId, orgId: seeded.org, membershipId: seeded.membership, groupId: seeded.group, invitationId: seeded.invitation, linkId: seeded.link, requestId: seeded.joinRequest };
 }
 
 /** What the corpus must leave as it was: read with a key for every realm. */

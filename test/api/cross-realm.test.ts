@@ -48,12 +48,12 @@ afterAll(() => gh?.close());
 
 /** B's ids for a route (the API user's for the API-key routes). */
 function bIds(r: RouteSpec, realmId: string): Record<string, string> {
-  return { realmId, userId: r.path.includes('/api-key') ? b.apiUser : b.human, sid: b.humanSession, credentialId: 'totp', clientId: B_APP, keyId: bKeyId, orgId: b.org, membershipId: b.membership, groupId: b.group, invitationId: b.invitation };
+  return { realmId, userId: r.path.includes('/api-key') ? b.apiUser : b.human, sid: b.humanSession, credentialId: 'totp', clientId: B_APP, keyId: bKeyId, orgId: b.org, membershipId: b.membership, groupId: b.group, invitationId: b.invitation, linkId: b.link, requestId: b.joinRequest };
 }
 
 /** Ids of the same shape that exist nowhere. */
 function unknownIds(realmId: string): Record<string, string> {
-  return { realmId, userId: randomUUID(), sid: 'AAAAAAAAAAAAAAAAAAAAAA', credentialId: 'identity:nowhere', clientId: 'no-such-app', keyId: 'mk_nosuchkey', orgId: 'org_AAAAAAAAAAAAAAAA', membershipId: 'mb_AAAAAAAAAAAAAAAA', groupId: 'grp_AAAAAAAAAAAAAAAA', invitationId: 'inv_AAAAAAAAAAAAAAAA' };
+  return { realmId, userId: randomUUID(), sid: 'AAAAAAAAAAAAAAAAAAAAAA', credentialId: 'identity:nowhere', clientId: 'no-such-app', keyId: 'mk_nosuchkey', orgId: 'org_AAAAAAAAAAAAAAAA', membershipId: 'mb_AAAAAAAAAAAAAAAA', groupId: 'grp_AAAAAAAAAAAAAAAA', invitationId: 'inv_AAAAAAAAAAAAAAAA', linkId: 'invl_AAAAAAAAAAAAAAAA', requestId: 'jr_AAAAAAAAAAAAAAAA' };
 }
 
 const exampleOf = (r: RouteSpec) => ({ query: queryString(r.example?.query), body: r.body ? (r.example?.body ?? {}) : undefined });

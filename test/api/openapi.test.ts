@@ -31,6 +31,9 @@ let revocable: string;
 let inviteOrg: string;
 let invitation: string;
 let throwawayOrg: string;
+/** Two requests to join through a link to inviteOrg: one for approveJoinRequest's example, one for rejectJoinRequest's. */
+let toApprove: string;
+let toReject: string;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -46,6 +49,13 @@ beforeAll(async () => {
   throwawayOrg = (await gh.management!.orgs.create(realm, { name: 'Throwaway org' }, CLI_CONTEXT)).id;
   inviteOrg = (await gh.management!.orgs.create(realm, { name: 'Inviting org' }, CLI_CONTEXT)).id;
   invitation = (await gh.management!.invitations.invite(realm, { orgId: inviteOrg, email: 'invited@example.com' }, CLI_CONTEXT)).invitation.id;
+  const links = gh.management!.invitationLinks;
+  const { url } = await links.create(realm, { orgId: inviteOrg, approval: true, expiresAt: new Date(Date.now() + 86_400_000) }, CLI_CONTEXT);
+  const origin = { ip: null, userAgent: null, clientId: null, requestId: null };
+  for (const who of ['approve', 'reject']) await links.apply(realm, new URL(url).searchParams.get('token')!, { name: who, email: `${who}@example.com` }, origin);
+  const pending = (await links.listRequests(realm, { status: 'pending' }, null, 100)).requests;
+  toApprove = pending.find((r) => r.name === 'approve')!.id;
+  toReject = pending.find((r) => r.name === 'reject')!.id;
   // createMembership's example names a user by id: here that user exists (an import keeps a given id).
   const exampleUser = routes.find((r) => r.operationId === 'createMembership')!.example!.body as { userId: string };
   const made = (await gh.management!.users.create(realm, { userType: 'human', email: 'member@example.com' }, CLI_CONTEXT)).user;
@@ -61,7 +71,7 @@ function idsFor(r: RouteSpec): Record<string, string> {
   const userId = r.path.includes('/api-key') ? seeded.apiUser : r.method === 'delete' && r.path.endsWith('/users/:userId') ? throwaway : seeded.human;
   // Deleting the seeded org would take the seeded membership before deleteMembership's turn.
   const orgId = r.method === 'delete' && r.path.endsWith('/orgs/:orgId') ? throwawayOrg : r.path.includes('/invitations') ? inviteOrg : seeded.org;
-  return { realmId: realmRoute ? 'acme' : 'default', userId, credentialId: 'totp', sid: seeded.otherSession, clientId: 'portal', keyId: revocable, orgId, membershipId: seeded.membership, groupId: seeded.group, invitationId: invitation };
+  return { realmId: realmRoute ? 'acme' : 'default', userId, credentialId: 'totp', sid: seeded.otherSession, clientId: 'portal', keyId: revocable, orgId, membershipId: seeded.membership, groupId: seeded.group, invitationId: invitation, linkId: seeded.link, requestId: r.operationId === 'approveJoinRequest' ? toApprove : r.operationId === 'rejectJoinRequest' ? toReject : seeded.joinRequest };
 }
 
 /** Writes before the deletes; the deletes deepest path first (an app before its realm, a credential before its user). */

@@ -24,11 +24,13 @@ let orgId = '';
 let membershipId = '';
 let groupId = '';
 let invitationId = '';
+let linkId = '';
+let requestId = '';
 let personas: { viewer: ConsoleBrowser; otherAdmin: ConsoleBrowser; owner: ConsoleBrowser };
 
 /** A sample request of each route: its path's ids and a well-formed form. A route without one fails the test. */
 type Sample = { path: (ids: Ids) => string; form?: (ids: Ids) => Record<string, string | string[]>; /** What a permitted GET answers (default 200). */ ok?: number };
-type Ids = { realmId: string; userId: string; sid: string; keyId: string; operatorId: string; orgId: string; membershipId: string; groupId: string; invitationId: string };
+type Ids = { realmId: string; userId: string; sid: string; keyId: string; operatorId: string; orgId: string; membershipId: string; groupId: string; invitationId: string; linkId: string; requestId: string };
 const SAMPLES: Record<string, Sample> = {
   'get /': { path: () => '/admin' },
   'get /realms/:realmId/users': { path: (i) => `/admin/realms/${i.realmId}/users?sort=email&direction=desc` },
@@ -101,6 +103,15 @@ const SAMPLES: Record<string, Sample> = {
   'get /realms/:realmId/memberships/:membershipId': { path: (i) => `/admin/realms/${i.realmId}/memberships/${i.membershipId}` },
   'post /realms/:realmId/memberships/:membershipId': { path: (i) => `/admin/realms/${i.realmId}/memberships/${i.membershipId}`, form: () => ({ permissions: '*', expires: '' }) },
   'post /realms/:realmId/memberships/:membershipId/delete': { path: (i) => `/admin/realms/${i.realmId}/memberships/${i.membershipId}/delete` },
+  // Invitation links and requests to join (orgs.md §8): alpha's link into the canary's org, and a pending request through it.
+  'get /realms/:realmId/invitation-links': { path: (i) => `/admin/realms/${i.realmId}/invitation-links` },
+  'get /realms/:realmId/invitation-links/new': { path: (i) => `/admin/realms/${i.realmId}/invitation-links/new` },
+  'post /realms/:realmId/invitation-links/new': { path: (i) => `/admin/realms/${i.realmId}/invitation-links/new`, form: (i) => ({ name: 'Intruder link', days: '90', orgId: i.orgId, permissions: '*' }) },
+  'post /realms/:realmId/invitation-links/reset': { path: (i) => `/admin/realms/${i.realmId}/invitation-links/reset`, form: () => ({ confirm: 'yes' }) },
+  'post /realms/:realmId/invitation-links/:linkId/revoke': { path: (i) => `/admin/realms/${i.realmId}/invitation-links/${i.linkId}/revoke` },
+  'get /realms/:realmId/join-requests': { path: (i) => `/admin/realms/${i.realmId}/join-requests?status=pending` },
+  'post /realms/:realmId/join-requests/:requestId/approve': { path: (i) => `/admin/realms/${i.realmId}/join-requests/${i.requestId}/approve` },
+  'post /realms/:realmId/join-requests/:requestId/reject': { path: (i) => `/admin/realms/${i.realmId}/join-requests/${i.requestId}/reject` },
   'get /realms/:realmId/groups': { path: (i) => `/admin/realms/${i.realmId}/groups?q=can` },
   'get /realms/:realmId/groups/new': { path: (i) => `/admin/realms/${i.realmId}/groups/new` },
   'post /realms/:realmId/groups/new': { path: (i) => `/admin/realms/${i.realmId}/groups/new`, form: () => ({ name: 'Intruders', permissions: '*' }) },
@@ -127,7 +138,7 @@ const SAMPLES: Record<string, Sample> = {
   'post /operators/:operatorId/grants': { path: (i) => `/admin/operators/${i.operatorId}/grants`, form: () => ({ role: 'owner' }) },
 };
 
-const ORG_TABLES = ['orgs', 'memberships', 'groups', 'group_members', 'invitations'] as const;
+const ORG_TABLES = ['orgs', 'memberships', 'groups', 'group_members', 'invitations', 'invitation_links', 'join_requests'] as const;
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 
 /** Every row of every table a console request could write, hashed (the console's own session rows aside). */
@@ -157,6 +168,10 @@ beforeAll(async () => {
   groupId = (await gh.management!.groups.create(alpha, { name: `${canary} group`, permissions: [`${canary}:write`] }, CLI_CONTEXT)).id;
   await gh.management!.groups.addMembers(alpha, groupId, [canaryId], CLI_CONTEXT);
   invitationId = (await gh.management!.invitations.invite(alpha, { orgId, email: `${canary}-invited@example.com`, name: canary, permissions: [`${canary}:invited`], send: false }, CLI_CONTEXT)).invitation.id;
+  const made = await gh.management!.invitationLinks.create(alpha, { name: `${canary} link`, orgId, permissions: [`${canary}:joined`], approval: true, expiresAt: new Date(Date.now() + 86_400_000) }, CLI_CONTEXT);
+  linkId = made.link.id;
+  await gh.management!.invitationLinks.apply(alpha, new URL(made.url).searchParams.get('token')!, { name: `${canary} applicant`, email: `${canary}-applicant@example.com` }, { ip: null, userAgent: null, clientId: null, requestId: null });
+  requestId = (await gh.management!.invitationLinks.listRequests(alpha, {}, null, 1)).requests[0]!.id;
   const session = await gh.store.listLoginSessions('alpha', canaryId);
   canarySid = session[0]?.id ?? 'none-yet-0000000';
   personas = {
@@ -168,7 +183,7 @@ beforeAll(async () => {
 afterAll(() => gh?.close());
 
 const routes = () => consoleRoutes({ realms: gh.realms, consoleRealmId: 'console', consolePublicUrl: CONSOLE_URL, configPath: gh.config.configPath, management: { ...gh.management!, realmsService: gh.realmsService }, clock: () => new Date() });
-const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid, keyId, operatorId: personas.viewer.operatorId, orgId, membershipId, groupId, invitationId });
+const ids = (): Ids => ({ realmId: 'alpha', userId: canaryId, sid: canarySid, keyId, operatorId: personas.viewer.operatorId, orgId, membershipId, groupId, invitationId, linkId, requestId });
 
 async function send(b: ConsoleBrowser | null, method: string, path: string, form: Record<string, string | string[]>, csrf: string | null) {
   if (!b) {

@@ -15,6 +15,7 @@ import { operatorRolesContract } from './operator-roles.contract.ts';
 import { usersAdminContract } from './users-admin.contract.ts';
 import { groupsContract } from './groups.contract.ts';
 import { invitationsContract } from './invitations.contract.ts';
+import { invitationLinksContract } from './invitation-links.contract.ts';
 import { membershipsContract } from './memberships.contract.ts';
 import { orgsContract } from './orgs.contract.ts';
 
@@ -55,6 +56,7 @@ if (url) {
   membershipsContract('MongoDB', orgsRig);
   groupsContract('MongoDB', orgsRig);
   invitationsContract('MongoDB', orgsRig);
+  invitationLinksContract('MongoDB', orgsRig);
   const managementRig = async () => {
     const store = await makeStore();
     const management = await MongoManagement.open(store.connection);

@@ -8,6 +8,7 @@ import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { SqliteUsersAdmin } from '../../src/store/sqlite/users-admin.ts';
 import { groupsContract } from './groups.contract.ts';
 import { invitationsContract } from './invitations.contract.ts';
+import { invitationLinksContract } from './invitation-links.contract.ts';
 import { membershipsContract } from './memberships.contract.ts';
 import { created, orgsContract } from './orgs.contract.ts';
 import { at, newEvent, newUser, T0 } from './store-fixtures.ts';
@@ -26,6 +27,7 @@ orgsContract('SQLite file', async () => rig(freshFile()));
 membershipsContract('SQLite file', async () => rig(freshFile()));
 groupsContract('SQLite file', async () => rig(freshFile()));
 invitationsContract('SQLite file', async () => rig(freshFile()));
+invitationLinksContract('SQLite file', async () => rig(freshFile()));
 
 describe('SQLite: orgs, memberships and groups written with their events in one transaction', () => {
   /** A store whose every append to the events table fails, as a full disk or a crash mid-write would. */

@@ -10,7 +10,7 @@ import { browser, GOOD_PASSWORD, type TestGatehouse } from './gatehouse.ts';
  */
 export function routesOf(gh: TestGatehouse): RouteSpec[] {
   const m = gh.management!;
-  return managementRoutes({ keys: m.keys, audit: m.audit, users: m.users, access: m.access, realmsService: gh.realmsService, events: m.events, orgs: m.orgs, memberships: m.memberships, groups: m.groups, invitations: m.invitations });
+  return managementRoutes({ keys: m.keys, audit: m.audit, users: m.users, access: m.access, realmsService: gh.realmsService, events: m.events, orgs: m.orgs, memberships: m.memberships, groups: m.groups, invitations: m.invitations, invitationLinks: m.invitationLinks });
 }
 
 /** The names of a route's path parameters, in order: /realms/:realmId/users/:userId → [realmId, userId]. */
@@ -96,6 +96,9 @@ export interface SeededUsers {
   group: string;
   /** A pending invitation to the org (mailed to the outbox). */
   invitation: string;
+  /** An invitation link to the org with approval, and a pending request to join through it. */
+  link: string;
+  joinRequest: string;
 }
 
 /**
@@ -130,7 +133,11 @@ export async function seedUsers(gh: TestGatehouse, realmId: string, host: string
   const group = await m.groups.create(realm, { name: `${prefix} group`, description: `${prefix} group text`, permissions: [`${prefix}:group`] }, CLI_CONTEXT);
   await m.groups.addMembers(realm, group.id, [human.id], CLI_CONTEXT);
   const { invitation } = await m.invitations.invite(realm, { orgId: org.id, email: `${prefix}-invited@example.com`, name: `${prefix} invitee`, permissions: [`${prefix}:invited`] }, CLI_CONTEXT);
-  return { human: human.id, humanEmail: human.email!, humanSession, apiUser: api.user.id, apiKey: api.apiKey!, other: other.id, otherSession, org: org.id, membership: membership.id, group: group.id, invitation: invitation.id };
+  const { link, url } = await m.invitationLinks.create(realm, { name: `${prefix} link`, orgId: org.id, permissions: [`${prefix}:joined`], approval: true, expiresAt: new Date(Date.now() + 7 * 86_400_000) }, CLI_CONTEXT);
+  const applied = await m.invitationLinks.apply(realm, new URL(url).searchParams.get('token')!, { name: `${prefix} applicant`, email: `${prefix}-applicant@example.com` }, { ip: null, userAgent: null, clientId: null, requestId: null });
+  if (!applied.ok) throw new Error(`join request in ${realmId}: ${applied.reason}`);
+  const joinRequest = (await m.invitationLinks.listRequests(realm, { status: 'pending' }, null, 1)).requests[0]!;
+  return { human: human.id, humanEmail: human.email!, humanSession, apiUser: api.user.id, apiKey: api.apiKey!, other: other.id, otherSession, org: org.id, membership: membership.id, group: group.id, invitation: invitation.id, link: link.id, joinRequest: joinRequest.id };
 }
 
 /**
@@ -140,5 +147,5 @@ export async function seedUsers(gh: TestGatehouse, realmId: string, host: string
  */
 export function routeTable(): RouteSpec[] {
   const unbound = {} as never;
-  return managementRoutes({ keys: unbound, audit: unbound, users: unbound, access: unbound, realmsService: unbound, events: unbound, orgs: unbound, memberships: unbound, groups: unbound, invitations: unbound });
+  return managementRoutes({ keys: unbound, audit: unbound, users: unbound, access: unbound, realmsService: unbound, events: unbound, orgs: unbound, memberships: unbound, groups: unbound, invitations: unbound, invitationLinks: unbound });
 }

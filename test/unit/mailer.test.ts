@@ -39,6 +39,7 @@ const MODELS: Record<MailKind, Record<string, unknown>> = {
   'email-changed': { newEmail: 'new-alice@example.com', username: 'alice@example.com', usernameChanged: true, forgotLink: 'https://login.alpha.example/forgot' },
   'social-code': { code: CODE, codeMinutes: 10 },
   'org-invitation': { inviter: 'Grace Hopper', org: 'Acme Labs', hours: 168 },
+  welcome: { newAccount: true, login: 'alice@example.com', loginUrl: 'https://login.alpha.example/login', org: 'Acme Labs', hours: 72 },
 };
 
 /** What each kind must say, per locale: subject, and phrases of the body (text and HTML alike). */
@@ -75,6 +76,10 @@ const EXPECTED: Record<MailKind, Record<'en' | 'zh-CN', { subject: string; phras
   'org-invitation': {
     en: { subject: 'Grace Hopper invited you to Acme Labs on Alpha & Co', phrases: ['Join Acme Labs', 'Grace Hopper invited you to join Acme Labs on', 'for 168 hours'], code: false },
     'zh-CN': { subject: 'Grace Hopper 邀请你加入 Alpha & Co 上的 Acme Labs', phrases: ['加入 Acme Labs', '168 小时内有效'], code: false },
+  },
+  welcome: {
+    en: { subject: 'Welcome to Alpha & Co', phrases: ['join Acme Labs on', 'Your account:', 'alice@example.com', 'for 72 hours', 'never send passwords'], code: false },
+    'zh-CN': { subject: '欢迎加入 Alpha & Co', phrases: ['的申请已获批准', '你的账号：', '72 小时内有效', '绝不会通过邮件发送密码'], code: false },
   },
 };
 

@@ -14,6 +14,7 @@ import type { OrgsService } from '../../services/orgs.ts';
 import type { MembershipsService } from '../../services/memberships.ts';
 import type { GroupsService } from '../../services/groups.ts';
 import type { InvitationsService } from '../../services/invitations.ts';
+import type { InvitationLinksService } from '../../services/invitation-links.ts';
 import { accessRoutes } from './access.routes.ts';
 import { authenticate, type Authenticated } from './auth.ts';
 import { jsonBody } from './body.ts';
@@ -21,6 +22,7 @@ import { eventRoutes } from './events.routes.ts';
 import { keyRoutes } from './keys.routes.ts';
 import { groupRoutes } from './groups.routes.ts';
 import { invitationRoutes } from './invitations.routes.ts';
+import { invitationLinkRoutes } from './invitation-links.routes.ts';
 import { membershipRoutes } from './memberships.routes.ts';
 import { orgRoutes } from './orgs.routes.ts';
 import { realmRoutes } from './realms.routes.ts';
@@ -47,6 +49,7 @@ export interface ManagementApiDeps {
   memberships: MembershipsService;
   groups: GroupsService;
   invitations: InvitationsService;
+  invitationLinks: InvitationLinksService;
   /** Realms and apps at run time; absent: those routes are not served. */
   realmsService?: RealmsService;
   events: EventLog;
@@ -63,7 +66,7 @@ export interface ManagementApiDeps {
  * routes first (authenticate-key, an app's hot path, is the first of all, one
  * layer away), and fixed paths before `:userId`.
  */
-export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events' | 'orgs' | 'memberships' | 'groups' | 'invitations'>): RouteSpec[] {
+export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | 'users' | 'access' | 'realmsService' | 'events' | 'orgs' | 'memberships' | 'groups' | 'invitations' | 'invitationLinks'>): RouteSpec[] {
   return [
     ...accessRoutes(d.access),
     ...keyRoutes(d.keys, d.audit),
@@ -73,6 +76,7 @@ export function managementRoutes(d: Pick<ManagementApiDeps, 'keys' | 'audit' | '
     ...membershipRoutes(d.memberships),
     ...groupRoutes(d.groups),
     ...invitationRoutes(d.invitations, d.orgs),
+    ...invitationLinkRoutes(d.invitationLinks),
     ...userRoutes(d.users),
   ];
 }

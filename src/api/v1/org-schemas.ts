@@ -4,6 +4,7 @@ import { PERMISSION } from '../../domain/permissions.ts';
 import { afterParam, customAttributes, date, limitParam, line, realmId, userId } from './schemas.ts';
 import { ORG_ID } from '../../domain/ids.ts';
 import { INVITATION_STATUSES } from '../../domain/invitations.ts';
+import { JOIN_REQUEST_STATUSES } from '../../domain/invitation-links.ts';
 
 /** Request and response schemas of the orgs and memberships routes (docs/design/orgs.md §3.1) and the groups routes (§3.2). */
 
@@ -202,4 +203,60 @@ export const invitationOut = z.object({
   acceptedBy: z.string().nullable(),
   acceptedAt: time.nullable(),
   createdAt: time,
+});
+
+// Invitation links and join requests (docs/design/orgs.md §3.3, commit 13).
+export const linkId = z.string().regex(/^invl_[A-Za-z0-9_-]{16}$/, 'an invitation link id (invl_…)');
+export const requestId = z.string().regex(/^jr_[A-Za-z0-9_-]{16}$/, 'a join request id (jr_…)');
+export const linkParams = z.strictObject({ realmId, linkId });
+export const requestParams = z.strictObject({ realmId, requestId });
+export const linkListQuery = z.strictObject({
+  createdBy: z.enum(['me', 'all']).default('all').describe('me: only the links the calling key made'),
+  limit: limitParam,
+  after: afterParam,
+});
+export const createLinkBody = z.strictObject({
+  name: line(200).min(1).nullable().optional().describe('A label for the list'),
+  orgId: orgId.nullable().optional().describe('The org a joiner becomes a member of; none: the realm only'),
+  permissions: permissions.default([]).describe('What that membership gets (needs orgId), within memberships.maxPermissions'),
+  approval: z.boolean().default(false).describe('true: people ask to join (join requests) and an operator approves; false: they join at once'),
+  validDays: z.number().int().min(1).max(90).default(7).describe('How long the link works, in days (at most 90)'),
+  returnTo: z
+    .strictObject({ clientId: z.string().min(1).max(64), redirectUri: z.string().min(1).max(2048), state: z.string().max(1024).optional() })
+    .nullable()
+    .optional()
+    .describe('An app of the realm (a registered redirect URI) the joiner goes on to'),
+});
+export const joinRequestListQuery = z.strictObject({ status: z.enum(JOIN_REQUEST_STATUSES).optional(), limit: limitParam, after: afterParam });
+export const rejectBody = z.strictObject({ reason: line(500).nullable().optional().describe('Kept with the request (not sent to the applicant)') });
+const creator = z.object({ type: z.enum(['operator', 'api_key', 'user', 'system']), id: z.string().nullable() });
+export const linkOut = z.object({
+  id: z.string(),
+  realmId: z.string(),
+  name: z.string().nullable(),
+  orgId: z.string().nullable(),
+  permissions: z.array(z.string()),
+  approval: z.boolean(),
+  returnTo: z.object({ clientId: z.string(), redirectUri: z.string(), state: z.string().optional() }).nullable(),
+  createdBy: creator,
+  expiresAt: z.string(),
+  expired: z.boolean().describe('Past its expiresAt at the time of the answer'),
+  revokedAt: z.string().nullable(),
+  uses: z.number().describe('Joins through it, approved requests included'),
+  createdAt: z.string(),
+});
+export const linkCreatedOut = z.object({ link: linkOut, url: z.string().describe('The link, with its token: shown this once, never again (the store keeps only a hash)') });
+export const resetOut = z.object({ revoked: z.number().describe('How many live links of the calling key were revoked') });
+export const joinRequestOut = z.object({
+  id: z.string(),
+  realmId: z.string(),
+  linkId: z.string(),
+  name: z.string(),
+  email: z.string(),
+  userId: z.string().nullable(),
+  status: z.enum(JOIN_REQUEST_STATUSES),
+  decidedBy: creator.nullable(),
+  decidedAt: z.string().nullable(),
+  reason: z.string().nullable(),
+  createdAt: z.string(),
 });

@@ -1,3 +1,4 @@
+import type { InvitationLink, JoinRequest } from '../../domain/invitation-links.ts';
 import type { Invitation } from '../../domain/invitations.ts';
 import type { ManagementKey } from '../../domain/management-key.ts';
 import { isLive, type Group, type GroupMember, type Membership, type Org } from '../../domain/orgs.ts';
@@ -112,5 +113,40 @@ export function invitationJson(i: Invitation, at: Date) {
     acceptedBy: i.acceptedBy,
     acceptedAt: iso(i.acceptedAt),
     createdAt: i.createdAt.toISOString(),
+  };
+}
+
+/** An invitation link as the API shows it: never its token (only its HMAC is stored). */
+export function linkJson(l: InvitationLink, at: Date) {
+  return {
+    id: l.id,
+    realmId: l.realmId,
+    name: l.name,
+    orgId: l.orgId,
+    permissions: l.permissions,
+    approval: l.approval,
+    returnTo: l.returnTo,
+    createdBy: l.createdBy,
+    expiresAt: l.expiresAt.toISOString(),
+    expired: l.expiresAt.getTime() <= at.getTime(),
+    revokedAt: iso(l.revokedAt),
+    uses: l.uses,
+    createdAt: l.createdAt.toISOString(),
+  };
+}
+
+export function joinRequestJson(r: JoinRequest) {
+  return {
+    id: r.id,
+    realmId: r.realmId,
+    linkId: r.linkId,
+    name: r.name,
+    email: r.email,
+    userId: r.userId,
+    status: r.status,
+    decidedBy: r.decidedBy,
+    decidedAt: iso(r.decidedAt),
+    reason: r.reason,
+    createdAt: r.createdAt.toISOString(),
   };
 }

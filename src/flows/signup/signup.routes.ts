@@ -16,6 +16,8 @@ import type { HandoffService } from '../../services/handoff.ts';
 import type { InvitationsService } from '../../services/invitations.ts';
 import { canSignUp } from '../../domain/signup-policy.ts';
 import { invitationInSession } from '../invitations/invitations.routes.ts';
+import type { InvitationLinksService } from '../../services/invitation-links.ts';
+import { joinLinkInSession } from '../join/join.routes.ts';
 import { fromReturnInfo } from '../handoff/handoff.service.ts';
 
 const signupForm = z.object({
@@ -55,18 +57,25 @@ function show(req: Request, res: Response, target: ReturnTarget | null, extra: R
   );
 }
 
-export function signupRoutes(service: SignupService, handoff: HandoffService, pages?: PageCache, invitations?: InvitationsService): Router {
+export function signupRoutes(service: SignupService, handoff: HandoffService, pages?: PageCache, invitations?: InvitationsService, links?: InvitationLinksService): Router {
   const router = Router();
 
   /** An org invitation this browser opened: it fixes the address, and lets an invite_only realm sign up. */
   const invited = async (req: Request) => (invitations ? await invitationInSession(req, invitations) : null);
+  /** An invitation link without approval this browser opened: lets an invite_only realm sign up (orgs.md §7.3). */
+  const linked = async (req: Request) => {
+    const held = links ? await joinLinkInSession(req, links) : null;
+    return held && !held.view.link.approval ? held : null;
+  };
 
   /** GET /signup */
   router.get('/signup', async (req, res) => {
     const target = resolveReturnTarget(req.realm, req.query);
     if (req.signedIn) return continueAfterLogin(req, res, handoff, target, req.signedIn.user, req.signedIn.session);
     const held = await invited(req);
-    if (!canSignUp(req.realm, held !== null)) throw new FlowError(403, 'signup.closed');
+    const link = held ? null : await linked(req);
+    if (!canSignUp(req.realm, held !== null || link !== null)) throw new FlowError(403, 'signup.closed');
+    if (link) return show(req, res, target);
     if (held) return show(req, res, target, { invitedEmail: held.view.invitation.email, values: { email: held.view.invitation.email } });
     show(req, res, target, {}, 200, anonymousPage(pages, req, 'signup/signup'));
   });
@@ -75,12 +84,13 @@ export function signupRoutes(service: SignupService, handoff: HandoffService, pa
   router.post('/signup', async (req, res) => {
     const target = resolveReturnTarget(req.realm, req.query);
     const held = await invited(req);
+    const link = held ? null : await linked(req);
     const invitedEmail = held?.view.invitation.email ?? null;
     const form = parseForm(signupForm, req.body, KEEP);
     if (!form.ok) return show(req, res, target, { invitedEmail, values: { ...form.values, ...(invitedEmail ? { email: invitedEmail } : {}) }, error: { field: form.field, message: form.messageKey } }, 400);
     try {
       const invitation = held ? { token: held.token, email: held.view.invitation.email } : undefined;
-      const outcome = await service.signup(req.realm, { ...form.data, locale: req.locale, clientId: target?.app.clientId ?? null, ...(invitation ? { invitation } : {}) }, originOf(req), toReturnInfo(target));
+      const outcome = await service.signup(req.realm, { ...form.data, locale: req.locale, clientId: target?.app.clientId ?? null, ...(invitation ? { invitation } : {}), ...(link ? { viaLink: true } : {}) }, originOf(req), toReturnInfo(target));
       if ('verify' in outcome) {
         req.session.pendingVerification = outcome.verify
           ? { realmId: req.realm.id, userId: outcome.verify.id, ret: toReturnInfo(target) }
@@ -101,6 +111,17 @@ export function signupRoutes(service: SignupService, handoff: HandoffService, pa
         const next = target ?? fromReturnInfo(req.realm, outcome.joined.returnTo);
         if (!next) flash(req, 'invitation.accepted', { org: outcome.joined.orgName });
         return continueAfterLogin(req, res, handoff, next, outcome.user, outcome.session, '/account/orgs');
+      }
+      if (link && links) {
+        // Signed up through an invitation link: joined in the same request (the membership before the first JWT).
+        const joinedLink = await links.join(req.realm, link.token, outcome.user, { ...originOf(req), clientId: target?.app.clientId ?? null });
+        delete req.session.joinLink;
+        if (joinedLink.ok) {
+          if (joinedLink.membership?.orgId) await handoff.select(req.realm, outcome.user, outcome.session, joinedLink.membership.orgId);
+          const next = target ?? fromReturnInfo(req.realm, joinedLink.returnTo);
+          if (!next) flash(req, 'join.joined', { org: joinedLink.orgName ?? req.realm.name });
+          return continueAfterLogin(req, res, handoff, next, outcome.user, outcome.session);
+        }
       }
       await continueAfterLogin(req, res, handoff, target, outcome.user, outcome.session);
     } catch (err) {

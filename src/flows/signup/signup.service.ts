@@ -26,6 +26,8 @@ export interface SignupInput {
   clientId: string | null;
   /** An org invitation opened in this browser (its token from the session, its address as the store has it). */
   invitation?: { token: string; email: string };
+  /** A live invitation link without approval opened in this browser (checked by the route against the store): lets an invite_only realm sign up. */
+  viaLink?: boolean;
 }
 
 /** What signing up through an invitation joined (null: nothing, the invitation was taken meanwhile). */
@@ -68,7 +70,7 @@ export class SignupService {
     ret: ReturnTo | null,
   ): Promise<{ user: User; session: LoginSession; joined: Joined | null } | { verify: User } | { verify: null; email: string } | { secondFactor: SecondFactorOwed; joined: Joined | null }> {
     const invitation = this.invitations ? input.invitation : undefined;
-    if (!canSignUp(realm, invitation !== undefined)) throw new FlowError(403, 'signup.closed');
+    if (!canSignUp(realm, invitation !== undefined || input.viaLink === true)) throw new FlowError(403, 'signup.closed');
     if (invitation && normalizeLogin(input.email) !== normalizeLogin(invitation.email)) throw new FlowError(400, 'invitation.emailFixed', {}, 'email');
     if (realm.social.only) throw new FlowError(403, 'login.socialOnly');
     const typed = realm.fields.usernames === 'email' ? input.email : input.username;

@@ -39,6 +39,7 @@ import {
 import { emitted, type Emit } from '../../ports/events.ts';
 import { MongoEvents } from './events.ts';
 import { MongoInvitations } from './invitations.ts';
+import { MongoInvitationLinks } from './invitation-links.ts';
 import { MongoOrgs } from './orgs.ts';
 
 /** Marks a database whose events carry the catalogue's names (SQLite: migration 009). */
@@ -247,6 +248,7 @@ export class MongoStore implements Store {
   readonly events: MongoEvents;
   readonly orgs: MongoOrgs;
   readonly invitations: MongoInvitations;
+  readonly invitationLinks: MongoInvitationLinks;
 
   /** The collections' models, shared with the management side's adapters on this store. */
   get models(): Models {
@@ -259,6 +261,7 @@ export class MongoStore implements Store {
     this.events = new MongoEvents(this.m.events);
     this.orgs = new MongoOrgs(connection, this.m, this.events);
     this.invitations = new MongoInvitations(connection, this.m, this.events);
+    this.invitationLinks = new MongoInvitationLinks(connection, this.m, this.events);
   }
 
   /** Creates every collection (a transaction cannot create one on older servers) and the indexes that keep values unique. */

@@ -575,6 +575,78 @@ invitationSchema.index({ realmId: 1, orgId: 1, createdAt: -1, _id: -1 }, { name:
 invitationSchema.index({ realmId: 1, createdAt: -1, _id: -1 }, { name: 'invitations_created' });
 invitationSchema.index({ realmId: 1, emailNorm: 1 }, { name: 'invitations_email' });
 
+export interface InvitationLinkDoc {
+  /** `invl_…` (domain/ids.ts). */
+  _id: string;
+  realmId: string;
+  name: string | null;
+  orgId: string | null;
+  permissions: string[];
+  approval: boolean;
+  returnTo: { redirectUri: string; clientId: string; state?: string; org?: 'select' } | null;
+  /** HMAC of the link's token: the token itself is never stored. */
+  tokenHash: string;
+  createdByType: 'operator' | 'api_key' | 'user' | 'system';
+  createdById: string | null;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  uses: number;
+  createdAt: Date;
+}
+
+const invitationLinkSchema = schema<InvitationLinkDoc>({
+  _id: String,
+  realmId: String,
+  name: nullableString,
+  orgId: nullableString,
+  permissions: [String],
+  approval: Boolean,
+  returnTo: { type: Schema.Types.Mixed, default: null },
+  tokenHash: String,
+  createdByType: String,
+  createdById: nullableString,
+  expiresAt: Date,
+  revokedAt: nullableDate,
+  uses: Number,
+  createdAt: Date,
+});
+invitationLinkSchema.index({ realmId: 1, tokenHash: 1 }, { unique: true, name: 'invitation_links_token' });
+invitationLinkSchema.index({ realmId: 1, createdByType: 1, createdById: 1, revokedAt: 1 }, { name: 'invitation_links_creator' });
+invitationLinkSchema.index({ realmId: 1, createdAt: -1, _id: -1 }, { name: 'invitation_links_created' });
+
+export interface JoinRequestDoc {
+  /** `jr_…` (domain/ids.ts). */
+  _id: string;
+  realmId: string;
+  linkId: string;
+  name: string;
+  email: string;
+  userId: string | null;
+  status: 'pending' | 'approved' | 'rejected';
+  decidedByType: 'operator' | 'api_key' | 'user' | 'system' | null;
+  decidedById: string | null;
+  decidedAt: Date | null;
+  reason: string | null;
+  createdAt: Date;
+}
+
+const joinRequestSchema = schema<JoinRequestDoc>({
+  _id: String,
+  realmId: String,
+  linkId: String,
+  name: String,
+  email: String,
+  userId: nullableString,
+  status: String,
+  decidedByType: nullableString,
+  decidedById: nullableString,
+  decidedAt: nullableDate,
+  reason: nullableString,
+  createdAt: Date,
+});
+joinRequestSchema.index({ realmId: 1, status: 1, createdAt: -1, _id: -1 }, { name: 'join_requests_status' });
+joinRequestSchema.index({ realmId: 1, createdAt: -1, _id: -1 }, { name: 'join_requests_created' });
+
 export interface Models {
   users: Model<UserDoc>;
   loginSessions: Model<LoginSessionDoc>;
@@ -595,6 +667,8 @@ export interface Models {
   groups: Model<GroupDoc>;
   groupMembers: Model<GroupMemberDoc>;
   invitations: Model<InvitationDoc>;
+  invitationLinks: Model<InvitationLinkDoc>;
+  joinRequests: Model<JoinRequestDoc>;
 }
 
 /** The models on `connection` (its own registry: several stores never share a model). */
@@ -619,5 +693,7 @@ export function createModels(connection: Connection): Models {
     groups: connection.model<GroupDoc>('Group', groupSchema, 'groups'),
     groupMembers: connection.model<GroupMemberDoc>('GroupMember', groupMemberSchema, 'group_members'),
     invitations: connection.model<InvitationDoc>('Invitation', invitationSchema, 'invitations'),
+    invitationLinks: connection.model<InvitationLinkDoc>('InvitationLink', invitationLinkSchema, 'invitation_links'),
+    joinRequests: connection.model<JoinRequestDoc>('JoinRequest', joinRequestSchema, 'join_requests'),
   };
 }

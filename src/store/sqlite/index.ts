@@ -29,6 +29,7 @@ import {
 import { emitted, type Emit } from '../../ports/events.ts';
 import { SqliteEvents } from './events.ts';
 import { SqliteInvitations } from './invitations.ts';
+import { SqliteInvitationLinks } from './invitation-links.ts';
 import { SqliteOrgs } from './orgs.ts';
 import { SqliteSessionStore } from './session-store.ts';
 
@@ -181,6 +182,7 @@ export class SqliteStore implements Store {
   readonly events: SqliteEvents;
   readonly orgs: SqliteOrgs;
   readonly invitations: SqliteInvitations;
+  readonly invitationLinks: SqliteInvitationLinks;
   private readonly stmts;
   private readonly profileUpdates = new Map<string, Database.Statement>();
 
@@ -201,6 +203,7 @@ export class SqliteStore implements Store {
     this.events = new SqliteEvents(db);
     this.orgs = new SqliteOrgs(db, this.events);
     this.invitations = new SqliteInvitations(db, this.events);
+    this.invitationLinks = new SqliteInvitationLinks(db, this.events);
     this.stmts = {
       insertUser: db.prepare(`INSERT INTO users (id, realm_id, user_type, username, username_norm, email, email_norm,
         email_unique_key, email_verification, first_name, last_name, name, name_norm, reference, locale, photo, password_hash, custom_attributes, state, created_at, updated_at)
