@@ -438,9 +438,9 @@ export function createApp(deps: Deps): Gatehouse {
   // Only the management side can begin an impersonation (its begin() is audited): without it, nothing to accept.
   if (management) app.use(impersonationRoutes(management.impersonation));
   app.use(connectedRoutes(new ConnectedAccountsService(store, (realm, id) => socialService.nameOf(realm, id)), socialService, recentAuth));
-  // The member's orgs (leave, invite): their writes are audited, so they need the management side too.
+  // The member's orgs (leave, invite, links): their writes are audited, so they need the management side too.
   if (management) {
-    app.use(memberOrgsRoutes(new MemberOrgsService({ orgs: store.orgs, memberships: management.memberships, invitations: management.invitations, limiters: deps.limiters, clock })));
+    app.use(memberOrgsRoutes(new MemberOrgsService({ orgs: store.orgs, memberships: management.memberships, invitations: management.invitations, links: management.invitationLinks, limiters: deps.limiters, clock })));
   }
 
   app.use(notFound);

@@ -116,4 +116,17 @@ describe('console invitation links', () => {
     expect(again.status).toBe(303);
     expect((await gh.management!.invitationLinks.getRequest(alpha, rex.id)).status).toBe('rejected');
   });
+
+  it('names the member as the inviter of a request through a member’s link (createdBy type user, §7.4) — in the requests and in the links list', async () => {
+    const { user: member } = await gh.management!.users.create(alpha, { userType: 'human', email: 'mira.member@example.com', firstName: 'Mira', lastName: 'Member' }, CLI_CONTEXT);
+    const asMember = { actor: { type: 'user' as const, id: member.id }, requestId: null, ip: null, userAgent: null };
+    const made = await gh.management!.invitationLinks.create(alpha, { orgId: acme, approval: true, expiresAt: new Date(Date.now() + 86_400_000) }, asMember);
+    expect(made.link.createdBy).toEqual({ type: 'user', id: member.id });
+    const token = new URL(made.url).searchParams.get('token')!;
+    await gh.management!.invitationLinks.apply(alpha, token, { name: 'Via Member', email: 'via.member@example.com' }, { ip: null, userAgent: null, clientId: null, requestId: null });
+    const page = (await admin.get(`${REQUESTS}?status=pending`)).text;
+    const row = page.slice(page.indexOf('Via Member'));
+    expect(row.slice(0, row.indexOf('</tr>'))).toContain('Mira Member');
+    expect((await admin.get(LINKS)).text).toContain('Mira Member');
+  });
 });

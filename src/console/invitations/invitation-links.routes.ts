@@ -49,10 +49,10 @@ const cursorOf = (raw: unknown) => {
  */
 export function invitationLinksRoutes(d: { links: InvitationLinksService; orgs: OrgsService }): ConsoleRouteSpec[] {
   const activeOrgs = async (realm: RealmConfig): Promise<Org[]> => (await d.orgs.list(realm, { state: 'active' }, { key: 'name', direction: 'asc' }, null, 500)).orgs;
-  /** Who made a link or decided a request, as the console shows them: an operator's name, "API key", Gatehouse. */
+  /** Who made a link or decided a request, as the console shows them: an operator's or a member's name (§7.4), "API key", Gatehouse. */
   const who = async (realm: RealmConfig, t: T, by: InvitationLink['createdBy'] | null): Promise<string> => {
     if (!by) return '—';
-    if (by.type === 'operator' && by.id) return d.links.creatorName(realm, by);
+    if ((by.type === 'operator' || by.type === 'user') && by.id) return d.links.creatorName(realm, by);
     return t(`console.links.by.${by.type}`);
   };
   const renderNew = async (res: Response, c: ConsoleRequest, values: LinkValues, error: FormError | null, status = 200) => {

@@ -1,5 +1,6 @@
 import type { RealmConfig } from '../../config/index.ts';
-import { RuleViolation } from '../../domain/errors.ts';
+import { ConflictError, NotFoundError, RuleViolation } from '../../domain/errors.ts';
+import { LINK_MAX_DAYS, type InvitationLink } from '../../domain/invitation-links.ts';
 import { hasPermission, isPermission, normalizePermissions } from '../../domain/permissions.ts';
 import { FlowError, tooManyAttempts } from '../../http/flow-error.ts';
 import type { LimiterFactory } from '../../identity/throttle.ts';
@@ -7,6 +8,8 @@ import type { User } from '../../identity/user.ts';
 import type { OrgsPort } from '../../ports/orgs.ts';
 import type { RequestContext } from '../../services/context.ts';
 import type { Invitation } from '../../domain/invitations.ts';
+import type { CreatedCursor } from '../../domain/orgs.ts';
+import type { InvitationLinksService } from '../../services/invitation-links.ts';
 import type { InvitationsService } from '../../services/invitations.ts';
 import type { MembershipsService } from '../../services/memberships.ts';
 
@@ -27,6 +30,17 @@ export interface MemberInvitationInput {
   locale: string;
 }
 
+export interface MemberLinkInput {
+  /** Valid for this many whole days: 1 to LINK_MAX_DAYS (90). */
+  days: number;
+  /** A label the member's own list shows. */
+  name?: string;
+  permissions: string[];
+}
+
+/** The most of a member's own links the page reads (pages of 100, newest first). */
+const OWN_LINKS_MAX = 500;
+
 /** The most orgs the page lists (the JWT's upper bound for `tokens.maxOrgs`). */
 const LIST_MAX = 500;
 
@@ -46,6 +60,7 @@ export class MemberOrgsService {
       orgs: Pick<OrgsPort, 'accessOf'>;
       memberships: Pick<MembershipsService, 'delete'>;
       invitations: Pick<InvitationsService, 'invite'>;
+      links: Pick<InvitationLinksService, 'create' | 'list' | 'get' | 'revoke'>;
       limiters: LimiterFactory;
       clock: () => Date;
     },
@@ -97,8 +112,7 @@ export class MemberOrgsService {
     if (!org.canInvite) throw new FlowError(403, 'orgs.invite.notAllowed');
     const permissions = this.grantable(org, input.permissions);
     // Counted once the request could mail: a refused permission sends nothing.
-    const wait = await this.d.limiters(`${realm.id}:member-invitations`, realm.rateLimits.memberInvitationsPerUser).take(user.id);
-    if (wait > 0) throw tooManyAttempts(wait);
+    await this.take(realm, user);
     try {
       const { invitation } = await this.d.invitations.invite(realm, { orgId: org.orgId, email: input.email, name: input.name || null, permissions, locale: input.locale }, ctx);
       return { org, invitation };
@@ -107,6 +121,77 @@ export class MemberOrgsService {
         const first = err.issues[0];
         throw new FlowError(422, first?.field === 'email' ? 'validation.email' : 'orgs.invite.invalid', {}, first?.field === 'email' ? 'email' : 'permissions');
       }
+      throw err;
+    }
+  }
+
+  /** The one budget of a member's invitations, by mail or by link (`rateLimits.memberInvitationsPerUser`). */
+  private async take(realm: RealmConfig, user: Pick<User, 'id'>): Promise<void> {
+    const wait = await this.d.limiters(`${realm.id}:member-invitations`, realm.rateLimits.memberInvitationsPerUser).take(user.id);
+    if (wait > 0) throw tooManyAttempts(wait);
+  }
+
+  /**
+   * A member makes an invitation link into their org (§7.4): **always with approval**, whatever the form says — an
+   * operator decides each request, so nobody joins through a link a member spread without an operator seeing it.
+   * Permissions only among those the member holds there; valid 1 to 90 days. The URL and QR code are answered once.
+   */
+  async createLink(realm: RealmConfig, user: Pick<User, 'id'>, orgId: string, input: MemberLinkInput, ctx: RequestContext): Promise<{ org: MemberOrg; link: InvitationLink; url: string; qr: string }> {
+    const org = await this.own(realm, user, orgId);
+    if (!org.canInvite) throw new FlowError(403, 'orgs.invite.notAllowed');
+    if (!Number.isInteger(input.days) || input.days < 1 || input.days > LINK_MAX_DAYS) throw new FlowError(400, 'orgs.links.daysRange', { max: LINK_MAX_DAYS }, 'days');
+    const permissions = this.grantable(org, input.permissions);
+    await this.take(realm, user);
+    try {
+      const made = await this.d.links.create(
+        realm,
+        { name: input.name || null, orgId: org.orgId, permissions, approval: true, expiresAt: new Date(this.d.clock().getTime() + input.days * 86_400_000) },
+        ctx,
+      );
+      return { org, ...made };
+    } catch (err) {
+      if (err instanceof RuleViolation) throw new FlowError(422, 'orgs.invite.invalid', {}, 'permissions');
+      // Closed or deleted between the check and the write: no longer one of theirs.
+      if (err instanceof NotFoundError || err instanceof ConflictError) throw new FlowError(404, 'orgs.notFound');
+      throw err;
+    }
+  }
+
+  /** The member's own live links into `org` (not revoked, not expired), newest first. */
+  async ownLinks(realm: RealmConfig, user: Pick<User, 'id'>, org: MemberOrg, ctx: RequestContext): Promise<InvitationLink[]> {
+    if (ctx.actor.type !== 'user' || ctx.actor.id !== user.id) throw new Error('a member’s links are listed in their own context');
+    const now = this.d.clock().getTime();
+    const live: InvitationLink[] = [];
+    let after: CreatedCursor | null = null;
+    for (let read = 0; read < OWN_LINKS_MAX; read += 100) {
+      const page = await this.d.links.list(realm, { createdBy: 'me' }, ctx, after, 100);
+      live.push(...page.links.filter((l) => l.orgId === org.orgId && l.revokedAt === null && l.expiresAt.getTime() > now));
+      if (!page.next) break;
+      after = page.next;
+    }
+    return live;
+  }
+
+  /**
+   * The member revokes one of their own links into their org: anyone else's link (another member's, an
+   * operator's), one into another org, or an unknown id is 404. Allowed even after losing the invite permission.
+   */
+  async revokeLink(realm: RealmConfig, user: Pick<User, 'id'>, orgId: string, linkId: string, ctx: RequestContext): Promise<{ org: MemberOrg; link: InvitationLink }> {
+    const org = await this.own(realm, user, orgId);
+    let link: InvitationLink;
+    try {
+      link = await this.d.links.get(realm, linkId);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new FlowError(404, 'orgs.links.notFound');
+      throw err;
+    }
+    if (link.createdBy.type !== 'user' || link.createdBy.id !== user.id || link.orgId !== org.orgId) throw new FlowError(404, 'orgs.links.notFound');
+    if (link.revokedAt !== null) return { org, link };
+    try {
+      return { org, link: await this.d.links.revoke(realm, link.id, ctx) };
+    } catch (err) {
+      // Revoked meanwhile (another tab): what was asked is done.
+      if (err instanceof ConflictError) return { org, link };
       throw err;
     }
   }
