@@ -1,7 +1,7 @@
 /**
  * `npx tsx scripts/shoot-console.ts`: starts Gatehouse with the operator console, seeds users, signs an
  * operator in through Chromium (setup link, password, authenticator) and screenshots the console's main
- * pages — users list, user page, field settings, dashboard, the realm's operators, the new realm form, apps, keys,
+ * pages — users list, user page, field settings, the orgs & tokens settings, dashboard, the realm's operators, the new realm form, apps, keys,
  * orgs, an org's members, a group, an org's invitations, a user's Apps panel — at
  * desktop (1280 wide) and phone (390 wide) sizes, in English and Chinese, to
  * docs/screenshots/console-<page>-<lang>-<device>.png.
@@ -95,6 +95,7 @@ try {
         ['users', '/admin/realms/main/users?state=active&sort=email&direction=asc'],
         ['user', `/admin/realms/main/users/${encodeURIComponent(ids[0]!)}`],
         ['settings', '/admin/realms/main/settings/fields'],
+        ['settings-orgs', '/admin/realms/main/settings/orgs'],
         ['dashboard', '/admin/realms/main'],
         ['operators', '/admin/realms/main/operators'],
         ['new-realm', '/admin/realms/new'],

@@ -63,6 +63,7 @@ export function issueText(t: Translate, issue: Pick<FieldIssue, 'code' | 'messag
   // "duplicate option value "a"", "duplicate provider id "x"": the schema's own checks across a list.
   if (issue.message.startsWith('duplicate ')) return t('console.issue.duplicate');
   if (issue.code === 'too_big' && issue.limit !== undefined) return t('console.issue.tooBig', { limit: issue.limit });
-  if (issue.code === 'too_small' && issue.limit !== undefined) return t(issue.limit <= 1 ? 'console.issue.required' : 'console.issue.tooSmall', { limit: issue.limit });
+  // At least 1 of a text or a list is "fill it in"; a number below 1 (0 seconds, 0 attempts) is filled in, and too small.
+  if (issue.code === 'too_small' && issue.limit !== undefined) return t(issue.limit <= 1 && !/\bnumber\b/.test(issue.message) ? 'console.issue.required' : 'console.issue.tooSmall', { limit: issue.limit });
   return issue.message;
 }

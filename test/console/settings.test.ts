@@ -1,9 +1,10 @@
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { generateSync } from 'otplib';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_CONTEXT } from '../../src/services/context.ts';
 import { consoleSignIn, CONSOLE_URL, makeOperator, type ConsoleBrowser } from '../helpers/console-login.ts';
-import { csrfOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { browser, csrfOf, formPostOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 /**
  * The console's realm settings (issue 13, "Settings", and AuthRocket's "Settings: Fields"): every section shows
@@ -20,6 +21,19 @@ let skew = 0;
 const GAMMA = '/admin/realms/gamma/settings';
 const gamma = () => gh.realmsService.getRealm('gamma');
 const decoded = (html: string) => html.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+
+/** The orgs & tokens section's form with its defaults (JWT: custom attributes only). */
+const ORGS_FORM = {
+  'tokenFields.custom': 'true',
+  tokenMaxOrgs: '50',
+  maxPermissions: '20',
+  invitationTtlHours: '168',
+  memberPermission: '',
+  invitationResendPoints: '5',
+  invitationResendSeconds: '3600',
+  memberInvitationsPoints: '20',
+  memberInvitationsSeconds: '3600',
+};
 
 /** GETs a settings page, then POSTs `form` to it with the page's CSRF token. */
 async function save(b: ConsoleBrowser, path: string, form: Record<string, string | string[]>) {
@@ -169,6 +183,111 @@ describe('console realm settings: every section round-trips', () => {
     }
   });
 
+  it('orgs & tokens: every field saved through the service (one audit entry) and shown again; none ticked is []', async () => {
+    const page = await owner.get(`${GAMMA}/orgs`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('aria-current="page">Orgs &amp; tokens<');
+    expect(page.text).toMatch(/name="tokenFields\.custom" value="true" checked/);
+    expect(page.text).toMatch(/name="tokenFields\.orgs" value="true">/);
+    expect(page.text).toMatch(/name="invitationResendSeconds" type="number" value="3600"/);
+    expect(page.text).not.toMatch(/\sstyle=|<script>/);
+
+    const res = await save(owner, `${GAMMA}/orgs`, {
+      'tokenFields.memberships': 'true',
+      'tokenFields.orgs': 'true',
+      tokenMaxOrgs: '12',
+      maxPermissions: '40',
+      invitationTtlHours: '72',
+      memberPermission: 'Members:Invite',
+      invitationResendPoints: '3',
+      invitationResendSeconds: '600',
+      memberInvitationsPoints: '9',
+      memberInvitationsSeconds: '86400',
+    });
+    expect(res.status, res.text).toBe(303);
+    expect(res.headers.location).toBe(`${GAMMA}/orgs?saved=1`);
+    const s = (await gamma()).settings;
+    expect(s.tokens).toMatchObject({ fields: ['memberships', 'orgs'], maxOrgs: 12 });
+    expect(s.memberships.maxPermissions).toBe(40);
+    expect(s.invitations).toMatchObject({ ttlHours: 72, memberPermission: 'members:invite' });
+    expect(s.rateLimits.invitationResend).toEqual({ points: 3, durationSeconds: 600 });
+    expect(s.rateLimits.memberInvitationsPerUser).toEqual({ points: 9, durationSeconds: 86400 });
+    // The other rate limits are left as they were.
+    expect(s.rateLimits.loginPerIp).toEqual({ points: 100, durationSeconds: 3600 });
+    const [entry] = await gh.management!.audit.query({ realmId: 'gamma', limit: 1 });
+    expect(entry).toMatchObject({ operation: 'realm.update', target: { type: 'realm', id: 'gamma' }, actor: { type: 'operator', id: owner.operatorId } });
+    // (The audit's redaction hides any key named like a secret, `tokens` among them: the invitations show the change.)
+    expect((entry!.after as { settings: { invitations: unknown } }).settings.invitations).toEqual({ ttlHours: 72, memberPermission: 'members:invite' });
+
+    const after = await owner.get(res.headers.location as string);
+    expect(after.text).toContain('alert-ok');
+    expect(after.text).toMatch(/name="tokenFields\.custom" value="true">/);
+    expect(after.text).toMatch(/name="tokenFields\.orgs" value="true" checked/);
+    expect(after.text).toMatch(/name="memberPermission" type="text" value="members:invite"/);
+    expect(after.text).toMatch(/name="memberInvitationsSeconds" type="number" value="86400"/);
+
+    // No box ticked and the permission emptied: no fields in the JWT, and only operators invite.
+    const none = await save(owner, `${GAMMA}/orgs`, { ...ORGS_FORM, 'tokenFields.custom': '' });
+    expect(none.status, none.text).toBe(303);
+    const n = (await gamma()).settings;
+    expect(n.tokens.fields).toEqual([]);
+    expect(n.invitations.memberPermission).toBeNull();
+    expect((await owner.get(`${GAMMA}/orgs`)).text).not.toMatch(/name="tokenFields\.\w+" value="true" checked/);
+    await save(owner, `${GAMMA}/orgs`, ORGS_FORM);
+    expect((await gamma()).settings.tokens.fields).toEqual(['custom']);
+  });
+
+  it('orgs & tokens: the next JWT of the hosted login carries what the ticked boxes say', async () => {
+    const APP = 'https://app.example.com/cb';
+    await gh.realmsService.createRealm({
+      id: 'zeta',
+      name: 'Zeta',
+      publicUrl: 'http://zeta.test',
+      account: { attributes: [{ key: 'plan', type: 'string', labels: { en: 'Plan' } }] },
+      rateLimits: { loginPerIp: { points: 1000, durationSeconds: 60 } },
+    }, CLI_CONTEXT);
+    await gh.realmsService.createApp('zeta', { clientId: 'app1', name: 'App', redirectUris: [APP] }, CLI_CONTEXT);
+    await gh.management!.operators.grant(owner.operatorId, 'zeta', 'owner', CLI_CONTEXT);
+    const zeta = () => gh.realms.byIdOrNull('zeta')!;
+    const email = uniqueEmail('zeta');
+    const made = await gh.management!.users.create(zeta(), { userType: 'human', email, password: GOOD_PASSWORD, custom: { plan: 'pro' } }, CLI_CONTEXT);
+    const acme = await gh.management!.orgs.create(zeta(), { name: 'Acme', reference: 'crm-1' }, CLI_CONTEXT);
+    const m = await gh.management!.memberships.create(zeta(), { userId: made.user.id, orgId: acme.id, permissions: ['admin'] }, CLI_CONTEXT);
+
+    const tokenOf = async (): Promise<JWTPayload> => {
+      const res = await browser(gh, 'zeta.test').submit(`/login?redirect_uri=${encodeURIComponent(APP)}&state=s`, { identifier: email, password: GOOD_PASSWORD });
+      expect(res.status, res.text).toBe(200);
+      const jwks = (await request(gh.app).get('/.well-known/jwks.json').set('Host', 'zeta.test').expect(200)).body as JSONWebKeySet;
+      return (await jwtVerify(formPostOf(res.text).token, createLocalJWKSet(jwks), { issuer: 'http://zeta.test', audience: 'app1' })).payload;
+    };
+    const PATH = '/admin/realms/zeta/settings/orgs';
+    const fields = async (...ticked: string[]) => {
+      const res = await save(owner, PATH, { ...ORGS_FORM, 'tokenFields.custom': '', ...Object.fromEntries(ticked.map((f) => [`tokenFields.${f}`, 'true'])) });
+      expect(res.status, res.text).toBe(303);
+      expect(gh.realms.byIdOrNull('zeta')!.tokens.fields).toEqual(ticked);
+    };
+
+    // The default, custom attributes only.
+    let claims = await tokenOf();
+    expect(claims.cs).toEqual({ plan: 'pro' });
+    for (const key of ['perm', 'orgs']) expect(claims).not.toHaveProperty(key);
+
+    await fields('orgs');
+    claims = await tokenOf();
+    expect(claims).not.toHaveProperty('cs');
+    expect(claims.orgs).toEqual([{ oid: acme.id, mid: m.id, name: 'Acme', ref: 'crm-1', perm: ['admin'] }]);
+
+    await fields('custom', 'memberships');
+    claims = await tokenOf();
+    expect(claims.cs).toEqual({ plan: 'pro' });
+    expect(claims.orgs).toEqual([{ oid: acme.id, mid: m.id, perm: ['admin'] }]);
+
+    await fields();
+    claims = await tokenOf();
+    for (const key of ['cs', 'perm', 'orgs', 'orgs_truncated']) expect(claims).not.toHaveProperty(key);
+    expect(claims.sub).toBe(made.user.id);
+  });
+
   it('writes one audit entry per save, with the operator, before and after', async () => {
     const res = await save(owner, `${GAMMA}/mfa`, { policy: 'optional' });
     expect(res.status).toBe(303);
@@ -250,6 +369,14 @@ describe('console realm settings: who may, which realm, bad input', () => {
     const res = await viewer.post(`${GAMMA}/password`, { _csrf: csrfOf(page.text), minLength: '20', maxLength: '256', recoveryTtlMinutes: '60', recoveryCodeAttempts: '5' });
     expect(res.status).toBe(403);
     expect((await gamma()).settings.password.minLength).not.toBe(20);
+
+    const orgs = await viewer.get(`${GAMMA}/orgs`);
+    expect(orgs.status).toBe(200);
+    expect(orgs.text).toContain('<fieldset class="settings-fields" disabled>');
+    expect(orgs.text).not.toContain('Save changes');
+    const refused = await viewer.post(`${GAMMA}/orgs`, { _csrf: csrfOf(orgs.text), ...ORGS_FORM, tokenMaxOrgs: '7', 'tokenFields.orgs': 'true' });
+    expect(refused.status).toBe(403);
+    expect((await gamma()).settings.tokens).toMatchObject({ fields: ['custom'], maxOrgs: 50 });
   });
 
   it('another realm’s settings are a 404, read or write', async () => {
@@ -262,7 +389,7 @@ describe('console realm settings: who may, which realm, bad input', () => {
 
   it('a provisioned realm is read-only, naming the file; a POST reaches the service and shows its 409', async () => {
     const file = gh.config.configPath;
-    for (const section of ['fields', 'signup', 'verification', 'password', 'mfa', 'sessions', 'social', 'branding']) {
+    for (const section of ['fields', 'signup', 'verification', 'password', 'mfa', 'sessions', 'orgs', 'social', 'branding']) {
       const page = await owner.get(`/admin/realms/alpha/settings/${section}`);
       expect(page.status, section).toBe(200);
       expect(page.text, section).toContain(`provisioned from ${file}`);
@@ -294,6 +421,18 @@ describe('console realm settings: who may, which realm, bad input', () => {
       ['password', { ...password, recoveryTtlMinutes: '1e3' }, 400, 'recoveryTtlMinutes'],
       ['fields', { usernames: 'separate', emails: 'unique', apiKeyPolicy: 'hash', apiKeyPrefix: 'has space!' }, 422, 'apiKeyPrefix'],
       ['sessions', { idleMinutes: '0', absoluteHours: '1', recentAuthMinutes: '5', tokenTtlSeconds: '600', tokenAlgorithm: 'ES256' }, 422, 'idleMinutes'],
+      ['orgs', { ...ORGS_FORM, tokenMaxOrgs: '0' }, 422, 'tokenMaxOrgs'],
+      ['orgs', { ...ORGS_FORM, tokenMaxOrgs: '501' }, 422, 'tokenMaxOrgs'],
+      ['orgs', { ...ORGS_FORM, maxPermissions: '201' }, 422, 'maxPermissions'],
+      ['orgs', { ...ORGS_FORM, invitationTtlHours: '721' }, 422, 'invitationTtlHours'],
+      ['orgs', { ...ORGS_FORM, invitationTtlHours: '' }, 400, 'invitationTtlHours'],
+      ['orgs', { ...ORGS_FORM, memberPermission: 'invite members!' }, 422, 'memberPermission'],
+      ['orgs', { ...ORGS_FORM, memberPermission: 'a\r\nb' }, 400, 'memberPermission'],
+      ['orgs', { ...ORGS_FORM, invitationResendPoints: '0' }, 422, 'invitationResendPoints'],
+      ['orgs', { ...ORGS_FORM, memberInvitationsSeconds: 'an hour' }, 400, 'memberInvitationsSeconds'],
+      ['orgs', { ...ORGS_FORM, memberInvitationsSeconds: '-5' }, 422, 'memberInvitationsSeconds'],
+      ['orgs', { ...ORGS_FORM, 'tokenFields.orgs': ['true', 'true'] }, 400, 'tokenFields'],
+      ['orgs', { ...ORGS_FORM, 'tokenFields.custom': 'yes' }, 400, 'tokenFields'],
     ];
     for (const [section, form, status, field] of cases) {
       const res = await save(owner, `${GAMMA}/${section}`, form);
@@ -308,6 +447,34 @@ describe('console realm settings: who may, which realm, bad input', () => {
     const after = await gamma();
     expect(after.settings).toEqual(before.settings);
     expect(after.updatedAt).toEqual(before.updatedAt);
+  });
+
+  it('orgs & tokens: a refusal is said at its input in words, with what was typed kept', async () => {
+    const before = await gamma();
+    const typed = { ...ORGS_FORM, 'tokenFields.orgs': 'true', tokenMaxOrgs: '999', memberPermission: 'invite members!', invitationResendPoints: '4' };
+    const res = await save(owner, `${GAMMA}/orgs`, typed);
+    expect(res.status).toBe(422);
+    expect(decoded(res.text)).toMatch(/id="memberPermission-error">A permission: letters, digits and \* : ; \. _ -, at most 62 characters\.</);
+    expect(res.text).toMatch(/id="tokenMaxOrgs-error">Too long or too large: at most 500\.</);
+    expect(res.text).toMatch(/name="memberPermission" type="text" value="invite members!"/);
+    expect(res.text).toMatch(/name="tokenMaxOrgs" type="number" value="999"/);
+    expect(res.text).toMatch(/name="invitationResendPoints" type="number" value="4"/);
+    expect(res.text).toMatch(/name="tokenFields\.orgs" value="true" checked/);
+    const zero = await save(owner, `${GAMMA}/orgs`, { ...ORGS_FORM, memberInvitationsSeconds: '0' });
+    expect(zero.status).toBe(422);
+    expect(zero.text).toMatch(/id="memberInvitationsSeconds-error">Too short or too small: at least 1\.</);
+    expect(zero.text).toMatch(/name="memberInvitationsSeconds" type="number" value="0"/);
+    expect(zero.text).toMatch(/aria-describedby="memberInvitations-hint memberInvitationsSeconds-error"/);
+    try {
+      await owner.get(`${GAMMA}/orgs?lang=zh-CN`);
+      const zh = await save(owner, `${GAMMA}/orgs`, typed);
+      expect(zh.status).toBe(422);
+      expect(zh.text).toMatch(/id="memberPermission-error">权限：/);
+      expect(zh.text).toMatch(/id="tokenMaxOrgs-error">太长或太大：最多 500。</);
+    } finally {
+      await owner.get(`${GAMMA}/fields?lang=en`);
+    }
+    expect((await gamma()).settings).toEqual(before.settings);
   });
 
   it('the realm schema’s refusals read in Simplified Chinese at their fields (save and preview)', async () => {
@@ -332,7 +499,7 @@ describe('console realm settings: who may, which realm, bad input', () => {
 
   it('every section reads in Simplified Chinese too, with no key left untranslated', async () => {
     try {
-      for (const section of ['fields', 'signup', 'verification', 'password', 'mfa', 'sessions', 'social', 'branding']) {
+      for (const section of ['fields', 'signup', 'verification', 'password', 'mfa', 'sessions', 'orgs', 'social', 'branding']) {
         const page = await viewer.get(`${GAMMA}/${section}?lang=zh-CN`);
         expect(page.status, section).toBe(200);
         expect(page.text, section).toContain('<html lang="zh-CN">');

@@ -46,6 +46,8 @@ describe('the console says the realm schema’s refusals in the page’s languag
     ];
     expect(issues.map((i) => issueText(tOf(zh), i))).toEqual(['请输入颜色值，例如 #4f46e5。', '太长或太大：最多 100。', '请填写此项。', '太短或太小：至少 8。', '此值重复出现：每一项都必须不同。', '此值重复出现：每一项都必须不同。', 'a rule nobody translated', lookup(zh, 'console.settings.issue.needsSeparateUsernames')]);
     expect(issueText(tOf(en), issues[0]!)).toBe('Enter a colour like #4f46e5.');
+    // A number below 1 was typed: too small, not "fill in this field".
+    expect(issueText(tOf(en), { code: 'too_small', message: 'Too small: expected number to be >=1', limit: 1 })).toBe('Too short or too small: at least 1.');
   });
 });
 

@@ -63,6 +63,45 @@ describe('settings sections', () => {
     expect(sectionPatch('social', { newId: 'corp' }, realm)).toMatchObject({ ok: false, field: 'newType' });
   });
 
+  it('orgs & tokens: the JWT’s fields as a set of boxes (none ticked is []), numbers, rate limits, an empty permission removed', () => {
+    expect(formValues('orgs', realm)).toEqual({
+      'tokenFields.custom': 'true',
+      'tokenFields.memberships': '',
+      'tokenFields.orgs': '',
+      tokenMaxOrgs: '50',
+      maxPermissions: '20',
+      invitationTtlHours: '168',
+      memberPermission: '',
+      invitationResendPoints: '5',
+      invitationResendSeconds: '3600',
+      memberInvitationsPoints: '20',
+      memberInvitationsSeconds: '3600',
+    });
+    const form = { tokenMaxOrgs: '10', maxPermissions: '30', invitationTtlHours: '24', memberPermission: ' Members:Invite ', invitationResendPoints: '3', invitationResendSeconds: '600', memberInvitationsPoints: '7', memberInvitationsSeconds: '86400' };
+    const r = sectionPatch('orgs', { ...form, 'tokenFields.orgs': 'true', 'tokenFields.custom': 'true' }, realm);
+    if (!r.ok) throw new Error(r.messageKey);
+    expect(r.patch).toEqual({
+      tokens: { fields: ['custom', 'orgs'], maxOrgs: 10 },
+      memberships: { maxPermissions: 30 },
+      // The service lower-cases a permission; the form only trims.
+      invitations: { ttlHours: 24, memberPermission: 'Members:Invite' },
+      rateLimits: { invitationResend: { points: 3, durationSeconds: 600 }, memberInvitationsPerUser: { points: 7, durationSeconds: 86400 } },
+    });
+    expect(r.fieldOf('tokens.fields[1]')).toBe('tokenFields');
+    expect(r.fieldOf('tokens.fields')).toBe('tokenFields');
+    expect(r.fieldOf('rateLimits.memberInvitationsPerUser.durationSeconds')).toBe('memberInvitationsSeconds');
+    expect(r.fieldOf('rateLimits.loginPerIp.points')).toBeNull();
+    const none = sectionPatch('orgs', { ...form, memberPermission: '' }, realm);
+    expect(none.ok && none.patch.tokens).toEqual({ fields: [], maxOrgs: 10 });
+    expect(none.ok && none.patch.invitations).toEqual({ ttlHours: 24, memberPermission: null });
+    // A box sent twice, or with another value, is not a checkbox: refused at the set.
+    expect(sectionPatch('orgs', { ...form, 'tokenFields.orgs': ['true', 'true'] }, realm)).toMatchObject({ ok: false, field: 'tokenFields', messageKey: 'validation.invalid' });
+    expect(sectionPatch('orgs', { ...form, 'tokenFields.orgs': 'yes' }, realm)).toMatchObject({ ok: false, field: 'tokenFields' });
+    // A field name outside the options is not read at all.
+    expect(sectionPatch('orgs', { ...form, 'tokenFields.everything': 'true' }, realm)).toMatchObject({ ok: true, patch: { tokens: { fields: [] } } });
+    expect(sectionPatch('orgs', { ...form, invitationResendSeconds: '1h' }, realm)).toMatchObject({ ok: false, field: 'invitationResendSeconds', messageKey: 'console.settings.wholeNumber' });
+  });
+
   it('every label, option and hint the views build from the sections exists in en and zh-CN', () => {
     const keys: string[] = [];
     for (const section of SETTINGS_SECTIONS) {
@@ -71,7 +110,7 @@ describe('settings sections', () => {
       for (const f of fields) {
         keys.push(`console.settings.${section}.${f.name}`);
         if (f.hint) keys.push(`console.settings.${section}.${f.name}Hint`);
-        if (f.kind.type === 'choice') for (const o of f.kind.options) keys.push(`console.settings.${section}.${f.name}Options.${o}`);
+        if (f.kind.type === 'choice' || f.kind.type === 'set') for (const o of f.kind.options) keys.push(`console.settings.${section}.${f.name}Options.${o}`);
       }
     }
     for (const k of ['newId', 'newName', 'newClientId', 'newSecretEnv', 'newIssuer', 'newEnabled']) keys.push(`console.settings.social.${k}`);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ProviderConfig } from '../../domain/realm-settings.ts';
+import { TOKEN_FIELDS, type ProviderConfig } from '../../domain/realm-settings.ts';
 import type { RealmSettings } from '../../ports/directory.ts';
 
 /**
@@ -9,7 +9,7 @@ import type { RealmSettings } from '../../ports/directory.ts';
  * the colour's pattern, the one-way emails, which realm may enable a provider — is the realms service's, and
  * its refusal comes back naming a settings path that `fieldOf` maps to the form's input.
  */
-export const SETTINGS_SECTIONS = ['fields', 'signup', 'verification', 'password', 'mfa', 'sessions', 'social', 'branding'] as const;
+export const SETTINGS_SECTIONS = ['fields', 'signup', 'verification', 'password', 'mfa', 'sessions', 'orgs', 'social', 'branding'] as const;
 export type SettingsSection = (typeof SETTINGS_SECTIONS)[number];
 
 export const isSettingsSection = (s: unknown): s is SettingsSection => typeof s === 'string' && (SETTINGS_SECTIONS as readonly string[]).includes(s);
@@ -18,6 +18,8 @@ type Kind =
   | { type: 'choice'; options: readonly string[] }
   | { type: 'int' }
   | { type: 'bool' }
+  /** A checkbox per option (input `<name>.<option>`): the ticked ones, in the options' order, as an array; none ticked is `[]`. */
+  | { type: 'set'; options: readonly string[] }
   /** `optional`: an empty value removes the key (the setting falls back to its default or to none). */
   | { type: 'text'; max: number; optional: boolean };
 
@@ -34,8 +36,9 @@ const choice = (...options: string[]): Kind => ({ type: 'choice', options });
 const INT: Kind = { type: 'int' };
 const BOOL: Kind = { type: 'bool' };
 const text = (max: number, optional = false): Kind => ({ type: 'text', max, optional });
+const set = (...options: string[]): Kind => ({ type: 'set', options });
 
-/** Every section but social (its providers are a list, below). Choices' labels: `console.settings.<section>.<name>_<option>`. */
+/** Every section but social (its providers are a list, below). Choices' and sets' labels: `console.settings.<section>.<name>Options.<option>`. */
 export const SECTION_FIELDS: Record<Exclude<SettingsSection, 'social'>, readonly SettingField[]> = {
   fields: [
     { name: 'usernames', path: ['fields', 'usernames'], kind: choice('email', 'separate'), hint: true },
@@ -65,6 +68,18 @@ export const SECTION_FIELDS: Record<Exclude<SettingsSection, 'social'>, readonly
     { name: 'recentAuthMinutes', path: ['account', 'recentAuthMinutes'], kind: INT, hint: true },
     { name: 'tokenTtlSeconds', path: ['tokens', 'ttlSeconds'], kind: INT, hint: true },
     { name: 'tokenAlgorithm', path: ['tokens', 'algorithm'], kind: choice('ES256', 'RS256', 'EdDSA'), hint: true },
+  ],
+  orgs: [
+    { name: 'tokenFields', path: ['tokens', 'fields'], kind: set(...TOKEN_FIELDS), hint: true },
+    { name: 'tokenMaxOrgs', path: ['tokens', 'maxOrgs'], kind: INT, hint: true },
+    { name: 'maxPermissions', path: ['memberships', 'maxPermissions'], kind: INT, hint: true },
+    { name: 'invitationTtlHours', path: ['invitations', 'ttlHours'], kind: INT, hint: true },
+    { name: 'memberPermission', path: ['invitations', 'memberPermission'], kind: text(100, true), hint: true },
+    // Rate limits: a pair each, "so many … per so many seconds" (the view puts a pair on one row).
+    { name: 'invitationResendPoints', path: ['rateLimits', 'invitationResend', 'points'], kind: INT },
+    { name: 'invitationResendSeconds', path: ['rateLimits', 'invitationResend', 'durationSeconds'], kind: INT },
+    { name: 'memberInvitationsPoints', path: ['rateLimits', 'memberInvitationsPerUser', 'points'], kind: INT },
+    { name: 'memberInvitationsSeconds', path: ['rateLimits', 'memberInvitationsPerUser', 'durationSeconds'], kind: INT },
   ],
   branding: [
     { name: 'name', path: ['name'], kind: text(200), hint: true },
@@ -98,11 +113,16 @@ function show(kind: Kind, v: unknown): string {
   return v === undefined || v === null ? '' : String(v);
 }
 
-/** The section's form filled with the realm's current settings. */
+/** The section's form filled with the realm's current settings; a set's boxes are `<name>.<option>`. */
 export function formValues(section: SettingsSection, settings: RealmSettings): FormValues {
   const values: FormValues = {};
   const fields = section === 'social' ? SOCIAL_FIELDS : SECTION_FIELDS[section];
-  for (const f of fields) values[f.name] = show(f.kind, at(settings, f.path));
+  for (const f of fields) {
+    if (f.kind.type === 'set') {
+      const held = at(settings, f.path);
+      for (const o of f.kind.options) values[`${f.name}.${o}`] = Array.isArray(held) && held.includes(o) ? 'true' : '';
+    } else values[f.name] = show(f.kind, at(settings, f.path));
+  }
   if (section === 'social') {
     for (const p of settings.social.providers) values[`provider.${p.id}.enabled`] = p.enabled ? 'true' : '';
     for (const k of ['newType', ...NEW_PROVIDER_TEXT, 'newEnabled']) values[k] = '';
@@ -141,6 +161,8 @@ function inputSchema(kind: Kind): z.ZodType<unknown> {
         .refine((v) => v.length > 0, 'validation.required')
         .refine((v) => /^-?\d{1,9}$/.test(v), 'console.settings.wholeNumber')
         .transform(Number);
+    case 'set':
+      throw new Error('a set is read box by box');
     case 'choice':
       return textInput(40).refine((v) => v.length > 0, 'validation.required');
     case 'text':
@@ -158,17 +180,29 @@ export type SectionPatch =
   | { ok: true; patch: Record<string, unknown>; fieldOf: (settingsPath: string) => string | null }
   | { ok: false; field: string; messageKey: string };
 
-/** Reads one input; a message key on failure. */
-function read(kind: Kind, raw: unknown): { ok: true; value: unknown } | { ok: false; messageKey: string } {
+/** Reads one input (a set: its boxes, from the whole body); a message key on failure. */
+function read(kind: Kind, raw: unknown, body: Record<string, unknown> = {}, name = ''): { ok: true; value: unknown } | { ok: false; messageKey: string } {
+  if (kind.type === 'set') {
+    const ticked: string[] = [];
+    for (const o of kind.options) {
+      const box = read(BOOL, body[`${name}.${o}`]);
+      if (!box.ok) return box;
+      if (box.value) ticked.push(o);
+    }
+    return { ok: true, value: ticked };
+  }
   const r = inputSchema(kind).safeParse(raw);
   if (r.success) return { ok: true, value: r.data };
   const m = r.error.issues[0]!.message;
   return { ok: false, messageKey: m.startsWith('validation.') || m.startsWith('console.') ? m : 'validation.invalid' };
 }
 
-/** The form input a service issue's settings path (`fields.emails`, `social.providers[2].enabled`) belongs to. */
+/** The form input a service issue's settings path (`fields.emails`, `tokens.fields[1]`, `social.providers[2].enabled`) belongs to. */
 const byPath = (fields: readonly SettingField[]) => (settingsPath: string) =>
-  fields.find((f) => settingsPath === f.path.join('.') || settingsPath.startsWith(`${f.path.join('.')}.`))?.name ?? null;
+  fields.find((f) => {
+    const p = f.path.join('.');
+    return settingsPath === p || settingsPath.startsWith(`${p}.`) || settingsPath.startsWith(`${p}[`);
+  })?.name ?? null;
 
 /**
  * The section's form as a merge patch of the realm's settings, given the current ones. Switching emails to
@@ -180,7 +214,7 @@ export function sectionPatch(section: SettingsSection, body: unknown, current: R
   const patch: Record<string, unknown> = {};
   const fields = section === 'social' ? SOCIAL_FIELDS : SECTION_FIELDS[section];
   for (const f of fields) {
-    const r = read(f.kind, b[f.name]);
+    const r = read(f.kind, b[f.name], b, f.name);
     if (!r.ok) return { ok: false, field: f.name, messageKey: r.messageKey };
     setAt(patch, f.path, r.value);
   }
