@@ -95,7 +95,7 @@ export function consoleRoutes(p: ConsolePages): ConsoleRouteSpec[] {
     ...orgsRoutes(m.orgs),
     ...membersRoutes({ orgs: m.orgs, memberships: m.memberships, users: m.users }),
     ...groupsRoutes({ groups: m.groups, users: m.users }),
-    ...invitationsRoutes({ orgs: m.orgs, invitations: m.invitations }),
+    ...invitationsRoutes({ orgs: m.orgs, invitations: m.invitations, links: m.invitationLinks }),
     ...invitationLinksRoutes({ links: m.invitationLinks, orgs: m.orgs }),
     ...userPageRoutes({ users: m.users, access: m.access, orgs: m.orgs, memberships: m.memberships, groups: m.groups, appAccess: m.appAccess, recentAuthMinutes, clock: p.clock }),
     ...userAccessRoutes({ users: m.users, access: m.access }),

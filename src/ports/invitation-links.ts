@@ -31,6 +31,8 @@ export interface InvitationLinksPort {
   findJoinRequest(realmId: string, id: string): Promise<JoinRequest | null>;
   /** Newest first by (createdAt, id). */
   queryJoinRequests(realmId: string, q: { status?: JoinRequestStatus }, after: CreatedCursor | null, limit: number): Promise<{ requests: JoinRequest[]; next: CreatedCursor | null }>;
+  /** How many of the realm's requests have that status (the console's tab badge: pending ones). */
+  countJoinRequests(realmId: string, status: JoinRequestStatus): Promise<number>;
   /**
    * Decides a pending request once (of concurrent decisions exactly one wins, the others `gone`); approved, in the
    * same transaction: the link's uses + 1 and, when it has an org, the membership made or widened.

@@ -212,6 +212,11 @@ export class InvitationLinksService {
     return { ok: true };
   }
 
+  /** The realm's requests to join waiting for a decision (a count query: the console's Requests tab badge). */
+  pendingRequests(realm: RealmConfig): Promise<number> {
+    return this.d.store.invitationLinks.countJoinRequests(realm.id, 'pending');
+  }
+
   listRequests(realm: RealmConfig, q: { status?: JoinRequestStatus }, after: CreatedCursor | null, limit: number) {
     return this.d.store.invitationLinks.queryJoinRequests(realm.id, q, after, limit);
   }

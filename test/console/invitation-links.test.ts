@@ -40,10 +40,18 @@ async function makeLink(b: ConsoleBrowser, form: Record<string, string>): Promis
 }
 
 describe('console invitation links', () => {
-  it('makes a link shown once with a QR code; the list names org, approval, uses and creator but never the token; the nav has both pages', async () => {
+  it('makes a link shown once with a QR code; the list names org, approval, uses and creator but never the token; the nav’s Invitations has them as tabs', async () => {
+    // One nav entry, Invitations (highlighted on its three tabs: by mail, links, requests to join).
     const home = (await admin.get('/admin/realms/alpha')).text;
-    expect(home).toContain(`href="${LINKS}"`);
-    expect(home).toContain(`href="${REQUESTS}"`);
+    expect(home).toContain('href="/admin/realms/alpha/invitations"');
+    expect(home).not.toContain(`href="${LINKS}"`);
+    expect(home).not.toContain(`href="${REQUESTS}"`);
+    for (const [page, tab] of [[LINKS, 'Links'], [REQUESTS, 'Requests to join']] as const) {
+      const text = (await admin.get(page)).text;
+      expect(text, page).toMatch(/<nav class="console-nav"[^]*<a href="\/admin\/realms\/alpha\/invitations" aria-current="page">Invitations<\/a>[^]*<\/nav>/);
+      expect(text, page).toContain(`<a href="${page}" aria-current="page">${tab}`);
+      expect(text, page).toContain('<a href="/admin/realms/alpha/invitations">By mail</a>');
+    }
     const url = await makeLink(admin, { name: 'Spring fair', days: '30', orgId: acme, permissions: 'Team:Read\n\nteam:read', approval: 'on' });
     const token = new URL(url).searchParams.get('token')!;
     expect(new URL(url).pathname).toBe('/join');
@@ -100,6 +108,10 @@ describe('console invitation links', () => {
     const pending = (await gh.management!.invitationLinks.listRequests(alpha, { status: 'pending' }, null, 10)).requests;
     const ann = pending.find((r) => r.email === 'ann.applicant@example.com')!;
     const rex = pending.find((r) => r.email === 'rex.rejected@example.com')!;
+    // The Requests tab counts the pending ones (on every tab).
+    const badge = (n: number) => `<span class="tab-count" aria-hidden="true">${n}</span><span class="visually-hidden"> (${n} pending)</span>`;
+    expect(page.text).toContain(badge(pending.length));
+    expect((await admin.get(LINKS)).text).toContain(badge(pending.length));
     expect((await viewer.post(`${REQUESTS}/${ann.id}/approve`, { _csrf: csrfOf((await viewer.get(REQUESTS)).text) })).status).toBe(403);
     expect((await admin.post(`${REQUESTS}/${ann.id}/approve`, { _csrf: csrfOf(page.text) })).status).toBe(303);
     expect((await admin.post(`${REQUESTS}/${rex.id}/reject`, { _csrf: csrfOf(page.text) })).status).toBe(303);
@@ -109,6 +121,8 @@ describe('console invitation links', () => {
     expect((await gh.store.listMail(100)).some((m) => m.kind === 'welcome' && m.to.address === 'ann.applicant@example.com')).toBe(true);
     expect((await gh.management!.invitationLinks.getRequest(alpha, rex.id)).status).toBe('rejected');
     const decided = (await admin.get(REQUESTS)).text;
+    if (pending.length > 2) expect(decided).toContain(badge(pending.length - 2));
+    else expect(decided).not.toContain('class="tab-count"');
     expect(decided).toContain('Approved');
     expect(decided).toContain('Rejected');
     // Decided already: the page says so, nothing changes.

@@ -183,6 +183,7 @@ export function invitationLinksContract(name: string, open: () => Promise<OrgsRi
       expect(await links.decideJoinRequest('beta', r1.id, { status: 'rejected' }, OP1, at(4))).toEqual({ gone: true });
       expect((await links.queryJoinRequests('alpha', {}, null, 10)).requests.map((r) => r.id)).toEqual([r2.id, r1.id]);
       expect((await links.queryJoinRequests('alpha', { status: 'pending' }, null, 10)).requests.map((r) => r.id)).toEqual([r1.id]);
+      expect([await links.countJoinRequests('alpha', 'pending'), await links.countJoinRequests('alpha', 'rejected'), await links.countJoinRequests('alpha', 'approved'), await links.countJoinRequests('beta', 'pending')]).toEqual([1, 1, 0, 0]);
       const page = await links.queryJoinRequests('alpha', {}, null, 1);
       expect(page.requests.map((r) => r.id)).toEqual([r2.id]);
       expect((await links.queryJoinRequests('alpha', {}, page.next, 1)).requests.map((r) => r.id)).toEqual([r1.id]);

@@ -57,7 +57,7 @@ export function invitationLinksRoutes(d: { links: InvitationLinksService; orgs: 
   };
   const renderNew = async (res: Response, c: ConsoleRequest, values: LinkValues, error: FormError | null, status = 200) => {
     const t = res.locals.t as T;
-    renderConsolePage(res, 'invitations/link-new', { title: t('console.links.newTitle'), section: 'invitation-links', base: linksPath(c.realm!), values, error, orgs: await activeOrgs(c.realm!), maxDays: LINK_MAX_DAYS }, status);
+    renderConsolePage(res, 'invitations/link-new', { title: t('console.links.newTitle'), section: 'invitations', base: linksPath(c.realm!), values, error, orgs: await activeOrgs(c.realm!), maxDays: LINK_MAX_DAYS }, status);
   };
   const linkOf = async (c: ConsoleRequest, req: Request) => {
     const id = String(req.params.linkId);
@@ -81,7 +81,7 @@ export function invitationLinksRoutes(d: { links: InvitationLinksService; orgs: 
         const base = linksPath(realm);
         const mine = req.query.createdBy === 'me';
         const after = cursorOf(req.query.after);
-        if (after === 'bad') return renderConsolePage(res, 'invitations/links', { title: t('console.links.title'), section: 'invitation-links', base, rows: [], mine, next: null, error: 'console.links.badCursor' }, 400);
+        if (after === 'bad') return renderConsolePage(res, 'invitations/links', { title: t('console.links.title'), section: 'invitations', base, rows: [], mine, next: null, error: 'console.links.badCursor', pending: await d.links.pendingRequests(realm) }, 400);
         const page = await d.links.list(realm, { createdBy: mine ? 'me' : 'all' }, c.ctx, after, PAGE);
         const orgNames = new Map((await activeOrgs(realm)).map((o) => [o.id, o.name]));
         const now = d.links.now();
@@ -89,7 +89,7 @@ export function invitationLinksRoutes(d: { links: InvitationLinksService; orgs: 
           page.links.map(async (l) => ({ ...l, orgName: l.orgId ? (orgNames.get(l.orgId) ?? l.orgId) : null, creator: await who(realm, t, l.createdBy), expired: l.expiresAt.getTime() <= now.getTime() })),
         );
         const next = page.next ? `${base}?${mine ? 'createdBy=me&' : ''}after=${encodeURIComponent(encodeCreatedCursor(page.next))}` : null;
-        renderConsolePage(res, 'invitations/links', { title: t('console.links.title'), section: 'invitation-links', base, rows, mine, next, error: null });
+        renderConsolePage(res, 'invitations/links', { title: t('console.links.title'), section: 'invitations', base, rows, mine, next, error: null, pending: await d.links.pendingRequests(realm) });
       },
     }),
     consoleRoute({ method: 'get', path: '/realms/:realmId/invitation-links/new', capability: 'read', handler: (_req, res, c) => renderNew(res, c, EMPTY, null) }),
@@ -121,7 +121,7 @@ export function invitationLinksRoutes(d: { links: InvitationLinksService; orgs: 
         res.setHeader('Cache-Control', 'no-store');
         res.setHeader('Referrer-Policy', 'no-referrer');
         const t = res.locals.t as T;
-        renderConsolePage(res, 'invitations/link-created', { title: t('console.links.createdTitle'), section: 'invitation-links', base: linksPath(realm), link: made.link, url: made.url, qr: made.qr }, 201);
+        renderConsolePage(res, 'invitations/link-created', { title: t('console.links.createdTitle'), section: 'invitations', base: linksPath(realm), link: made.link, url: made.url, qr: made.qr }, 201);
       },
     }),
     consoleRoute({
@@ -160,7 +160,7 @@ export function invitationLinksRoutes(d: { links: InvitationLinksService; orgs: 
         const raw = req.query.status;
         const status = raw === undefined || raw === '' ? undefined : (JOIN_REQUEST_STATUSES as readonly unknown[]).includes(raw) ? (raw as JoinRequestStatus) : 'bad';
         const after = cursorOf(req.query.after);
-        if (status === 'bad' || after === 'bad') return renderConsolePage(res, 'invitations/requests', { title: t('console.joinRequests.title'), section: 'join-requests', base, rows: [], status: '', next: null, error: 'console.links.badCursor' }, 400);
+        if (status === 'bad' || after === 'bad') return renderConsolePage(res, 'invitations/requests', { title: t('console.joinRequests.title'), section: 'invitations', base, rows: [], status: '', next: null, error: 'console.links.badCursor', pending: await d.links.pendingRequests(realm) }, 400);
         const page = await d.links.listRequests(realm, status ? { status } : {}, after, PAGE);
         const links = new Map<string, InvitationLink | null>();
         const rows = await Promise.all(
@@ -171,7 +171,7 @@ export function invitationLinksRoutes(d: { links: InvitationLinksService; orgs: 
           }),
         );
         const next = page.next ? `${base}?${status ? `status=${status}&` : ''}after=${encodeURIComponent(encodeCreatedCursor(page.next))}` : null;
-        renderConsolePage(res, 'invitations/requests', { title: t('console.joinRequests.title'), section: 'join-requests', base, rows, status: status ?? '', next, error: null });
+        renderConsolePage(res, 'invitations/requests', { title: t('console.joinRequests.title'), section: 'invitations', base, rows, status: status ?? '', next, error: null, pending: await d.links.pendingRequests(realm) });
       },
     }),
     ...(['approve', 'reject'] as const).map((decision) =>

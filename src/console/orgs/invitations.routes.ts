@@ -7,6 +7,7 @@ import { decodeCreatedCursor, encodeCreatedCursor } from '../../domain/org-curso
 import type { CreatedCursor, Org } from '../../domain/orgs.ts';
 import { flash } from '../../http/account.ts';
 import { field, type FormError } from '../../http/forms.ts';
+import type { InvitationLinksService } from '../../services/invitation-links.ts';
 import type { InvitationsService } from '../../services/invitations.ts';
 import type { OrgsService } from '../../services/orgs.ts';
 import { renderConsoleMessage, renderConsolePage } from '../render.ts';
@@ -20,6 +21,8 @@ const INVITATION_ID = /^inv_[A-Za-z0-9_-]{16}$/;
 export interface InvitationsPageDeps {
   orgs: OrgsService;
   invitations: InvitationsService;
+  /** The pending requests to join: the realm Invitations page's Requests tab badge. */
+  links: InvitationLinksService;
 }
 
 /** What the invite form shows: empty, or as typed. `send` is the checkbox ('' unticked). */
@@ -215,7 +218,7 @@ export function invitationsRoutes(d: InvitationsPageDeps): ConsoleRouteSpec[] {
         const t = res.locals.t as T;
         const base = realmListPath(realm);
         const parsed = filterQuery.safeParse(req.query);
-        const view = { title: t('console.invitations.title'), section: 'invitations', base, invitationsBase: base, from: 'realm' };
+        const view = { title: t('console.invitations.title'), section: 'invitations', base, invitationsBase: base, from: 'realm', pending: await d.links.pendingRequests(realm) };
         if (!parsed.success) return renderConsolePage(res, 'invitations/invitations', { ...view, error: 'console.invitations.badFilter', values: { status: '', q: '' }, rows: [], next: null, first: null }, 400);
         const status = parsed.data.status || undefined;
         const q = (parsed.data.q ?? '').trim();

@@ -228,6 +228,10 @@ export class MongoInvitationLinks implements InvitationLinksPort {
     return { requests: docs.map(toRequest), next };
   }
 
+  async countJoinRequests(realmId: string, status: JoinRequestStatus): Promise<number> {
+    return this.m.joinRequests.countDocuments({ realmId, status });
+  }
+
   async decideJoinRequest(realmId: string, id: string, decision: JoinDecision, by: InvitationCreator, at: Date, emit?: Emit<JoinDecided>): Promise<JoinDecided | LinkRefused> {
     return this.run(async (session): Promise<JoinDecided> => {
       const approved = decision.status === 'approved';

@@ -211,6 +211,10 @@ export class SqliteInvitationLinks implements InvitationLinksPort {
     return { requests: page, next };
   }
 
+  async countJoinRequests(realmId: string, status: JoinRequestStatus): Promise<number> {
+    return (this.statement('SELECT COUNT(*) AS n FROM join_requests WHERE realm_id = ? AND status = ?').get(realmId, status) as { n: number }).n;
+  }
+
   async decideJoinRequest(realmId: string, id: string, decision: JoinDecision, by: InvitationCreator, at: Date, emit?: Emit<JoinDecided>): Promise<JoinDecided | LinkRefused> {
     const now = at.getTime();
     return this.run((): JoinDecided => {
