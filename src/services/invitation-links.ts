@@ -281,6 +281,8 @@ export class InvitationLinksService {
         : []),
     ]);
     if (!('request' in r)) {
+      // Refused (decided meanwhile by a concurrent approval, or the org closed): the account made for this approval goes again — one request, at most one new account.
+      if (created) await m.users.delete(realm, user.id, ctx);
       if ('gone' in r) throw new ConflictError('join_request.decided', 'the request was decided meanwhile');
       if (r.missing === 'org_closed') throw new ConflictError('org.closed', 'the link’s org is closed: reopen it first');
       throw new NotFoundError(r.missing === 'org' ? 'org' : 'user');

@@ -204,6 +204,15 @@ export function invitationsContract(name: string, open: () => Promise<OrgsRig>):
         expect('membership' in r2 && r2.membership.permissions).toEqual(['x', 'y']);
       });
 
+      it('a member’s invitation (createdBy a user) widens an existing membership’s permissions but keeps its expiry', async () => {
+        const m = created(await orgs.createMembership({ realmId: 'alpha', userId: alice.id, orgId: acme.id, permissions: ['a'], expiresAt: at(500) }, T0));
+        const i = await invite({ permissions: ['a', 'b'], createdBy: { type: 'user', id: alice.id } });
+        const result = await inv.acceptInvitation('alpha', i.token, alice.id, at(100), 20);
+        if (!('membership' in result)) throw new Error('refused');
+        expect(result.membership).toEqual({ ...m, permissions: ['a', 'b'], expiresAt: at(500), updatedAt: at(100) });
+        expect(await orgs.findMembership('alpha', m.id)).toEqual(result.membership);
+      });
+
       it('accepts exactly one of 20 concurrent accepts of one token; one membership', async () => {
         const i = await invite({ permissions: ['a'] });
         const results = await Promise.all(Array.from({ length: 20 }, (_, n) => inv.acceptInvitation('alpha', i.token, alice.id, at(n + 1), 20, (r) => [newEvent(r.membership.userId, 'membership.updated')])));

@@ -248,4 +248,17 @@ describe('members inviting (/account/orgs)', () => {
     const other = await member({ Acme: ['members:invite'] });
     expect((await invite(other.b, orgs.Acme, { email: uniqueEmail('other') })).status).toBe(303);
   });
+  it('a member’s own invitation (to their own address) cannot clear their membership’s expiry: accepting leaves it as it was', async () => {
+    const m = await member({});
+    const until = new Date(Date.now() + 86_400_000).toISOString();
+    expect((await api.post('/realms/alpha/memberships', { userId: m.id, orgId: orgs.Acme, permissions: ['members:invite'], expiresAt: until })).status).toBe(201);
+    expect((await invite(m.b, orgs.Acme, { email: m.email })).status).toBe(303);
+    const mail = await smtp.waitFor(m.email, (x) => x.subject.includes('invited you'));
+    const link = new URL(mail.links.find((l) => new URL(l).pathname === '/invitation')!);
+    expect((await m.b.get(link.pathname + link.search)).headers.location).toBe('/invitation');
+    await m.b.get('/invitation');
+    await m.b.submit('/invitation', {});
+    const [acme] = await membershipsOf(m.id);
+    expect(acme).toMatchObject({ orgId: orgs.Acme, expiresAt: until });
+  });
 });

@@ -147,9 +147,10 @@ export class MongoInvitations implements InvitationsPort {
         const had = await this.m.memberships.findOne({ realmId, userId, orgKey: invitation.orgId }).session(session).lean<MembershipDoc>();
         let result: InvitationAccepted;
         if (had) {
+          // A member's invitation passes on permissions, never time: the membership there keeps its expiry (an operator's or key's clears it).
           const permissions = unionPermissions(had.permissions ?? [], invitation.permissions, maxPermissions);
           const after = await this.m.memberships
-            .findOneAndUpdate({ _id: had._id, realmId }, { $set: { permissions, expiresAt: null, updatedAt: at } }, { session, returnDocument: 'after' })
+            .findOneAndUpdate({ _id: had._id, realmId }, { $set: { permissions, updatedAt: at, ...(invitation.createdBy.type === 'user' ? {} : { expiresAt: null }) } }, { session, returnDocument: 'after' })
             .lean<MembershipDoc>();
           result = { invitation, membership: toMembership(after!), created: false };
         } else {

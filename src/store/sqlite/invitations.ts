@@ -144,7 +144,8 @@ export class SqliteInvitations implements InvitationsPort {
     const user = this.statement('SELECT 1 FROM users WHERE realm_id = ? AND id = ?');
     const org = this.statement('SELECT state FROM orgs WHERE realm_id = ? AND id = ?');
     const existing = this.statement('SELECT * FROM memberships WHERE realm_id = ? AND user_id = ? AND org_id = ?');
-    const widen = this.statement('UPDATE memberships SET permissions = @permissions, expires_at = NULL, updated_at = @at WHERE realm_id = @realmId AND id = @id RETURNING *');
+    // A member's invitation passes on permissions, never time: the membership there keeps its expiry (an operator's or key's clears it).
+    const widen = this.statement('UPDATE memberships SET permissions = @permissions, expires_at = CASE WHEN @keepExpiry = 1 THEN expires_at ELSE NULL END, updated_at = @at WHERE realm_id = @realmId AND id = @id RETURNING *');
     const insert = this.statement(`INSERT INTO memberships (id, realm_id, user_id, org_id, permissions, custom_attributes, expires_at, created_at, updated_at)
       VALUES (@id, @realmId, @userId, @orgId, @permissions, '{}', NULL, @at, @at) RETURNING *`);
     const now = at.getTime();
@@ -163,7 +164,7 @@ export class SqliteInvitations implements InvitationsPort {
           let result: InvitationAccepted;
           if (had) {
             const permissions = unionPermissions(JSON.parse(String(had.permissions)) as string[], invitation.permissions, maxPermissions);
-            result = { invitation, membership: rowToMembership(widen.get({ realmId, id: had.id, permissions: JSON.stringify(permissions), at: now }) as Row), created: false };
+            result = { invitation, membership: rowToMembership(widen.get({ realmId, id: had.id, permissions: JSON.stringify(permissions), at: now, keepExpiry: invitation.createdBy.type === 'user' ? 1 : 0 }) as Row), created: false };
           } else {
             const permissions = invitation.permissions.slice(0, maxPermissions);
             const row = insert.get({ id: newId('mb'), realmId, userId, orgId: invitation.orgId, permissions: JSON.stringify(permissions), at: now }) as Row;
