@@ -261,4 +261,38 @@ describe('members inviting (/account/orgs)', () => {
     const [acme] = await membershipsOf(m.id);
     expect(acme).toMatchObject({ orgId: orgs.Acme, expiresAt: until });
   });
+  it('an operator impersonating a user may not accept an invitation or join through a link for them (403, no membership, the invitation stays)', async () => {
+    const m = await member({});
+    const beta = gh.realms.byIdOrNull('beta')!;
+    const username = `op-${Math.random().toString(36).slice(2, 10)}`;
+    const { user: op } = await gh.management!.users.create(beta, { userType: 'human', username, email: uniqueEmail('op'), password: GOOD_PASSWORD }, CLI_CONTEXT);
+    expect((await browser(gh, 'beta.test').submit('/login', { identifier: username, password: GOOD_PASSWORD })).status).toBe(303);
+    const [consoleSession] = (await gh.store.listLoginSessions('beta', op.id)).filter((s) => !s.endedAt);
+    const { url } = await gh.management!.impersonation.begin(gh.realms.byIdOrNull('alpha')!, m.id, { operatorId: op.id, consoleRealmId: 'beta', consoleSid: consoleSession!.id, iss: beta.publicUrl }, 'Ticket 43', {
+      actor: { type: 'operator', id: op.id },
+      requestId: null,
+      ip: null,
+      userAgent: null,
+    });
+    const b = browser(gh);
+    const start = new URL(url);
+    expect((await b.get(start.pathname + start.search)).headers.location).toBe('/impersonate');
+    expect((await b.submit('/impersonate', {})).headers.location).toBe('/account');
+    // An invitation to the user's address, opened in the impersonating browser.
+    expect((await api.post(`/realms/alpha/orgs/${orgs.Beta}/invitations`, { email: m.email })).status).toBe(201);
+    const mail = await smtp.waitFor(m.email, (x) => x.subject.includes('invited you'));
+    const inv = new URL(mail.links.find((l) => new URL(l).pathname === '/invitation')!);
+    expect((await b.get(inv.pathname + inv.search)).headers.location).toBe('/invitation');
+    const accepted = await b.submit('/invitation', {});
+    expect(accepted.status).toBe(403);
+    expect(accepted.text).toContain('This change cannot be made while signed in from the operator console.');
+    // A link without approval, opened there too.
+    const made = await api.post('/realms/alpha/invitation-links', { orgId: orgs.Acme });
+    const join = new URL(made.body.url as string);
+    expect((await b.get(join.pathname + join.search)).headers.location).toBe('/join');
+    const joined = await b.submit('/join', {});
+    expect(joined.status).toBe(403);
+    expect(await membershipsOf(m.id)).toEqual([]);
+    expect((await api.get(`/realms/alpha/invitations?q=${encodeURIComponent(m.email)}`)).body.data[0].status).toBe('pending');
+  });
 });

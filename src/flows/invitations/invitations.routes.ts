@@ -73,6 +73,8 @@ export function invitationRoutes(service: InvitationsService, sessions: LoginSes
     if (!token) return showGone(req, res);
     const signed = req.signedIn;
     if (!signed) return res.redirect(303, '/invitation');
+    // An operator's impersonation session may look, not act: joining an org is the user's own act (evented as theirs).
+    if (signed.session.act) throw new FlowError(403, 'impersonation.notAllowed');
     const outcome = await service.accept(req.realm, token, signed.user, { ...originOf(req), clientId: null });
     if (!outcome.ok) {
       if (outcome.reason === 'other_account') return res.redirect(303, '/invitation');

@@ -83,6 +83,8 @@ export function joinRoutes(service: InvitationLinksService, handoff: HandoffServ
     }
     const signed = req.signedIn;
     if (!signed) return res.redirect(303, '/join');
+    // An operator's impersonation session may look, not act: joining an org is the user's own act (evented as theirs).
+    if (signed.session.act) throw new FlowError(403, 'impersonation.notAllowed');
     const outcome = await service.join(req.realm, held.token, signed.user, { ...originOf(req), clientId: null });
     if (!outcome.ok) return showGone(req, res);
     delete req.session.joinLink;
