@@ -159,6 +159,9 @@ describe('console org invitations', () => {
     const other = (await gh.management!.orgs.create(alpha, { name: 'Globex' }, CLI_CONTEXT)).id;
     const tag = `qq${Date.now().toString(36)}`;
     const a = await gh.management!.invitations.invite(alpha, { orgId: acme, email: `${tag}-a@example.com`, send: false }, CLI_CONTEXT);
+    // Newest first: b must be made in a later millisecond than a (within one, the order is the ids').
+    const madeAt = a.invitation.createdAt.getTime();
+    while (Date.now() <= madeAt) await new Promise((r) => setTimeout(r, 1));
     const b = await gh.management!.invitations.invite(alpha, { orgId: other, email: `${tag}-b@example.com`, name: 'Grace Hopper', send: false }, CLI_CONTEXT);
     await gh.management!.invitations.revoke(alpha, a.invitation.id, CLI_CONTEXT);
     const home = await admin.get('/admin/realms/alpha');

@@ -22,26 +22,33 @@ describe.skipIf(!hasRedis)('Redis Cluster', () => {
   const cli = (...args: string[]) => spawnSync('redis-cli', args).stdout?.toString().trim() ?? '';
 
   beforeAll(async () => {
-    for (let i = 0; i < 3; i += 1) {
-      const port = await freeClusterPort(ports);
-      ports.push(port);
-      children.push(
-        spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }),
-      );
-    }
-    const deadline = Date.now() + 10_000;
-    while (!ports.every((p) => cli('-p', String(p), 'ping') === 'PONG')) {
-      if (Date.now() > deadline) throw new Error('the cluster nodes did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // A node whose port (or port + 10000) another test took between the check and the spawn exits at
+    // once: it is started again on another port. A busy machine may take a while to answer PING.
+    const startNode = async (): Promise<void> => {
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        const port = await freeClusterPort(ports);
+        const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+        let exited = false;
+        child.once('exit', () => { exited = true; });
+        const deadline = Date.now() + 30_000;
+        while (!exited && cli('-p', String(port), 'ping') !== 'PONG') {
+          if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`the cluster node on port ${port} did not answer PING in 30 s`); }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        if (!exited) { ports.push(port); children.push(child); return; }
+      }
+      throw new Error('a cluster node exited at start five times (its ports taken)');
+    };
+    for (let i = 0; i < 3; i += 1) await startNode();
+    const deadline = Date.now() + 30_000;
     const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
     expect(created.status, created.stdout?.toString()).toBe(0);
     while (!cli('-p', String(ports[0]), 'cluster', 'info').includes('cluster_state:ok')) {
-      if (Date.now() > deadline + 10_000) throw new Error('the cluster did not become ready');
+      if (Date.now() > deadline) throw new Error('the cluster did not become ready in 30 s');
       await new Promise((r) => setTimeout(r, 100));
     }
     gh = await testGatehouse({ env: { REDIS_CLUSTER_NODES: `127.0.0.1:${ports[0]}` } });
-  });
+  }, 180_000);
   afterAll(async () => {
     await gh?.close();
     for (const c of children) c.kill('SIGKILL');
