@@ -217,7 +217,7 @@ export function createApp(deps: Deps): Gatehouse {
   // The /invitation pages and sign-up read invitations without the management side too (then nothing is audited: none can be made).
   const invitations = management?.invitations ?? invitationsService(deps, { store, mailer, clock }, null);
   const invitationLinks = management?.invitationLinks ?? invitationLinksService(deps, { store, mailer, clock }, invitations, null);
-  const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock, invitations);
+  const signupService = new SignupService(store, hasher, deps.limiters, sessions, verificationService, clock, invitations, invitationLinks);
   const afterResponse = new AfterResponse();
 
   const app = express();

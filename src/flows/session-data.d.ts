@@ -20,7 +20,7 @@ declare module 'express-session' {
      * Signed up or logged in, but the realm wants the email verified first (no login session yet).
      * userId null: a signup with an address that already has an account (the page must not tell).
      */
-    pendingVerification: { realmId: string; userId: string | null; email?: string; ret: ReturnTo | null; /** The first factor's methods (default ["pwd"]). */ amr?: string[] };
+    pendingVerification: { realmId: string; userId: string | null; email?: string; ret: ReturnTo | null; /** The first factor's methods (default ["pwd"]). */ amr?: string[]; /** An org the sign-up joined: the login session's pick once verified here. */ selectOrgId?: string };
     /** After POST /forgot: who may type a reset code in this browser (never shown to it). */
     recovery: { realmId: string; userIds: string[]; ret: ReturnTo | null };
     /** A reset link opened in this browser (the token moved off the URL), or a reset code accepted. */

@@ -5,7 +5,9 @@
  * signs in with the membership) or rejects; revoked, expired and reset links; no enumeration on the request.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browser, csrfOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { decodeJwt } from 'jose';
+import { generateSync } from 'otplib';
+import { browser, csrfOf, formPostOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { apiClient, managementKey } from '../helpers/management.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
 
@@ -23,6 +25,10 @@ beforeAll(async () => {
   const file = structuredClone(TEST_CONFIG) as { realms: Array<Record<string, unknown>> };
   Object.assign(file.realms[0]!, { signup: { policy: 'invite_only' }, invitations: { welcomeLinkTtlHours: 48 } });
   Object.assign(file.realms[1]!, { rateLimits: { joinPerIp: { points: 2, durationSeconds: 3600 } } });
+  // vera: invite_only, verified addresses required (a link proves no mailbox); mira: the same, and MFA required.
+  const strict = { signup: { policy: 'invite_only' }, emailVerification: { policy: 'required' }, tokens: { fields: ['orgs'] } };
+  file.realms.push({ ...file.realms[0]!, ...strict, id: 'vera', name: 'Vera', publicUrl: 'http://vera.test' });
+  file.realms.push({ ...file.realms[0]!, ...strict, id: 'mira', name: 'Mira', publicUrl: 'http://mira.test', mfa: { policy: 'required' } });
   gh = await testGatehouse({ file, smtpUrl: smtp.url, clock: () => new Date(Date.now() + offsetMs) });
   api = apiClient(gh, await managementKey(gh, 'alpha'));
   otherKey = apiClient(gh, await managementKey(gh, 'alpha'));
@@ -112,6 +118,86 @@ describe('invitation links without approval', () => {
     // The link is spent for this browser: a second sign-up is closed again.
     const fresh = browser(gh);
     expect((await fresh.get('/signup')).status).toBe(403);
+  });
+
+  /** A link of `realm` into a new org, with App One as its returnTo; the browser that opened it; the org's id. */
+  async function strictLink(realm: 'vera' | 'mira') {
+    const client = apiClient(gh, await managementKey(gh, realm));
+    const org = (await client.post(`/realms/${realm}/orgs`, { name: `${realm} Org` })).body.id as string;
+    const returnTo = { clientId: 'app1', redirectUri: 'https://app.example.com/cb', state: `st-${realm}` };
+    const made = await client.post(`/realms/${realm}/invitation-links`, { orgId: org, permissions: ['ops:read'], returnTo });
+    expect(made.status, made.text).toBe(201);
+    const url = new URL(made.body.url as string);
+    expect(url.host).toBe(`${realm}.test`);
+    const b = browser(gh, `${realm}.test`);
+    expect((await open(b, url.pathname + url.search)).text).toContain('href="/signup"');
+    return { client, org, b, linkId: made.body.link.id as string };
+  }
+
+  /** Signs up through the held link, then types the verification code mailed to the address. */
+  async function signUpAndVerify(b: Browser, email: string) {
+    const signedUp = await b.submit('/signup', { email, password: GOOD_PASSWORD });
+    expect(signedUp.status, signedUp.text).toBe(303);
+    expect(signedUp.headers.location).toBe('/verify-email');
+    const mail = await smtp.waitFor(email, (m) => m.code !== null);
+    const page = await b.get('/verify-email');
+    const verified = await b.post('/verify-email/code', { _csrf: csrfOf(page.text), code: mail.code! });
+    expect(verified.status, verified.text).toBe(303);
+    return verified;
+  }
+
+  it('email verification required: the account joins at sign-up; once verified here, the app gets the org selected', async () => {
+    const { client, org, b, linkId } = await strictLink('vera');
+    const email = uniqueEmail('link-verify');
+    const signedUp = await b.submit('/signup', { email, password: GOOD_PASSWORD });
+    expect(signedUp.headers.location).toBe('/verify-email');
+    // Joined already (the link counted), though nobody is signed in until the address is verified.
+    const id = ((await client.get(`/realms/vera/users?q=${encodeURIComponent(email)}`)).body.data as Array<{ id: string }>)[0]!.id;
+    expect((await client.get(`/realms/vera/memberships?userId=${id}`)).body.data).toEqual([expect.objectContaining({ orgId: org, permissions: ['ops:read'] })]);
+    expect((await client.get(`/realms/vera/invitation-links/${linkId}`)).body.uses).toBe(1);
+    const mail = await smtp.waitFor(email, (m) => m.code !== null);
+    const page = await b.get('/verify-email');
+    const verified = await b.post('/verify-email/code', { _csrf: csrfOf(page.text), code: mail.code! });
+    expect(verified.status, verified.text).toBe(200);
+    const post = formPostOf(verified.text);
+    expect(post.action).toBe('https://app.example.com/cb');
+    expect(post.state).toBe('st-vera');
+    const claims = decodeJwt(post.token) as { sub: string; orgs: Array<{ oid: string; perm?: string[]; selected?: boolean }> };
+    expect(claims.sub).toBe(id);
+    expect(claims.orgs).toEqual([expect.objectContaining({ oid: org, perm: ['ops:read'], selected: true })]);
+  });
+
+  it('email verification and MFA required: the membership and the link’s app survive both steps', async () => {
+    const { org, b } = await strictLink('mira');
+    const email = uniqueEmail('link-mfa');
+    const verified = await signUpAndVerify(b, email);
+    expect(verified.headers.location).toBe('/login/mfa');
+    const csrfFrom = async (path: string) => csrfOf((await b.get(path)).text);
+    expect((await b.post('/login/mfa/enrol', { _csrf: await csrfFrom('/login/mfa') })).status).toBe(303);
+    const sheet = await b.get('/login/mfa');
+    const secret = /<p class="mfa-secret"><code translate="no">([A-Z2-7 ]+)<\/code><\/p>/.exec(sheet.text)![1]!.replace(/ /g, '');
+    expect((await b.post('/login/mfa/confirm', { _csrf: csrfOf(sheet.text), code: generateSync({ secret }) })).status).toBe(303);
+    const codes = await b.get('/login/mfa');
+    expect(codes.text).toContain('continue to App One');
+    const done = await b.post('/login/mfa/continue', { _csrf: csrfOf(codes.text) });
+    expect(done.status, done.text).toBe(200);
+    const post = formPostOf(done.text);
+    expect(post.state).toBe('st-mira');
+    const claims = decodeJwt(post.token) as { amr: string[]; orgs: Array<{ oid: string; selected?: boolean }> };
+    expect(claims.amr).toEqual(['pwd', 'otp']);
+    expect(claims.orgs).toEqual([expect.objectContaining({ oid: org, selected: true })]);
+  });
+
+  it('email verification required, an address that has an account: nothing joins, the same page, the owner told', async () => {
+    const { client, b, linkId } = await strictLink('vera');
+    const email = uniqueEmail('link-taken');
+    const owner = await client.post('/realms/vera/users', { email, password: GOOD_PASSWORD, emailVerification: 'verified' });
+    expect(owner.status, owner.text).toBe(201);
+    const signedUp = await b.submit('/signup', { email, password: GOOD_PASSWORD });
+    expect(signedUp.headers.location).toBe('/verify-email');
+    await smtp.waitFor(email);
+    expect((await client.get(`/realms/vera/memberships?userId=${owner.body.user.id}`)).body.data).toEqual([]);
+    expect((await client.get(`/realms/vera/invitation-links/${linkId}`)).body.uses).toBe(0);
   });
 
   it('a revoked or expired link, or an unknown token: the translated 410 page', async () => {

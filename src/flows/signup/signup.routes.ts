@@ -90,38 +90,28 @@ export function signupRoutes(service: SignupService, handoff: HandoffService, pa
     if (!form.ok) return show(req, res, target, { invitedEmail, values: { ...form.values, ...(invitedEmail ? { email: invitedEmail } : {}) }, error: { field: form.field, message: form.messageKey } }, 400);
     try {
       const invitation = held ? { token: held.token, email: held.view.invitation.email } : undefined;
-      const outcome = await service.signup(req.realm, { ...form.data, locale: req.locale, clientId: target?.app.clientId ?? null, ...(invitation ? { invitation } : {}), ...(link ? { viaLink: true } : {}) }, originOf(req), toReturnInfo(target));
+      const outcome = await service.signup(req.realm, { ...form.data, locale: req.locale, clientId: target?.app.clientId ?? null, ...(invitation ? { invitation } : {}), ...(link ? { link: { token: link.token } } : {}) }, originOf(req), toReturnInfo(target));
+      // What the sign-up joined (an invitation or a link): used up, out of the session; its app is where to go when the sign-up came from none.
+      const joined = 'joined' in outcome ? outcome.joined : null;
+      if (joined) delete req.session[joined.via === 'link' ? 'joinLink' : 'invitation'];
+      const next = target ?? (joined ? fromReturnInfo(req.realm, joined.returnTo) : null);
+      const selectOrgId = joined?.orgId ? { selectOrgId: joined.orgId } : {};
       if ('verify' in outcome) {
+        // The org joined stays this browser's pick once the address is verified here.
         req.session.pendingVerification = outcome.verify
-          ? { realmId: req.realm.id, userId: outcome.verify.id, ret: toReturnInfo(target) }
+          ? { realmId: req.realm.id, userId: outcome.verify.id, ret: toReturnInfo(next), ...selectOrgId }
           : { realmId: req.realm.id, userId: null, email: 'email' in outcome ? outcome.email : undefined, ret: toReturnInfo(target) };
         return res.redirect(303, '/verify-email');
       }
       if ('secondFactor' in outcome) {
-        // Through an invitation: its app (when the sign-up came from none) and its org survive the authenticator set-up.
-        const joined = outcome.joined;
-        const next = target ?? (joined ? fromReturnInfo(req.realm, joined.returnTo) : null);
-        return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target: next, ...(joined ? { selectOrgId: joined.orgId, next: next ? null : '/account/orgs' } : {}) });
+        // What the sign-up joined survives the authenticator set-up: its org is the new session's pick.
+        return startSecondFactor(req, res, { ...outcome.secondFactor, amr: ['pwd'], target: next, ...(joined ? { ...selectOrgId, next: next ? null : '/account/orgs' } : {}) });
       }
       await bindBrowserSession(req, outcome.session);
-      if (outcome.joined) {
-        delete req.session.invitation;
-        // The org just joined is the new session's pick; the invitation's app is where to go when the sign-up came from none.
-        await handoff.select(req.realm, outcome.user, outcome.session, outcome.joined.orgId);
-        const next = target ?? fromReturnInfo(req.realm, outcome.joined.returnTo);
-        if (!next) flash(req, 'invitation.accepted', { org: outcome.joined.orgName });
+      if (joined) {
+        if (joined.orgId) await handoff.select(req.realm, outcome.user, outcome.session, joined.orgId);
+        if (!next) flash(req, joined.via === 'link' ? 'join.joined' : 'invitation.accepted', { org: joined.orgName });
         return continueAfterLogin(req, res, handoff, next, outcome.user, outcome.session, '/account/orgs');
-      }
-      if (link && links) {
-        // Signed up through an invitation link: joined in the same request (the membership before the first JWT).
-        const joinedLink = await links.join(req.realm, link.token, outcome.user, { ...originOf(req), clientId: target?.app.clientId ?? null });
-        delete req.session.joinLink;
-        if (joinedLink.ok) {
-          if (joinedLink.membership?.orgId) await handoff.select(req.realm, outcome.user, outcome.session, joinedLink.membership.orgId);
-          const next = target ?? fromReturnInfo(req.realm, joinedLink.returnTo);
-          if (!next) flash(req, 'join.joined', { org: joinedLink.orgName ?? req.realm.name });
-          return continueAfterLogin(req, res, handoff, next, outcome.user, outcome.session);
-        }
       }
       await continueAfterLogin(req, res, handoff, target, outcome.user, outcome.session);
     } catch (err) {

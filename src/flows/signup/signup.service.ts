@@ -14,6 +14,7 @@ import type { VerificationService } from '../verification/verification.service.t
 import { canSignUp } from '../../domain/signup-policy.ts';
 import { normalizeLogin } from '../../identity/user.ts';
 import type { InvitationsService } from '../../services/invitations.ts';
+import type { InvitationLinksService } from '../../services/invitation-links.ts';
 
 export interface SignupInput {
   email: string;
@@ -26,13 +27,21 @@ export interface SignupInput {
   clientId: string | null;
   /** An org invitation opened in this browser (its token from the session, its address as the store has it). */
   invitation?: { token: string; email: string };
-  /** A live invitation link without approval opened in this browser (checked by the route against the store): lets an invite_only realm sign up. */
-  viaLink?: boolean;
+  /**
+   * A live invitation link without approval opened in this browser (its token from the session): lets an
+   * invite_only realm sign up, and the new account joins through it in the same request — before any
+   * verification or second factor, so the membership is there whichever way the sign-in ends.
+   */
+  link?: { token: string };
 }
 
-/** What signing up through an invitation joined (null: nothing, the invitation was taken meanwhile). */
+/** What signing up through an invitation or an invitation link joined (null: nothing, it was taken or ended meanwhile). */
 export interface Joined {
-  orgId: string;
+  /** Through what: an org invitation by mail, or an invitation link. */
+  via: 'invitation' | 'link';
+  /** The org joined; null for a realm link without an org. */
+  orgId: string | null;
+  /** The org's name; the realm's for a realm link without an org. */
   orgName: string;
   returnTo: ReturnTo | null;
 }
@@ -48,6 +57,8 @@ export class SignupService {
     private readonly clock: () => Date,
     /** Accepts the invitation a sign-up came through, in the same request (the membership before the first JWT). */
     private readonly invitations?: Pick<InvitationsService, 'accept'>,
+    /** Joins through the invitation link a sign-up came through, in the same request. */
+    private readonly links?: Pick<InvitationLinksService, 'join'>,
   ) {}
 
   private limiterFor(realm: RealmConfig): Limiter {
@@ -68,9 +79,10 @@ export class SignupService {
     input: SignupInput,
     origin: SessionOrigin,
     ret: ReturnTo | null,
-  ): Promise<{ user: User; session: LoginSession; joined: Joined | null } | { verify: User } | { verify: null; email: string } | { secondFactor: SecondFactorOwed; joined: Joined | null }> {
+  ): Promise<{ user: User; session: LoginSession; joined: Joined | null } | { verify: User; joined: Joined | null } | { verify: null; email: string } | { secondFactor: SecondFactorOwed; joined: Joined | null }> {
     const invitation = this.invitations ? input.invitation : undefined;
-    if (!canSignUp(realm, invitation !== undefined || input.viaLink === true)) throw new FlowError(403, 'signup.closed');
+    const link = invitation || !this.links ? undefined : input.link;
+    if (!canSignUp(realm, invitation !== undefined || link !== undefined)) throw new FlowError(403, 'signup.closed');
     if (invitation && normalizeLogin(input.email) !== normalizeLogin(invitation.email)) throw new FlowError(400, 'invitation.emailFixed', {}, 'email');
     if (realm.social.only) throw new FlowError(403, 'login.socialOnly');
     const typed = realm.fields.usernames === 'email' ? input.email : input.username;
@@ -125,12 +137,20 @@ export class SignupService {
     let joined: Joined | null = null;
     if (invitation) {
       const accepted = await this.invitations!.accept(realm, invitation.token, user, { ...origin, clientId: input.clientId });
-      if (accepted.ok) joined = { orgId: accepted.membership.orgId!, orgName: accepted.orgName, returnTo: accepted.returnTo };
-    } else if (realm.emailVerification.policy !== 'off') {
-      await this.verification.send(realm, user, input.locale, ret);
-      user = { ...user, emailVerification: 'requested' };
+      if (accepted.ok) joined = { via: 'invitation', orgId: accepted.membership.orgId!, orgName: accepted.orgName, returnTo: accepted.returnTo };
+    } else {
+      if (link) {
+        // The link's holder made this account: it joins now (a taken address made none above, and joins nothing).
+        const used = await this.links!.join(realm, link.token, user, { ...origin, clientId: input.clientId });
+        if (used.ok) joined = { via: 'link', orgId: used.membership?.orgId ?? null, orgName: used.orgName ?? realm.name, returnTo: used.returnTo };
+      }
+      // A link proves nothing about the mailbox: the address is verified as for any sign-up.
+      if (realm.emailVerification.policy !== 'off') {
+        await this.verification.send(realm, user, input.locale, ret ?? joined?.returnTo ?? null);
+        user = { ...user, emailVerification: 'requested' };
+      }
     }
-    if (mustVerifyFirst(realm, user)) return { verify: user };
+    if (mustVerifyFirst(realm, user)) return { verify: user, joined };
     // A realm that requires MFA: the new user sets up an authenticator before the first JWT.
     const owed = await secondFactorOwed(this.store, realm, user, now, { passwordHash, newUser: true });
     // What the invitation joined rides along: its app and its org are where the sign-in goes once the factor is set up.

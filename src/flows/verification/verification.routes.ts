@@ -58,11 +58,14 @@ export function verificationRoutes(service: VerificationService, handoff: Handof
       const amr = pending.amr ?? ['pwd'];
       const outcome = await service.loginAfterVerification(req.realm, userId, originOf(req), target?.app.clientId ?? null, amr);
       delete req.session.pendingVerification;
+      // An org the sign-up joined (an invitation link) is the new login session's pick.
+      const selectOrgId = pending.selectOrgId;
       if ('secondFactor' in outcome) {
-        return startSecondFactor(req, res, { ...outcome.secondFactor, amr, target, context: { after: 'user.email.verified' } });
+        return startSecondFactor(req, res, { ...outcome.secondFactor, amr, target, context: { after: 'user.email.verified' }, ...(selectOrgId ? { selectOrgId, next: target ? null : '/account/orgs' } : {}) });
       }
       await bindBrowserSession(req, outcome.session);
-      return continueAfterLogin(req, res, handoff, target, outcome.user, outcome.session);
+      if (selectOrgId) await handoff.select(req.realm, outcome.user, outcome.session, selectOrgId);
+      return continueAfterLogin(req, res, handoff, target, outcome.user, outcome.session, selectOrgId ? '/account/orgs' : null);
     }
     if (req.signedIn && req.signedIn.user.id === userId) {
       // Already logged in here (the realm let them in unverified): carry on with a token that says verified.
