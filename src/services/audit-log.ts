@@ -1,8 +1,12 @@
 import type { AuditEntry, AuditPort, AuditQuery } from '../ports/audit.ts';
 import type { RequestContext } from './context.ts';
 
-/** Field names whose values never reach the audit log (before/after keep the key, with the value replaced). */
-const SECRET_FIELD = /password|secret|hash|sealed|apikey|token|^key$/i;
+/**
+ * Field names whose values never reach the audit log (before/after keep the key, with the value replaced).
+ * A realm's `tokens` settings section (what the JWT carries, its lifetime and algorithm) holds no secret and is
+ * audited like any other: only a key naming one token (`token`, `accessToken`, `tokenHash`…) is hidden.
+ */
+const SECRET_FIELD = /password|secret|hash|sealed|apikey|token(?!s$)|^key$/i;
 
 /** A copy of `value` with every secret field's value replaced by "[redacted]", however deep. */
 export function redact(value: unknown): unknown {

@@ -216,8 +216,9 @@ describe('console realm settings: every section round-trips', () => {
     expect(s.rateLimits.loginPerIp).toEqual({ points: 100, durationSeconds: 3600 });
     const [entry] = await gh.management!.audit.query({ realmId: 'gamma', limit: 1 });
     expect(entry).toMatchObject({ operation: 'realm.update', target: { type: 'realm', id: 'gamma' }, actor: { type: 'operator', id: owner.operatorId } });
-    // (The audit's redaction hides any key named like a secret, `tokens` among them: the invitations show the change.)
-    expect((entry!.after as { settings: { invitations: unknown } }).settings.invitations).toEqual({ ttlHours: 72, memberPermission: 'members:invite', welcomeLinkTtlHours: 72 });
+    const audited = (entry!.after as { settings: { tokens: unknown; invitations: unknown } }).settings;
+    expect(audited.tokens).toMatchObject({ fields: ['memberships', 'orgs'], maxOrgs: 12 });
+    expect(audited.invitations).toEqual({ ttlHours: 72, memberPermission: 'members:invite', welcomeLinkTtlHours: 72 });
 
     const after = await owner.get(res.headers.location as string);
     expect(after.text).toContain('alert-ok');
