@@ -154,6 +154,20 @@ export function nameNormSet(columns: string[]): string[] {
   return [`name_norm = name_norm_of(${parts.map((c) => (columns.includes(c) ? `@${c}` : c)).join(', ')})`];
 }
 
+/** Runs `fn`, again every 10 ms while SQLite answers SQLITE_BUSY, for at most `ms` (the constructor is synchronous). */
+function retryWhileBusy<T>(fn: () => T, ms: number): T {
+  const until = Date.now() + ms;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > until) throw err;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
+}
+
 /** Applies the numbered .sql files newer than the database's user_version, each in a transaction. */
 function migrate(db: Database.Database): void {
   const files = readdirSync(MIGRATIONS_DIR)
@@ -189,8 +203,10 @@ export class SqliteStore implements Store {
   /** `file` is a path, or ':memory:' for tests. */
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    this.db = new Database(file, { timeout: 5000 });
+    // Switching a new file to WAL takes its exclusive lock, and SQLite answers SQLITE_BUSY at once (no busy
+    // handler) while another process opening the same file holds it: that switch is tried again for 5 s.
+    retryWhileBusy(() => this.db.pragma('journal_mode = WAL'), 5000);
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
