@@ -96,6 +96,13 @@ describe('forbiddenRange (ASVS 5.0 1.3.6: no webhook to internal addresses)', ()
     expect(() => assertHostAllowed(hostname)).toThrow(ForbiddenAddressError);
   });
 
+  it('lets an IP-literal URL host through when the allow-list opens it', () => {
+    const allow = parseAllowList(['127.0.0.0/8', '::1/128']);
+    expect(() => assertHostAllowed(new URL('http://2130706433:8080/').hostname, allow)).not.toThrow();
+    expect(() => assertHostAllowed(new URL('http://[::1]/').hostname, allow)).not.toThrow();
+    expect(() => assertHostAllowed(new URL('http://10.0.0.1/').hostname, allow)).toThrow(ForbiddenAddressError);
+  });
+
   it('leaves a URL host that is a name to the lookup', () => {
     expect(() => assertHostAllowed(new URL('https://hooks.example.com/x').hostname)).not.toThrow();
     expect(() => assertHostAllowed(new URL('https://[2606:4700::1111]/x').hostname)).not.toThrow();
@@ -169,7 +176,7 @@ describe('guardedLookup (ASVS 5.0 1.3.6: judged on the address connected to)', (
     const err = await lookupWith(guardedLookup(), 'localhost', true).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ForbiddenAddressError);
     expect(err).toMatchObject({ code: FORBIDDEN_ADDRESS, hostname: 'localhost', range: 'loopback' });
-    expect((err as Error).message).toMatch(/^localhost resolves to .+ loopback address/);
+    expect((err as Error).message).toMatch(/^localhost resolves to .+, which is in a forbidden range \(loopback\)/);
   });
 
   it('refuses a numeric name that resolves to loopback (2130706433 given as a host, not through URL)', async () => {
@@ -186,6 +193,16 @@ describe('guardedLookup (ASVS 5.0 1.3.6: judged on the address connected to)', (
       server.off('connection', count);
     }
     expect(connections).toBe(0);
+  });
+
+  it('is not called by node:http for an IP-literal host: assertHostAllowed must judge those', async () => {
+    let called = false;
+    const lookup: ReturnType<typeof guardedLookup> = (hostname, options, callback) => {
+      called = true;
+      guardedLookup()(hostname, options, callback);
+    };
+    expect(await post('127.0.0.1', lookup)).toBe(200);
+    expect(called).toBe(false);
   });
 
   it('lets localhost through when the allow-list opens loopback, in both lookup forms', async () => {

@@ -34,7 +34,8 @@ export class ForbiddenAddressError extends Error {
     /** Why: the address's range, e.g. `loopback`, `private`, `linkLocal`. */
     readonly range: string,
   ) {
-    super(`${hostname === address ? address : `${hostname} resolves to ${address}, which`} is a ${range} address: webhooks are not sent there unless the allow-list opens it`);
+    const what = hostname === address ? address : `${hostname} resolves to ${address}, which`;
+    super(`${what} is in a forbidden range (${range}): webhooks are not sent there unless WEBHOOKS_ALLOW_NETWORKS opens it`);
     this.name = 'ForbiddenAddressError';
   }
 }
