@@ -4,6 +4,7 @@ import type { RealmConfig } from '../../src/config/index.ts';
 import type { OperatorRole } from '../../src/domain/operator-role.ts';
 import { CLI_CONTEXT } from '../../src/services/context.ts';
 import { browser, csrfOf, formPostOf, GOOD_PASSWORD, uniqueEmail, type TestGatehouse } from './gatehouse.ts';
+import { enrolAtSignIn } from './mfa.ts';
 
 /** The console used by tests: its realm is served on this host (supertest's Host header). */
 export const CONSOLE_URL = 'https://console.test';
@@ -40,13 +41,7 @@ export async function consoleSignIn(gh: TestGatehouse, operator: { id: string; e
   const password = await b.post(loginUrl, { _csrf: csrfOf(page.text), identifier: operator.email, password: GOOD_PASSWORD });
   expect(password.status, password.text).toBe(303);
   expect(password.headers.location).toBe('/login/mfa');
-  const mfa = await b.get('/login/mfa');
-  expect((await b.post('/login/mfa/enrol', { _csrf: csrfOf(mfa.text) })).status).toBe(303);
-  const sheet = await b.get('/login/mfa');
-  const secret = /<p class="mfa-secret"><code translate="no">([A-Z2-7 ]+)<\/code><\/p>/.exec(sheet.text)![1]!.replace(/ /g, '');
-  const confirmed = await b.post('/login/mfa/confirm', { _csrf: csrfOf(sheet.text), code: generateSync({ secret }) });
-  expect(confirmed.status, confirmed.text).toBe(303);
-  const codes = await b.get('/login/mfa');
+  const { secret, codes } = await enrolAtSignIn(b);
   const handoff = formPostOf((await b.post('/login/mfa/continue', { _csrf: csrfOf(codes.text) })).text);
   expect(handoff.action).toBe(`${CONSOLE_URL}/admin/callback`);
   const back = await b.post('/admin/callback', { token: handoff.token, state: handoff.state ?? '' });

@@ -144,6 +144,9 @@ describe('per-app access', () => {
     expect((await signIn(browser(gh, HOST), outsider.email, 'acme')).status).toBe(403);
     // Acme is the oldest of seven memberships: the token shows the five newest, the rule still sees Acme.
     const busy = await user([{ orgId: acme }]);
+    // The others in later milliseconds than Acme's (within one, the order is the ids').
+    const acmeAt = Date.now();
+    while (Date.now() <= acmeAt + 1) await new Promise((r) => setTimeout(r, 1));
     for (let i = 0; i < 6; i++) {
       const org = await gh.management!.orgs.create(realm(), { name: `Other ${i}` }, CLI_CONTEXT);
       await gh.management!.memberships.create(realm(), { userId: busy.id, orgId: org.id }, CLI_CONTEXT);

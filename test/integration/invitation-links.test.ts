@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
-import { generateSync } from 'otplib';
 import { browser, csrfOf, formPostOf, GOOD_PASSWORD, TEST_CONFIG, testGatehouse, uniqueEmail, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { apiClient, managementKey } from '../helpers/management.ts';
+import { enrolAtSignIn } from '../helpers/mfa.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.ts';
 
 type Browser = ReturnType<typeof browser>;
@@ -172,12 +172,7 @@ describe('invitation links without approval', () => {
     const email = uniqueEmail('link-mfa');
     const verified = await signUpAndVerify(b, email);
     expect(verified.headers.location).toBe('/login/mfa');
-    const csrfFrom = async (path: string) => csrfOf((await b.get(path)).text);
-    expect((await b.post('/login/mfa/enrol', { _csrf: await csrfFrom('/login/mfa') })).status).toBe(303);
-    const sheet = await b.get('/login/mfa');
-    const secret = /<p class="mfa-secret"><code translate="no">([A-Z2-7 ]+)<\/code><\/p>/.exec(sheet.text)![1]!.replace(/ /g, '');
-    expect((await b.post('/login/mfa/confirm', { _csrf: csrfOf(sheet.text), code: generateSync({ secret }) })).status).toBe(303);
-    const codes = await b.get('/login/mfa');
+    const { codes } = await enrolAtSignIn(b);
     expect(codes.text).toContain('continue to App One');
     const done = await b.post('/login/mfa/continue', { _csrf: csrfOf(codes.text) });
     expect(done.status, done.text).toBe(200);
