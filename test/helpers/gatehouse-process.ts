@@ -122,7 +122,7 @@ export async function spawnGatehouse(options: SpawnOptions): Promise<GatehousePr
     },
   };
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 45_000);
   for (;;) {
     if (hasExited) throw new Error(`Gatehouse exited before it was ready: ${stderr || stdout}`);
     const status = await fetch(`${url}/readyz`).then(
@@ -132,7 +132,7 @@ export async function spawnGatehouse(options: SpawnOptions): Promise<GatehousePr
     if (status === 200) return proc;
     if (Date.now() > deadline) {
       await proc.kill();
-      throw new Error(`Gatehouse at ${url} was not ready within ${options.readyTimeoutMs ?? 30_000} ms (last /readyz: ${status}); stderr: ${stderr}`);
+      throw new Error(`Gatehouse at ${url} was not ready within ${options.readyTimeoutMs ?? 45_000} ms (last /readyz: ${status}); stderr: ${stderr}`);
     }
     await sleep(100);
   }
